@@ -1,0 +1,90 @@
+package io.jcni.netlink.testing;
+
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.ns.NamedNetns;
+import io.jcni.netlink.ns.NetNs;
+import io.jcni.netlink.route.RouteNetlink;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Kernel objects for one test, named uniquely and removed in {@link #close()} even when the test
+ * failed: namespaces it created, host links it registered. Use in try-with-resources or from
+ * {@code @AfterEach}.
+ */
+public final class Scratch implements AutoCloseable {
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+    private static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
+
+    private final String prefix;
+    private final Deque<String> namespaces = new ArrayDeque<>();
+    private final Deque<String> hostLinks = new ArrayDeque<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    /** {@code tag} (2 letters) identifies the test class in names, e.g. "ln" for link tests. */
+    public Scratch(String tag) {
+        this.prefix = "j" + tag + RUN;
+    }
+
+    /** A name unique in this JVM and unlikely to clash with another run: at most 15 bytes. */
+    public String name(String what) {
+        String n = prefix + what + Integer.toString(COUNTER.incrementAndGet(), 36);
+        if (n.length() > 15) {
+            throw new IllegalArgumentException("test name too long: " + n);
+        }
+        return n;
+    }
+
+    /** Creates a named namespace removed at close, and returns it opened. */
+    public NetNs netns(String what) {
+        String n = name(what);
+        NamedNetns.create(n, Trace.OFF);
+        namespaces.push(n);
+        NetNs ns = NetNs.openNamed(n);
+        closeables.add(ns);
+        return ns;
+    }
+
+    /** Registers a host link for deletion at close (deleting a veth end removes its peer). */
+    public String hostLink(String name) {
+        hostLinks.push(name);
+        return name;
+    }
+
+    /** Something else to close at the end (handles), closed before namespaces are deleted. */
+    public <T extends AutoCloseable> T closeLater(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    @Override
+    public void close() {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception ignored) {
+                // keep cleaning
+            }
+        }
+        try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+            while (!hostLinks.isEmpty()) {
+                try {
+                    host.links().deleteIfExists(hostLinks.pop());
+                } catch (RuntimeException ignored) {
+                    // keep cleaning
+                }
+            }
+        }
+        while (!namespaces.isEmpty()) {
+            try {
+                NamedNetns.delete(namespaces.pop(), Trace.OFF);
+            } catch (RuntimeException ignored) {
+                // keep cleaning
+            }
+        }
+    }
+}
