@@ -1,0 +1,106 @@
+package io.jcni.cli;
+
+import io.jcni.netlink.KernelException;
+import io.jcni.netlink.Trace;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code jcni}: the command line. Exit codes: 0 success, 1 the operation failed (the kernel
+ * refused, a check failed), 2 bad usage. Errors are one line on stderr; {@code --debug} adds the
+ * stack trace.
+ */
+public final class Main {
+    static final String USAGE = """
+            Usage: jcni [--trace] [--debug] COMMAND [ARGS]
+
+            Kubernetes pod networking in Java: CNI plugins, runtime and tools over netlink.
+
+            Commands:
+              netns add|del|list|exec   named network namespaces (like ip netns)
+              link [list] [--netns NAME] interfaces of a namespace (like ip link)
+              demo [--keep|--cleanup]   build two pods on a bridge with NAT and show it working
+
+            Options:
+              --trace   print every kernel change as the equivalent ip/nft/sysctl command
+              --debug   print stack traces of errors
+              --help    this text; 'jcni COMMAND --help' for a command
+            """;
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        int code = run(args, System.out, System.err);
+        System.out.flush();
+        System.exit(code);
+    }
+
+    /** Runs the CLI without exiting (tests call this). */
+    public static int run(String[] argv, PrintStream out, PrintStream err) {
+        boolean debug = false;
+        boolean trace = false;
+        List<String> args = new ArrayList<>();
+        for (int i = 0; i < argv.length; i++) {
+            String a = argv[i];
+            if (!args.isEmpty() && a.equals("--")) {
+                for (int j = i; j < argv.length; j++) {
+                    args.add(argv[j]); // everything after -- belongs to the command (netns exec)
+                }
+                break;
+            }
+            switch (a) {
+                case "--debug" -> debug = true;
+                case "--trace" -> trace = true;
+                default -> args.add(a);
+            }
+        }
+        Trace tracer = trace ? new PrintingTrace(err) : Trace.OFF;
+        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
+            (args.isEmpty() ? err : out).print(USAGE);
+            return args.isEmpty() ? 2 : 0;
+        }
+        String command = args.remove(0);
+        try {
+            return switch (command) {
+                case "netns" -> new NetnsCommand(out, err, tracer).run(args);
+                case "link" -> new LinkCommand(out, tracer).run(args);
+                case "demo" -> new DemoCommand(out, err).run(args);
+                default -> throw new UsageException("unknown command \"" + command + "\" (see jcni --help)");
+            };
+        } catch (UsageException e) {
+            err.println("jcni: " + e.getMessage());
+            return 2;
+        } catch (KernelException | IllegalArgumentException | IllegalStateException e) {
+            err.println("jcni: " + e.getMessage());
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    /** Prints each kernel change as a command line, prefixed like a shell's xtrace. */
+    static final class PrintingTrace implements Trace {
+        private final PrintStream err;
+
+        PrintingTrace(PrintStream err) {
+            this.err = err;
+        }
+
+        @Override
+        public void command(String commandLine) {
+            err.println("+ " + commandLine);
+        }
+    }
+
+    /** Bad usage: exit code 2, with the message. */
+    static final class UsageException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}
