@@ -1,4 +1,4 @@
-package io.jcni.netlink.testing;
+package io.jcni.testkit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,11 +7,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * iproute2 as an independent witness in tests: runs {@code ip …} (optionally {@code -n NS}) and
- * returns its output. Tests only; the kernel layer itself never forks.
+ * The system's own tools (iproute2's {@code ip} and {@code bridge}, {@code nft}) as independent
+ * witnesses in tests: runs a command and returns its output. It lives in its own test-support
+ * module so that the kernel layer, tests included, never spawns a process.
  */
-public final class IpJson {
-    private IpJson() {}
+public final class Witness {
+    private Witness() {}
 
     public static String run(String... args) {
         List<String> cmd = new ArrayList<>();
