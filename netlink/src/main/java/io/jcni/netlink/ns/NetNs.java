@@ -117,6 +117,15 @@ public final class NetNs implements AutoCloseable {
         return fd.get();
     }
 
+    /** The namespace's inode number: two handles refer to the same namespace when these are equal. */
+    public long inode() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment stat = arena.allocate(256, 8);
+            Syscall.call("stat", path, SyscallNumbers.FSTAT, fd.get(), stat.address(), 0);
+            return stat.get(ValueLayout.JAVA_LONG, 8); // st_ino follows the 8-byte st_dev on x86_64 and aarch64
+        }
+    }
+
     /** Work done inside a namespace; may throw unchecked exceptions only. */
     @FunctionalInterface
     public interface Work<T> {

@@ -9,6 +9,7 @@ public final class SyscallNumbers {
     public static final long READ = ARM64 ? 63 : 0;
     public static final long WRITE = ARM64 ? 64 : 1;
     public static final long CLOSE = ARM64 ? 57 : 3;
+    public static final long FSTAT = ARM64 ? 80 : 5;
     public static final long IOCTL = ARM64 ? 29 : 16;
     public static final long SOCKET = ARM64 ? 198 : 41;
     public static final long CONNECT = ARM64 ? 203 : 42;
