@@ -81,6 +81,37 @@ public final class Fd implements AutoCloseable {
         write(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    private static final int LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+
+    /**
+     * flock(2) exclusive lock, waiting for it. flock, not fcntl: Java's FileChannel.lock uses
+     * POSIX record locks, which do not exclude flock holders such as the Go reference plugins.
+     */
+    public void lockExclusive() {
+        Syscall.callRestarting("flock", label, SyscallNumbers.FLOCK, get(), LOCK_EX, 0, 0, 0, 0);
+    }
+
+    /** flock(2) exclusive lock without waiting; false when another holder has it. */
+    public boolean tryLockExclusive() {
+        long r = Syscall.raw(SyscallNumbers.FLOCK, get(), LOCK_EX | LOCK_NB, 0, 0, 0, 0);
+        if (r == -Errno.EAGAIN) {
+            return false;
+        }
+        if (r < 0) {
+            throw io.jcni.netlink.KernelException.of("flock", label, (int) -r, null);
+        }
+        return true;
+    }
+
+    public void unlock() {
+        Syscall.raw(SyscallNumbers.FLOCK, get(), LOCK_UN, 0, 0, 0, 0);
+    }
+
+    /** fsync(2): the data is on disk when this returns. */
+    public void sync() {
+        Syscall.callRestarting("fsync", label, SyscallNumbers.FSYNC, get(), 0, 0, 0, 0, 0);
+    }
+
     @Override
     public void close() {
         int v = fd.getAndSet(-1);

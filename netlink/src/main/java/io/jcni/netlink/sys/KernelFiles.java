@@ -75,6 +75,36 @@ public final class KernelFiles {
         }
     }
 
+    /**
+     * link(2): makes {@code newPath} name the file {@code existing} names; false when
+     * {@code newPath} already exists. Writing a file under a temporary name and linking it into
+     * place publishes it whole and exclusively in one step (what O_EXCL alone cannot).
+     */
+    public static boolean link(String existing, String newPath) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocateFrom(existing);
+            MemorySegment b = arena.allocateFrom(newPath);
+            long r = Syscall.raw(SyscallNumbers.LINKAT, Fd.AT_FDCWD, a.address(), Fd.AT_FDCWD, b.address(), 0, 0);
+            if (r == -Errno.EEXIST) {
+                return false;
+            }
+            if (r < 0) {
+                throw KernelException.of("link", newPath, (int) -r, null);
+            }
+            return true;
+        }
+    }
+
+    /** rename(2): atomically replaces {@code to} with {@code from}. */
+    public static void rename(String from, String to) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocateFrom(from);
+            MemorySegment b = arena.allocateFrom(to);
+            Syscall.call("rename", from + " to " + to, SyscallNumbers.RENAMEAT, Fd.AT_FDCWD, a.address(), Fd.AT_FDCWD,
+                    b.address(), 0, 0);
+        }
+    }
+
     /** True when the path exists (any type). */
     public static boolean exists(String path) {
         try (Fd ignored = Fd.open(path, Fd.O_RDONLY | 010000000 /* O_PATH */)) {

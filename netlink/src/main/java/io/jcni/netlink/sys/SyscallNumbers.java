@@ -30,6 +30,7 @@ public final class SyscallNumbers {
     public static final long MKDIRAT = ARM64 ? 34 : 258;
     public static final long UNLINKAT = ARM64 ? 35 : 263;
     public static final long RENAMEAT = ARM64 ? 38 : 264;
+    public static final long LINKAT = ARM64 ? 37 : 265;
     public static final long UNSHARE = ARM64 ? 97 : 272;
     public static final long SETNS = ARM64 ? 268 : 308;
 }
