@@ -124,6 +124,19 @@ public final class NlAttrs {
         return out;
     }
 
+    /** The value of every occurrence of {@code type} (attributes that repeat, such as VLAN entries). */
+    public List<byte[]> allBytes(int type) {
+        List<byte[]> out = new ArrayList<>();
+        for (int[] e : entries) {
+            if (e[0] == type) {
+                byte[] v = new byte[e[2]];
+                buf.get(e[1], v);
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
     /** The types present, in order (for decoding lists such as nf_tables expressions). */
     public int[] types() {
         int[] t = new int[entries.size()];

@@ -321,6 +321,54 @@ public final class Links {
         nl.traceBridge("link set dev " + port + " " + word + " " + (on ? "on" : "off"));
     }
 
+    /**
+     * Adds VLAN {@code vid} to bridge port {@code port} ({@code bridge vlan add}); {@code pvid}
+     * makes it the port's native VLAN for untagged ingress, {@code untagged} strips the tag on egress.
+     */
+    public void addBridgeVlan(String port, int vid, boolean pvid, boolean untagged) {
+        bridgeVlan(RTM_SETLINK, port, vid, (pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0));
+        nl.traceBridge("vlan add vid " + vid + " dev " + port + (pvid ? " pvid" : "") + (untagged ? " untagged" : ""));
+    }
+
+    /** Removes VLAN {@code vid} from bridge port {@code port} ({@code bridge vlan del}). */
+    public void deleteBridgeVlan(String port, int vid) {
+        bridgeVlan(RTM_DELLINK, port, vid, 0);
+        nl.traceBridge("vlan del vid " + vid + " dev " + port);
+    }
+
+    private void bridgeVlan(int type, String port, int vid, int flags) {
+        int index = get(port).index();
+        NlRequest r = ifinfo(type, 0, type == RTM_SETLINK ? "add bridge vlan" : "delete bridge vlan",
+                port + " vid " + vid, AF_BRIDGE, index, 0, 0);
+        int spec = r.beginNested(IFLA_AF_SPEC);
+        r.attr(IFLA_BRIDGE_VLAN_INFO, java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.nativeOrder())
+                .putShort((short) flags).putShort((short) vid).array());
+        r.endNested(spec);
+        nl.socket().execute(r);
+    }
+
+    /** A VLAN on a bridge port. */
+    public record BridgeVlan(int vid, boolean pvid, boolean untagged) {}
+
+    /** The VLANs configured on bridge port {@code port}. */
+    public List<BridgeVlan> bridgeVlans(String port) {
+        int index = get(port).index();
+        List<BridgeVlan> out = new ArrayList<>();
+        for (NlMessage m : nl.socket().dump(ifinfo(RTM_GETLINK, 0, "list bridge vlans", port, AF_BRIDGE, 0, 0, 0)
+                .attrU32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN))) {
+            if (m.type() != RTM_NEWLINK || m.s32(4) != index) {
+                continue;
+            }
+            for (byte[] v : m.attrs(IFINFOMSG_LEN).nested(IFLA_AF_SPEC).allBytes(IFLA_BRIDGE_VLAN_INFO)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(v).order(java.nio.ByteOrder.nativeOrder());
+                int flags = b.getShort(0) & 0xffff;
+                out.add(new BridgeVlan(b.getShort(2) & 0xffff, (flags & BRIDGE_VLAN_INFO_PVID) != 0,
+                        (flags & BRIDGE_VLAN_INFO_UNTAGGED) != 0));
+            }
+        }
+        return out;
+    }
+
     /** A bridge port's flags as the bridge reports them. */
     public record BridgePort(int index, String name, int masterIndex, int state, boolean hairpin, boolean isolated,
                              boolean learning) {}

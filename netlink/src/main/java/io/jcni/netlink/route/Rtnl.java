@@ -20,6 +20,10 @@ public final class Rtnl {
             IFLA_MASTER = 10, IFLA_PROTINFO = 12, IFLA_TXQLEN = 13, IFLA_OPERSTATE = 16, IFLA_LINKINFO = 18,
             IFLA_NET_NS_PID = 19, IFLA_IFALIAS = 20, IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29, IFLA_PROMISCUITY = 30,
             IFLA_LINK_NETNSID = 37, IFLA_NEW_NETNSID = 45;
+    public static final int IFLA_AF_SPEC = 26;
+    public static final int IFLA_BRIDGE_FLAGS = 0, IFLA_BRIDGE_VLAN_INFO = 2;
+    public static final int BRIDGE_VLAN_INFO_PVID = 2, BRIDGE_VLAN_INFO_UNTAGGED = 4;
+    public static final int RTEXT_FILTER_BRVLAN = 1 << 1;
     public static final int IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, IFLA_INFO_SLAVE_KIND = 4, IFLA_INFO_SLAVE_DATA = 5;
     public static final int VETH_INFO_PEER = 1;
     public static final int IFLA_BR_VLAN_FILTERING = 7;
