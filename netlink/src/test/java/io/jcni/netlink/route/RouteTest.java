@@ -6,13 +6,16 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ns.NetNs;
+import io.jcni.netlink.testing.IpJson;
 import io.jcni.netlink.testing.Scratch;
 import io.jcni.netlink.testing.Witness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -201,5 +204,59 @@ class RouteTest {
         nl.routes().delete(Route.to(pfx("fd30::/48")).metric(50));
         assertNull(w(Witness.routes(nsName, true, "main"), "fd30::/48"));
         assertNull(find(nl.routes().list(Rtnl.AF_INET6, Rtnl.RT_TABLE_MAIN), "fd30::/48"));
+    }
+
+    /** Non-unicast types, a protocol and a local route: read back, and their trace replays to the same routes. */
+    @Test
+    void routeTypesAndProtocolTraceAndReplay() {
+        List<String> trace = new ArrayList<>();
+        NetNs second = s.netns("m");
+        try (RouteNetlink t = RouteNetlink.open(s.closeLater(NetNs.openNamed(nsName)), trace::add);
+             RouteNetlink nl2 = RouteNetlink.open(second, Trace.OFF)) {
+            nl2.links().add(LinkSpec.bridge(dev).up());
+            nl2.addresses().add(dev, IpPrefix.parse("10.10.0.1/24"));
+            nl2.addresses().add(dev, IpPrefix.parse("fd10::1/64"), Addresses.NO_DAD);
+
+            t.routes().add(Route.to(pfx("10.80.0.0/16")).type(Rtnl.RTN_BLACKHOLE));
+            t.routes().add(Route.to(pfx("10.81.0.0/16")).type(Rtnl.RTN_UNREACHABLE).table(100));
+            t.routes().add(Route.to(pfx("fd80::/48")).type(Rtnl.RTN_PROHIBIT));
+            t.routes().add(Route.to(pfx("10.82.0.0/24")).via(ip("10.10.0.254")).protocol(Rtnl.RTPROT_STATIC));
+            t.routes().add(Route.to(pfx("10.83.0.1/32")).dev(dev).type(Rtnl.RTN_LOCAL).table(1000));
+            String p = "ip -n " + nsName + " ";
+            assertEquals(List.of(p + "route add blackhole 10.80.0.0/16", p + "route add unreachable 10.81.0.0/16 table 100",
+                    p + "-6 route add prohibit fd80::/48", p + "route add 10.82.0.0/24 via 10.10.0.254 proto static",
+                    p + "route add local 10.83.0.1/32 dev " + dev + " table 1000"), trace);
+
+            List<Route> all = nl.routes().list(Rtnl.AF_UNSPEC, 0);
+            assertEquals(Rtnl.RTN_BLACKHOLE, find(all, "10.80.0.0/16").type());
+            assertEquals(Rtnl.RTN_UNREACHABLE, find(all, "10.81.0.0/16").type());
+            assertEquals(Rtnl.RTN_PROHIBIT, find(all, "fd80::/48").type());
+            assertEquals(Rtnl.RTPROT_STATIC, find(all, "10.82.0.0/24").protocol());
+            Route local = find(nl.routes().list(Rtnl.AF_INET, 1000), "10.83.0.1/32");
+            assertEquals(Rtnl.RTN_LOCAL, local.type());
+            assertEquals(Rtnl.RT_SCOPE_HOST, local.scope(), "host scope, as ip route picks for local routes");
+            assertEquals("blackhole", w(Witness.routes(nsName, false, "main"), "10.80.0.0/16").get("type"));
+            assertEquals("static", w(Witness.routes(nsName, false, "main"), "10.82.0.0/24").get("protocol"));
+            assertEquals("local", w(Witness.routes(nsName, false, "1000"), "10.83.0.1").get("type"));
+
+            for (String line : trace) {
+                IpJson.run(line.replace("-n " + nsName + " ", "-n " + second.name() + " ").split(" "));
+            }
+            assertEquals(routeSet(nl), routeSet(nl2));
+            // the routes read back print as commands that recreate them
+            for (Route r : List.of(find(all, "10.80.0.0/16"), find(all, "10.82.0.0/24"), local)) {
+                nl2.routes().delete(r);
+            }
+        }
+    }
+
+    private static TreeSet<String> routeSet(RouteNetlink n) {
+        TreeSet<String> out = new TreeSet<>();
+        for (Route r : n.routes().list(Rtnl.AF_UNSPEC, 0)) {
+            if (!r.destination().toString().startsWith("fe80") && !r.destination().toString().startsWith("ff00")) {
+                out.add(r + " table=" + r.table() + " scope=" + r.scope() + " type=" + r.type() + " proto=" + r.protocol());
+            }
+        }
+        return out;
     }
 }
