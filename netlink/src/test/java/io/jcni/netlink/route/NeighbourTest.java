@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -203,6 +204,55 @@ class NeighbourTest {
         String br = s.name("br");
         nl.links().add(LinkSpec.bridge(br));
         assertThrows(IllegalArgumentException.class, () -> nl.neighbours().addFdb(br, M1, null, 0, Neighbours.FDB_STATIC));
+    }
+
+    /** The neighbour and FDB trace lines replay with iproute2 in a second namespace to the same entries. */
+    @Test
+    void traceReplaysToTheSameEntries() {
+        String br = s.name("br");
+        String port = s.name("pa");
+        String vx = s.name("vx");
+        trace.clear();
+        nl.links().add(LinkSpec.bridge(br).up());
+        nl.links().add(LinkSpec.veth(port, s.name("pb")).master(br).up());
+        nl.links().add(LinkSpec.vxlan(vx, 77).vxlanLocal(IpAddress.parse("192.0.2.1")).vxlanLearning(false).master(br));
+        nl.neighbours().add(br, IpAddress.parse("10.3.0.7"), M1);
+        nl.neighbours().add(br, IpAddress.parse("fd03::7"), M2, Rtnl.NUD_NOARP);
+        nl.neighbours().addFdb(port, M1, null, Neighbours.MASTER, Neighbours.FDB_STATIC);
+        nl.neighbours().addFdb(port, M2, null, Neighbours.MASTER, Neighbours.FDB_PERMANENT);
+        nl.neighbours().addFdb(vx, ZERO, IpAddress.parse("192.0.2.20"), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+        nl.neighbours().appendFdb(vx, ZERO, IpAddress.parse("192.0.2.21"), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+        nl.neighbours().replaceFdb(vx, M2, IpAddress.parse("192.0.2.22"), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+
+        NetNs second = s.netns("m");
+        for (String line : trace) {
+            IpJson.run((" " + line + " ").replace(" " + nsName + " ", " " + second.name() + " ").trim().split(" "));
+        }
+        try (RouteNetlink nl2 = RouteNetlink.open(second, Trace.OFF)) {
+            assertEquals(entries(nl, br, port, vx), entries(nl2, br, port, vx));
+            assertTrue(entries(nl2, br, port, vx).contains("fdb " + vx + " 00:00:00:00:00:00 192.0.2.21 state=192 flags=2 master=false"),
+                    entries(nl2, br, port, vx).toString());
+        }
+    }
+
+    private static TreeSet<String> entries(RouteNetlink n, String br, String port, String vx) {
+        TreeSet<String> out = new TreeSet<>();
+        for (Neighbour nb : n.neighbours().list(br)) {
+            if (!nb.address().toString().startsWith("fe80") && (nb.state() & (Rtnl.NUD_PERMANENT | Rtnl.NUD_NOARP)) != 0) {
+                out.add("neigh " + nb.link() + " " + nb.address() + " " + nb.mac() + " " + nb.stateName());
+            }
+        }
+        for (String dev : List.of(port, vx)) {
+            for (FdbEntry e : n.neighbours().listFdb(dev)) {
+                if (e.mac().toString().startsWith("33:33") || e.mac().toString().startsWith("01:00:5e")) {
+                    continue; // multicast addresses the device joined itself
+                }
+                String mac = e.mac().equals(n.links().get(dev).mac()) ? "own-mac" : e.mac().toString();
+                out.add("fdb " + dev + " " + mac + " " + e.dst() + " state=" + e.state() + " flags=" + e.flags()
+                        + " master=" + (e.masterIndex() != 0));
+            }
+        }
+        return out;
     }
 
     static Neighbour find(List<Neighbour> l, IpAddress ip) {
