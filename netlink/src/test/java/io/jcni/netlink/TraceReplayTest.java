@@ -10,6 +10,7 @@ import io.jcni.netlink.route.Address;
 import io.jcni.netlink.route.Addresses;
 import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.LinkSpec;
+import io.jcni.netlink.route.Links;
 import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
@@ -100,6 +101,79 @@ class TraceReplayTest {
                 }
             }
         }
+    }
+
+    /** Every link setter's trace line replays to the same link state (flags, MTU, MAC, master, port flags, namespace). */
+    @Test
+    void linkSetterTracesReplay() {
+        try (Scratch s = new Scratch("tr")) {
+            NetNs a1 = s.netns("a");
+            NetNs o1 = s.netns("o");
+            NetNs a2 = s.netns("a");
+            NetNs o2 = s.netns("o");
+            String br = s.name("br");
+            String x = s.name("x");
+            String y = s.name("y");
+            String m = s.name("m");
+            String n = s.name("n");
+            List<String> trace = new ArrayList<>();
+            try (RouteNetlink nl = RouteNetlink.open(a1, trace::add)) {
+                nl.links().add(LinkSpec.bridge(br).up());
+                nl.links().add(LinkSpec.veth(x, y));
+                nl.links().add(LinkSpec.veth(m, n).txQueueLen(100));
+                nl.links().add(LinkSpec.vxlan(s.name("v"), 9).vxlanLocal(IpAddress.parse("fd00::1"))
+                        .vxlanGroup(IpAddress.parse("fd00::9")).vxlanPort(4790).master(br));
+                nl.links().setMtu(x, 1300);
+                nl.links().setMac(x, HOST_MAC);
+                nl.links().setMaster(x, br);
+                nl.links().setMaster(m, br);
+                nl.links().setHairpin(x, true);
+                nl.links().setIsolated(x, true);
+                nl.links().setNoMaster(m);
+                nl.links().setPromiscuous(y, true);
+                nl.links().setUp(x);
+                nl.links().setUp(y);
+                nl.links().setDown(y);
+                nl.links().moveToNetns(n, o1);
+                nl.links().delete(m);
+            }
+            assertTrue(trace.contains("ip netns exec " + a1.name() + " bridge link set dev " + x + " hairpin on"), trace.toString());
+            assertTrue(trace.contains("ip -n " + a1.name() + " link set " + n + " netns " + o1.name()), trace.toString());
+            for (String line : trace) {
+                IpJson.run((" " + line + " ").replace(" " + a1.name() + " ", " " + a2.name() + " ")
+                        .replace(" " + o1.name() + " ", " " + o2.name() + " ").trim().split(" "));
+            }
+            assertEquals(linkState(a1), linkState(a2));
+            assertEquals(linkState(o1), linkState(o2));
+            String after = linkState(a2).toString();
+            assertTrue(after.contains("port " + x + " hairpin=true isolated=true"), after);
+            assertTrue(after.contains("vxlan=VxlanInfo[vni=9, local=fd00::1, group=fd00::9, port=4790, learning=true"), after);
+            assertTrue(after.contains("link " + y + " kind=veth mtu=1500 mac=random up=false promisc=1"), after);
+            assertFalse(after.contains("link " + m + " "), after);
+        }
+    }
+
+    private static TreeSet<String> linkState(NetNs ns) {
+        TreeSet<String> out = new TreeSet<>();
+        try (RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+            Map<Integer, String> names = new HashMap<>();
+            for (Link l : nl.links().list()) {
+                names.put(l.index(), l.name());
+            }
+            for (Link l : nl.links().list()) {
+                String mac = l.mac() == null || !l.mac().equals(HOST_MAC) ? "random" : l.mac().toString();
+                out.add("link " + l.name() + " kind=" + l.kind() + " mtu=" + l.mtu() + " mac=" + mac + " up=" + l.isUp()
+                        + " promisc=" + l.promiscuity() + " txq=" + l.txQueueLen() + " master=" + names.get(l.masterIndex())
+                        + " slave=" + l.slaveKind() + " vxlan=" + l.vxlan()
+                        + " peer=" + (l.linkNetnsId() >= 0 ? "elsewhere" : names.get(l.peerIndex())));
+                if (l.masterIndex() != 0) {
+                    Links.BridgePort p = nl.links().bridgePort(l.name());
+                    out.add("port " + l.name() + " hairpin=" + p.hairpin() + " isolated=" + p.isolated()
+                            + " learning=" + p.learning());
+                }
+            }
+        }
+        return out;
     }
 
     private static void wirePod(String host, String pod, String vh, String vp, Trace trace) {
