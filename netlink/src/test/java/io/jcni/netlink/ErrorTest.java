@@ -100,6 +100,11 @@ class ErrorTest {
         assertTrue(assertThrows(InvalidNameException.class, () -> nl.links().add(LinkSpec.bridge("abcdefghijklmnop")))
                 .getMessage().contains("15 bytes"));
         assertEquals(before, nl.links().list().size(), "nothing was created");
+        assertThrows(InvalidNameException.class, () -> nl.links().add(LinkSpec.bridge("a\u00a0b")));
+        // the kernel's isspace() takes byte 0xA0 for a space: "jà" (6a c3 a0) is refused, "jé" (6a c3 a9) is not
+        assertThrows(InvalidNameException.class, () -> nl.links().add(LinkSpec.bridge("j\u00e0")));
+        nl.links().add(LinkSpec.bridge("j\u00e9"));
+        assertEquals("j\u00e9", nl.links().get("j\u00e9").name());
         // the longest valid name works
         String fifteen = "abcdefghijklmno";
         nl.links().add(LinkSpec.bridge(fifteen));
