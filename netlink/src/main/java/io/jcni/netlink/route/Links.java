@@ -43,10 +43,13 @@ public final class Links {
         if (name.equals(".") || name.equals("..")) {
             throw new InvalidNameException(operation, name, "an interface name cannot be . or ..");
         }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c == '/' || c == ':' || Character.isWhitespace(c) || c == 0) {
-                throw new InvalidNameException(operation, name, "an interface name cannot contain '/', ':' or whitespace");
+        // The kernel tests each byte with its own isspace(), whose Latin-1 table counts 0xA0 as a space:
+        // so the UTF-8 of U+00A0 and of every character encoded with a 0xA0 byte (à, Ġ, …) is refused too.
+        for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c == '/' || c == ':' || c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0xa0 || c == 0) {
+                throw new InvalidNameException(operation, name, "an interface name cannot contain '/', ':' or whitespace"
+                        + (c == 0xa0 ? " (the kernel takes byte 0xA0 of this name's UTF-8 for a space)" : ""));
             }
         }
     }

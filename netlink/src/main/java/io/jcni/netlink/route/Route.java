@@ -61,6 +61,16 @@ public record Route(IpPrefix destination, IpAddress gateway, String device, int 
         return new Route(destination, gateway, device, table, scope, onlink, metric, s, protocol, type);
     }
 
+    /** Route type: {@link Rtnl#RTN_BLACKHOLE}, {@link Rtnl#RTN_UNREACHABLE}, {@link Rtnl#RTN_PROHIBIT}, … */
+    public Route type(int t) {
+        return new Route(destination, gateway, device, table, scope, onlink, metric, source, protocol, t);
+    }
+
+    /** Who installed it ({@link Rtnl#RTPROT_STATIC}, …; {@link Rtnl#RTPROT_BOOT} unless set). */
+    public Route protocol(int p) {
+        return new Route(destination, gateway, device, table, scope, onlink, metric, source, p, type);
+    }
+
     public boolean isDefault() {
         return destination.length() == 0;
     }
@@ -69,17 +79,28 @@ public record Route(IpPrefix destination, IpAddress gateway, String device, int 
         return destination.isV4();
     }
 
-    /** The scope the kernel is asked for: link scope for connected routes, universe for routed ones (as {@code ip route}). */
+    /** The scope the kernel is asked for: when unset, what {@code ip route} picks for this type and next hop. */
     int effectiveScope() {
-        if (scope >= 0) {
-            return scope;
-        }
-        return gateway == null && type == Rtnl.RTN_UNICAST ? Rtnl.RT_SCOPE_LINK : Rtnl.RT_SCOPE_UNIVERSE;
+        return scope >= 0 ? scope : defaultScope();
+    }
+
+    /** iproute2's default: host for local/nat, link for broadcast/anycast/multicast and gateway-less unicast. */
+    private int defaultScope() {
+        return switch (type) {
+            case Rtnl.RTN_LOCAL, 10 -> Rtnl.RT_SCOPE_HOST;
+            case Rtnl.RTN_BROADCAST, 4, 5 -> Rtnl.RT_SCOPE_LINK;
+            case Rtnl.RTN_UNICAST, Rtnl.RTN_UNSPEC -> gateway == null ? Rtnl.RT_SCOPE_LINK : Rtnl.RT_SCOPE_UNIVERSE;
+            default -> Rtnl.RT_SCOPE_UNIVERSE;
+        };
     }
 
     /** The route as {@code ip route} arguments (without the verb). */
     public String toIpArgs() {
-        StringBuilder sb = new StringBuilder(isDefault() ? "default" : destination.toString());
+        StringBuilder sb = new StringBuilder();
+        if (type != Rtnl.RTN_UNICAST && type != Rtnl.RTN_UNSPEC) {
+            sb.append(typeName(type)).append(' '); // else ip route would make a unicast route
+        }
+        sb.append(isDefault() ? "default" : destination.toString());
         if (gateway != null) {
             sb.append(" via ").append(gateway);
         }
@@ -89,11 +110,15 @@ public record Route(IpPrefix destination, IpAddress gateway, String device, int 
         if (table != Rtnl.RT_TABLE_MAIN && table != 0) {
             sb.append(" table ").append(table);
         }
-        if (scope >= 0 && scope != (gateway == null ? Rtnl.RT_SCOPE_LINK : Rtnl.RT_SCOPE_UNIVERSE)) {
+        if (scope >= 0 && scope != defaultScope()) {
             sb.append(" scope ").append(scopeName(scope));
         }
         if (source != null) {
             sb.append(" src ").append(source);
+        }
+        if (protocol != Rtnl.RTPROT_BOOT && protocol != Rtnl.RTPROT_UNSPEC) {
+            sb.append(" proto ").append(protocol == Rtnl.RTPROT_KERNEL ? "kernel"
+                    : protocol == Rtnl.RTPROT_STATIC ? "static" : Integer.toString(protocol));
         }
         if (metric != 0) {
             sb.append(" metric ").append(metric);
@@ -102,6 +127,14 @@ public record Route(IpPrefix destination, IpAddress gateway, String device, int 
             sb.append(" onlink");
         }
         return sb.toString();
+    }
+
+    static String typeName(int type) {
+        return switch (type) {
+            case Rtnl.RTN_LOCAL -> "local"; case Rtnl.RTN_BROADCAST -> "broadcast"; case 4 -> "anycast";
+            case 5 -> "multicast"; case Rtnl.RTN_BLACKHOLE -> "blackhole"; case Rtnl.RTN_UNREACHABLE -> "unreachable";
+            case Rtnl.RTN_PROHIBIT -> "prohibit"; case 9 -> "throw"; case 10 -> "nat"; default -> Integer.toString(type);
+        };
     }
 
     static String scopeName(int scope) {

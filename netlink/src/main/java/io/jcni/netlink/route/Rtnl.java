@@ -53,10 +53,13 @@ public final class Rtnl {
     public static final int RTNH_F_ONLINK = 4;
 
     // ndmsg
-    public static final int NDA_DST = 1, NDA_LLADDR = 2, NDA_MASTER = 9, NDA_VNI = 7, NDA_IFINDEX = 8;
+    public static final int NDA_DST = 1, NDA_LLADDR = 2, NDA_VLAN = 5, NDA_PORT = 6, NDA_VNI = 7, NDA_IFINDEX = 8,
+            NDA_MASTER = 9;
     public static final int NUD_INCOMPLETE = 0x01, NUD_REACHABLE = 0x02, NUD_STALE = 0x04, NUD_DELAY = 0x08,
             NUD_PROBE = 0x10, NUD_FAILED = 0x20, NUD_NOARP = 0x40, NUD_PERMANENT = 0x80;
-    public static final int NTF_USE = 0x01, NTF_SELF = 0x02, NTF_MASTER = 0x04;
+    public static final int NUD_NONE = 0x00;
+    public static final int NTF_USE = 0x01, NTF_SELF = 0x02, NTF_MASTER = 0x04, NTF_PROXY = 0x08,
+            NTF_EXT_LEARNED = 0x10, NTF_OFFLOADED = 0x20, NTF_ROUTER = 0x80;
 
     /** Size of the family headers: ifinfomsg, ifaddrmsg, rtmsg, ndmsg. */
     public static final int IFINFOMSG_LEN = 16, IFADDRMSG_LEN = 8, RTMSG_LEN = 12, NDMSG_LEN = 12;
