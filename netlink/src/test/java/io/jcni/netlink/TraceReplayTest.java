@@ -15,8 +15,8 @@ import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-import io.jcni.netlink.testing.IpJson;
-import io.jcni.netlink.testing.Json;
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.Json;
 import io.jcni.netlink.testing.Scratch;
 import org.junit.jupiter.api.Test;
 
@@ -74,7 +74,7 @@ class TraceReplayTest {
                 for (String line : trace) {
                     String replay = (" " + line + " ").replace(" " + h1 + " ", " " + h2 + " ")
                             .replace(" " + p1 + " ", " " + p2 + " ").trim();
-                    IpJson.run(replay.split(" "));
+                    Commands.run(replay.split(" "));
                 }
 
                 assertEquals(snapshot(h1), snapshot(h2), "host side");
@@ -140,7 +140,7 @@ class TraceReplayTest {
             assertTrue(trace.contains("ip netns exec " + a1.name() + " bridge link set dev " + x + " hairpin on"), trace.toString());
             assertTrue(trace.contains("ip -n " + a1.name() + " link set " + n + " netns " + o1.name()), trace.toString());
             for (String line : trace) {
-                IpJson.run((" " + line + " ").replace(" " + a1.name() + " ", " " + a2.name() + " ")
+                Commands.run((" " + line + " ").replace(" " + a1.name() + " ", " " + a2.name() + " ")
                         .replace(" " + o1.name() + " ", " " + o2.name() + " ").trim().split(" "));
             }
             assertEquals(linkState(a1), linkState(a2));
@@ -242,7 +242,7 @@ class TraceReplayTest {
     /** The same comparison through iproute2's eyes (addresses and IPv4 routes of every table). */
     private static TreeSet<String> ipWitness(String ns) {
         TreeSet<String> out = new TreeSet<>();
-        for (Map<String, Object> l : Json.objects(IpJson.ip(ns, "addr", "show"))) {
+        for (Map<String, Object> l : Json.objects(Commands.ip(ns, "addr", "show"))) {
             out.add("link " + l.get("ifname") + " " + l.get("mtu") + " " + l.get("address") + " " + l.get("flags"));
             for (Object o : (List<?>) l.get("addr_info")) {
                 @SuppressWarnings("unchecked")
@@ -252,7 +252,7 @@ class TraceReplayTest {
                 }
             }
         }
-        for (Map<String, Object> r : Json.objects(IpJson.ip(ns, "-4", "route", "show", "table", "all"))) {
+        for (Map<String, Object> r : Json.objects(Commands.ip(ns, "-4", "route", "show", "table", "all"))) {
             out.add("route " + new TreeSet<>(r.entrySet().stream().map(Object::toString).toList()));
         }
         return out;

@@ -6,10 +6,10 @@ import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.RouteNetlink;
-import io.jcni.netlink.testing.IpJson;
-import io.jcni.netlink.testing.Json;
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.Json;
 import io.jcni.netlink.testing.Scratch;
-import io.jcni.netlink.testing.Witness;
+import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -27,7 +27,7 @@ class NamespaceTest {
 
     private static List<String> ipNetnsList() {
         List<String> out = new ArrayList<>();
-        for (Map<String, Object> m : Json.objects(IpJson.run("ip", "-j", "netns", "list"))) {
+        for (Map<String, Object> m : Json.objects(Commands.run("ip", "-j", "netns", "list"))) {
             out.add((String) m.get("name"));
         }
         return out;
@@ -61,7 +61,7 @@ class NamespaceTest {
                 assertTrue(NamedNetns.list().contains(name));
                 assertTrue(ipNetnsList().contains(name), "ip netns list sees it");
                 // usable by iproute2: create a link through ip, see it through us
-                IpJson.run("ip", "-n", name, "link", "add", "jnsbr0", "type", "bridge");
+                Commands.run("ip", "-n", name, "link", "add", "jnsbr0", "type", "bridge");
                 try (NetNs ns = NetNs.openNamed(name); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
                     assertEquals(name, ns.name());
                     assertEquals("bridge", nl.links().get("jnsbr0").kind());
@@ -83,7 +83,7 @@ class NamespaceTest {
     void createdByIpNetnsSeenAndDeletedByUs() {
         try (Scratch s = new Scratch("ns")) {
             String name = s.name("b");
-            IpJson.run("ip", "netns", "add", name);
+            Commands.run("ip", "netns", "add", name);
             try {
                 assertTrue(NamedNetns.exists(name));
                 assertTrue(NamedNetns.list().contains(name));
@@ -96,7 +96,7 @@ class NamespaceTest {
                 assertFalse(ipNetnsList().contains(name));
             } finally {
                 if (NamedNetns.exists(name)) {
-                    IpJson.run("ip", "netns", "del", name);
+                    Commands.run("ip", "netns", "del", name);
                 }
             }
         }
@@ -186,10 +186,10 @@ class NamespaceTest {
             Sysctl.write(ns, key, other, trace::add);
             assertEquals(List.of("ip netns exec " + ns.name() + " sysctl -w " + key + "=" + other), trace);
             assertEquals(other, Sysctl.read(ns, key));
-            assertEquals(other, IpJson.run("ip", "netns", "exec", ns.name(), "cat", "/proc/sys/net/ipv4/ip_forward").trim(),
+            assertEquals(other, Commands.run("ip", "netns", "exec", ns.name(), "cat", "/proc/sys/net/ipv4/ip_forward").trim(),
                     "witness: the namespace's own /proc/sys");
             assertEquals(host, Sysctl.read(null, key), "the host is untouched");
-            assertEquals(host, IpJson.run("cat", "/proc/sys/net/ipv4/ip_forward").trim());
+            assertEquals(host, Commands.run("cat", "/proc/sys/net/ipv4/ip_forward").trim());
 
             trace.clear();
             assertEquals(other, Sysctl.ensure(ns, key, other, trace::add));

@@ -6,7 +6,7 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.testing.Scratch;
-import io.jcni.netlink.testing.Witness;
+import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

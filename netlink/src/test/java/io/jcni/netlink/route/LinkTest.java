@@ -8,7 +8,7 @@ import io.jcni.netlink.ip.MacAddress;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.sys.Errno;
 import io.jcni.netlink.testing.Scratch;
-import io.jcni.netlink.testing.Witness;
+import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;

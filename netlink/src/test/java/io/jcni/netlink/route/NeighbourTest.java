@@ -7,10 +7,10 @@ import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
 import io.jcni.netlink.ns.NetNs;
-import io.jcni.netlink.testing.IpJson;
-import io.jcni.netlink.testing.Json;
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.Json;
 import io.jcni.netlink.testing.Scratch;
-import io.jcni.netlink.testing.Witness;
+import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -80,7 +80,7 @@ class NeighbourTest {
         assertNotNull(find(nl.neighbours().list(null), v4), "listing every link includes it");
 
         // witness
-        List<Map<String, Object>> w = Json.objects(IpJson.ip(nsName, "neigh", "show", "dev", br));
+        List<Map<String, Object>> w = Json.objects(Commands.ip(nsName, "neigh", "show", "dev", br));
         Map<String, Object> w4 = byKey(w, "dst", "10.1.0.5");
         assertEquals("02:00:00:aa:00:01", w4.get("lladdr"));
         assertTrue(Witness.strings(w4.get("state")).contains("PERMANENT"), w4.toString());
@@ -90,7 +90,7 @@ class NeighbourTest {
         nl.neighbours().replace(br, v4, M2, Rtnl.NUD_PERMANENT);
         assertEquals(M2, find(nl.neighbours().list(br), v4).mac());
         assertEquals("02:00:00:aa:00:02",
-                byKey(Json.objects(IpJson.ip(nsName, "neigh", "show", "dev", br)), "dst", "10.1.0.5").get("lladdr"));
+                byKey(Json.objects(Commands.ip(nsName, "neigh", "show", "dev", br)), "dst", "10.1.0.5").get("lladdr"));
 
         nl.neighbours().replace(br, v4, M1, Rtnl.NUD_STALE);
         Neighbour stale = find(nl.neighbours().list(br), v4);
@@ -98,7 +98,7 @@ class NeighbourTest {
 
         nl.neighbours().delete(br, v4);
         assertNull(find(nl.neighbours().list(br), v4));
-        assertNull(byKeyOrNull(Json.objects(IpJson.ip(nsName, "neigh", "show", "dev", br)), "dst", "10.1.0.5"));
+        assertNull(byKeyOrNull(Json.objects(Commands.ip(nsName, "neigh", "show", "dev", br)), "dst", "10.1.0.5"));
         assertEquals("ip -n " + nsName + " neigh del 10.1.0.5 dev " + br, trace.get(trace.size() - 1));
         NoSuchObjectException e = assertThrows(NoSuchObjectException.class, () -> nl.neighbours().delete(br, v4));
         assertEquals("delete neighbour", e.operation());
@@ -226,7 +226,7 @@ class NeighbourTest {
 
         NetNs second = s.netns("m");
         for (String line : trace) {
-            IpJson.run((" " + line + " ").replace(" " + nsName + " ", " " + second.name() + " ").trim().split(" "));
+            Commands.run((" " + line + " ").replace(" " + nsName + " ", " " + second.name() + " ").trim().split(" "));
         }
         try (RouteNetlink nl2 = RouteNetlink.open(second, Trace.OFF)) {
             assertEquals(entries(nl, br, port, vx), entries(nl2, br, port, vx));

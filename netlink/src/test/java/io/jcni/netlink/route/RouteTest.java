@@ -6,9 +6,9 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ns.NetNs;
-import io.jcni.netlink.testing.IpJson;
+import io.jcni.testkit.Commands;
 import io.jcni.netlink.testing.Scratch;
-import io.jcni.netlink.testing.Witness;
+import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -240,7 +240,7 @@ class RouteTest {
             assertEquals("local", w(Witness.routes(nsName, false, "1000"), "10.83.0.1").get("type"));
 
             for (String line : trace) {
-                IpJson.run(line.replace("-n " + nsName + " ", "-n " + second.name() + " ").split(" "));
+                Commands.run(line.replace("-n " + nsName + " ", "-n " + second.name() + " ").split(" "));
             }
             assertEquals(routeSet(nl), routeSet(nl2));
             // the routes read back print as commands that recreate them

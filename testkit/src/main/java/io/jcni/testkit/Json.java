@@ -1,4 +1,4 @@
-package io.jcni.netlink.testing;
+package io.jcni.testkit;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
