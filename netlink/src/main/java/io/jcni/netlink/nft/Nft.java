@@ -43,7 +43,7 @@ final class Nft {
     static final int NF_DROP = 0, NF_ACCEPT = 1, NFT_JUMP = -3, NFT_RETURN = -5;
 
     // registers
-    static final int NFT_REG_VERDICT = 0, NFT_REG_1 = 1, NFT_REG_2 = 2;
+    static final int NFT_REG_VERDICT = 0, NFT_REG_1 = 1, NFT_REG_2 = 2, NFT_REG32_00 = 8;
 
     // expressions
     static final int NFTA_IMMEDIATE_DREG = 1, NFTA_IMMEDIATE_DATA = 2;

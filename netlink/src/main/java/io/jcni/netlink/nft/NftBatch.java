@@ -289,6 +289,7 @@ public final class NftBatch {
         if (rule.isEmpty()) {
             throw new IllegalArgumentException("an nft rule needs at least one statement");
         }
+        rule.checkFamily(family);
         byte[] c = null;
         if (comment != null) {
             c = comment.getBytes(StandardCharsets.UTF_8);

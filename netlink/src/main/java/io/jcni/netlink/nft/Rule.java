@@ -43,8 +43,16 @@ public final class Rule {
         }
     }
 
-    /** One statement: its expressions, its text, and the layer-3 protocol it needs in an inet table (0: none). */
-    private record Item(Expr[] exprs, String text, String inetText, int nfproto, int l4proto) {}
+    /**
+     * One statement: its expressions, its text (and its text in an inet table, when different),
+     * the layer-3 protocol whose match nft puts before it in an inet table (0: none), the layer-4
+     * protocol it matches (0: none) and the table family it is restricted to (0: any).
+     */
+    private record Item(Expr[] exprs, String text, String inetText, int nfproto, int l4proto, int family) {
+        Item(Expr[] exprs, String text, String inetText, int nfproto, int l4proto) {
+            this(exprs, text, inetText, nfproto, l4proto, nfproto);
+        }
+    }
 
     /** One expression: its name and the attributes inside NFTA_EXPR_DATA. */
     private record Expr(String name, Attr... data) {}
@@ -79,6 +87,28 @@ public final class Rule {
                 : new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1));
         items.add(new Item(new Expr[] {payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.length), lookup},
                 field.text + (invert ? " != @" : " @") + set, null, field.nfproto(), 0));
+        return this;
+    }
+
+    /**
+     * {@code ip daddr . tcp dport @SET}: the address and destination port, looked up in a set of
+     * type {@code ipv4_addr . inet_service} (or {@code ipv6_addr . inet_service}); {@code protocol}
+     * is {@code tcp} or {@code udp}. For hostPort-style matches.
+     */
+    public Rule addressPortInSet(Field field, String protocol, String set) {
+        Nftables.validateName("set", set);
+        int p = protocolNumber(protocol);
+        if (p != 6 && p != 17) {
+            throw new IllegalArgumentException("a port lookup needs tcp or udp, not " + protocol);
+        }
+        // Concatenations use 32-bit registers: the address from NFT_REG32_00, the port right after it.
+        int portReg = NFT_REG32_00 + field.length / 4;
+        Expr port = new Expr("payload", be32(NFTA_PAYLOAD_DREG, portReg), be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER),
+                be32(NFTA_PAYLOAD_OFFSET, 2), be32(NFTA_PAYLOAD_LEN, 2));
+        items.add(new Item(new Expr[] {meta(NFT_META_L4PROTO), cmp(NFT_CMP_EQ, new byte[] {(byte) p}),
+                payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.length), port,
+                new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))},
+                field.text + " . " + protocol + " dport @" + set, null, field.nfproto(), 0));
         return this;
     }
 
@@ -192,7 +222,7 @@ public final class Rule {
                     new Expr("nat", be32(NFTA_NAT_TYPE, NFT_NAT_DNAT), be32(NFTA_NAT_FAMILY, nfproto),
                             be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1), be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG_2))};
         }
-        items.add(new Item(exprs, "dnat to " + target, "dnat " + (to.isV4() ? "ip" : "ip6") + " to " + target, 0, 0));
+        items.add(new Item(exprs, "dnat to " + target, "dnat " + (to.isV4() ? "ip" : "ip6") + " to " + target, 0, 0, nfproto));
         return this;
     }
 
@@ -245,6 +275,16 @@ public final class Rule {
 
     boolean isEmpty() {
         return items.isEmpty();
+    }
+
+    /** Refuses statements that cannot work in a table of {@code family} ({@code ip6 saddr} in an {@code ip} table). */
+    void checkFamily(int family) {
+        for (Item it : items) {
+            if (family != Nftables.INET && it.family != 0 && it.family != family) {
+                throw new IllegalArgumentException("\"" + it.text + "\" cannot match in a table of family "
+                        + Nftables.familyName(family));
+            }
+        }
     }
 
     /** Writes NFTA_RULE_EXPRESSIONS for a table of {@code family}. */

@@ -138,6 +138,8 @@ class NftablesTest {
                 .addElements(IP, t, "pods", ips("10.1.0.2", "10.1.0.3", "10.1.0.4"))
                 .commit();
         assertEquals(List.of("10.1.0.2", "10.1.0.3", "10.1.0.4"), elementTexts(IP, t, "pods"));
+        // adding what is there is no error ("add", not "create")
+        nft.batch().addElements(IP, t, "pods", ips("10.1.0.2")).commit();
         traced.clear();
 
         NftBatch b = nft.batch()
@@ -264,8 +266,33 @@ class NftablesTest {
                 .addRule(IP, t, "prerouting", ret, null)
                 .addRule(IP, t, "prerouting", acc, null)
                 .commit();
+        assertEquals("tcp dport 8080 fib daddr type local dnat to 10.1.0.5:80", dnat.text(IP));
         assertListedRules(IP, t, "hostports", List.of(dnat.text(IP) + " comment \"hp 8080\"", udp.text(IP)));
         assertListedRules(IP, t, "prerouting", List.of(jump.text(IP), ret.text(IP), acc.text(IP)));
+    }
+
+    @Test
+    void hostPortStyleRules() {
+        String t = table(IP);
+        Rule l4 = Rule.create().l4proto("udp").counter().accept();
+        Rule hp = Rule.create().addressPortInSet(IP_DADDR, "tcp", "hostports").dnat(IpAddress.parse("10.1.0.7"), 80);
+        Rule local = Rule.create().fibDaddrLocal().jump("hostports");
+        nft.batch()
+                .addTable(IP, t)
+                .addSet(IP, t, "hostports", SetKeyType.IPV4_ADDR_INET_SERVICE, false)
+                .addElementKeys(IP, t, "hostports", List.of(SetKeyType.addressPort(IpAddress.parse("192.0.2.1"), 8080)))
+                .addChain(IP, t, "hostports", null)
+                .addChain(IP, t, "prerouting", ChainHook.nat("prerouting", -100))
+                .addRule(IP, t, "prerouting", local, "jcni hostports")
+                .addRule(IP, t, "hostports", l4, null)
+                .addRule(IP, t, "hostports", hp, null)
+                .commit();
+        assertEquals("meta l4proto udp counter accept", l4.text(IP));
+        assertEquals("ip daddr . tcp dport @hostports dnat to 10.1.0.7:80", hp.text(IP));
+        assertListedRules(IP, t, "prerouting", List.of(local.text(IP) + " comment \"jcni hostports\""));
+        assertListedRules(IP, t, "hostports", List.of(l4.text(IP), hp.text(IP)));
+        assertEquals(List.of("192.0.2.1 . 8080"), elementTexts(IP, t, "hostports"));
+        assertTrue(traced.get(2).endsWith("add element ip " + t + " hostports { 192.0.2.1 . 8080 }"), traced.get(2));
     }
 
     @Test
@@ -383,6 +410,10 @@ class NftablesTest {
         assertThrows(IllegalArgumentException.class,
                 () -> nft.batch().addRule(IP, "jnfx", "c", Rule.create().accept(), "x".repeat(129)));
         assertThrows(IllegalArgumentException.class, () -> Rule.create().is(IP_SADDR, IpPrefix.parse("fd00::/64")));
+        assertThrows(IllegalArgumentException.class, () -> nft.batch().addRule(IP6, "jnfx", "c",
+                Rule.create().inSet(IP_SADDR, "pods").accept(), null));
+        assertThrows(IllegalArgumentException.class, () -> nft.batch().addRule(IP, "jnfx", "c",
+                Rule.create().dnat(IpAddress.parse("fd00::1"), 0), null));
         KernelException e = assertThrows(KernelException.class,
                 () -> nft.batch().addChain(IP, "jnfmissing", "c", null).commit());
         assertEquals("add chain", e.operation());
