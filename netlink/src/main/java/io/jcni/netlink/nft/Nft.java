@@ -25,9 +25,8 @@ final class Nft {
     static final int NFTA_EXPR_NAME = 1, NFTA_EXPR_DATA = 2;
 
     static final int NFTA_SET_TABLE = 1, NFTA_SET_NAME = 2, NFTA_SET_FLAGS = 3, NFTA_SET_KEY_TYPE = 4,
-            NFTA_SET_KEY_LEN = 5, NFTA_SET_DESC = 9, NFTA_SET_ID = 10, NFTA_SET_USERDATA = 13, NFTA_SET_HANDLE = 16;
-    static final int NFTA_SET_DESC_CONCAT = 2, NFTA_SET_FIELD_LEN = 1;
-    static final int NFT_SET_ANONYMOUS = 0x1, NFT_SET_INTERVAL = 0x4, NFT_SET_CONCAT = 0x80;
+            NFTA_SET_KEY_LEN = 5, NFTA_SET_ID = 10, NFTA_SET_USERDATA = 13, NFTA_SET_HANDLE = 16;
+    static final int NFT_SET_ANONYMOUS = 0x1, NFT_SET_INTERVAL = 0x4;
     /** libnftnl's NFTNL_UDATA_SET_KEYBYTEORDER, and nft's BYTEORDER_BIG_ENDIAN. */
     static final int UDATA_SET_KEYBYTEORDER = 0, BYTEORDER_BIG_ENDIAN = 2;
     /** libnftnl's NFTNL_UDATA_RULE_COMMENT; nft caps comments at 128 bytes. */

@@ -133,7 +133,11 @@ public final class NftBatch {
         Nftables.validateName("table", table);
         Nftables.validateName("set", set);
         String w = where(family, table) + " " + set;
-        int flags = interval ? NFT_SET_INTERVAL | (keyType.fields != null ? NFT_SET_CONCAT : 0) : 0;
+        if (interval && keyType.fields != null) {
+            // Concatenated ranges need the kernel's pipapo backend and NFTA_SET_ELEM_KEY_END elements.
+            throw new IllegalArgumentException("jcni does not support interval sets with concatenated keys: " + keyType.nftName());
+        }
+        int flags = interval ? NFT_SET_INTERVAL : 0;
         NlRequest r = request(NFT_MSG_NEWSET, NLM_F_CREATE, family, "add set", w)
                 .attrString(NFTA_SET_TABLE, table)
                 .attrString(NFTA_SET_NAME, set)
@@ -141,19 +145,6 @@ public final class NftBatch {
                 .attrBe32(NFTA_SET_KEY_TYPE, keyType.nftType)
                 .attrBe32(NFTA_SET_KEY_LEN, keyType.keyLength)
                 .attrBe32(NFTA_SET_ID, nft.nextSetId());
-        if (interval && keyType.fields != null) {
-            // Field lengths let the kernel pick its concatenated-range backend (pipapo); a plain
-            // concatenation (hash) takes none: the kernel refuses them without NFT_SET_CONCAT.
-            int desc = r.beginNested(NFTA_SET_DESC);
-            int concat = r.beginNested(NFTA_SET_DESC_CONCAT);
-            for (int len : keyType.fields) {
-                int f = r.beginNested(NFTA_LIST_ELEM);
-                r.attrBe32(NFTA_SET_FIELD_LEN, len);
-                r.endNested(f);
-            }
-            r.endNested(concat);
-            r.endNested(desc);
-        }
         // What nft stores so it can print the keys back: their byte order (libnftnl udata TLV).
         byte[] ud = new byte[6];
         ud[0] = UDATA_SET_KEYBYTEORDER;

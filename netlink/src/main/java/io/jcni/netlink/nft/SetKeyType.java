@@ -16,7 +16,7 @@ public enum SetKeyType {
     private final String nftName;
     final int nftType;
     final int keyLength;
-    /** Field lengths of a concatenation (NFTA_SET_DESC_CONCAT), null for a single field. */
+    /** Field lengths of a concatenation, null for a single field. */
     final int[] fields;
 
     SetKeyType(String nftName, int nftType, int keyLength, int[] fields) {

@@ -388,7 +388,35 @@ class NftablesTest {
                 .addElements(IP, t, "pods", ips("10.1.0.2", "10.1.0.3"))
                 .addRule(IP, t, "postrouting", Rule.create().inSet(IP_SADDR, "pods")
                         .isNot(IP_DADDR, IpPrefix.parse("10.1.0.0/16")).masquerade(), "jcni pods")
+                .addSet(IP, t, "nets", SetKeyType.IPV4_ADDR, true)
+                .addPrefixes(IP, t, "nets", List.of(IpPrefix.parse("10.2.0.0/16"), IpPrefix.parse("192.0.2.9/32")))
+                .addSet(IP, t, "hp", SetKeyType.IPV4_ADDR_INET_SERVICE, false)
+                .addElementKeys(IP, t, "hp", List.of(SetKeyType.addressPort(IpAddress.parse("192.0.2.1"), 8080)))
+                .addChain(IP, t, "hostports", null)
+                .addChain(IP, t, "prerouting", ChainHook.nat("prerouting", -100))
+                .addRule(IP, t, "prerouting", Rule.create().fibDaddrLocal().jump("hostports"), null)
+                .addRule(IP, t, "hostports", Rule.create().addressPortInSet(IP_DADDR, "tcp", "hp")
+                        .counter().dnat(IpAddress.parse("10.1.0.7"), 80), "hp")
+                .addRule(IP, t, "hostports", Rule.create().notInSet(IP_SADDR, "nets").ret(), null)
                 .commit();
+        String t6 = table(IP6);
+        String ti = table(INET);
+        nft.batch()
+                .addTable(IP6, t6)
+                .addSet(IP6, t6, "pods", SetKeyType.IPV6_ADDR, false)
+                .addElements(IP6, t6, "pods", ips("fd00:1::2"))
+                .addChain(IP6, t6, "postrouting", ChainHook.nat("postrouting", 100))
+                .addRule(IP6, t6, "postrouting", Rule.create().inSet(IP6_SADDR, "pods")
+                        .isNot(IP6_DADDR, IpPrefix.parse("fd00:1::/64")).masquerade(), "jcni pods6")
+                .addTable(INET, ti)
+                .addChain(INET, ti, "forward", ChainHook.filter("forward", 0).withPolicy("drop"))
+                .addRule(INET, ti, "forward", Rule.create().is(IP_SADDR, IpPrefix.parse("10.1.0.0/16")).accept(), null)
+                .addRule(INET, ti, "forward", Rule.create().is(IP6_SADDR, IpPrefix.parse("fd00:1::/64")).tcpDport(443).accept(), null)
+                .addRule(INET, ti, "forward", Rule.create().udpDport(53).counter().accept(), "dns")
+                .commit();
+        // a rule deleted by handle and a flushed chain replay too
+        nft.batch().addChain(IP, t, "tmp", null).addRule(IP, t, "tmp", Rule.create().accept(), null).commit();
+        nft.batch().flushChain(IP, t, "tmp").deleteChain(IP, t, "tmp").commit();
         String ours = nftCli("-s", "list", "ruleset");
 
         NetNs other = scratch.netns("r");
