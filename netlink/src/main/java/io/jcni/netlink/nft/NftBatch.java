@@ -4,6 +4,8 @@ import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -149,7 +151,7 @@ public final class NftBatch {
         byte[] ud = new byte[6];
         ud[0] = UDATA_SET_KEYBYTEORDER;
         ud[1] = 4;
-        java.nio.ByteBuffer.wrap(ud, 2, 4).order(java.nio.ByteOrder.nativeOrder()).putInt(BYTEORDER_BIG_ENDIAN);
+        ByteBuffer.wrap(ud, 2, 4).order(ByteOrder.nativeOrder()).putInt(BYTEORDER_BIG_ENDIAN);
         r.attr(NFTA_SET_USERDATA, ud);
         add(r, tracing ? "add set " + w + " { type " + keyType.nftName() + " ;" + (interval ? " flags interval ;" : "") + " }" : null);
         return this;
@@ -170,21 +172,21 @@ public final class NftBatch {
 
     /** {@code nft add element FAMILY TABLE SET { A, B }} for an address set (already present: no error). */
     public NftBatch addElements(int family, String table, String set, List<IpAddress> addresses) {
-        return elements(true, family, table, set, keys(addresses), null);
+        return elements(true, family, table, set, keys(addresses), null, null);
     }
 
     /** {@code nft delete element FAMILY TABLE SET { A, B }}; a missing one fails the whole batch with NoSuchObjectException. */
     public NftBatch deleteElements(int family, String table, String set, List<IpAddress> addresses) {
-        return elements(false, family, table, set, keys(addresses), null);
+        return elements(false, family, table, set, keys(addresses), null, null);
     }
 
     /** Adds elements given as key bytes (see {@link SetKeyType#port}, {@link SetKeyType#addressPort}). */
     public NftBatch addElementKeys(int family, String table, String set, List<byte[]> keys) {
-        return elements(true, family, table, set, keys, null);
+        return elements(true, family, table, set, keys, null, null);
     }
 
     public NftBatch deleteElementKeys(int family, String table, String set, List<byte[]> keys) {
-        return elements(false, family, table, set, keys, null);
+        return elements(false, family, table, set, keys, null, null);
     }
 
     /** Adds prefixes to an interval set ({@code flags interval}): each is a start and an interval-end element. */
@@ -220,25 +222,26 @@ public final class NftBatch {
             text.append(text.length() == 0 ? "" : ", ")
                     .append(net.length() == net.address().bits() ? net.address().toString() : net.toString());
         }
-        boolean[] flags = new boolean[ends.size()];
-        for (int i = 0; i < flags.length; i++) {
-            flags[i] = ends.get(i);
+        boolean[] endFlags = new boolean[ends.size()];
+        for (int i = 0; i < endFlags.length; i++) {
+            endFlags[i] = ends.get(i);
         }
-        return elements(add, family, table, set, keys, new Object[] {flags, text.toString()});
+        return elements(add, family, table, set, keys, endFlags, text.toString());
     }
 
-    /** {@code intervals}: null, or {boolean[] end flags, String text}. */
-    private NftBatch elements(boolean add, int family, String table, String set, List<byte[]> keys, Object[] intervals) {
+    /**
+     * One NEWSETELEM/DELSETELEM message for all {@code keys}. For interval sets {@code ends} marks
+     * the interval-end keys and {@code text} is the elements' nft text; both null otherwise.
+     */
+    private NftBatch elements(boolean add, int family, String table, String set, List<byte[]> keys,
+                              boolean[] ends, String text) {
         Nftables.validateFamily(family);
         Nftables.validateName("table", table);
         Nftables.validateName("set", set);
         if (keys.isEmpty()) {
             throw new IllegalArgumentException("no elements to " + (add ? "add to" : "delete from") + " set " + set);
         }
-        String text;
-        if (intervals != null) {
-            text = (String) intervals[1];
-        } else {
+        if (text == null) {
             StringBuilder sb = new StringBuilder();
             for (byte[] k : keys) {
                 sb.append(sb.length() == 0 ? "" : ", ").append(SetKeyType.keyText(k));
@@ -250,7 +253,6 @@ public final class NftBatch {
         NlRequest r = request(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, family, op, what)
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
                 .attrString(NFTA_SET_ELEM_LIST_SET, set);
-        boolean[] ends = intervals == null ? null : (boolean[]) intervals[0];
         int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
         for (int i = 0; i < keys.size(); i++) {
             int e = r.beginNested(NFTA_LIST_ELEM);

@@ -4,6 +4,8 @@ import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -189,7 +191,7 @@ public final class Rule {
         Expr fib = new Expr("fib", be32(NFTA_FIB_DREG, NFT_REG_1), be32(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE),
                 be32(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR));
         byte[] local = new byte[4];
-        java.nio.ByteBuffer.wrap(local).order(java.nio.ByteOrder.nativeOrder()).putInt(RTN_LOCAL);
+        ByteBuffer.wrap(local).order(ByteOrder.nativeOrder()).putInt(RTN_LOCAL); // the kernel's u32, host order
         items.add(new Item(new Expr[] {fib, cmp(NFT_CMP_EQ, local)}, "fib daddr type local", null, 0, 0));
         return this;
     }
