@@ -1,0 +1,83 @@
+package io.jcni.netlink.nft;
+
+import io.jcni.netlink.ip.IpAddress;
+
+/**
+ * The key types jcni's sets use, with nft's datatype numbers (concatenations are
+ * {@code (type1 << 6) | type2}) and the key length the kernel sees (each field padded to 4 bytes).
+ */
+public enum SetKeyType {
+    IPV4_ADDR("ipv4_addr", 7, 4, null),
+    IPV6_ADDR("ipv6_addr", 8, 16, null),
+    INET_SERVICE("inet_service", 13, 2, null),
+    IPV4_ADDR_INET_SERVICE("ipv4_addr . inet_service", (7 << 6) | 13, 8, new int[] {4, 2}),
+    IPV6_ADDR_INET_SERVICE("ipv6_addr . inet_service", (8 << 6) | 13, 20, new int[] {16, 2});
+
+    private final String nftName;
+    final int nftType;
+    final int keyLength;
+    /** Field lengths of a concatenation, null for a single field. */
+    final int[] fields;
+
+    SetKeyType(String nftName, int nftType, int keyLength, int[] fields) {
+        this.nftName = nftName;
+        this.nftType = nftType;
+        this.keyLength = keyLength;
+        this.fields = fields;
+    }
+
+    /** The name nft uses ({@code ipv4_addr . inet_service}). */
+    public String nftName() {
+        return nftName;
+    }
+
+    /** The key type with nft's datatype number {@code nftType}, or null for another type. */
+    public static SetKeyType ofNftType(int nftType) {
+        for (SetKeyType t : values()) {
+            if (t.nftType == nftType) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** Key bytes of an {@code inet_service} element (a port, network order). */
+    public static byte[] port(int port) {
+        return new byte[] {(byte) (port >> 8), (byte) port};
+    }
+
+    /** Key bytes of an {@code ipvN_addr . inet_service} element: the address, then the port padded to 4 bytes. */
+    public static byte[] addressPort(IpAddress address, int port) {
+        byte[] a = address.bytes();
+        byte[] k = new byte[a.length + 4];
+        System.arraycopy(a, 0, k, 0, a.length);
+        k[a.length] = (byte) (port >> 8);
+        k[a.length + 1] = (byte) port;
+        return k;
+    }
+
+    /** nft's text for key bytes, guessed from their length (4, 16: address; 2: port; 8, 20: address . port). */
+    static String keyText(byte[] key) {
+        switch (key.length) {
+            case 4, 16 -> {
+                return IpAddress.of(key).toString();
+            }
+            case 2 -> {
+                return Integer.toString(((key[0] & 0xff) << 8) | (key[1] & 0xff));
+            }
+            case 8, 20 -> {
+                int n = key.length - 4;
+                byte[] a = new byte[n];
+                System.arraycopy(key, 0, a, 0, n);
+                return IpAddress.of(a) + " . " + (((key[n] & 0xff) << 8) | (key[n + 1] & 0xff));
+            }
+            default -> {
+                StringBuilder sb = new StringBuilder("0x");
+                for (byte b : key) {
+                    sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+                }
+                return sb.toString();
+            }
+        }
+    }
+}
