@@ -5,7 +5,7 @@ import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ns.NetNs;
-import io.jcni.netlink.testing.IpJson;
+import io.jcni.testkit.Commands;
 import io.jcni.netlink.testing.Scratch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,7 +65,7 @@ class NftablesTest {
         cmd[3] = ns.name();
         cmd[4] = "nft";
         System.arraycopy(args, 0, cmd, 5, args.length);
-        return IpJson.run(cmd);
+        return Commands.run(cmd);
     }
 
     private static List<IpAddress> ips(String... s) {
@@ -426,7 +426,7 @@ class NftablesTest {
             assertTrue(c.startsWith(prefix), c);
             script.append(c.substring(prefix.length())).append('\n');
         }
-        String theirs = IpJson.run("ip", "netns", "exec", other.name(), "sh", "-c",
+        String theirs = Commands.run("ip", "netns", "exec", other.name(), "sh", "-c",
                 "printf '%s' \"$1\" | nft -f - && nft -s list ruleset", "sh", script.toString());
         assertEquals(ours, theirs);
     }

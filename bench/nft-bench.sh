@@ -1,8 +1,9 @@
 #!/bin/sh
 # Times one nft element add+delete batch: jcni's netlink code in a warm JVM, `nft -f` (a fork),
 # and the first operation of a fresh JVM (plain, tuned, tuned + AOT cache). Run as root from
-# netlink/ after `./mvnw -q -pl netlink test-compile`. Needs hyperfine. Uses namespace jnfbench.
+# the repository after `./mvnw -q -pl testkit,netlink test-compile` (bench/nft-bench.sh). Needs hyperfine. Uses namespace jnfbench.
 set -eu
+cd "$(dirname "$0")/../netlink"
 JB=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin
 RUNS=${RUNS:-30}
 NS=jnfbench
