@@ -41,21 +41,21 @@ final class DemoCommand {
 
             Builds, as root, on this host:
               namespaces  jcni-demo-pod1, jcni-demo-pod2 (pods), jcni-demo-out (the outside host)
-              bridge      jcnidemo0 192.0.2.1/24 (pods 192.0.2.11, .12 on eth0)
-              outside     jcnid-out 198.51.100.1/24 <-> 198.51.100.100 in jcni-demo-out
+              bridge      jcnidemo0 198.51.100.1/24 (pods 198.51.100.11, .12 on eth0)
+              outside     jcnid-out 203.0.113.1/24 <-> 203.0.113.100 in jcni-demo-out
               NAT         nft table ip jcni_demo (masquerade of the pods' addresses)
               sysctl      net.ipv4.ip_forward=1 (restored to its old value on cleanup)
-            The address blocks are RFC 5737 documentation ranges (TEST-NET-1 and TEST-NET-2).
+            The address blocks are RFC 5737 documentation ranges (TEST-NET-2 and TEST-NET-3).
             """;
 
     static final String POD1 = "jcni-demo-pod1", POD2 = "jcni-demo-pod2", OUTSIDE = "jcni-demo-out";
     static final String BRIDGE = "jcnidemo0", VETH1 = "jcnid-pod1", VETH2 = "jcnid-pod2", VETH_OUT = "jcnid-out";
     static final String NFT_TABLE = "jcni_demo", NFT_SET = "pods", NFT_CHAIN = "postrouting";
-    static final IpPrefix POD_NET = IpPrefix.parse("192.0.2.0/24");
-    static final IpPrefix OUT_NET = IpPrefix.parse("198.51.100.0/24");
-    static final IpAddress GATEWAY = IpAddress.parse("192.0.2.1");
-    static final IpAddress POD1_IP = IpAddress.parse("192.0.2.11"), POD2_IP = IpAddress.parse("192.0.2.12");
-    static final IpAddress NODE_OUT_IP = IpAddress.parse("198.51.100.1"), OUTSIDE_IP = IpAddress.parse("198.51.100.100");
+    static final IpPrefix POD_NET = IpPrefix.parse("198.51.100.0/24");
+    static final IpPrefix OUT_NET = IpPrefix.parse("203.0.113.0/24");
+    static final IpAddress GATEWAY = IpAddress.parse("198.51.100.1");
+    static final IpAddress POD1_IP = IpAddress.parse("198.51.100.11"), POD2_IP = IpAddress.parse("198.51.100.12");
+    static final IpAddress NODE_OUT_IP = IpAddress.parse("203.0.113.1"), OUTSIDE_IP = IpAddress.parse("203.0.113.100");
     static final int OUTSIDE_PORT = 8080;
     /** Saved ip_forward so that --cleanup after --keep can restore it. */
     static final Path STATE = Path.of("/run/jcni/demo.ip_forward");
@@ -285,7 +285,7 @@ final class DemoCommand {
 
     /** A TCP connection pod1 -> outside: the outside host must see the node's address, not the pod's. */
     private boolean natCheck(NetNs pod, NetNs outside) {
-        String what = "pod1 -> outside host, TCP " + OUTSIDE_IP + ":" + OUTSIDE_PORT;
+        String what = "pod1 -> outside host (TCP)";
         ServerSocketChannel server = outside.run(new NetNs.Work<ServerSocketChannel>() {
             @Override
             public ServerSocketChannel run() {

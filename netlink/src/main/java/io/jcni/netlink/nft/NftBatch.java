@@ -342,9 +342,22 @@ public final class NftBatch {
         if (tracing) {
             String prefix = nft.nftPrefix();
             for (String c : commands) {
-                nft.trace().command(prefix + c);
+                nft.trace().command(prefix + shellQuoted(c));
             }
         }
+    }
+
+    /**
+     * nft's own syntax uses braces, semicolons and quotes, which a shell would eat: the traced line
+     * quotes the whole nft command in single quotes when it has any, so it can be pasted as is.
+     */
+    static String shellQuoted(String nftCommand) {
+        for (int i = 0; i < nftCommand.length(); i++) {
+            if ("{};\"'()<>|&*?[]$\\!#~`".indexOf(nftCommand.charAt(i)) >= 0) {
+                return "'" + nftCommand.replace("'", "'\\''") + "'";
+            }
+        }
+        return nftCommand;
     }
 
     private static NlRequest batchMarker(int type) {

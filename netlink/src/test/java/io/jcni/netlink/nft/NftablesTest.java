@@ -25,14 +25,30 @@ class NftablesTest {
     private Scratch scratch;
     private NetNs ns;
     private Nftables nft;
+    /** The trace as nft syntax (shell quoting removed), for comparing with what nft lists. */
     private final List<String> traced = new ArrayList<>();
+    /** The trace exactly as emitted: lines a shell can run. */
+    private final List<String> shellLines = new ArrayList<>();
+
+    /** {@code … nft 'add rule …'} → {@code … nft add rule …}. */
+    static String unquoted(String line) {
+        int q = line.indexOf(" nft '");
+        if (q < 0) {
+            return line;
+        }
+        String body = line.substring(q + 6, line.length() - 1).replace("'\\''", "'");
+        return line.substring(0, q + 5) + body;
+    }
     private final List<String[]> tables = new ArrayList<>(); // {family, name} to delete after the test
 
     @BeforeEach
     void setUp() {
         scratch = new Scratch("nf");
         ns = scratch.netns("n");
-        nft = scratch.closeLater(Nftables.open(ns, traced::add));
+        nft = scratch.closeLater(Nftables.open(ns, line -> {
+            shellLines.add(line);
+            traced.add(unquoted(line));
+        }));
     }
 
     @AfterEach
@@ -429,6 +445,15 @@ class NftablesTest {
         String theirs = Commands.run("ip", "netns", "exec", other.name(), "sh", "-c",
                 "printf '%s' \"$1\" | nft -f - && nft -s list ruleset", "sh", script.toString());
         assertEquals(ours, theirs);
+
+        // The lines as traced (shell-quoted) run as they are in a shell, one command each.
+        NetNs third = scratch.netns("s");
+        StringBuilder shell = new StringBuilder("set -e\n");
+        for (String line : shellLines) {
+            shell.append(line.replace("ip netns exec " + ns.name() + " ", "ip netns exec " + third.name() + " ")).append('\n');
+        }
+        Commands.run("sh", "-c", shell.toString());
+        assertEquals(ours, Commands.run("ip", "netns", "exec", third.name(), "nft", "-s", "list", "ruleset"));
     }
 
     @Test

@@ -1,0 +1,70 @@
+package io.jcni.cli;
+
+import io.jcni.testkit.Commands;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The demo end to end on the real kernel: it works, it proves NAT, and it leaves nothing behind. */
+class DemoCommandTest {
+
+    /** Links, namespaces, nft tables and ip_forward: what the demo touches. */
+    private static String hostState() throws Exception {
+        return "links:\n" + Commands.run("ip", "-br", "link").replaceAll(" +", " ")
+                + "netns:\n" + Commands.run("ip", "netns", "list")
+                + "nft:\n" + Commands.run("nft", "list", "tables")
+                + "ip_forward=" + Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).trim();
+    }
+
+    @AfterEach
+    void safetyNet() {
+        CliRunner.run("demo", "--cleanup"); // whatever a failed assertion left
+    }
+
+    @Test
+    void buildsChecksAndRemovesEverything() throws Exception {
+        String before = hostState();
+        CliRunner r = CliRunner.run("demo");
+        assertEquals(0, r.code(), r.out() + r.err());
+        String out = r.out();
+        for (String step : new String[] {"1. Create a network namespace", "2. Create a bridge", "3+4. Create a veth pair",
+                "5. Attach the host ends", "6. Assign", "7. Bring the interfaces up", "8. Enable forwarding and NAT"}) {
+            assertTrue(out.contains(step), "step missing: " + step);
+        }
+        // each step as its equivalent command
+        assertTrue(out.contains("$ ip link add jcnid-pod1 type veth peer name eth0 netns jcni-demo-pod1"), out);
+        assertTrue(out.contains("$ nft 'add rule ip jcni_demo postrouting ip saddr @pods ip daddr != 198.51.100.0/24 masquerade"), out);
+        assertTrue(out.contains("ok    pod1 -> pod2 over the bridge"), out);
+        assertTrue(out.contains("ok    pod2 -> pod1 over the bridge"), out);
+        assertTrue(out.contains("the outside host saw the connection come from 203.0.113.1"), out);
+        assertTrue(out.contains("All checks passed."), out);
+        assertTrue(out.contains("$ ip netns del jcni-demo-pod1"), "cleanup shown: " + out);
+        assertEquals(before, hostState(), "the demo left something behind");
+    }
+
+    @Test
+    void keepLeavesItForInspectionAndCleanupRemovesIt() throws Exception {
+        String before = hostState();
+        CliRunner kept = CliRunner.run("demo", "--keep");
+        assertEquals(0, kept.code(), kept.out() + kept.err());
+        assertTrue(kept.out().contains("jcni demo --cleanup"), kept.out());
+        // still there, as the system's own tools see it
+        assertTrue(Commands.run("ip", "netns", "list").contains("jcni-demo-pod1"));
+        assertTrue(Commands.run("ip", "-n", "jcni-demo-pod1", "addr", "show", "dev", "eth0").contains("198.51.100.11/24"));
+        assertTrue(Commands.run("nft", "list", "set", "ip", "jcni_demo", "pods").contains("198.51.100.11"));
+        assertTrue(Commands.run("ip", "link", "show", "jcnid-pod1").contains("master jcnidemo0"));
+
+        CliRunner again = CliRunner.run("demo");
+        assertEquals(1, again.code(), "a second demo must refuse to run over a kept one");
+        assertTrue(again.err().contains("jcni demo --cleanup"), again.err());
+
+        CliRunner cleanup = CliRunner.run("demo", "--cleanup");
+        assertEquals(0, cleanup.code(), cleanup.err());
+        assertEquals(before, hostState(), "--cleanup left something behind");
+        assertEquals(0, CliRunner.run("demo", "--cleanup").code(), "cleanup is idempotent");
+    }
+}
