@@ -12,12 +12,29 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The demo end to end on the real kernel: it works, it proves NAT, and it leaves nothing behind. */
 class DemoCommandTest {
 
-    /** Links, namespaces, nft tables and ip_forward: what the demo touches. */
+    /**
+     * Links, namespaces, nft tables and ip_forward: everything on the host the demo could touch,
+     * except objects of other test suites that may run at the same time (their Scratch names,
+     * {@code j<tag><run>…}, never contain "jcni"; every demo object's name does).
+     */
     private static String hostState() throws Exception {
-        return "links:\n" + Commands.run("ip", "-br", "link").replaceAll(" +", " ")
-                + "netns:\n" + Commands.run("ip", "netns", "list")
-                + "nft:\n" + Commands.run("nft", "list", "tables")
+        return "links:\n" + withoutOtherTests(Commands.run("ip", "-br", "link").replaceAll(" +", " "))
+                + "netns:\n" + withoutOtherTests(Commands.run("ip", "netns", "list"))
+                + "nft:\n" + withoutOtherTests(Commands.run("nft", "list", "tables"))
                 + "ip_forward=" + Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).trim();
+    }
+
+    private static String withoutOtherTests(String listing) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : listing.split("\n")) {
+            String[] words = line.trim().split("[ @]");
+            String name = words[0].equals("table") && words.length > 2 ? words[2] : words[0];
+            if (name.matches("j[a-z]{2}[0-9a-z]+") && !name.contains("jcni")) {
+                continue;
+            }
+            sb.append(line).append('\n');
+        }
+        return sb.toString();
     }
 
     @AfterEach
