@@ -344,6 +344,26 @@ public final class HostLocal implements Plugin {
 
     // ---- resolv.conf ----
 
+    /** Whitespace-separated words (Go's strings.Fields), without loading java.util.regex. */
+    private static List<String> fields(String line) {
+        List<String> out = new ArrayList<>();
+        int i = 0;
+        int n = line.length();
+        while (i < n) {
+            while (i < n && Character.isWhitespace(line.charAt(i))) {
+                i++;
+            }
+            int start = i;
+            while (i < n && !Character.isWhitespace(line.charAt(i))) {
+                i++;
+            }
+            if (i > start) {
+                out.add(line.substring(start, i));
+            }
+        }
+        return out;
+    }
+
     static Result.Dns parseResolvConf(String path) throws CniError {
         byte[] data;
         try {
@@ -363,7 +383,8 @@ public final class HostLocal implements Plugin {
             if (line.isEmpty() || line.charAt(0) == '#' || line.charAt(0) == ';') {
                 continue;
             }
-            String[] f = line.split("\\s+");
+            List<String> fl = fields(line);
+            String[] f = fl.toArray(new String[0]);
             if (f.length < 2) {
                 continue;
             }
