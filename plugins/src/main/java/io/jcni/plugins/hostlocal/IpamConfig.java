@@ -198,11 +198,11 @@ final class IpamConfig {
             throw CniError.invalidConfig(path + ": Network has host bits set. For a subnet mask of length "
                     + subnet.length() + " the network address is " + network.address());
         }
-        IpAddress gateway = family(o, "gateway", path, subnet);
+        IpAddress gateway = optionalIp(o, "gateway", path);
         if (gateway == null) {
             gateway = subnet.address().next();
         }
-        IpAddress start = family(o, "rangeStart", path, subnet);
+        IpAddress start = optionalIp(o, "rangeStart", path);
         if (start != null) {
             if (!subnet.contains(start)) {
                 throw CniError.invalidConfig(path + ": RangeStart " + start + " not in network " + subnet);
@@ -210,7 +210,7 @@ final class IpamConfig {
         } else {
             start = subnet.address().next();
         }
-        IpAddress end = family(o, "rangeEnd", path, subnet);
+        IpAddress end = optionalIp(o, "rangeEnd", path);
         if (end != null) {
             if (!subnet.contains(end)) {
                 throw CniError.invalidConfig(path + ": RangeEnd " + end + " not in network " + subnet);
@@ -227,8 +227,8 @@ final class IpamConfig {
         return new Range(network, start, end, gateway, path);
     }
 
-    /** An optional address field; must parse (any family mismatch shows as "not in network"). */
-    private static IpAddress family(ConfigObject o, String key, String path, IpPrefix subnet) throws CniError {
+    /** An optional address field; must parse (a family mismatch then shows as "not in network"). */
+    private static IpAddress optionalIp(ConfigObject o, String key, String path) throws CniError {
         String s = o.string(key, "");
         if (s.isEmpty()) {
             return null;
