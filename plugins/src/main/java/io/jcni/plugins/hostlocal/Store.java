@@ -1,0 +1,283 @@
+package io.jcni.plugins.hostlocal;
+
+import io.jcni.netlink.NoSuchObjectException;
+import io.jcni.netlink.ObjectExistsException;
+import io.jcni.netlink.ip.IpAddress;
+import io.jcni.netlink.sys.Fd;
+import io.jcni.netlink.sys.KernelFiles;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The reference host-local's on-disk store, byte for byte (spec digest §10.2), so jcni and the Go
+ * plugin can share one data directory:
+ *
+ * <pre>
+ * &lt;dataDir&gt;/&lt;network&gt;/        0755
+ *     lock                      flock(2) target, O_CREAT|O_RDONLY 0750
+ *     10.22.0.2                 reservation: "&lt;containerID&gt;\r\n&lt;ifname&gt;", 0600
+ *     last_reserved_ip.&lt;i&gt;      round-robin cursor of range set i, 0600
+ * </pre>
+ *
+ * <p>Crash safety: a reservation is written to {@code .jcni-tmp-<random>} in the same directory,
+ * fsync'ed and then {@code link(2)}ed to its address name, which either publishes the whole file
+ * or fails with EEXIST (address taken) — a kill -9 can leave a temp file but never a torn
+ * reservation. Temp names never parse as an address, so they are never counted; {@link
+ * #cleanTemps} removes old leftovers. All methods except {@link #lock} expect the caller to hold
+ * the lock.
+ */
+final class Store {
+    static final String LOCK = "lock";
+    static final String LAST_RESERVED = "last_reserved_ip.";
+    static final String TEMP_PREFIX = ".jcni-tmp-";
+    /** A temp file older than this is a leftover of a killed writer (writers hold it for milliseconds). */
+    static final long TEMP_MAX_AGE_MS = 5_000;
+
+    private final String dir;
+
+    Store(String dir) {
+        this.dir = dir;
+    }
+
+    String dir() {
+        return dir;
+    }
+
+    boolean exists() {
+        return new File(dir).isDirectory();
+    }
+
+    /** Creates the directory and its parents (0755), like MkdirAll. */
+    void create() {
+        if (exists()) {
+            return;
+        }
+        int from = 1;
+        while (true) {
+            int slash = dir.indexOf('/', from);
+            String prefix = slash < 0 ? dir : dir.substring(0, slash);
+            if (!prefix.isEmpty()) {
+                KernelFiles.mkdir(prefix, 0755);
+            }
+            if (slash < 0) {
+                return;
+            }
+            from = slash + 1;
+        }
+    }
+
+    /** Opens (creating) {@code lock} and takes flock(LOCK_EX); closing the Fd releases it. */
+    Fd lock() {
+        Fd fd = Fd.open(dir + "/" + LOCK, Fd.O_RDONLY | Fd.O_CREAT, 0750);
+        try {
+            fd.lockExclusive();
+        } catch (RuntimeException e) {
+            fd.close();
+            throw e;
+        }
+        return fd;
+    }
+
+    static String content(String containerId, String ifname) {
+        return containerId.trim() + "\r\n" + ifname;
+    }
+
+    /**
+     * Publishes the reservation of {@code ip} for (id, ifname): false when the address is taken.
+     * On success also moves the cursor {@code last_reserved_ip.<rangeIndex>}.
+     */
+    boolean reserve(IpAddress ip, String containerId, String ifname, int rangeIndex) {
+        String tmp = writeTemp(content(containerId, ifname), true);
+        boolean linked;
+        try {
+            linked = KernelFiles.link(tmp, dir + "/" + ip);
+        } finally {
+            KernelFiles.unlink(tmp);
+        }
+        if (linked) {
+            writeLastReserved(rangeIndex, ip);
+        }
+        return linked;
+    }
+
+    /** Rewrites {@code last_reserved_ip.<i>} atomically (temp + rename). */
+    void writeLastReserved(int rangeIndex, IpAddress ip) {
+        String tmp = writeTemp(ip.toString(), false);
+        try {
+            KernelFiles.rename(tmp, dir + "/" + LAST_RESERVED + rangeIndex);
+        } catch (RuntimeException e) {
+            KernelFiles.unlink(tmp);
+            throw e;
+        }
+    }
+
+    /** A new 0600 temp file in the directory holding {@code text}; its path. */
+    private String writeTemp(String text, boolean sync) {
+        byte[] data = text.getBytes(StandardCharsets.UTF_8);
+        for (int attempt = 0; ; attempt++) {
+            String path = dir + "/" + TEMP_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong());
+            Fd fd;
+            try {
+                fd = Fd.open(path, Fd.O_WRONLY | Fd.O_CREAT | Fd.O_EXCL, 0600);
+            } catch (ObjectExistsException e) {
+                if (attempt > 10) {
+                    throw e;
+                }
+                continue;
+            }
+            try (fd) {
+                fd.write(data);
+                if (sync) {
+                    fd.sync();
+                }
+            } catch (RuntimeException e) {
+                KernelFiles.unlink(path);
+                throw e;
+            }
+            return path;
+        }
+    }
+
+    /** The cursor of range set {@code i}, or null when absent or unreadable. */
+    IpAddress lastReserved(int rangeIndex) {
+        String s = read(LAST_RESERVED + rangeIndex);
+        return s == null ? null : IpAddress.tryParse(s);
+    }
+
+    /** A file's trimmed content, or null when it does not exist. */
+    String read(String name) {
+        return readTrimmed(dir + "/" + name);
+    }
+
+    static String readTrimmed(String path) {
+        byte[] data = readAll(path, 64 * 1024);
+        return data == null ? null : new String(data, StandardCharsets.UTF_8).trim();
+    }
+
+    /** Reads a whole (small) file with read(2); null when it does not exist. */
+    static byte[] readAll(String path, int limit) {
+        Fd fd;
+        try {
+            fd = Fd.open(path, Fd.O_RDONLY);
+        } catch (NoSuchObjectException e) {
+            return null;
+        }
+        try (fd) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            while (out.size() < limit) {
+                byte[] chunk = fd.read(8192);
+                if (chunk.length == 0) {
+                    break;
+                }
+                out.write(chunk, 0, chunk.length);
+            }
+            return out.toByteArray();
+        }
+    }
+
+    /** The names in the directory (empty when it does not exist). */
+    String[] names() {
+        String[] n = new File(dir).list();
+        return n == null ? new String[0] : n;
+    }
+
+    /** A reservation file's name → its address; null for lock, cursors, temp files and strangers. */
+    static IpAddress addressOf(String name) {
+        if (name.isEmpty() || name.charAt(0) == '.' || name.equals(LOCK) || name.startsWith(LAST_RESERVED)) {
+            return null;
+        }
+        return IpAddress.tryParse(name);
+    }
+
+    /** Does a reservation's (trimmed) content belong to (id, ifname)? Legacy content is the id alone. */
+    static boolean owns(String content, String containerId, String ifname) {
+        return content != null && (content.equals(content(containerId, ifname)) || content.equals(containerId.trim()));
+    }
+
+    /** Addresses reserved by (id, ifname), new-format or legacy content. */
+    List<IpAddress> findByOwner(String containerId, String ifname) {
+        List<IpAddress> out = new ArrayList<>();
+        for (String name : names()) {
+            IpAddress a = addressOf(name);
+            if (a != null && owns(read(name), containerId, ifname)) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The reference's ReleaseByID: removes every reservation whose content is exactly
+     * {@code <id>\r\n<ifname>}; only if there was none, those whose content is the legacy {@code <id>}.
+     * Returns the errors met (empty when all went well).
+     */
+    List<String> releaseByOwner(String containerId, String ifname) {
+        List<String> errors = new ArrayList<>();
+        String exact = content(containerId, ifname);
+        String legacy = containerId.trim();
+        List<String> legacyNames = new ArrayList<>();
+        boolean found = false;
+        for (String name : names()) {
+            if (addressOf(name) == null) {
+                continue;
+            }
+            String c = read(name);
+            if (exact.equals(c)) {
+                found = true;
+                unlinkCollecting(name, errors);
+            } else if (legacy.equals(c)) {
+                legacyNames.add(name);
+            }
+        }
+        if (!found) {
+            for (String name : legacyNames) {
+                unlinkCollecting(name, errors);
+            }
+        }
+        return errors;
+    }
+
+    /** Removes the reservation of {@code ip} if (and only if) it still belongs to (id, ifname). */
+    boolean releaseIfOwned(IpAddress ip, String containerId, String ifname) {
+        String name = ip.toString();
+        if (owns(read(name), containerId, ifname)) {
+            return KernelFiles.unlink(dir + "/" + name);
+        }
+        return false;
+    }
+
+    void unlinkCollecting(String name, List<String> errors) {
+        try {
+            KernelFiles.unlink(dir + "/" + name);
+        } catch (RuntimeException e) {
+            errors.add(e.getMessage());
+        }
+    }
+
+    /** Removes leftover temp files older than {@code maxAgeMs}; returns how many. */
+    int cleanTemps(long maxAgeMs) {
+        int removed = 0;
+        long now = System.currentTimeMillis();
+        for (String name : names()) {
+            if (name.startsWith(TEMP_PREFIX)) {
+                File f = new File(dir, name);
+                long m = f.lastModified();
+                if (m != 0 && now - m >= maxAgeMs) {
+                    try {
+                        if (KernelFiles.unlink(f.getPath())) {
+                            removed++;
+                        }
+                    } catch (RuntimeException e) {
+                        // best effort: the next operation tries again
+                    }
+                }
+            }
+        }
+        return removed;
+    }
+}
