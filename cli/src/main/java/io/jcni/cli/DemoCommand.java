@@ -36,8 +36,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class DemoCommand {
     static final String USAGE = """
-            Usage: jcni demo [--keep]      build, check and (unless --keep) remove the demo
-                   jcni demo --cleanup     remove a demo kept with --keep
+            Usage: jcni demo [--keep] [--slow MS]   build, check and (unless --keep) remove the demo
+                   jcni demo --cleanup                remove a demo kept with --keep
+
+              --slow MS   pause MS milliseconds after each step, to watch it happen
 
             Builds, as root, on this host:
               namespaces  jcni-demo-pod1, jcni-demo-pod2 (pods), jcni-demo-out (the outside host)
@@ -66,6 +68,7 @@ final class DemoCommand {
     private final AtomicBoolean cleaned = new AtomicBoolean();
     private volatile boolean interrupted;
     private final Trace trace;
+    private long slowMillis;
 
     DemoCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -80,9 +83,17 @@ final class DemoCommand {
 
     int run(List<String> args) {
         boolean keep = false;
-        for (String a : args) {
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
             switch (a) {
                 case "--keep" -> keep = true;
+                case "--slow" -> {
+                    try {
+                        slowMillis = Long.parseLong(i + 1 < args.size() ? args.get(++i) : "");
+                    } catch (NumberFormatException e) {
+                        throw new Main.UsageException("--slow needs a number of milliseconds");
+                    }
+                }
                 case "--cleanup" -> {
                     out.println("Removing the jcni demo:");
                     cleanup();
@@ -164,11 +175,19 @@ final class DemoCommand {
     }
 
     private void step(String title) {
+        if (slowMillis > 0) {
+            try {
+                Thread.sleep(slowMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (interrupted) {
             throw new IllegalStateException("interrupted");
         }
         out.println();
         out.println(title);
+        out.flush();
     }
 
     private void build() {

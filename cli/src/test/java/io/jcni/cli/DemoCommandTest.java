@@ -63,6 +63,35 @@ class DemoCommandTest {
         assertEquals(before, hostState(), "the demo left something behind");
     }
 
+    /**
+     * Interrupted half-way (SIGTERM here; Ctrl-C's SIGINT takes the same shutdown path), the demo
+     * removes what it had built. Runs in a separate JVM, as a person would (this test's class path:
+     * in a fresh checkout the launcher's jars are not built yet when tests run).
+     */
+    @Test
+    void interruptedMidwayCleansUp() throws Exception {
+        String before = hostState();
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "demo", "--slow", "400").redirectErrorStream(true).start();
+        StringBuilder seen = new StringBuilder();
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                seen.append(line).append('\n');
+                if (line.startsWith("3+4.")) {
+                    p.toHandle().destroy(); // SIGTERM once namespaces and the bridge exist (keeps our pipe open)
+                }
+            }
+        }
+        p.waitFor();
+        String out = seen.toString();
+        assertTrue(out.contains("Interrupted: removing what the demo created."), out);
+        assertFalse(out.contains("All checks passed."), out);
+        assertTrue(out.contains("$ ip netns del jcni-demo-pod1"), out);
+        assertEquals(before, hostState(), "an interrupted demo left something behind");
+    }
+
     @Test
     void keepLeavesItForInspectionAndCleanupRemovesIt() throws Exception {
         String before = hostState();
