@@ -1,0 +1,160 @@
+package io.jcni.plugins.testing;
+
+import io.jcni.cni.Plugin;
+import io.jcni.cni.PluginRequest;
+import io.jcni.cni.PluginResponse;
+import io.jcni.cni.Skeleton;
+import io.jcni.cni.json.Json;
+import io.jcni.netlink.NoSuchObjectException;
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.nft.NftChain;
+import io.jcni.netlink.nft.NftSet;
+import io.jcni.netlink.nft.Nftables;
+import io.jcni.netlink.ns.NamedNetns;
+import io.jcni.netlink.route.RouteNetlink;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * One plugin test's world: uniquely named namespaces ({@code j<tag><run>…}), a bridge name, a
+ * network name, a private IPAM data directory; everything removed in {@link #close()} even when
+ * the test failed — namespaces, the bridge, the network's nftables chain and sets, the data dir.
+ */
+public final class PluginFixture implements AutoCloseable {
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+    private static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
+
+    public final String prefix;
+    public final String network;
+    public final String bridge;
+    public final Path dataDir;
+    private final List<String> namespaces = new ArrayList<>();
+
+    public PluginFixture(String tag) {
+        this.prefix = "j" + tag + RUN + Integer.toString(COUNTER.incrementAndGet(), 36);
+        this.network = prefix + "net"; // no "-" or ".": nft object names are the network name itself
+        this.bridge = prefix + "br";
+        try {
+            this.dataDir = Files.createTempDirectory("jcni-ipam-");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A new named namespace; returns its path (CNI_NETNS). */
+    public String netns(String what) {
+        String name = prefix + what;
+        NamedNetns.create(name, Trace.OFF);
+        namespaces.add(name);
+        return "/run/netns/" + name;
+    }
+
+    /** The six CNI_* variables. */
+    public static Map<String, String> env(String command, String containerId, String netns, String ifname) {
+        Map<String, String> env = new HashMap<>();
+        env.put("CNI_COMMAND", command);
+        env.put("CNI_CONTAINERID", containerId);
+        env.put("CNI_NETNS", netns);
+        env.put("CNI_IFNAME", ifname);
+        env.put("CNI_PATH", "/usr/lib/cni");
+        env.put("CNI_ARGS", "");
+        return env;
+    }
+
+    /** Runs one plugin request in-process: exactly what the exec'd plugin and the daemon do. */
+    public static PluginResponse call(Plugin plugin, Map<String, String> env, String config) {
+        return Skeleton.handle(plugin, new PluginRequest(env, config.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> json(PluginResponse r) {
+        try {
+            return (Map<String, Object>) Json.parse(r.stdout());
+        } catch (Exception e) {
+            throw new AssertionError("not JSON: " + r.stdoutText(), e);
+        }
+    }
+
+    /** Reservation files in this network's IPAM directory (names), sorted. */
+    public List<String> reservations() {
+        Path dir = dataDir.resolve(network);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip")).sorted().toList();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Elements of this network's masquerade sets ("" when the sets do not exist). */
+    public List<String> natElements() {
+        List<String> out = new ArrayList<>();
+        try (Nftables nft = Nftables.open(Trace.OFF)) {
+            for (NftSet s : nft.sets(Nftables.INET, "jcni")) {
+                if (s.name().equals("pods4_" + network) || s.name().equals("pods6_" + network)) {
+                    for (var e : nft.elements(Nftables.INET, "jcni", s.name())) {
+                        out.add(String.valueOf(e.address()));
+                    }
+                }
+            }
+        } catch (NoSuchObjectException noTable) {
+            // nothing masqueraded at all
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        for (String ns : namespaces) {
+            try {
+                NamedNetns.delete(ns, Trace.OFF);
+            } catch (RuntimeException ignored) {
+                // keep cleaning
+            }
+        }
+        try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+            host.links().deleteIfExists(bridge);
+        } catch (RuntimeException ignored) {
+            // keep cleaning
+        }
+        try (Nftables nft = Nftables.open(Trace.OFF)) {
+            var b = nft.batch();
+            int n = 0;
+            for (NftChain c : nft.chains(Nftables.INET, "jcni")) {
+                if (c.name().endsWith("_" + network)) {
+                    b.deleteChain(Nftables.INET, "jcni", c.name());
+                    n++;
+                }
+            }
+            for (NftSet s : nft.sets(Nftables.INET, "jcni")) {
+                if (s.name().endsWith("_" + network)) {
+                    b.deleteSet(Nftables.INET, "jcni", s.name());
+                    n++;
+                }
+            }
+            if (n > 0) {
+                b.commit();
+            }
+        } catch (RuntimeException ignored) {
+            // no table, or already gone
+        }
+        try (Stream<Path> s = Files.walk(dataDir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // temp dir
+        }
+    }
+}
