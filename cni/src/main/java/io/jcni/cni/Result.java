@@ -74,7 +74,9 @@ public record Result(List<Interface> interfaces, List<IpConfig> ips, List<RouteE
     /** The result in {@code version}'s shape. */
     public Map<String, Object> toJson(String version) {
         boolean v1 = !CniVersion.hasIpVersionField(version);
-        boolean v11 = version.equals(CniVersion.V110);
+        // 1.1's interface fields are written for 1.0.0 too, as libcni does (same Go type);
+        // converting to 0.x keeps name/mac/sandbox only.
+        boolean v11 = v1;
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cniVersion", version);
         if (!interfaces.isEmpty()) {
