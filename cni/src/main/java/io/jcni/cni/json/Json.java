@@ -77,13 +77,18 @@ public final class Json {
             }
             case VALUE_STRING:
                 return p.getText();
-            case VALUE_NUMBER_INT:
-                if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                    return p.getDoubleValue();
+            // Numbers are converted from their text here: jackson's NumberInput compiles two regular
+            // expressions in its static initialiser, a cost every plugin start would pay.
+            case VALUE_NUMBER_INT: {
+                String text = p.getText();
+                try {
+                    return Long.parseLong(text);
+                } catch (NumberFormatException tooBig) {
+                    return Double.parseDouble(text);
                 }
-                return p.getLongValue();
+            }
             case VALUE_NUMBER_FLOAT:
-                return p.getDoubleValue();
+                return Double.parseDouble(p.getText());
             case VALUE_TRUE:
                 return Boolean.TRUE;
             case VALUE_FALSE:
