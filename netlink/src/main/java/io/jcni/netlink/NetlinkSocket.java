@@ -65,6 +65,23 @@ public final class NetlinkSocket implements AutoCloseable {
     }
 
     /**
+     * Opens a socket of {@code protocol} inside {@code netns} (null: the caller's namespace): the
+     * namespace is entered on a short-lived platform thread only to create the socket, which then
+     * stays there and may be used from any thread.
+     */
+    public static NetlinkSocket openIn(io.jcni.netlink.ns.NetNs netns, int protocol) {
+        if (netns == null) {
+            return new NetlinkSocket(protocol);
+        }
+        return netns.run(new io.jcni.netlink.ns.NetNs.Work<NetlinkSocket>() {
+            @Override
+            public NetlinkSocket run() {
+                return new NetlinkSocket(protocol);
+            }
+        });
+    }
+
+    /**
      * Sends a request with NLM_F_ACK and waits for its ACK. Returns the replies that came before
      * the ACK (for GET by name, or NLM_F_ECHO), usually none.
      */

@@ -58,13 +58,7 @@ public final class Nftables implements AutoCloseable {
 
     /** A handle on {@code netns} (which the caller keeps open and closes). */
     public static Nftables open(NetNs netns, Trace trace) {
-        NetlinkSocket s = netns.run(new NetNs.Work<NetlinkSocket>() {
-            @Override
-            public NetlinkSocket run() {
-                return new NetlinkSocket(NetlinkSocket.NETLINK_NETFILTER);
-            }
-        });
-        return new Nftables(s, netns, trace);
+        return new Nftables(NetlinkSocket.openIn(netns, NetlinkSocket.NETLINK_NETFILTER), netns, trace);
     }
 
     /** A new, empty transaction on this handle. */

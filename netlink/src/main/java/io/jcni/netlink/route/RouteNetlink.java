@@ -44,13 +44,7 @@ public final class RouteNetlink implements AutoCloseable {
 
     /** A handle on {@code netns} (which the caller keeps open and closes). */
     public static RouteNetlink open(NetNs netns, Trace trace) {
-        NetlinkSocket s = netns.run(new NetNs.Work<NetlinkSocket>() {
-            @Override
-            public NetlinkSocket run() {
-                return new NetlinkSocket(NetlinkSocket.NETLINK_ROUTE);
-            }
-        });
-        return new RouteNetlink(s, netns, trace);
+        return new RouteNetlink(NetlinkSocket.openIn(netns, NetlinkSocket.NETLINK_ROUTE), netns, trace);
     }
 
     public Links links() {
