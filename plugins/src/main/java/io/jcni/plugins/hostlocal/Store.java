@@ -35,8 +35,12 @@ final class Store {
     static final String LOCK = "lock";
     static final String LAST_RESERVED = "last_reserved_ip.";
     static final String TEMP_PREFIX = ".jcni-tmp-";
-    /** A temp file older than this is a leftover of a killed writer (writers hold it for milliseconds). */
-    static final long TEMP_MAX_AGE_MS = 5_000;
+    /**
+     * Temp files are only written while the store's flock is held, so one seen by a lock holder
+     * belongs to a writer that died holding the lock (flock is released when a process dies):
+     * it is a leftover whatever its age, and a DEL right after a kill -9 leaves nothing.
+     */
+    static final long TEMP_MAX_AGE_MS = 0;
 
     private final String dir;
 
@@ -259,7 +263,7 @@ final class Store {
         }
     }
 
-    /** Removes leftover temp files older than {@code maxAgeMs}; returns how many. */
+    /** Removes leftover temp files at least {@code maxAgeMs} old (the caller holds the lock); returns how many. */
     int cleanTemps(long maxAgeMs) {
         int removed = 0;
         long now = System.currentTimeMillis();
