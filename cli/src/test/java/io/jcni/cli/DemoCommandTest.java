@@ -13,26 +13,27 @@ import static org.junit.jupiter.api.Assertions.*;
 class DemoCommandTest {
 
     /**
-     * Links, namespaces, nft tables and ip_forward: everything on the host the demo could touch,
-     * except objects of other test suites that may run at the same time (their Scratch names,
-     * {@code j<tag><run>…}, never contain "jcni"; every demo object's name does).
+     * Links, namespaces, nft tables and ip_forward as the system's tools list them, restricted to
+     * the names the demo uses (every object it creates on the host has one of them; its pods'
+     * interfaces live and die inside its namespaces), so that other jobs running on the machine
+     * at the same time cannot make this comparison fail.
      */
     private static String hostState() throws Exception {
-        return "links:\n" + withoutOtherTests(Commands.run("ip", "-br", "link").replaceAll(" +", " "))
-                + "netns:\n" + withoutOtherTests(Commands.run("ip", "netns", "list"))
-                + "nft:\n" + withoutOtherTests(Commands.run("nft", "list", "tables"))
+        return "links:\n" + demoObjects(Commands.run("ip", "-br", "link").replaceAll(" +", " "))
+                + "netns:\n" + demoObjects(Commands.run("ip", "netns", "list"))
+                + "nft:\n" + demoObjects(Commands.run("nft", "list", "tables"))
                 + "ip_forward=" + Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).trim();
     }
 
-    private static String withoutOtherTests(String listing) {
+    private static String demoObjects(String listing) {
         StringBuilder sb = new StringBuilder();
         for (String line : listing.split("\n")) {
             String[] words = line.trim().split("[ @]");
             String name = words[0].equals("table") && words.length > 2 ? words[2] : words[0];
-            if (name.matches("j[a-z]{2}[0-9a-z]+") && !name.contains("jcni")) {
-                continue;
+            if (name.startsWith("jcni-demo") || name.startsWith("jcnid-") || name.startsWith("jcnidemo")
+                    || name.equals(DemoCommand.NFT_TABLE)) {
+                sb.append(line).append('\n');
             }
-            sb.append(line).append('\n');
         }
         return sb.toString();
     }
