@@ -46,6 +46,7 @@ done
 
 work=$(mktemp -d /tmp/jcni-bench.XXXXXX)
 fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+had_table=$(nft list table inet jcni >/dev/null 2>&1 && echo yes || echo no)
 if [ -n "${JCNI_BIN:-}" ]; then
     jbin=$JCNI_BIN
 else
@@ -94,6 +95,9 @@ cleanup() {
                "set inet jcni local4_jcnibenchj" "set inet jcni local6_jcnibenchj"; do
         nft delete $obj 2>/dev/null
     done
+    if [ "$had_table" = no ] && ! nft list table inet jcni 2>/dev/null | grep -qE '^\s*(set|chain) '; then
+        nft delete table inet jcni 2>/dev/null
+    fi
     echo "$fwd" >/proc/sys/net/ipv4/ip_forward
     rm -rf "$work"
 }
