@@ -37,6 +37,7 @@ if [ "${1:-}" = _step ]; then
     exit 0
 fi
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 rounds=${1:-5}
 runs=${2:-6}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
@@ -127,6 +128,8 @@ median() { # median in ms of every run of command $1 over all rounds
         "$work"/round-*.json
 }
 n=$((rounds * runs))
+echo
+echo "$(nproc) CPUs, load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
 echo "| verb ($n runs each) | jcni-bridge | reference bridge | jcni / reference |"
 echo "|---|---:|---:|---:|"
