@@ -22,6 +22,7 @@ public final class Main {
               netns add|del|list|exec   named network namespaces (like ip netns)
               link [list] [--netns NAME] interfaces of a namespace (like ip link)
               demo [--keep|--cleanup]   build two pods on a bridge with NAT and show it working
+              install [--dir DIR]       install jcni-bridge, jcni-host-local, jcni-loopback as CNI plugins
 
             Options:
               --trace   print every kernel change as the equivalent ip/nft/sysctl command
@@ -67,6 +68,7 @@ public final class Main {
                 case "netns" -> new NetnsCommand(out, err, tracer).run(args);
                 case "link" -> new LinkCommand(out, tracer).run(args);
                 case "demo" -> new DemoCommand(out, err).run(args);
+                case "install" -> new InstallCommand(out).run(args);
                 default -> throw new UsageException("unknown command \"" + command + "\" (see jcni --help)");
             };
         } catch (UsageException e) {

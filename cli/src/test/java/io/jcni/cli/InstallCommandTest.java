@@ -1,0 +1,248 @@
+package io.jcni.cli;
+
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.ns.NamedNetns;
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.Json;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * {@code jcni install} into temp directories, and the installed {@code jcni-loopback} executed
+ * as a container runtime executes a CNI plugin. The test JVM's class path is not an installed
+ * layout (module classes are directories, and cli/target/lib does not exist before
+ * {@code package}), so the jars to install are built here from the test's own class path and
+ * handed over with {@code --from}.
+ */
+class InstallCommandTest {
+    static final List<String> NAMES = List.of("jcni-bridge", "jcni-host-local", "jcni-loopback");
+    static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
+
+    @TempDir
+    static Path shared;
+    static Path from;
+
+    /** The runtime jars: each module's target/classes as a jar, each dependency jar copied; no test frameworks. */
+    @BeforeAll
+    static void buildJarSource() throws IOException {
+        from = Files.createDirectory(shared.resolve("from"));
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        for (String entry : cp.split(File.pathSeparator)) {
+            Path p = Path.of(entry);
+            String name = p.getFileName() == null ? "" : p.getFileName().toString();
+            if (Files.isDirectory(p) && name.equals("classes") && p.getParent().getFileName().toString().equals("target")) {
+                jar(p, from.resolve("jcni-" + p.getParent().getParent().getFileName() + ".jar"));
+            } else if (Files.isRegularFile(p) && name.endsWith(".jar")
+                    && !name.matches("(junit|opentest4j|apiguardian|surefire|jcni-testkit).*")) {
+                Files.copy(p, from.resolve(name));
+            }
+        }
+    }
+
+    private static void jar(Path classes, Path out) throws IOException {
+        try (JarOutputStream jos = new JarOutputStream(Files.newOutputStream(out)); Stream<Path> s = Files.walk(classes)) {
+            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+                jos.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
+                Files.copy(f, jos);
+                jos.closeEntry();
+            }
+        }
+    }
+
+    static CliRunner install(Path bin, Path lib, String... more) {
+        List<String> args = new ArrayList<>(List.of("install", "--dir", bin.toString(), "--lib-dir", lib.toString(),
+                "--from", from.toString()));
+        args.addAll(List.of(more));
+        return CliRunner.run(args.toArray(new String[0]));
+    }
+
+    @Test
+    void writesThreeExecutableLaunchersAndTheJars(@TempDir Path tmp) throws IOException {
+        Path bin = tmp.resolve("opt/cni/bin"), lib = tmp.resolve("opt/jcni/lib");
+        CliRunner r = install(bin, lib);
+        assertEquals(0, r.code(), r.err());
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Map<String, String> mains = Map.of("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain",
+                "jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain",
+                "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain");
+        for (String n : NAMES) {
+            Path exe = bin.resolve(n);
+            assertTrue(Files.isRegularFile(exe), n);
+            assertTrue(Files.isExecutable(exe), n);
+            assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(exe)), n);
+            String text = Files.readString(exe);
+            assertTrue(text.startsWith("#!/bin/sh\n"), text);
+            String exec = text.lines().filter(l -> l.startsWith("exec ")).findFirst().orElseThrow();
+            assertEquals("exec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+                    + " -XX:-UsePerfData -Xshare:auto -cp '" + lib + "/*' " + mains.get(n) + " \"$@\"", exec);
+        }
+        try (Stream<Path> s = Files.list(bin)) {
+            assertEquals(NAMES, s.map(p -> p.getFileName().toString()).sorted().toList(), "no temp files left");
+        }
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path jar : s.toList()) {
+                Path copy = lib.resolve(jar.getFileName());
+                assertArrayEquals(Files.readAllBytes(jar), Files.readAllBytes(copy), jar.toString());
+                assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+            }
+        }
+    }
+
+    @Test
+    void reinstallOverwritesAndDropsStaleJarsOnlyFromItsOwnLibDir(@TempDir Path tmp) throws IOException {
+        Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib"), shared = Files.createDirectories(tmp.resolve("shared"));
+        Files.writeString(shared.resolve("someone-elses.jar"), "x");
+        assertEquals(0, install(bin, shared).code());
+        assertTrue(Files.exists(shared.resolve("someone-elses.jar")), "a directory jcni did not create keeps its jars");
+
+        assertEquals(0, install(bin, lib).code());
+        String good = Files.readString(bin.resolve("jcni-loopback"));
+        Files.writeString(bin.resolve("jcni-loopback"), "#!/bin/sh\nexit 42\n");
+        Files.setPosixFilePermissions(bin.resolve("jcni-bridge"), PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(lib.resolve("jcni-netlink-0.0.1-old.jar"), "stale");
+        CliRunner again = install(bin, lib);
+        assertEquals(0, again.code(), again.err());
+        assertEquals(good, Files.readString(bin.resolve("jcni-loopback")));
+        assertTrue(Files.isExecutable(bin.resolve("jcni-bridge")));
+        assertFalse(Files.exists(lib.resolve("jcni-netlink-0.0.1-old.jar")), "stale jar of an earlier install removed");
+    }
+
+    @Test
+    void printChangesNothing(@TempDir Path tmp) {
+        Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
+        CliRunner r = install(bin, lib, "--print");
+        assertEquals(0, r.code(), r.err());
+        for (String n : NAMES) {
+            assertTrue(r.out().contains(bin.resolve(n).toString()), r.out());
+        }
+        assertTrue(r.out().contains("io.jcni.plugins.loopback.LoopbackMain"), r.out());
+        assertTrue(r.out().contains(lib.resolve("jcni-plugins.jar").toString()), r.out());
+        assertFalse(Files.exists(bin));
+        assertFalse(Files.exists(lib));
+    }
+
+    @Test
+    void badInputIsOneLineAndExitOne(@TempDir Path tmp) throws IOException {
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        Path lib = tmp.resolve("lib");
+        for (Path bad : List.of(file, file.resolve("sub"))) {
+            CliRunner r = install(bad, lib);
+            assertEquals(1, r.code(), r.err());
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertTrue(r.err().startsWith("jcni: --dir " + bad + ":"), r.err());
+            assertTrue(r.err().contains("not a directory"), r.err());
+            assertEquals("", r.out());
+            assertFalse(Files.exists(lib), "nothing is written when the input is bad");
+        }
+        CliRunner noPlugins = CliRunner.run("install", "--dir", tmp.resolve("bin").toString(), "--lib-dir", lib.toString(),
+                "--from", Files.createDirectory(tmp.resolve("empty")).toString());
+        assertEquals(1, noPlugins.code());
+        assertEquals(1, noPlugins.err().lines().count(), noPlugins.err());
+        assertTrue(noPlugins.err().contains("no jar holds io.jcni.plugins."), noPlugins.err());
+
+        CliRunner usage = CliRunner.run("install", "--bogus");
+        assertEquals(2, usage.code());
+        assertEquals(1, usage.err().lines().count(), usage.err());
+        assertEquals(2, CliRunner.run("install", "--dir").code());
+    }
+
+    // ---- the installed executable, run as a container runtime runs it ----
+
+    record Run(int code, String out, String err) {}
+
+    static Run exec(Path exe, Map<String, String> cniEnv, String stdin) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(exe.toString());
+        Map<String, String> env = pb.environment();
+        env.clear(); // a runtime passes the CNI_* variables and little else
+        env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        env.putAll(cniEnv);
+        Process p = pb.start();
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "plugin did not exit");
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    static Map<String, String> cni(String command, String netns) {
+        Map<String, String> env = new HashMap<>();
+        env.put("CNI_COMMAND", command);
+        env.put("CNI_CONTAINERID", "ctr1");
+        env.put("CNI_NETNS", netns);
+        env.put("CNI_IFNAME", "lo");
+        env.put("CNI_PATH", "/opt/cni/bin");
+        return env;
+    }
+
+    @SuppressWarnings("unchecked")
+    static boolean loUp(String ns) {
+        Map<String, Object> lo = Json.objects(Commands.ip(ns, "link", "show", "lo")).get(0);
+        return ((List<Object>) lo.get("flags")).contains("UP");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void installedLoopbackWorksAsACniPlugin(@TempDir Path tmp) throws Exception {
+        Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
+        assertEquals(0, install(bin, lib).code());
+        Path exe = bin.resolve("jcni-loopback");
+        String ns = "jit" + RUN + "lo";
+        String path = "/run/netns/" + ns;
+        String conf = "{\"cniVersion\": \"1.1.0\", \"name\": \"lonet\", \"type\": \"jcni-loopback\"}";
+        NamedNetns.create(ns, Trace.OFF);
+        try {
+            assertFalse(loUp(ns));
+            Run add = exec(exe, cni("ADD", path), conf);
+            assertEquals(0, add.code(), add.out() + add.err());
+            Map<String, Object> r = (Map<String, Object>) Json.parse(add.out());
+            assertEquals("1.1.0", r.get("cniVersion"));
+            assertEquals(List.of(Map.of("name", "lo", "mac", "00:00:00:00:00:00", "sandbox", path)), r.get("interfaces"));
+            assertEquals(List.of(Map.of("interface", 0L, "address", "127.0.0.1/8"), Map.of("interface", 0L, "address", "::1/128")),
+                    r.get("ips"));
+            assertTrue(loUp(ns), "lo is up after ADD through the installed executable");
+
+            Run check = exec(exe, cni("CHECK", path), conf);
+            assertEquals(0, check.code(), check.out() + check.err());
+
+            Run del = exec(exe, cni("DEL", path), conf);
+            assertEquals(0, del.code(), del.out() + del.err());
+            assertEquals("", del.out());
+            assertFalse(loUp(ns));
+
+            Run down = exec(exe, cni("CHECK", path), conf);
+            assertEquals(1, down.code(), down.out());
+            Map<String, Object> e = (Map<String, Object>) Json.parse(down.out());
+            assertEquals(7L, e.get("code"));
+            assertEquals("loopback interface is down", e.get("msg"));
+
+            Run version = exec(exe, Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"0.4.0\"}");
+            assertEquals(0, version.code(), version.err());
+            Map<String, Object> v = (Map<String, Object>) Json.parse(version.out());
+            assertEquals("0.4.0", v.get("cniVersion"));
+            assertEquals(List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), v.get("supportedVersions"));
+        } finally {
+            NamedNetns.delete(ns, Trace.OFF);
+        }
+    }
+}
