@@ -52,9 +52,9 @@ final class Nft {
     static final int NFT_CMP_EQ = 0, NFT_CMP_NEQ = 1;
     static final int NFTA_LOOKUP_SET = 1, NFTA_LOOKUP_SREG = 2, NFTA_LOOKUP_FLAGS = 5, NFT_LOOKUP_F_INV = 1;
     static final int NFTA_PAYLOAD_DREG = 1, NFTA_PAYLOAD_BASE = 2, NFTA_PAYLOAD_OFFSET = 3, NFTA_PAYLOAD_LEN = 4;
-    static final int NFT_PAYLOAD_NETWORK_HEADER = 1, NFT_PAYLOAD_TRANSPORT_HEADER = 2;
+    static final int NFT_PAYLOAD_LL_HEADER = 0, NFT_PAYLOAD_NETWORK_HEADER = 1, NFT_PAYLOAD_TRANSPORT_HEADER = 2;
     static final int NFTA_META_DREG = 1, NFTA_META_KEY = 2;
-    static final int NFT_META_NFPROTO = 15, NFT_META_L4PROTO = 16;
+    static final int NFT_META_IIFNAME = 6, NFT_META_NFPROTO = 15, NFT_META_L4PROTO = 16;
     static final int NFTA_NAT_TYPE = 1, NFTA_NAT_FAMILY = 2, NFTA_NAT_REG_ADDR_MIN = 3, NFTA_NAT_REG_PROTO_MIN = 5;
     static final int NFT_NAT_DNAT = 1;
     static final int NFTA_FIB_DREG = 1, NFTA_FIB_RESULT = 2, NFTA_FIB_FLAGS = 3;

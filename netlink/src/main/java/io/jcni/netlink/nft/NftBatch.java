@@ -189,6 +189,15 @@ public final class NftBatch {
         return elements(false, family, table, set, keys, null, null);
     }
 
+    /** Adds elements given as key bytes, with their nft text for the trace (keys whose type the bytes can't tell). */
+    public NftBatch addElementKeys(int family, String table, String set, List<byte[]> keys, String text) {
+        return elements(true, family, table, set, keys, null, text);
+    }
+
+    public NftBatch deleteElementKeys(int family, String table, String set, List<byte[]> keys, String text) {
+        return elements(false, family, table, set, keys, null, text);
+    }
+
     /** Adds prefixes to an interval set ({@code flags interval}): each is a start and an interval-end element. */
     public NftBatch addPrefixes(int family, String table, String set, List<IpPrefix> prefixes) {
         return intervals(true, family, table, set, prefixes);

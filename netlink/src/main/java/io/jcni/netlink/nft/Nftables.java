@@ -37,7 +37,7 @@ import static io.jcni.netlink.nft.Nft.*;
  */
 public final class Nftables implements AutoCloseable {
     /** nft families: {@code inet}, {@code ip}, {@code ip6} (NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6). */
-    public static final int INET = 1, IP = 2, IP6 = 10;
+    public static final int INET = 1, IP = 2, BRIDGE = 7, IP6 = 10;
     private static final int NFT_NAME_MAXLEN = 256;
 
     private final NetlinkSocket socket;
@@ -103,8 +103,8 @@ public final class Nftables implements AutoCloseable {
     }
 
     static void validateFamily(int family) {
-        if (family != INET && family != IP && family != IP6) {
-            throw new IllegalArgumentException("jcni uses the nft families inet (1), ip (2) and ip6 (10), not " + family);
+        if (family != INET && family != IP && family != IP6 && family != BRIDGE) {
+            throw new IllegalArgumentException("jcni uses the nft families inet (1), ip (2), bridge (7) and ip6 (10), not " + family);
         }
     }
 

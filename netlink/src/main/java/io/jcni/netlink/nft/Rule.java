@@ -114,6 +114,31 @@ public final class Rule {
         return this;
     }
 
+    /** {@code iifname @SET}: the input interface is in a set of type {@code ifname}. */
+    public Rule iifnameInSet(String set) {
+        Nftables.validateName("set", set);
+        items.add(new Item(new Expr[] {meta(NFT_META_IIFNAME),
+                new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))},
+                "iifname @" + set, null, 0, 0, Nftables.BRIDGE));
+        return this;
+    }
+
+    /**
+     * {@code iifname . ether saddr != @SET}: the (input port, source MAC) pair is not in a set of
+     * type {@code ifname . ether_addr} — the MAC spoof check of a bridge port.
+     */
+    public Rule iifnameEtherSaddrNotInSet(String set) {
+        Nftables.validateName("set", set);
+        // The 16-byte name fills NFT_REG32_00..03; the MAC follows in NFT_REG32_04.
+        Expr name = new Expr("meta", be32(NFTA_META_KEY, NFT_META_IIFNAME), be32(NFTA_META_DREG, NFT_REG32_00));
+        Expr mac = new Expr("payload", be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + 4), be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_LL_HEADER),
+                be32(NFTA_PAYLOAD_OFFSET, 6), be32(NFTA_PAYLOAD_LEN, 6));
+        items.add(new Item(new Expr[] {name, mac, new Expr("lookup", str(NFTA_LOOKUP_SET, set),
+                be32(NFTA_LOOKUP_SREG, NFT_REG32_00), be32(NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV))},
+                "iifname . ether saddr != @" + set, null, 0, 0, Nftables.BRIDGE));
+        return this;
+    }
+
     /** {@code ip daddr 10.1.0.0/16} (a host prefix prints as a bare address). */
     public Rule is(Field field, IpPrefix prefix) {
         return prefix(field, prefix, NFT_CMP_EQ);

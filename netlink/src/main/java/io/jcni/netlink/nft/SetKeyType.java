@@ -11,7 +11,11 @@ public enum SetKeyType {
     IPV6_ADDR("ipv6_addr", 8, 16, null),
     INET_SERVICE("inet_service", 13, 2, null),
     IPV4_ADDR_INET_SERVICE("ipv4_addr . inet_service", (7 << 6) | 13, 8, new int[] {4, 2}),
-    IPV6_ADDR_INET_SERVICE("ipv6_addr . inet_service", (8 << 6) | 13, 20, new int[] {16, 2});
+    IPV6_ADDR_INET_SERVICE("ipv6_addr . inet_service", (8 << 6) | 13, 20, new int[] {16, 2}),
+    /** An interface name (IFNAMSIZ bytes, NUL-padded). */
+    IFNAME("ifname", 41, 16, null),
+    /** An interface name and an Ethernet address: which MAC may send on which port. */
+    IFNAME_ETHER_ADDR("ifname . ether_addr", (41 << 6) | 9, 24, new int[] {16, 6});
 
     private final String nftName;
     final int nftType;
@@ -53,6 +57,25 @@ public enum SetKeyType {
         System.arraycopy(a, 0, k, 0, a.length);
         k[a.length] = (byte) (port >> 8);
         k[a.length + 1] = (byte) port;
+        return k;
+    }
+
+    /** Key bytes of an {@code ifname} element. */
+    public static byte[] ifname(String name) {
+        byte[] n = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (n.length > 15) {
+            throw new IllegalArgumentException("an interface name is at most 15 bytes: " + name);
+        }
+        byte[] k = new byte[16];
+        System.arraycopy(n, 0, k, 0, n.length);
+        return k;
+    }
+
+    /** Key bytes of an {@code ifname . ether_addr} element: the name, then the MAC padded to 8 bytes. */
+    public static byte[] ifnameEther(String name, io.jcni.netlink.ip.MacAddress mac) {
+        byte[] k = new byte[24];
+        System.arraycopy(ifname(name), 0, k, 0, 16);
+        System.arraycopy(mac.bytes(), 0, k, 16, 6);
         return k;
     }
 

@@ -78,6 +78,7 @@ public final class Bridge implements Plugin {
         Ipam ipam = c.ipamType == null ? null : Ipam.of(c.ipamType);
         String ifname = inv.ifname();
         boolean vethCreated = false, ipamDone = false, natDone = false;
+        String spoofCheckPort = null;
         List<IpPrefix> natted = new ArrayList<>();
         try (RouteNetlink host = RouteNetlink.open(trace); RouteNetlink pod = RouteNetlink.open(inv.netns(), trace)) {
             Link bridge = ensureBridge(host, c);
@@ -89,6 +90,10 @@ public final class Bridge implements Plugin {
             vethCreated = true;
             try {
                 configureHostPort(host, hostVeth, c);
+                if (c.macspoofchk) {
+                    spoofCheckPort = hostVeth;
+                    new SpoofCheck(trace).add(hostVeth, pod.links().get(ifname).mac());
+                }
 
                 Result result;
                 if (ipam != null) {
@@ -134,6 +139,13 @@ public final class Bridge implements Plugin {
             }
         } catch (CniError | RuntimeException e) {
             rollback(inv, c, ipam, ipamDone, natDone, natted);
+            if (spoofCheckPort != null) {
+                try {
+                    new SpoofCheck(trace).remove(List.of(spoofCheckPort));
+                } catch (RuntimeException r) {
+                    inv.log("rollback: could not remove the spoof check of " + spoofCheckPort + ": " + r.getMessage());
+                }
+            }
             throw e;
         }
     }
@@ -471,11 +483,18 @@ public final class Bridge implements Plugin {
         Ipam ipam = c.ipamType == null ? null : Ipam.of(c.ipamType);
         List<String> errors = new ArrayList<>();
         Set<IpAddress> addresses = new HashSet<>();
+        List<String> hostVeths = new ArrayList<>();
+        hostVeths.add(hostVethName(inv));
         try {
             Result prev = inv.prevResult();
             if (prev != null) {
                 for (Result.IpConfig ip : prev.ips()) {
                     addresses.add(ip.address().address());
+                }
+                for (Result.Interface i : prev.interfaces()) {
+                    if ((i.sandbox() == null || i.sandbox().isEmpty()) && !i.name().equals(c.bridge) && !hostVeths.contains(i.name())) {
+                        hostVeths.add(i.name());
+                    }
                 }
             }
         } catch (CniError e) {
@@ -490,7 +509,20 @@ public final class Bridge implements Plugin {
         }
         if (inv.netns() != null) {
             try (RouteNetlink pod = RouteNetlink.open(inv.netns(), trace)) {
-                if (pod.links().find(inv.ifname()).isPresent()) {
+                java.util.Optional<Link> container = pod.links().find(inv.ifname());
+                if (container.isPresent()) {
+                    if (c.macspoofchk && container.get().linkNetnsId() >= 0) {
+                        try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+                            try {
+                                String peer = host.links().get(container.get().peerIndex()).name();
+                                if (!hostVeths.contains(peer)) {
+                                    hostVeths.add(peer);
+                                }
+                            } catch (NoSuchObjectException gone) {
+                                // the host end is already gone
+                            }
+                        }
+                    }
                     for (Address a : pod.addresses().list(inv.ifname())) {
                         if (!isLinkLocal(a.prefix())) {
                             addresses.add(a.prefix().address());
@@ -516,6 +548,13 @@ public final class Bridge implements Plugin {
                 new Masquerade(trace).remove(inv.network(), new ArrayList<>(addresses));
             } catch (KernelException e) {
                 errors.add("NAT: " + e.getMessage());
+            }
+        }
+        if (c.macspoofchk) {
+            try {
+                new SpoofCheck(trace).remove(hostVeths);
+            } catch (KernelException e) {
+                errors.add("macspoofchk: " + e.getMessage());
             }
         }
         if (!errors.isEmpty()) {
@@ -571,6 +610,9 @@ public final class Bridge implements Plugin {
             }
             if (peer.masterIndex() != br.index()) {
                 throw failed("host veth " + peer.name() + " is not attached to " + c.bridge);
+            }
+            if (c.macspoofchk && !new SpoofCheck(Trace.OFF).covers(peer.name(), cl.mac())) {
+                throw failed("no MAC spoof check for port " + peer.name() + " and " + cl.mac());
             }
             List<Address> have = pod.addresses().list(inv.ifname());
             for (Result.IpConfig ip : prev.ips()) {

@@ -8,6 +8,10 @@ import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.plugins.testing.PluginFixture;
 import io.jcni.testkit.Commands;
+import io.jcni.netlink.ip.IpAddress;
+import io.jcni.netlink.ip.MacAddress;
+import io.jcni.netlink.probe.Ping;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -94,6 +98,44 @@ class BridgeVerbsTest {
             }
             PluginResponse again = call(bridge, env("DEL", "c1", ns, "eth0"), cfg);
             assertEquals(0, again.exitCode(), "DEL is idempotent: " + again.stdoutText());
+        }
+    }
+
+    /** macspoofchk: frames from the pod's port with another source MAC are dropped; DEL removes the entries. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void macSpoofCheck() throws Exception {
+        try (PluginFixture f = new PluginFixture("bm")) {
+            String ns = f.netns("p");
+            String nsName = ns.substring("/run/netns/".length());
+            Bridge bridge = new Bridge();
+            String cfg = config(f, "1.1.0", "\"macspoofchk\": true,");
+            PluginResponse add = call(bridge, env("ADD", "c1", ns, "eth0"), cfg);
+            assertEquals(0, add.exitCode(), add.stdoutText());
+            Map<String, Object> r = json(add);
+            List<Map<String, Object>> ifs = (List<Map<String, Object>>) r.get("interfaces");
+            String hostVeth = (String) ifs.get(1).get("name");
+            String mac = (String) ifs.get(2).get("mac");
+            String gw = (String) ((List<Map<String, Object>>) r.get("ips")).get(0).get("gateway");
+            String table = Commands.run("nft", "list", "table", "bridge", "jcni_spoofchk");
+            assertTrue(table.contains("iifname @ports iifname . ether saddr != @allowed drop"), table);
+            assertTrue(table.contains("\"" + hostVeth + "\" . " + mac), table);
+
+            try (NetNs pod = NetNs.open(ns)) {
+                assertTrue(Ping.once(pod, IpAddress.parse(gw), 2000) >= 0, "the real MAC passes");
+                Commands.run("ip", "-n", nsName, "link", "set", "eth0", "address", "02:de:ad:be:ef:01");
+                Commands.run("ip", "-n", nsName, "neigh", "flush", "dev", "eth0");
+                assertTrue(Ping.once(pod, IpAddress.parse(gw), 1000) < 0, "a spoofed source MAC is dropped");
+                Commands.run("ip", "-n", nsName, "link", "set", "eth0", "address", mac);
+                assertTrue(Ping.once(pod, IpAddress.parse(gw), 2000) >= 0, "the real MAC passes again");
+            }
+            String withPrev = cfg.trim().substring(0, cfg.trim().length() - 1) + ", \"prevResult\": " + add.stdoutText() + "}";
+            assertEquals(0, call(bridge, env("CHECK", "c1", ns, "eth0"), withPrev).exitCode());
+
+            assertEquals(0, call(bridge, env("DEL", "c1", ns, "eth0"), withPrev).exitCode());
+            String after = Commands.run("nft", "list", "table", "bridge", "jcni_spoofchk");
+            assertFalse(after.contains(hostVeth), after);
+            assertFalse(after.contains(MacAddress.parse(mac).toString()), after);
         }
     }
 }
