@@ -1,0 +1,511 @@
+package io.jcni.e2e;
+
+import io.jcni.cli.Main;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * What both runtimes' end-to-end tests share: running commands, installing jcni's plugins (behind
+ * a logging wrapper, so a test can prove the runtime executed them), the offline busybox image,
+ * the network configuration, and the "nothing left" checks.
+ */
+final class E2e {
+    private E2e() {}
+
+    /** Short, per-JVM: names of links, networks and containers carry it so concurrent runs cannot clash. */
+    static final String RUN = Long.toString((ProcessHandle.current().pid() * 31 + System.nanoTime()) % 1_679_616 + 1_679_616, 36)
+            .substring(1);
+    static final String BUSYBOX = "/bin/busybox";
+    static final List<String> APPLETS = List.of("sh", "ping", "nc", "httpd", "sleep", "ip", "wget", "cat", "echo", "hostname",
+            "ls", "true", "printf", "mkdir", "netstat", "ps", "timeout");
+    static final String PORTMAP_MAIN = "io.jcni.plugins.portmap.PortmapMain";
+    static final Path CNI_CACHE = Path.of("/var/lib/cni/results");
+
+    // ---- processes ----
+
+    record Result(int code, String out) {
+        Result ok(List<String> cmd) {
+            if (code != 0) {
+                throw new AssertionError(String.join(" ", cmd) + " exited " + code + ":\n" + out);
+            }
+            return this;
+        }
+    }
+
+    static Result run(Map<String, String> env, Duration timeout, List<String> cmd) {
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            p.getOutputStream().close();
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    p.getInputStream().transferTo(buf);
+                } catch (IOException ignored) {
+                    // process killed
+                }
+            });
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+                reader.join(2000);
+                return new Result(124, "timed out after " + timeout + ": " + String.join(" ", cmd) + "\n" + buf.toString(StandardCharsets.UTF_8));
+            }
+            reader.join(5000);
+            return new Result(p.exitValue(), buf.toString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return new Result(127, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String ok(Map<String, String> env, String... cmd) {
+        return run(env, Duration.ofSeconds(120), List.of(cmd)).ok(List.of(cmd)).out();
+    }
+
+    static String ok(String... cmd) {
+        return ok(Map.of(), cmd);
+    }
+
+    /** An executable in the system directories (the test may run with a narrow PATH). */
+    static boolean installed(String name) {
+        for (String d : List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")) {
+            if (Files.isExecutable(Path.of(d, name))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The missing ones among {@code names}, as a message fragment ("" when none is missing). */
+    static String missing(String... names) {
+        List<String> m = new ArrayList<>();
+        for (String n : names) {
+            if (n.startsWith("/") ? !Files.isExecutable(Path.of(n)) : !installed(n)) {
+                m.add(n);
+            }
+        }
+        return String.join(", ", m);
+    }
+
+    static void log(String msg) {
+        System.out.println("[e2e] " + msg);
+    }
+
+    // ---- jcni's plugins, installed as a runtime finds them ----
+
+    /** Where a test's plugins are: the directory the runtime searches, and the log the wrappers append to. */
+    record Plugins(Path bin, Path installed, Path log, boolean portmap) {
+        List<String> calls() {
+            try {
+                return Files.exists(log) ? Files.readAllLines(log) : List.of();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    static boolean portmapOnClassPath() {
+        try {
+            Class.forName(PORTMAP_MAIN, false, E2e.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
+        }
+    }
+
+    /**
+     * {@code jcni install --dir DIR/installed --lib-dir DIR/lib --from DIR/jars} (in-process, the jars
+     * built from this test's class path as a {@code package} would), then, in {@code DIR/bin}, one
+     * wrapper per plugin that appends "name COMMAND containerID netns=…" to {@code DIR/plugin-calls.log}
+     * and execs the installed executable. The runtime is pointed at {@code DIR/bin}.
+     */
+    static Plugins install(Path dir) throws IOException {
+        Path jars = buildJars(Files.createDirectories(dir.resolve("jars")));
+        Path installed = dir.resolve("installed"), lib = dir.resolve("lib"), bin = Files.createDirectories(dir.resolve("bin"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Main.run(new String[] {"install", "--dir", installed.toString(), "--lib-dir", lib.toString(), "--from", jars.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(0, code, "jcni install: " + out + err);
+        log(out.toString(StandardCharsets.UTF_8).strip());
+        boolean portmap = portmapOnClassPath();
+        if (portmap && !Files.exists(installed.resolve("jcni-portmap"))) {
+            // PortmapMain exists but this jcni install does not write it yet: the same launcher by hand.
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            String bridge = Files.readString(installed.resolve("jcni-bridge"));
+            Files.writeString(installed.resolve("jcni-portmap"), bridge.replace("io.jcni.plugins.bridge.BridgeMain", PORTMAP_MAIN));
+            Files.setPosixFilePermissions(installed.resolve("jcni-portmap"), PosixFilePermissions.fromString("rwxr-xr-x"));
+            assertTrue(bridge.contains(java));
+        }
+        Path callLog = dir.resolve("plugin-calls.log");
+        List<String> names = new ArrayList<>(List.of("jcni-bridge", "jcni-host-local", "jcni-loopback"));
+        if (portmap) {
+            names.add("jcni-portmap");
+        }
+        for (String n : names) {
+            Path w = bin.resolve(n);
+            Files.writeString(w, "#!/bin/sh\n"
+                    + "# e2e wrapper: log the call, then run the plugin jcni install wrote\n"
+                    + "printf '%s %s %s netns=%s\\n' " + n + " \"$CNI_COMMAND\" \"$CNI_CONTAINERID\" \"$CNI_NETNS\" >> '" + callLog + "'\n"
+                    + "exec '" + installed.resolve(n) + "' \"$@\"\n");
+            Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return new Plugins(bin, installed, callLog, portmap);
+    }
+
+    /** Each module's target/classes as a jar, each dependency jar copied; no test frameworks (as InstallCommandTest). */
+    static Path buildJars(Path from) throws IOException {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        for (String entry : cp.split(File.pathSeparator)) {
+            Path p = Path.of(entry);
+            String name = p.getFileName() == null ? "" : p.getFileName().toString();
+            if (Files.isDirectory(p) && name.equals("classes") && p.getParent().getFileName().toString().equals("target")) {
+                jar(p, from.resolve("jcni-" + p.getParent().getParent().getFileName() + ".jar"));
+            } else if (Files.isRegularFile(p) && name.endsWith(".jar")
+                    && !name.matches("(junit|opentest4j|apiguardian|surefire|jcni-testkit|jcni-e2e).*")) {
+                Files.copy(p, from.resolve(name));
+            }
+        }
+        return from;
+    }
+
+    private static void jar(Path classes, Path out) throws IOException {
+        try (JarOutputStream jos = new JarOutputStream(Files.newOutputStream(out)); Stream<Path> s = Files.walk(classes)) {
+            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+                jos.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
+                Files.copy(f, jos);
+                jos.closeEntry();
+            }
+        }
+    }
+
+    // ---- the image: Debian's busybox-static, offline ----
+
+    /** A root file system tar: /bin/busybox, the applets as symlinks to it, /www/index.html, empty mount points. */
+    static Path rootfsTar(Path dir) throws IOException {
+        Path root = Files.createDirectories(dir.resolve("rootfs"));
+        Path bin = Files.createDirectories(root.resolve("bin"));
+        Files.copy(Path.of(BUSYBOX), bin.resolve("busybox"));
+        for (String a : APPLETS) {
+            Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
+        }
+        for (String d : List.of("etc", "proc", "sys", "dev", "tmp", "run", "www")) {
+            Files.createDirectories(root.resolve(d));
+        }
+        Files.writeString(root.resolve("www/index.html"), "jcni-e2e\n");
+        Files.writeString(root.resolve("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n");
+        Files.writeString(root.resolve("etc/group"), "root:x:0:\n");
+        Path tar = dir.resolve("rootfs.tar");
+        ok("tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-C", root.toString(), "-cf", tar.toString(), ".");
+        return tar;
+    }
+
+    /**
+     * An OCI image layout archive (the format {@code ctr image import} reads) holding one image whose only layer
+     * is {@code layer}: blobs/sha256/{layer, config, manifest}, index.json naming it {@code name}, oci-layout.
+     */
+    static Path ociArchive(Path dir, Path layer, String name) throws IOException {
+        Path oci = Files.createDirectories(dir.resolve("oci"));
+        Path blobs = Files.createDirectories(oci.resolve("blobs/sha256"));
+        byte[] layerBytes = Files.readAllBytes(layer);
+        String layerDigest = blob(blobs, layerBytes);
+        String arch = switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> "amd64";
+            case "aarch64" -> "arm64";
+            default -> System.getProperty("os.arch");
+        };
+        byte[] config = ("{\"architecture\":\"" + arch + "\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"/bin/sh\"]},"
+                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + layerDigest + "\"]}}").getBytes(StandardCharsets.UTF_8);
+        String configDigest = blob(blobs, config);
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest + "\",\"size\":" + config.length + "},"
+                + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + layerDigest + "\",\"size\":" + layerBytes.length + "}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        String manifestDigest = blob(blobs, manifest);
+        Files.writeString(oci.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"digest\":\"" + manifestDigest + "\",\"size\":" + manifest.length + ",\"annotations\":{\"io.containerd.image.name\":\"" + name
+                + "\",\"org.opencontainers.image.ref.name\":\"" + name.substring(name.lastIndexOf(':') + 1) + "\"}}]}");
+        Files.writeString(oci.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        Path tar = dir.resolve("image.oci.tar");
+        ok("tar", "--owner=0", "--group=0", "--numeric-owner", "-C", oci.toString(), "-cf", tar.toString(), ".");
+        return tar;
+    }
+
+    private static String blob(Path blobs, byte[] content) throws IOException {
+        try {
+            String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+            Files.write(blobs.resolve(hex), content);
+            return "sha256:" + hex;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- the network ----
+
+    /** A random 10.x.y.0/24 (x in 200..249) no route of the host overlaps: returns "10.x.y". */
+    static String freeSubnet() {
+        String routes = ok("ip", "-4", "route", "show", "table", "all");
+        for (int tries = 0; tries < 50; tries++) {
+            int x = 200 + ThreadLocalRandom.current().nextInt(50), y = ThreadLocalRandom.current().nextInt(256);
+            String prefix = "10." + x + "." + y;
+            boolean clash = routes.lines().map(l -> l.split(" ")[0]).filter(d -> d.matches("[0-9.]+(/\\d+)?"))
+                    .anyMatch(d -> overlaps(d, prefix));
+            if (!clash) {
+                return prefix;
+            }
+        }
+        throw new IllegalStateException("no free 10.2xx.y.0/24 on this host");
+    }
+
+    private static boolean overlaps(String route, String prefix24) {
+        String[] p = route.split("/");
+        int len = p.length == 2 ? Integer.parseInt(p[1]) : 32;
+        long a = ip(p[0]), b = ip(prefix24 + ".0");
+        int common = Math.min(len, 24);
+        long mask = common == 0 ? 0 : (0xffffffffL << (32 - common)) & 0xffffffffL;
+        return (a & mask) == (b & mask);
+    }
+
+    private static long ip(String s) {
+        String[] o = s.split("\\.");
+        long v = 0;
+        for (int i = 0; i < 4; i++) {
+            v = (v << 8) | (i < o.length ? Long.parseLong(o[i]) : 0);
+        }
+        return v;
+    }
+
+    /** A free TCP port on the host, from the high non-ephemeral range. */
+    static int freePort() {
+        for (int tries = 0; tries < 100; tries++) {
+            int port = 20000 + ThreadLocalRandom.current().nextInt(10000);
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress("0.0.0.0", port));
+                return port;
+            } catch (IOException ignored) {
+                // taken
+            }
+        }
+        throw new IllegalStateException("no free port");
+    }
+
+    /**
+     * The network configuration both runtimes use: jcni-bridge (gateway, masquerade) with jcni-host-local in a
+     * private dataDir, jcni-portmap (portMappings) when present, then jcni-loopback.
+     */
+    static String conflist(String net, String bridge, String prefix, Path dataDir, boolean portmap) {
+        return """
+                {
+                  "cniVersion": "1.0.0",
+                  "name": "%s",
+                  "plugins": [
+                    {
+                      "type": "jcni-bridge",
+                      "bridge": "%s",
+                      "isGateway": true,
+                      "ipMasq": true,
+                      "hairpinMode": true,
+                      "ipam": {
+                        "type": "jcni-host-local",
+                        "dataDir": "%s",
+                        "ranges": [[{"subnet": "%s.0/24"}]],
+                        "routes": [{"dst": "0.0.0.0/0"}]
+                      }
+                    },%s
+                    {
+                      "type": "jcni-loopback"
+                    }
+                  ]
+                }
+                """.formatted(net, bridge, dataDir, prefix, portmap ? """
+
+                    {
+                      "type": "jcni-portmap",
+                      "capabilities": {"portMappings": true}
+                    },""" : "");
+    }
+
+    // ---- checks ----
+
+    /** An HTTP GET from the node; the body, or the exception's text. */
+    static String httpGet(String host, int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, port), 3000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET / HTTP/1.0\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "failed: " + e;
+        }
+    }
+
+    static boolean refused(String host, int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, port), 2000);
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /** The IPv4 address on eth0 as the container sees it. */
+    static String addressIn(String ipAddrOutput) {
+        var m = Pattern.compile("inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/24").matcher(ipAddrOutput);
+        assertTrue(m.find(), ipAddrOutput);
+        return m.group(1);
+    }
+
+    /** The nftables name part jcni derives from a network name (only [a-z0-9] in ours, so the name itself). */
+    static String nftName(String net) {
+        assertTrue(net.matches("[a-z0-9]+"), net);
+        return net;
+    }
+
+    /**
+     * After every container is gone: no port on the bridge, no address reserved in the dataDir, no nftables rule
+     * or element of any jcni table naming a container address or the host port, no cache entry of the network,
+     * nothing listening on the host port.
+     */
+    static void assertNothingLeft(String net, String bridge, Path dataDir, List<String> addresses, int hostPort) throws IOException {
+        List<String> failures = new ArrayList<>();
+        String ports = ok("ip", "-o", "link", "show", "master", bridge);
+        if (!ports.isBlank()) {
+            failures.add("ports left on " + bridge + ": " + ports);
+        }
+        String vethPeers = ok("ip", "-o", "link", "show", "type", "veth");
+        for (String l : vethPeers.lines().toList()) {
+            if (l.contains("master " + bridge + " ")) {
+                failures.add("veth left: " + l);
+            }
+        }
+        Path netDir = dataDir.resolve(net);
+        if (Files.isDirectory(netDir)) {
+            try (Stream<Path> s = Files.list(netDir)) {
+                List<String> left = s.map(p -> p.getFileName().toString())
+                        .filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip")).toList();
+                if (!left.isEmpty()) {
+                    failures.add("host-local reservations left in " + netDir + ": " + left);
+                }
+            }
+        }
+        for (String table : jcniTables()) {
+            String text = ok("nft", "list", "table", table.split(" ")[0], table.split(" ")[1]);
+            for (String a : addresses) {
+                if (Pattern.compile("(?<![0-9.])" + Pattern.quote(a) + "(?![0-9])").matcher(text).find()) {
+                    failures.add("nft table " + table + " still names " + a + ":\n" + text);
+                }
+            }
+            if (hostPort > 0 && Pattern.compile("(?<![0-9])" + hostPort + "(?![0-9])").matcher(text).find()) {
+                failures.add("nft table " + table + " still names host port " + hostPort + ":\n" + text);
+            }
+        }
+        String set = run(Map.of(), Duration.ofSeconds(20), List.of("nft", "list", "set", "inet", "jcni", "pods4_" + nftName(net))).out();
+        if (set.contains("elements")) {
+            failures.add("masquerade set of " + net + " not empty:\n" + set);
+        }
+        if (Files.isDirectory(CNI_CACHE)) {
+            try (Stream<Path> s = Files.list(CNI_CACHE)) {
+                List<String> left = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(net + "-")).toList();
+                if (!left.isEmpty()) {
+                    failures.add("libcni cache entries left: " + left);
+                }
+            }
+        }
+        if (hostPort > 0) {
+            String listen = ok("ss", "-Hltnu", "sport", "= :" + hostPort);
+            if (!listen.isBlank()) {
+                failures.add("something listens on host port " + hostPort + ": " + listen);
+            }
+            if (!refused("127.0.0.1", hostPort)) {
+                failures.add("127.0.0.1:" + hostPort + " still answers");
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+
+    /** "family name" of every nftables table with jcni in its name. */
+    static List<String> jcniTables() {
+        return ok("nft", "list", "tables").lines().map(String::strip).filter(l -> l.startsWith("table ")).map(l -> l.substring(6))
+                .filter(t -> t.contains("jcni")).toList();
+    }
+
+    /** Removes what DEL keeps by design (the bridge, the network's masquerade chain and sets) once the test is done. */
+    static void removeNetwork(String net, String bridge) {
+        run(Map.of(), Duration.ofSeconds(20), List.of("ip", "link", "del", bridge));
+        String n = nftName(net);
+        run(Map.of(), Duration.ofSeconds(20), List.of("nft", "delete", "chain", "inet", "jcni", "masq_" + n));
+        for (String s : List.of("pods4_", "pods6_", "local4_", "local6_")) {
+            run(Map.of(), Duration.ofSeconds(20), List.of("nft", "delete", "set", "inet", "jcni", s + n));
+        }
+    }
+
+    /** Unmounts whatever is mounted under {@code dir} (deepest first), then deletes it. */
+    static void removeTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try {
+            String prefix = dir.toRealPath().toString() + "/";
+            List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream().map(l -> l.split(" ")[1])
+                    .map(m -> m.replace("\\040", " ")).filter(m -> m.startsWith(prefix)).sorted(Comparator.reverseOrder()).toList();
+            for (String m : mounts) {
+                run(Map.of(), Duration.ofSeconds(20), List.of("umount", "-l", m));
+            }
+            try (Stream<Path> s = Files.walk(dir)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            log("could not remove " + dir + ": " + e);
+        }
+    }
+
+    /** Retries {@code check} for up to {@code timeout}; the last result. */
+    static Result retry(Duration timeout, java.util.function.Supplier<Result> check) {
+        long end = System.nanoTime() + timeout.toNanos();
+        Result r = check.get();
+        while (r.code() != 0 && System.nanoTime() < end) {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            r = check.get();
+        }
+        return r;
+    }
+}
