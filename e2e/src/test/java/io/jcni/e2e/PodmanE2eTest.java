@@ -175,10 +175,10 @@ class PodmanE2eTest {
         assertTrue(httpGet("127.0.0.1", hostPort).endsWith("jcni-e2e\n"), "node -> 127.0.0.1:" + hostPort + ": " + httpGet("127.0.0.1", hostPort));
         assertTrue(httpGet(gateway, hostPort).endsWith("jcni-e2e\n"), "node -> bridge " + gateway + ":" + hostPort);
         if (containers.containsKey("c2-" + RUN)) {
-            assertEquals("jcni-e2e\n", exec("c2-" + RUN, "wget", "-q", "-T", "5", "-O", "-", "http://" + gateway + ":" + hostPort + "/")
+            assertEquals("jcni-e2e\n", exec("c2-" + RUN, "timeout", "10", "wget", "-q", "-O", "-", "http://" + gateway + ":" + hostPort + "/")
                     .ok(List.of("c2 -> bridge:hostPort")).out());
         }
-        assertEquals("jcni-e2e\n", exec(c3, "wget", "-q", "-T", "5", "-O", "-", "http://" + gateway + ":" + hostPort + "/")
+        assertEquals("jcni-e2e\n", exec(c3, "timeout", "10", "wget", "-q", "-O", "-", "http://" + gateway + ":" + hostPort + "/")
                 .ok(List.of("hairpin: c3 -> its own hostPort")).out());
         String id = ids.get(c3);
         assertTrue(plugins.calls().stream().anyMatch(l -> l.startsWith("jcni-portmap ADD " + id + " ")), "podman ran jcni-portmap: " + plugins.calls());
