@@ -241,13 +241,19 @@ public final class ConfLoader {
     /**
      * The network called {@code name} ({@code LoadNetworkConf}). Unlike libcni, a broken file that
      * sorts earlier does not hide a good one; if the network is not found, the error names the
-     * files that failed, and a failed file named after the network is reported as itself.
+     * files that failed, and a failed file that declares the network's name (or is named after it)
+     * is reported as itself.
      */
     public static NetworkConfigList load(Path dir, String name) throws ConfException {
         NetworkConfigs all = loadAll(dir);
         var found = all.find(name);
         if (found.isPresent()) {
             return found.get();
+        }
+        for (ConfException e : all.errors()) {
+            if (name.equals(declaredName(Path.of(e.file())))) {
+                throw e;
+            }
         }
         for (ConfException e : all.errors()) {
             String base = Path.of(e.file()).getFileName().toString();
@@ -269,6 +275,15 @@ public final class ConfLoader {
             sb.append(')');
         }
         throw new ConfException("", sb.toString());
+    }
+
+    /** The {@code name} a file declares, if it is JSON with a string name at all (for error reports). */
+    private static String declaredName(Path file) {
+        try {
+            return Json.parseObject(Files.readAllBytes(file)).get("name") instanceof String s ? s : null;
+        } catch (IOException | JsonException | RuntimeException e) {
+            return null;
+        }
     }
 
     /** {@code ConfFiles}: regular files of {@code dir} whose extension (from the last dot) is one of {@code exts}, sorted. */

@@ -152,6 +152,9 @@ class ConfParsingTest {
         Files.writeString(tmp.resolve("appnet.conflist"), "{\"name\": \"appnet\", \"plugins\": [{}]}");
         ConfException named = assertThrows(ConfException.class, () -> CniRuntime.loadNetwork(tmp, "appnet"));
         assertEquals(tmp.resolve("appnet.conflist").toString(), named.file(), "a broken file named after the network is the error");
+        ConfException declared = assertThrows(ConfException.class, () -> CniRuntime.loadNetwork(tmp, "bad"));
+        assertEquals(tmp.resolve("05-bad.conflist") + ": error parsing configuration list: no plugins in list", declared.getMessage(),
+                "a broken file declaring the network's name is the error");
     }
 
     @Test
