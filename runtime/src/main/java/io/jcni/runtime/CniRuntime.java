@@ -43,12 +43,15 @@ public final class CniRuntime {
 
     private final PluginExecutor exec;
     private final ResultCache cache;
-    private final GcLock lock;
+    private final GcLock gcLock;
+    /** §1.1 item 4: one operation at a time per container (in this JVM). */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.locks.ReentrantLock> containerLocks =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private CniRuntime(Builder b) {
         this.exec = new PluginExecutor(b.cniPath, b.timeout, b.listener, b.environment);
         this.cache = new ResultCache(b.cacheDir);
-        this.lock = new GcLock(b.cacheDir.resolve("jcni.lock"));
+        this.gcLock = new GcLock(b.cacheDir.resolve("jcni.lock"));
     }
 
     public static Builder builder() {
@@ -131,7 +134,7 @@ public final class CniRuntime {
     public NetworkResult add(NetworkConfigList list, RuntimeConf rt) throws CniError {
         validateAttachment(list, rt, true);
         String version = list.effectiveVersion();
-        return lock.shared(() -> {
+        return shared(rt.containerId(), () -> {
             Map<String, Object> prev = null;
             for (PluginConfig p : list.plugins()) {
                 byte[] stdin = request(p, list, version, prev, rt.capabilityArgs());
@@ -187,7 +190,7 @@ public final class CniRuntime {
      */
     public void del(NetworkConfigList list, RuntimeConf rt) throws CniError {
         validateAttachment(list, rt, false);
-        lock.shared(() -> {
+        shared(rt.containerId(), () -> {
             delLocked(list, rt);
             return null;
         });
@@ -248,7 +251,7 @@ public final class CniRuntime {
                     + "\" does not support the CHECK command");
         }
         validateAttachment(list, rt, false);
-        lock.shared(() -> {
+        shared(rt.containerId(), () -> {
             CachedAttachment c;
             try {
                 c = cache.read(list.name(), rt.containerId(), rt.ifName()).orElseThrow(() -> new CniError(
@@ -299,7 +302,7 @@ public final class CniRuntime {
         if (list.disableGC()) {
             return new GcReport(List.of(), List.of());
         }
-        return lock.exclusive(() -> {
+        return gcLock.exclusive(() -> {
             List<CniError> errors = new ArrayList<>();
             List<CachedAttachment> deleted = new ArrayList<>();
             Set<Attachment> keep = valid == null ? Set.of() : new HashSet<>(valid);
@@ -364,6 +367,18 @@ public final class CniRuntime {
     }
 
     // ---- helpers ----
+
+    /** Runs an ADD/DEL/CHECK: shared against GC, exclusive per container ID. */
+    private <T> T shared(String containerId, GcLock.Body<T, CniError> body) throws CniError {
+        java.util.concurrent.locks.ReentrantLock l = containerLocks.computeIfAbsent(containerId,
+                k -> new java.util.concurrent.locks.ReentrantLock());
+        l.lock();
+        try {
+            return gcLock.shared(body);
+        } finally {
+            l.unlock();
+        }
+    }
 
     /** §9.2 (libcni validates on ADD; jcni also refuses what cannot name a cache file on DEL/CHECK). */
     private static void validateAttachment(NetworkConfigList list, RuntimeConf rt, boolean add) throws CniError {

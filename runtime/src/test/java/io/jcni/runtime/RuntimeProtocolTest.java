@@ -161,6 +161,62 @@ class RuntimeProtocolTest {
     }
 
     @Test
+    void operationsOnOneContainerNeverOverlap() throws Exception {
+        fake.script("slow", """
+                cat > /dev/null
+                echo "start $CNI_COMMAND" >> "$JRT_LOG/timeline"; sleep 0.5; echo "end $CNI_COMMAND" >> "$JRT_LOG/timeline"
+                [ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion": "1.1.0"}'
+                exit 0""");
+        NetworkConfigList slow = ConfLoader.parseList(
+                "{\"cniVersion\": \"1.1.0\", \"name\": \"jrtslow\", \"plugins\": [{\"type\": \"slow\"}]}".getBytes(StandardCharsets.UTF_8), "s");
+        assertNoOverlap(() -> rt.add(slow, pod), () -> rt.del(slow, pod));
+    }
+
+    @Test
+    void gcExcludesAddAndDelOfOtherContainers() throws Exception {
+        fake.script("slow", """
+                cat > /dev/null
+                echo "start $CNI_COMMAND" >> "$JRT_LOG/timeline"; sleep 0.5; echo "end $CNI_COMMAND" >> "$JRT_LOG/timeline"
+                [ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion": "1.1.0"}'
+                exit 0""");
+        NetworkConfigList slow = ConfLoader.parseList(
+                "{\"cniVersion\": \"1.1.0\", \"name\": \"jrtslow\", \"plugins\": [{\"type\": \"slow\"}]}".getBytes(StandardCharsets.UTF_8), "s");
+        assertNoOverlap(() -> rt.add(slow, new RuntimeConf("other", "/run/netns/other", "eth0")),
+                () -> assertTrue(rt.gc(slow, List.of(new Attachment("other", "eth0"))).ok()));
+    }
+
+    interface Op {
+        void run() throws Exception;
+    }
+
+    private void assertNoOverlap(Op a, Op b) throws Exception {
+        var start = new java.util.concurrent.CountDownLatch(1);
+        Thread adder = Thread.ofPlatform().start(() -> {
+            try {
+                start.await();
+                a.run();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Thread checker = Thread.ofPlatform().start(() -> {
+            try {
+                start.await();
+                b.run();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        start.countDown();
+        adder.join();
+        checker.join();
+        List<String> timeline = Files.readAllLines(fake.log.resolve("timeline"));
+        assertEquals(4, timeline.size(), timeline.toString());
+        assertTrue(timeline.get(0).startsWith("start") && timeline.get(1).startsWith("end")
+                && timeline.get(2).startsWith("start") && timeline.get(3).startsWith("end"), "one after the other: " + timeline);
+    }
+
+    @Test
     void disableCheckAndDisableGcSendNothing() throws Exception {
         NetworkConfigList quiet = ConfLoader.parseList("""
                 {"cniVersion": "1.1.0", "name": "jrtquiet", "disableCheck": true, "disableGC": "true", "plugins": [{"type": "a"}]}"""
