@@ -56,7 +56,7 @@ final class NetworkCommand {
             RuntimeConf rt = o.runtimeConf(cid, netns);
             switch (verb) {
                 case "add" -> {
-                    RuntimeOptions.requireNetns(netns);
+                    RuntimeOptions.requireNetns(o.positional.get(1), netns);
                     NetworkResult r = cni.add(net, rt);
                     if (o.json) {
                         out.println(r.toJsonString());
@@ -66,7 +66,7 @@ final class NetworkCommand {
                     }
                 }
                 case "check" -> {
-                    RuntimeOptions.requireNetns(netns);
+                    RuntimeOptions.requireNetns(o.positional.get(1), netns);
                     cni.check(net, rt);
                     if (!o.json) {
                         out.println("ok: " + net.name() + " " + cid + " " + rt.ifName());

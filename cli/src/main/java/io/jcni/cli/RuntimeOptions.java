@@ -161,9 +161,11 @@ final class RuntimeOptions {
         return Path.of(arg).toAbsolutePath().normalize().toString();
     }
 
-    static void requireNetns(String path) {
+    static void requireNetns(String arg, String path) {
         if (!Files.exists(Path.of(path))) {
-            throw new IllegalArgumentException("netns \"" + path + "\" does not exist");
+            throw new IllegalArgumentException(arg.indexOf('/') < 0
+                    ? "netns \"" + arg + "\" does not exist (neither " + NetNs.RUN_DIR + "/" + arg + " nor " + path + ")"
+                    : "netns \"" + path + "\" does not exist");
         }
     }
 

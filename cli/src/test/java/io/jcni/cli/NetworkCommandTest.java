@@ -141,7 +141,10 @@ class NetworkCommandTest {
         assertOneLine(CliRunner.run(args("add", tag + "missing", ns)), 1,
                 "plugin type=\"no-such-plugin\" failed (add): failed to find plugin \"no-such-plugin\" in path [/usr/lib/cni] (CNI error 7)");
         assertOneLine(CliRunner.run(args("add", network, tag + "nonet")), 1,
-                "netns \"" + Path.of(tag + "nonet").toAbsolutePath() + "\" does not exist");
+                "netns \"" + tag + "nonet\" does not exist (neither /run/netns/" + tag + "nonet nor "
+                        + Path.of(tag + "nonet").toAbsolutePath() + ")");
+        assertOneLine(CliRunner.run(args("check", network, "/run/netns/" + tag + "nonet")), 1,
+                "netns \"/run/netns/" + tag + "nonet\" does not exist");
         assertOneLine(CliRunner.run(args("add", "broken", ns)), 1,
                 netconf.resolve("20-broken.conflist") + ": error parsing configuration list: no plugins in list");
         assertOneLine(CliRunner.run(args("add", network)), 2, "add takes NETWORK NETNS (see jcni add --help)");

@@ -44,12 +44,14 @@ final class PluginExecutor {
         return String.join(File.pathSeparator, cniPath);
     }
 
-    /** {@code FindInPath}: the first regular file {@code <dir>/<type>}. */
+    /** {@code FindInPath}: the first regular file {@code <dir>/<type>} (the execute bit is not checked, as libcni). */
     Path find(String type) throws CniError {
         if (type == null || type.isEmpty()) {
             throw new CniError(CniError.INVALID_NETWORK_CONFIG, "no plugin name provided");
         }
-        if (type.indexOf('/') >= 0 || type.equals("..") || type.equals(".") || type.indexOf('\0') >= 0) {
+        // libcni refuses only a path separator; jcni also refuses "." and anything with ".." (as
+        // its own delegate lookup does), so no type can name something outside CNI_PATH
+        if (type.indexOf('/') >= 0 || type.contains("..") || type.equals(".") || type.indexOf('\0') >= 0) {
             throw new CniError(CniError.INVALID_NETWORK_CONFIG, "invalid plugin name: " + type);
         }
         if (cniPath.isEmpty()) {

@@ -103,6 +103,8 @@ class RuntimeErrorsTest {
         assertEquals("plugin type=\"../../bin/sh\" failed (add): invalid plugin name: ../../bin/sh", e.getMessage());
         CniError dots = addFails("..");
         assertEquals("plugin type=\"..\" failed (add): invalid plugin name: ..", dots.getMessage());
+        fake.script("x..y", "echo '{}'");
+        assertEquals("plugin type=\"x..y\" failed (add): invalid plugin name: x..y", addFails("x..y").getMessage());
         assertEquals(List.of(), calls, "nothing was executed");
     }
 
