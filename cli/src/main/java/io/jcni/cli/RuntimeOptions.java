@@ -122,7 +122,9 @@ final class RuntimeOptions {
     CniRuntime runtime(boolean trace, PrintStream err) {
         CniRuntime.Builder b = CniRuntime.builder().cniPath(cniPath).cacheDir(cacheDir).timeout(timeout);
         if (trace) {
-            b.listener(call -> printCall(err, call));
+            b.listener(call -> printCall(err, call)); // shows stderr too
+        } else {
+            b.stderr(err);
         }
         return b.build();
     }

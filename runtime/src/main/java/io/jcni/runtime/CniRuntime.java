@@ -49,7 +49,7 @@ public final class CniRuntime {
             new java.util.concurrent.ConcurrentHashMap<>();
 
     private CniRuntime(Builder b) {
-        this.exec = new PluginExecutor(b.cniPath, b.timeout, b.listener, b.environment);
+        this.exec = new PluginExecutor(b.cniPath, b.timeout, b.listener, b.environment, b.stderr);
         this.cache = new ResultCache(b.cacheDir);
         this.gcLock = new GcLock(b.cacheDir.resolve("jcni.lock"));
     }
@@ -65,6 +65,7 @@ public final class CniRuntime {
         private Duration timeout = Duration.ofSeconds(60);
         private PluginCall.Listener listener = PluginCall.Listener.NONE;
         private Map<String, String> environment = Map.of();
+        private java.io.PrintStream stderr;
 
         /** Directories searched for plugin executables, in order (and passed on as CNI_PATH). */
         public Builder cniPath(List<String> dirs) {
@@ -104,6 +105,15 @@ public final class CniRuntime {
         /** Variables added to the inherited environment of every plugin (the CNI_* ones win). */
         public Builder environment(Map<String, String> env) {
             this.environment = Map.copyOf(env);
+            return this;
+        }
+
+        /**
+         * Where a successful plugin's stderr is copied (libcni copies it to the runtime's
+         * stderr); none by default. A failed plugin's stderr is in its error either way.
+         */
+        public Builder stderr(java.io.PrintStream sink) {
+            this.stderr = sink;
             return this;
         }
 

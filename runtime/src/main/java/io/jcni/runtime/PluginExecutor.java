@@ -32,8 +32,11 @@ final class PluginExecutor {
     private final Duration timeout;
     private final PluginCall.Listener listener;
     private final Map<String, String> extraEnv;
+    private final java.io.PrintStream stderrSink;
 
-    PluginExecutor(List<String> cniPath, Duration timeout, PluginCall.Listener listener, Map<String, String> extraEnv) {
+    PluginExecutor(List<String> cniPath, Duration timeout, PluginCall.Listener listener, Map<String, String> extraEnv,
+                   java.io.PrintStream stderrSink) {
+        this.stderrSink = stderrSink;
         this.cniPath = List.copyOf(cniPath);
         this.timeout = timeout;
         this.listener = listener;
@@ -128,6 +131,10 @@ final class PluginExecutor {
                     stderr.isBlank() ? "" : "stderr: " + stderr.strip());
         }
         if (status == 0) {
+            if (stderrSink != null && !stderr.isEmpty()) {
+                stderrSink.print(stderr); // as libcni: a successful plugin's log goes to the runtime's stderr
+                stderrSink.flush();
+            }
             return new Output(streams[0], stderr);
         }
         throw errorOf(streams[0], stderr, status);

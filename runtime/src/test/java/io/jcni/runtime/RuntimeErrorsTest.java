@@ -109,6 +109,16 @@ class RuntimeErrorsTest {
     }
 
     @Test
+    void successfulPluginsStderrGoesToTheSinkAndFailedOnesIntoTheError() throws Exception {
+        fake.script("chatty", "cat > /dev/null; echo 'all good' >&2; echo '{\"cniVersion\": \"1.0.0\"}'");
+        var sink = new java.io.ByteArrayOutputStream();
+        CniRuntime withSink = CniRuntime.builder().cniPath(List.of(fake.bin.toString())).cacheDir(tmp.resolve("cache"))
+                .stderr(new java.io.PrintStream(sink, true, StandardCharsets.UTF_8)).build();
+        withSink.add(list("chatty"), pod);
+        assertEquals("all good\n", sink.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void pluginNotFound() throws Exception {
         CniError e = addFails("nope");
         assertEquals("plugin type=\"nope\" failed (add): failed to find plugin \"nope\" in path [" + fake.bin + "]", e.getMessage());
