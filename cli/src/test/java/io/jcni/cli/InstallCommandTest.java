@@ -135,7 +135,8 @@ class InstallCommandTest {
             assertTrue(r.out().contains(bin.resolve(n).toString()), r.out());
         }
         assertTrue(r.out().contains("io.jcni.plugins.loopback.LoopbackMain"), r.out());
-        assertTrue(r.out().contains(lib.resolve("jcni-plugins.jar").toString()), r.out());
+        // jcni-plugins.jar when the test runs on class directories, jcni-plugins-<version>.jar after package
+        assertTrue(r.out().contains(lib.resolve("jcni-plugins").toString()), r.out());
         assertFalse(Files.exists(bin));
         assertFalse(Files.exists(lib));
     }
