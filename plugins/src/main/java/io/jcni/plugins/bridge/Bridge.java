@@ -502,6 +502,33 @@ public final class Bridge implements Plugin {
                 errors.add("delete " + inv.ifname() + ": " + e.getMessage());
             }
         }
+        // Namespace unreachable (CNI_NETNS empty, or gone while the kernel still tears it down):
+        // delete the host end, which removes the pair, so no veth stays on the bridge.
+        Set<String> hostEnds = new HashSet<>();
+        hostEnds.add(hostVethName(inv));
+        try {
+            Result prev = inv.prevResult();
+            if (prev != null) {
+                for (Result.Interface i : prev.interfaces()) {
+                    if ((i.sandbox() == null || i.sandbox().isEmpty()) && !i.name().equals(c.bridge)) {
+                        hostEnds.add(i.name());
+                    }
+                }
+            }
+        } catch (CniError | RuntimeException ignored) {
+            // unreadable prevResult: the stable name is enough
+        }
+        try (RouteNetlink host = RouteNetlink.open(trace)) {
+            Link br = host.links().find(c.bridge).orElse(null);
+            for (String name : hostEnds) {
+                Link l = host.links().find(name).orElse(null);
+                if (br != null && l != null && "veth".equals(l.kind()) && l.masterIndex() == br.index()) {
+                    host.links().deleteIfExists(name);
+                }
+            }
+        } catch (KernelException e) {
+            errors.add("delete host veth: " + e.getMessage());
+        }
         if (ipam != null) {
             try {
                 ipam.del(inv);
