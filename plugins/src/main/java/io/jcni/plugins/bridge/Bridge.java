@@ -529,6 +529,14 @@ public final class Bridge implements Plugin {
         } catch (KernelException e) {
             errors.add("delete host veth: " + e.getMessage());
         }
+        // NAT before IPAM: if DEL dies in between, the reservation still names the address for the retry.
+        if (c.ipMasq && !addresses.isEmpty()) {
+            try {
+                new Masquerade(trace).remove(inv.network(), new ArrayList<>(addresses));
+            } catch (KernelException e) {
+                errors.add("NAT: " + e.getMessage());
+            }
+        }
         if (ipam != null) {
             try {
                 ipam.del(inv);
@@ -536,13 +544,6 @@ public final class Bridge implements Plugin {
                 errors.add("IPAM: " + e.getMessage());
             } catch (RuntimeException e) {
                 errors.add("IPAM: " + e);
-            }
-        }
-        if (c.ipMasq && !addresses.isEmpty()) {
-            try {
-                new Masquerade(trace).remove(inv.network(), new ArrayList<>(addresses));
-            } catch (KernelException e) {
-                errors.add("NAT: " + e.getMessage());
             }
         }
         if (!errors.isEmpty()) {
