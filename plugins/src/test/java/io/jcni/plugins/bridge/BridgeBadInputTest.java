@@ -269,6 +269,9 @@ class BridgeBadInputTest {
             }
         });
         BridgeTests.Snapshot before = BridgeTests.Snapshot.of(f, ns, baseNs);
+        // the host end's name, looked up in the whole host (wherever it might be, attached or not)
+        String veth = BridgeTests.stableVethName(f.network, env.getOrDefault("CNI_CONTAINERID", ""), env.getOrDefault("CNI_IFNAME", ""));
+        boolean vethBefore = BridgeTests.hostHasLink(veth);
         PluginResponse r = Skeleton.handle(new Bridge(), new PluginRequest(env, c.stdin));
         if (c.code == 0) {
             ok(r);
@@ -279,6 +282,7 @@ class BridgeBadInputTest {
             error(r, c.code);
         }
         BridgeTests.Snapshot after = BridgeTests.Snapshot.of(f, ns, baseNs);
+        assertEquals(vethBefore, BridgeTests.hostHasLink(veth), () -> c.name + ": host veth " + veth);
         assertEquals(before, after, () -> c.name + ": the failed request changed something; response " + r.stdoutText());
         assertEquals(List.of(baseIp), f.reservations().stream().filter(a -> a.equals(baseIp)).toList(),
                 "the base pod's reservation survives");

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Map;
 
-import static io.jcni.plugins.bridge.BridgeTests.assertClean;
 import static io.jcni.plugins.bridge.BridgeTests.config;
 import static io.jcni.plugins.bridge.BridgeTests.hostVeth;
 import static io.jcni.plugins.bridge.BridgeTests.ip;
@@ -35,9 +34,17 @@ class BridgeDelTest {
         PluginResponse add = call(bridge, env("ADD", "c1", ns, "eth0"), cfg);
         Map<String, Object> r = ok(add);
         assertTrue(f.hostLinks().toString().contains(hostVeth(r)), "host veth exists");
+        assertEquals(BridgeTests.stableVethName(f.network, "c1", "eth0"), hostVeth(r), "the test knows the plugin's naming");
         assertEquals(List.of(ip(r, 0)), f.reservations());
         assertEquals(List.of(ip(r, 0)), f.natElements());
         return new Added(ns, add, r, cfg);
+    }
+
+    /** Nothing left, and c1's host end exists nowhere on the host (attached or not). */
+    private static void clean(PluginFixture f, String... netns) {
+        BridgeTests.assertClean(f, netns);
+        String veth = BridgeTests.stableVethName(f.network, "c1", "eth0");
+        assertTrue(!BridgeTests.hostHasLink(veth), veth + " is still on the host");
     }
 
     private void delOk(String netns, String cfg) {
@@ -51,7 +58,7 @@ class BridgeDelTest {
             f.deleteNetns(a.ns);
             // prevResult given (as a runtime would), and the path no longer exists
             delOk(a.ns, withPrev(a.cfg, a.add));
-            assertClean(f);
+            clean(f);
             delOk(a.ns, a.cfg);
         }
     }
@@ -62,7 +69,7 @@ class BridgeDelTest {
             Added a = add(f);
             f.deleteNetns(a.ns);
             delOk(a.ns, a.cfg); // the address comes from the IPAM reservation
-            assertClean(f);
+            clean(f);
         }
     }
 
@@ -74,7 +81,7 @@ class BridgeDelTest {
             assertEquals(List.of(), f.reservations());
             assertEquals(List.of(), f.natElements(), "NAT is removed even without a netns (reference bug plugins#810)");
             // DEL cannot enter the pod, but deleting the host end removes the pair: eth0 is gone too
-            assertClean(f, a.ns);
+            clean(f, a.ns);
         }
     }
 
@@ -85,7 +92,7 @@ class BridgeDelTest {
             String addr = (String) BridgeTests.list(a.result, "ips").get(0).get("address");
             Commands.run("ip", "-n", PluginFixture.nsName(a.ns), "addr", "del", addr, "dev", "eth0");
             delOk(a.ns, a.cfg);
-            assertClean(f, a.ns);
+            clean(f, a.ns);
         }
     }
 
@@ -97,7 +104,7 @@ class BridgeDelTest {
             Commands.run("ip", "-n", PluginFixture.nsName(a.ns), "addr", "del", addr, "dev", "eth0");
             java.nio.file.Files.delete(f.dataDir.resolve(f.network).resolve(ip(a.result, 0)));
             delOk(a.ns, withPrev(a.cfg, a.add));
-            assertClean(f, a.ns);
+            clean(f, a.ns);
         }
     }
 
@@ -106,7 +113,7 @@ class BridgeDelTest {
         try (PluginFixture f = new PluginFixture("bd")) {
             Added a = add(f);
             delOk(a.ns, a.cfg);
-            assertClean(f, a.ns);
+            clean(f, a.ns);
         }
     }
 
@@ -117,7 +124,7 @@ class BridgeDelTest {
             String garbage = a.cfg.substring(0, a.cfg.length() - 1)
                     + ",\"prevResult\":{\"ips\":[{\"address\":\"not-an-ip\"}],\"interfaces\":7}}";
             delOk(a.ns, garbage);
-            assertClean(f, a.ns);
+            clean(f, a.ns);
             String garbage2 = a.cfg.substring(0, a.cfg.length() - 1) + ",\"prevResult\":\"garbage\"}";
             delOk(a.ns, garbage2);
         }
@@ -128,13 +135,13 @@ class BridgeDelTest {
         try (PluginFixture f = new PluginFixture("bd")) {
             Added a = add(f);
             delOk(a.ns, a.cfg);
-            assertClean(f, a.ns);
+            clean(f, a.ns);
             delOk(a.ns, a.cfg);
-            assertClean(f, a.ns);
+            clean(f, a.ns);
             ok(call(bridge, env("DEL", "never-added", a.ns, "eth0"), a.cfg));
             ok(call(bridge, env("DEL", "never-added", "", "eth0"), a.cfg));
             ok(call(bridge, env("DEL", "never-added", "/run/netns/" + f.prefix + "gone", "eth0"), a.cfg));
-            assertClean(f, a.ns);
+            clean(f, a.ns);
         }
     }
 
@@ -150,7 +157,7 @@ class BridgeDelTest {
             assertTrue(f.hostLinks().toString().contains(hostVeth(r2)));
             assertEquals(List.of("eth0", "lo"), PluginFixture.nsLinks(ns2));
             ok(call(bridge, env("DEL", "c2", ns2, "eth0"), a.cfg));
-            assertClean(f, a.ns, ns2);
+            clean(f, a.ns, ns2);
         }
     }
 }

@@ -117,6 +117,22 @@ final class BridgeTests {
         return a.substring(0, a.indexOf('/'));
     }
 
+    /** The host end's name the plugin gives an attachment (Bridge.hostVethName), to look for it anywhere on the host. */
+    static String stableVethName(String network, String containerId, String ifname) {
+        long h = 0xcbf29ce484222325L;
+        String key = network + "\0" + containerId + "\0" + ifname;
+        for (int i = 0; i < key.length(); i++) {
+            h = (h ^ key.charAt(i)) * 0x100000001b3L;
+        }
+        return "veth" + Long.toHexString((h & 0xffffffffL) | 0x100000000L).substring(1);
+    }
+
+    static boolean hostHasLink(String name) {
+        try (io.jcni.netlink.route.RouteNetlink host = io.jcni.netlink.route.RouteNetlink.open(io.jcni.netlink.Trace.OFF)) {
+            return host.links().find(name).isPresent();
+        }
+    }
+
     /** What a leak would change: this fixture's host links, the namespaces' links, reservations, NAT set elements. */
     record Snapshot(List<String> host, Map<String, List<String>> namespaces, List<String> reservations, List<String> nat) {
         static Snapshot of(PluginFixture f, String... netns) {
