@@ -220,7 +220,7 @@ public final class Portmap implements Plugin {
         PortmapConfig c = PortmapConfig.parse(inv);
         Result prev = inv.prevResult();
         if (prev == null) {
-            throw CniError.invalidConfig("must be called as chained plugin");
+            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "must be called as chained plugin");
         }
         if (c.markMasqBit != null) {
             inv.log("portmap: markMasqBit " + c.markMasqBit + " is for the iptables backend; ignored with nftables");
@@ -503,7 +503,7 @@ public final class Portmap implements Plugin {
         PortmapConfig c = PortmapConfig.parse(inv);
         Result prev = inv.prevResult();
         if (prev == null) {
-            throw CniError.invalidConfig("Required prevResult missing");
+            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "Required prevResult missing");
         }
         if (c.mappings.isEmpty()) {
             return;

@@ -19,8 +19,8 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** ctnetlink: UDP entries towards a port are listed and deleted, others stay. */
-class ConntrackTest {
+/** ctnetlink (named Nft… so it runs with the nf_tables tests): UDP entries towards a port are listed and deleted, others stay. */
+class NftConntrackTest {
     private static void udp(NetNs ns, int port) {
         ns.run(() -> {
             try (DatagramChannel c = DatagramChannel.open()) {
