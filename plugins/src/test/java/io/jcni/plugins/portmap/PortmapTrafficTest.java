@@ -101,14 +101,7 @@ class PortmapTrafficTest {
                     }
                 })) {
                     udp.configureBlocking(false);
-                    w.inNode(() -> {
-                        try (DatagramChannel c = DatagramChannel.open()) {
-                            c.send(ByteBuffer.wrap("ping".getBytes(StandardCharsets.UTF_8)), new InetSocketAddress(gw, 5300));
-                            return null;
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                    });
+                    sendUdp(w, gw, 5300);
                     ByteBuffer got = ByteBuffer.allocate(16);
                     for (int i = 0; i < 100 && udp.receive(got) == null; i++) {
                         Thread.sleep(20);
@@ -128,14 +121,29 @@ class PortmapTrafficTest {
                 assertEquals("ConnectException", connect(w.node, gw, 8080), "unmapped after DEL");
                 assertEquals("seen " + gw, connect(w.node, ipA, 80), "the pod itself still serves");
 
+                // a UDP flow to the unmapped port (to the node itself) is stale once the port is mapped: ADD flushes it
+                sendUdp(w, gw, 5300);
+                assertEquals(1, udpEntries(w, 5300).size(), "conntrack has the unmapped flow");
                 // again, with the table in place: one batch, same rule count
                 assertEquals(0, w.portmap("ADD", "ca", a[0], cfg).exitCode());
+                assertEquals(List.of(), udpEntries(w, 5300), "ADD flushed the stale UDP conntrack entry");
                 assertEquals("seen " + gw, connect(w.node, gw, 8080));
                 assertEquals(rulesBefore + 12, w.rules());
                 assertEquals(0, w.portmap("DEL", "ca", "", w.portmapConfig("1.1.0", null, "", a[1])).exitCode());
                 assertEquals(List.of(), w.elements());
             }
         }
+    }
+
+    private static void sendUdp(PortmapWorld w, String host, int port) {
+        w.inNode(() -> {
+            try (DatagramChannel c = DatagramChannel.open()) {
+                c.send(ByteBuffer.wrap("ping".getBytes(StandardCharsets.UTF_8)), new InetSocketAddress(host, port));
+                return null;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     private static List<Conntrack.Entry> udpEntries(PortmapWorld w, int port) {
