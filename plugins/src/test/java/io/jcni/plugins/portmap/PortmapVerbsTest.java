@@ -220,4 +220,39 @@ class PortmapVerbsTest {
             assertTrue(pre.contains("ip6 daddr fd00::/8 fib daddr type local jump hostports"), pre);
         }
     }
+
+    /** Address selection as the reference (first IPv4 and IPv6 of CNI_IFNAME in the sandbox), and both families' elements. */
+    @Test
+    void dualStackElementsAndAddressSelection() {
+        try (PortmapWorld w = new PortmapWorld("p6")) {
+            String ns = w.f.netns("p");
+            String prev = """
+                    {"cniVersion": "1.1.0",
+                     "interfaces": [{"name": "veth1"}, {"name": "eth0", "sandbox": "%s"}, {"name": "eth1", "sandbox": "%s"}],
+                     "ips": [{"interface": 0, "address": "10.88.0.9/24"}, {"interface": 2, "address": "10.88.1.9/24"},
+                             {"interface": 1, "address": "10.88.0.5/24"}, {"interface": 1, "address": "fd00:88::5/64"},
+                             {"interface": 1, "address": "10.88.0.6/24"}]}""".formatted(ns, ns);
+            String mappings = """
+                    [{"hostPort": 8088, "containerPort": 80, "protocol": "TCP"},
+                     {"hostPort": 9099, "containerPort": 90, "protocol": "udp", "hostIP": "fd00::1"},
+                     {"hostPort": 7077, "containerPort": 70, "protocol": "sctp", "hostIP": "0.0.0.0"}]""";
+            PluginResponse add = w.portmap("ADD", "c6", ns, w.portmapConfig("1.1.0", mappings, "", prev));
+            assertEquals(0, add.exitCode(), add.stdoutText() + add.stderr());
+            String o = " comment " + w.f.network + "/c6/eth0";
+            assertEquals(List.of(
+                    "hostip6: fd00::1 . udp . 9099" + o,
+                    "masq4: 10.88.0.5 . 10.88.0.5" + o,
+                    "masq4: 127.0.0.1 . 10.88.0.5" + o,
+                    "masq6: fd00:88::5 . fd00:88::5" + o,
+                    "ports4: sctp . 7077" + o,
+                    "ports4: tcp . 8088" + o,
+                    "ports6: sctp . 7077" + o,
+                    "ports6: tcp . 8088" + o), w.elements().stream().sorted().toList());
+            String listed = w.nft("list", "table", "inet", Portmap.TABLE);
+            assertTrue(listed.contains("fd00::1 . udp . 9099 comment \"" + w.f.network + "/c6/eth0\" : fd00:88::5 . 90"), listed);
+            assertEquals(0, w.portmap("CHECK", "c6", ns, w.portmapConfig("1.1.0", mappings, "", prev)).exitCode());
+            assertEquals(0, w.portmap("DEL", "c6", "", w.portmapConfig("1.1.0", null, "", null)).exitCode());
+            assertEquals(List.of(), w.elements());
+        }
+    }
 }
