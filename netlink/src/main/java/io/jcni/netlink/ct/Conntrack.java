@@ -113,7 +113,8 @@ public final class Conntrack implements AutoCloseable {
         }
         if (n > 0 && trace.enabled()) {
             trace.command((netns == null ? "" : netns.execPrefix()) + "conntrack -D -f "
-                    + (family == AF_INET ? "ipv4" : "ipv6") + " -p " + protocol + " --orig-port-dst " + port);
+                    + (family == AF_INET ? "ipv4" : "ipv6") + " -p " + (protocol == TCP ? "tcp" : protocol == UDP ? "udp" : protocol == SCTP ? "sctp" : Integer.toString(protocol))
+                    + " --orig-port-dst " + port);
         }
         return n;
     }

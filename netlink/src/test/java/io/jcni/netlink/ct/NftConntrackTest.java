@@ -49,7 +49,7 @@ class NftConntrackTest {
                 List<Conntrack.Entry> all = ct.list(Conntrack.AF_INET);
                 assertTrue(all.stream().anyMatch(e -> e.original().dstPort() == 31001 && e.original().protocol() == 17), all.toString());
                 assertEquals(1, ct.deleteByOriginalDestinationPort(Conntrack.AF_INET, Conntrack.UDP, 31001));
-                assertEquals(List.of(ns.execPrefix() + "conntrack -D -f ipv4 -p 17 --orig-port-dst 31001"), log);
+                assertEquals(List.of(ns.execPrefix() + "conntrack -D -f ipv4 -p udp --orig-port-dst 31001"), log);
                 List<Conntrack.Entry> after = ct.list(Conntrack.AF_INET);
                 assertTrue(after.stream().noneMatch(e -> e.original().dstPort() == 31001), after.toString());
                 assertTrue(after.stream().anyMatch(e -> e.original().dstPort() == 31002), "others stay: " + after);
