@@ -114,7 +114,11 @@ final class InstallCommand {
         for (PluginExe p : PLUGINS) {
             writeAtomically(dir, p.file(), script(java, libDir, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
         }
-        out.println("installed jcni-bridge, jcni-host-local, jcni-loopback in " + dir + " (" + jars.size() + " jars in "
+        List<String> files = new ArrayList<>();
+        for (PluginExe p : PLUGINS) {
+            files.add(p.file());
+        }
+        out.println("installed " + String.join(", ", files) + " in " + dir + " (" + jars.size() + " jars in "
                 + libDir + ", java " + java + ")");
         return 0;
     }
