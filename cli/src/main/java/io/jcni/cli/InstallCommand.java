@@ -49,7 +49,8 @@ final class InstallCommand {
     static final List<PluginExe> PLUGINS = List.of(
             new PluginExe("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain"),
             new PluginExe("jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain"),
-            new PluginExe("jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain"));
+            new PluginExe("jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain"),
+            new PluginExe("jcni-portmap", "io.jcni.plugins.portmap.PortmapMain"));
 
     /** JVM options of the plugin executables: short-lived processes, see docs/startup.md. */
     static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
@@ -113,7 +114,11 @@ final class InstallCommand {
         for (PluginExe p : PLUGINS) {
             writeAtomically(dir, p.file(), script(java, libDir, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
         }
-        out.println("installed jcni-bridge, jcni-host-local, jcni-loopback in " + dir + " (" + jars.size() + " jars in "
+        List<String> files = new ArrayList<>();
+        for (PluginExe p : PLUGINS) {
+            files.add(p.file());
+        }
+        out.println("installed " + String.join(", ", files) + " in " + dir + " (" + jars.size() + " jars in "
                 + libDir + ", java " + java + ")");
         return 0;
     }

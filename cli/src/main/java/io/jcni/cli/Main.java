@@ -22,10 +22,15 @@ public final class Main {
               netns add|del|list|exec   named network namespaces (like ip netns)
               link [list] [--netns NAME] interfaces of a namespace (like ip link)
               demo [--keep|--cleanup]   build two pods on a bridge with NAT and show it working
-              install [--dir DIR]       install jcni-bridge, jcni-host-local, jcni-loopback as CNI plugins
+              install [--dir DIR]       install jcni-bridge, -host-local, -loopback, -portmap as CNI plugins
+              add|del|check NET NETNS   run a network's plugin chain for a namespace (cnitool)
+              status|gc NET             plugin readiness; DEL stale cached attachments + GC
+              pod create|delete|list    a named namespace attached to a network, in one step
+              networks                  network configurations found, their plugins, load errors
 
             Options:
-              --trace   print every kernel change as the equivalent ip/nft/sysctl command
+              --trace   print every kernel change as the equivalent ip/nft/sysctl command,
+                        and every plugin run (env, stdin, stdout, time)
               --debug   print stack traces of errors
               --help    this text; 'jcni COMMAND --help' for a command
             """;
@@ -69,6 +74,9 @@ public final class Main {
                 case "link" -> new LinkCommand(out, tracer).run(args);
                 case "demo" -> new DemoCommand(out, err).run(args);
                 case "install" -> new InstallCommand(out).run(args);
+                case "add", "del", "check", "status", "gc" -> new NetworkCommand(out, err, trace, System.getenv()).run(command, args);
+                case "pod" -> new PodCommand(out, err, tracer, System.getenv()).run(args);
+                case "networks" -> new NetworksCommand(out, System.getenv()).run(args);
                 default -> throw new UsageException("unknown command \"" + command + "\" (see jcni --help)");
             };
         } catch (UsageException e) {

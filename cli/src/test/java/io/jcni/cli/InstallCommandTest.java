@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * handed over with {@code --from}.
  */
 class InstallCommandTest {
-    static final List<String> NAMES = List.of("jcni-bridge", "jcni-host-local", "jcni-loopback");
+    static final List<String> NAMES = List.of("jcni-bridge", "jcni-host-local", "jcni-loopback", "jcni-portmap");
     static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
 
     @TempDir
@@ -83,7 +83,7 @@ class InstallCommandTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Map<String, String> mains = Map.of("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain",
                 "jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain",
-                "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain");
+                "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain", "jcni-portmap", "io.jcni.plugins.portmap.PortmapMain");
         for (String n : NAMES) {
             Path exe = bin.resolve(n);
             assertTrue(Files.isRegularFile(exe), n);
@@ -135,7 +135,8 @@ class InstallCommandTest {
             assertTrue(r.out().contains(bin.resolve(n).toString()), r.out());
         }
         assertTrue(r.out().contains("io.jcni.plugins.loopback.LoopbackMain"), r.out());
-        assertTrue(r.out().contains(lib.resolve("jcni-plugins.jar").toString()), r.out());
+        // jcni-plugins.jar when the test runs on class directories, jcni-plugins-<version>.jar after package
+        assertTrue(r.out().contains(lib.resolve("jcni-plugins").toString()), r.out());
         assertFalse(Files.exists(bin));
         assertFalse(Files.exists(lib));
     }

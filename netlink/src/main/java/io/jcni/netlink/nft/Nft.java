@@ -25,15 +25,18 @@ final class Nft {
     static final int NFTA_EXPR_NAME = 1, NFTA_EXPR_DATA = 2;
 
     static final int NFTA_SET_TABLE = 1, NFTA_SET_NAME = 2, NFTA_SET_FLAGS = 3, NFTA_SET_KEY_TYPE = 4,
-            NFTA_SET_KEY_LEN = 5, NFTA_SET_ID = 10, NFTA_SET_USERDATA = 13, NFTA_SET_HANDLE = 16;
-    static final int NFT_SET_ANONYMOUS = 0x1, NFT_SET_INTERVAL = 0x4;
-    /** libnftnl's NFTNL_UDATA_SET_KEYBYTEORDER, and nft's BYTEORDER_BIG_ENDIAN. */
-    static final int UDATA_SET_KEYBYTEORDER = 0, BYTEORDER_BIG_ENDIAN = 2;
+            NFTA_SET_KEY_LEN = 5, NFTA_SET_DATA_TYPE = 6, NFTA_SET_DATA_LEN = 7, NFTA_SET_ID = 10,
+            NFTA_SET_USERDATA = 13, NFTA_SET_HANDLE = 16;
+    static final int NFT_SET_ANONYMOUS = 0x1, NFT_SET_INTERVAL = 0x4, NFT_SET_MAP = 0x8;
+    /** libnftnl's NFTNL_UDATA_SET_KEYBYTEORDER / _DATABYTEORDER, and nft's BYTEORDER_BIG_ENDIAN. */
+    static final int UDATA_SET_KEYBYTEORDER = 0, UDATA_SET_DATABYTEORDER = 1, BYTEORDER_BIG_ENDIAN = 2;
+    /** libnftnl's NFTNL_UDATA_SET_ELEM_COMMENT. */
+    static final int UDATA_SET_ELEM_COMMENT = 0;
     /** libnftnl's NFTNL_UDATA_RULE_COMMENT; nft caps comments at 128 bytes. */
     static final int UDATA_RULE_COMMENT = 0, COMMENT_MAXLEN = 128;
 
     static final int NFTA_SET_ELEM_LIST_TABLE = 1, NFTA_SET_ELEM_LIST_SET = 2, NFTA_SET_ELEM_LIST_ELEMENTS = 3;
-    static final int NFTA_SET_ELEM_KEY = 1, NFTA_SET_ELEM_FLAGS = 3;
+    static final int NFTA_SET_ELEM_KEY = 1, NFTA_SET_ELEM_DATA = 2, NFTA_SET_ELEM_FLAGS = 3, NFTA_SET_ELEM_USERDATA = 6;
     static final int NFT_SET_ELEM_INTERVAL_END = 1;
     static final int NFTA_DATA_VALUE = 1, NFTA_DATA_VERDICT = 2;
     static final int NFTA_VERDICT_CODE = 1, NFTA_VERDICT_CHAIN = 2;
@@ -50,11 +53,14 @@ final class Nft {
             NFTA_BITWISE_XOR = 5;
     static final int NFTA_CMP_SREG = 1, NFTA_CMP_OP = 2, NFTA_CMP_DATA = 3;
     static final int NFT_CMP_EQ = 0, NFT_CMP_NEQ = 1;
-    static final int NFTA_LOOKUP_SET = 1, NFTA_LOOKUP_SREG = 2, NFTA_LOOKUP_FLAGS = 5, NFT_LOOKUP_F_INV = 1;
+    static final int NFTA_LOOKUP_SET = 1, NFTA_LOOKUP_SREG = 2, NFTA_LOOKUP_DREG = 3, NFTA_LOOKUP_FLAGS = 5, NFT_LOOKUP_F_INV = 1;
     static final int NFTA_PAYLOAD_DREG = 1, NFTA_PAYLOAD_BASE = 2, NFTA_PAYLOAD_OFFSET = 3, NFTA_PAYLOAD_LEN = 4;
     static final int NFT_PAYLOAD_LL_HEADER = 0, NFT_PAYLOAD_NETWORK_HEADER = 1, NFT_PAYLOAD_TRANSPORT_HEADER = 2;
     static final int NFTA_META_DREG = 1, NFTA_META_KEY = 2;
-    static final int NFT_META_IIFNAME = 6, NFT_META_NFPROTO = 15, NFT_META_L4PROTO = 16;
+    static final int NFT_META_IIFNAME = 6, NFT_META_OIFNAME = 7, NFT_META_NFPROTO = 15, NFT_META_L4PROTO = 16;
+    static final int NFTA_CT_DREG = 1, NFTA_CT_KEY = 2, NFT_CT_STATUS = 2;
+    /** IPS_DST_NAT: the connection was destination-NATed (ct status dnat). */
+    static final int IPS_DST_NAT = 0x20;
     static final int NFTA_NAT_TYPE = 1, NFTA_NAT_FAMILY = 2, NFTA_NAT_REG_ADDR_MIN = 3, NFTA_NAT_REG_PROTO_MIN = 5;
     static final int NFT_NAT_DNAT = 1;
     static final int NFTA_FIB_DREG = 1, NFTA_FIB_RESULT = 2, NFTA_FIB_FLAGS = 3;

@@ -131,29 +131,52 @@ public final class NftBatch {
 
     /** {@code nft add set FAMILY TABLE SET { type KEY ; [flags interval ;] }}. */
     public NftBatch addSet(int family, String table, String set, SetKeyType keyType, boolean interval) {
+        return set(family, table, set, keyType, null, interval);
+    }
+
+    /**
+     * {@code nft add map FAMILY TABLE MAP { type KEY : DATA ; }}: a set whose elements carry data
+     * ({@code inet_proto . inet_service : ipv4_addr . inet_service} for a hostPort → pod map), for
+     * lookups with a destination register such as {@link Rule#dnatMap}.
+     */
+    public NftBatch addMap(int family, String table, String map, SetKeyType keyType, SetKeyType dataType) {
+        if (dataType == null) {
+            throw new IllegalArgumentException("a map needs a data type");
+        }
+        return set(family, table, map, keyType, dataType, false);
+    }
+
+    private NftBatch set(int family, String table, String set, SetKeyType keyType, SetKeyType dataType, boolean interval) {
         Nftables.validateFamily(family);
         Nftables.validateName("table", table);
-        Nftables.validateName("set", set);
+        Nftables.validateName(dataType == null ? "set" : "map", set);
         String w = where(family, table) + " " + set;
         if (interval && keyType.fields != null) {
             // Concatenated ranges need the kernel's pipapo backend and NFTA_SET_ELEM_KEY_END elements.
             throw new IllegalArgumentException("jcni does not support interval sets with concatenated keys: " + keyType.nftName());
         }
-        int flags = interval ? NFT_SET_INTERVAL : 0;
-        NlRequest r = request(NFT_MSG_NEWSET, NLM_F_CREATE, family, "add set", w)
+        int flags = (interval ? NFT_SET_INTERVAL : 0) | (dataType != null ? NFT_SET_MAP : 0);
+        String op = dataType == null ? "add set" : "add map";
+        NlRequest r = request(NFT_MSG_NEWSET, NLM_F_CREATE, family, op, w)
                 .attrString(NFTA_SET_TABLE, table)
                 .attrString(NFTA_SET_NAME, set)
                 .attrBe32(NFTA_SET_FLAGS, flags)
                 .attrBe32(NFTA_SET_KEY_TYPE, keyType.nftType)
-                .attrBe32(NFTA_SET_KEY_LEN, keyType.keyLength)
-                .attrBe32(NFTA_SET_ID, nft.nextSetId());
-        // What nft stores so it can print the keys back: their byte order (libnftnl udata TLV).
-        byte[] ud = new byte[6];
-        ud[0] = UDATA_SET_KEYBYTEORDER;
-        ud[1] = 4;
-        ByteBuffer.wrap(ud, 2, 4).order(ByteOrder.nativeOrder()).putInt(BYTEORDER_BIG_ENDIAN);
+                .attrBe32(NFTA_SET_KEY_LEN, keyType.keyLength);
+        if (dataType != null) {
+            r.attrBe32(NFTA_SET_DATA_TYPE, dataType.nftType).attrBe32(NFTA_SET_DATA_LEN, dataType.keyLength);
+        }
+        r.attrBe32(NFTA_SET_ID, nft.nextSetId());
+        // What nft stores so it can print the keys (and data) back: their byte order (libnftnl udata TLVs).
+        byte[] ud = new byte[dataType == null ? 6 : 12];
+        ByteBuffer b = ByteBuffer.wrap(ud).order(ByteOrder.nativeOrder());
+        b.put((byte) UDATA_SET_KEYBYTEORDER).put((byte) 4).putInt(BYTEORDER_BIG_ENDIAN);
+        if (dataType != null) {
+            b.put((byte) UDATA_SET_DATABYTEORDER).put((byte) 4).putInt(BYTEORDER_BIG_ENDIAN);
+        }
         r.attr(NFTA_SET_USERDATA, ud);
-        add(r, tracing ? "add set " + w + " { type " + keyType.nftName() + " ;" + (interval ? " flags interval ;" : "") + " }" : null);
+        add(r, tracing ? op + " " + w + " { type " + keyType.nftName() + (dataType == null ? "" : " : " + dataType.nftName())
+                + " ;" + (interval ? " flags interval ;" : "") + " }" : null);
         return this;
     }
 
@@ -196,6 +219,51 @@ public final class NftBatch {
 
     public NftBatch deleteElementKeys(int family, String table, String set, List<byte[]> keys, String text) {
         return elements(false, family, table, set, keys, null, text);
+    }
+
+    /**
+     * {@code nft add element FAMILY TABLE SET { KEY [comment "C"] [: DATA] }}: one element, alone in
+     * its message, so a failure names it. {@code data} is null for a plain set; {@code comment}
+     * (≤ 128 bytes, may be null) is stored as nft stores it. {@code text} is the element's nft
+     * text for the trace ({@code tcp . 8080 : 10.1.0.2 . 80}). Adding an element that exists with
+     * the same data does nothing; with other data the kernel refuses it (EEXIST), which makes a map
+     * key a claim: {@link io.jcni.netlink.ObjectExistsException}.
+     */
+    public NftBatch addElement(int family, String table, String set, byte[] key, byte[] data, String comment, String text) {
+        Nftables.validateFamily(family);
+        Nftables.validateName("table", table);
+        Nftables.validateName("set", set);
+        byte[] c = comment == null ? null : checkedComment(comment);
+        String what = where(family, table) + " " + set + " { " + text + " }";
+        NlRequest r = request(NFT_MSG_NEWSETELEM, NLM_F_CREATE, family, "add element", what)
+                .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
+                .attrString(NFTA_SET_ELEM_LIST_SET, set);
+        int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
+        int e = r.beginNested(NFTA_LIST_ELEM);
+        int k = r.beginNested(NFTA_SET_ELEM_KEY);
+        r.attr(NFTA_DATA_VALUE, key);
+        r.endNested(k);
+        if (data != null) {
+            int d = r.beginNested(NFTA_SET_ELEM_DATA);
+            r.attr(NFTA_DATA_VALUE, data);
+            r.endNested(d);
+        }
+        if (c != null) {
+            byte[] ud = new byte[2 + c.length + 1];
+            ud[0] = UDATA_SET_ELEM_COMMENT;
+            ud[1] = (byte) (c.length + 1);
+            System.arraycopy(c, 0, ud, 2, c.length);
+            r.attr(NFTA_SET_ELEM_USERDATA, ud);
+        }
+        r.endNested(e);
+        r.endNested(list);
+        add(r, "add element " + what);
+        return this;
+    }
+
+    /** {@code nft delete element FAMILY TABLE SET { KEY }}; {@code text} is the key's nft text. Missing: NoSuchObjectException. */
+    public NftBatch deleteElement(int family, String table, String set, byte[] key, String text) {
+        return elements(false, family, table, set, List.of(key), null, text);
     }
 
     /** Adds prefixes to an interval set ({@code flags interval}): each is a start and an interval-end element. */
@@ -292,14 +360,7 @@ public final class NftBatch {
             throw new IllegalArgumentException("an nft rule needs at least one statement");
         }
         rule.checkFamily(family);
-        byte[] c = null;
-        if (comment != null) {
-            c = comment.getBytes(StandardCharsets.UTF_8);
-            if (c.length > COMMENT_MAXLEN || comment.indexOf('"') >= 0 || comment.indexOf('\n') >= 0) {
-                throw new IllegalArgumentException("an nft comment is at most " + COMMENT_MAXLEN
-                        + " bytes without '\"' or newlines: " + comment);
-            }
-        }
+        byte[] c = comment == null ? null : checkedComment(comment);
         String w = where(family, table) + " " + chain;
         NlRequest r = request(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, family, "add rule", w)
                 .attrString(NFTA_RULE_TABLE, table)
@@ -314,6 +375,15 @@ public final class NftBatch {
         }
         add(r, tracing ? "add rule " + w + " " + rule.text(family) + (comment == null ? "" : " comment \"" + comment + "\"") : null);
         return this;
+    }
+
+    private static byte[] checkedComment(String comment) {
+        byte[] c = comment.getBytes(StandardCharsets.UTF_8);
+        if (c.length > COMMENT_MAXLEN || comment.indexOf('"') >= 0 || comment.indexOf('\n') >= 0) {
+            throw new IllegalArgumentException("an nft comment is at most " + COMMENT_MAXLEN
+                    + " bytes without '\"' or newlines: " + comment);
+        }
+        return c;
     }
 
     /** {@code nft delete rule FAMILY TABLE CHAIN handle HANDLE}. */

@@ -183,7 +183,10 @@ public final class Nftables implements AutoCloseable {
         return out;
     }
 
-    /** The elements of one set; keys of 4 or 16 bytes are also given as addresses. */
+    /**
+     * The elements of one set or map; keys of 4 or 16 bytes are also given as addresses, map
+     * elements come with their data, commented ones with their comment.
+     */
     public List<NftElement> elements(int family, String table, String set) {
         List<NftElement> out = new ArrayList<>();
         NlRequest r = request(NFT_MSG_GETSETELEM, 0, family, "list nft set elements",
@@ -191,18 +194,65 @@ public final class Nftables implements AutoCloseable {
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
                 .attrString(NFTA_SET_ELEM_LIST_SET, set);
         for (NlMessage m : socket.dump(r)) {
-            NlAttrs a = m.attrs(NFGENMSG_LEN);
-            for (NlAttrs e : a.nested(NFTA_SET_ELEM_LIST_ELEMENTS).all(NFTA_LIST_ELEM)) {
-                byte[] key = e.nested(NFTA_SET_ELEM_KEY).bytes(NFTA_DATA_VALUE);
-                if (key == null) {
-                    continue;
-                }
-                IpAddress address = key.length == 4 || key.length == 16 ? IpAddress.of(key) : null;
-                boolean end = (e.be32(NFTA_SET_ELEM_FLAGS, 0) & NFT_SET_ELEM_INTERVAL_END) != 0;
-                out.add(new NftElement(key, address, end));
-            }
+            parseElements(m, out);
         }
         return out;
+    }
+
+    /**
+     * {@code nft get element FAMILY TABLE SET { KEY }}: the element with exactly this key (with its
+     * data and comment), or null when there is none. One request, whatever the set's size.
+     */
+    public NftElement element(int family, String table, String set, byte[] key) {
+        NlRequest r = request(NFT_MSG_GETSETELEM, 0, family, "get nft set element",
+                familyName(family) + " " + table + " " + set)
+                .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
+                .attrString(NFTA_SET_ELEM_LIST_SET, set);
+        int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
+        int e = r.beginNested(NFTA_LIST_ELEM);
+        int k = r.beginNested(NFTA_SET_ELEM_KEY);
+        r.attr(NFTA_DATA_VALUE, key);
+        r.endNested(k);
+        r.endNested(e);
+        r.endNested(list);
+        List<NftElement> out = new ArrayList<>(1);
+        try {
+            for (NlMessage m : socket.execute(r)) {
+                parseElements(m, out);
+            }
+        } catch (io.jcni.netlink.NoSuchObjectException missing) {
+            if (!hasSet(family, table, set)) {
+                throw missing; // the set itself is not there: tell the caller
+            }
+            return null;
+        }
+        return out.isEmpty() ? null : out.get(0);
+    }
+
+    private boolean hasSet(int family, String table, String set) {
+        for (NftSet s : sets(family, table)) {
+            if (s.name().equals(set)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void parseElements(NlMessage m, List<NftElement> out) {
+        NlAttrs a = m.attrs(NFGENMSG_LEN);
+        if (!a.has(NFTA_SET_ELEM_LIST_ELEMENTS)) {
+            return;
+        }
+        for (NlAttrs e : a.nested(NFTA_SET_ELEM_LIST_ELEMENTS).all(NFTA_LIST_ELEM)) {
+            byte[] key = e.has(NFTA_SET_ELEM_KEY) ? e.nested(NFTA_SET_ELEM_KEY).bytes(NFTA_DATA_VALUE) : null;
+            if (key == null) {
+                continue;
+            }
+            IpAddress address = key.length == 4 || key.length == 16 ? IpAddress.of(key) : null;
+            boolean end = (e.be32(NFTA_SET_ELEM_FLAGS, 0) & NFT_SET_ELEM_INTERVAL_END) != 0;
+            byte[] data = e.has(NFTA_SET_ELEM_DATA) ? e.nested(NFTA_SET_ELEM_DATA).bytes(NFTA_DATA_VALUE) : null;
+            out.add(new NftElement(key, address, end, data, udataString(e.bytes(NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT)));
+        }
     }
 
     /** The rules of one chain, in order. */
@@ -229,6 +279,11 @@ public final class Nftables implements AutoCloseable {
 
     /** The comment in rule user data (libnftnl TLVs: type u8, length u8, value), or null. */
     static String comment(byte[] udata) {
+        return udataString(udata, UDATA_RULE_COMMENT);
+    }
+
+    /** The string TLV {@code type} in libnftnl user data, or null. */
+    static String udataString(byte[] udata, int wanted) {
         if (udata == null) {
             return null;
         }
@@ -238,7 +293,7 @@ public final class Nftables implements AutoCloseable {
             if (pos + 2 + len > udata.length) {
                 break;
             }
-            if (type == UDATA_RULE_COMMENT) {
+            if (type == wanted) {
                 int n = len;
                 while (n > 0 && udata[pos + 2 + n - 1] == 0) {
                     n--;

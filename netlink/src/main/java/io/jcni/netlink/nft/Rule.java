@@ -139,6 +139,66 @@ public final class Rule {
         return this;
     }
 
+    /**
+     * {@code ip saddr . ip daddr @SET}: both addresses, looked up in a set of type
+     * {@code ipv4_addr . ipv4_addr} (or the IPv6 pair); {@code first} and {@code second} are of
+     * one family.
+     */
+    public Rule pairInSet(Field first, Field second, String set) {
+        Nftables.validateName("set", set);
+        if (first.length != second.length) {
+            throw new IllegalArgumentException(first.text + " and " + second.text + " are of different families");
+        }
+        Expr b = new Expr("payload", be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + first.length / 4),
+                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER), be32(NFTA_PAYLOAD_OFFSET, second.offset),
+                be32(NFTA_PAYLOAD_LEN, second.length));
+        items.add(new Item(new Expr[] {payload(NFT_PAYLOAD_NETWORK_HEADER, first.offset, first.length), b,
+                new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))},
+                first.text + " . " + second.text + " @" + set, null, first.nfproto(), 0));
+        return this;
+    }
+
+    /** {@code ct status dnat}: the connection was destination-NATed. */
+    public Rule ctStatusDnat() {
+        Expr ct = new Expr("ct", be32(NFTA_CT_DREG, NFT_REG_1), be32(NFTA_CT_KEY, NFT_CT_STATUS));
+        byte[] mask = new byte[4];
+        ByteBuffer.wrap(mask).order(ByteOrder.nativeOrder()).putInt(IPS_DST_NAT); // ct status is a host-order u32
+        Expr bitwise = new Expr("bitwise", be32(NFTA_BITWISE_SREG, NFT_REG_1), be32(NFTA_BITWISE_DREG, NFT_REG_1),
+                be32(NFTA_BITWISE_LEN, 4), data(NFTA_BITWISE_MASK, mask), data(NFTA_BITWISE_XOR, new byte[4]));
+        items.add(new Item(new Expr[] {ct, bitwise, cmp(NFT_CMP_NEQ, new byte[4])}, "ct status dnat", null, 0, 0));
+        return this;
+    }
+
+    /**
+     * {@code meta nfproto ipv4} ({@link Nftables#IP}) or {@code ipv6} ({@link Nftables#IP6}),
+     * explicitly: in an {@code inet} table, for statements that have no implicit family
+     * dependency (a {@link #dnatMap} without address, {@link #fibDaddrLocal}).
+     */
+    public Rule nfproto(int family) {
+        if (family != Nftables.IP && family != Nftables.IP6) {
+            throw new IllegalArgumentException("meta nfproto is ipv4 (2) or ipv6 (10), not " + family);
+        }
+        // No expressions of its own: encode() puts the meta nfproto match before it, once.
+        items.add(new Item(new Expr[0], "meta nfproto " + (family == Nftables.IP ? "ipv4" : "ipv6"), null, family, 0));
+        return this;
+    }
+
+    /** {@code iifname "NAME"} or {@code iifname != "NAME"} (exact name). */
+    public Rule iifname(String name, boolean negate) {
+        return ifname(NFT_META_IIFNAME, "iifname", name, negate);
+    }
+
+    /** {@code oifname "NAME"} or {@code oifname != "NAME"} (exact name). */
+    public Rule oifname(String name, boolean negate) {
+        return ifname(NFT_META_OIFNAME, "oifname", name, negate);
+    }
+
+    private Rule ifname(int key, String what, String name, boolean negate) {
+        items.add(new Item(new Expr[] {meta(key), cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, SetKeyType.ifname(name))},
+                what + (negate ? " != \"" : " \"") + name + "\"", null, 0, 0));
+        return this;
+    }
+
     /** {@code ip daddr 10.1.0.0/16} (a host prefix prints as a bare address). */
     public Rule is(Field field, IpPrefix prefix) {
         return prefix(field, prefix, NFT_CMP_EQ);
@@ -250,6 +310,43 @@ public final class Rule {
                             be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1), be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG_2))};
         }
         items.add(new Item(exprs, "dnat to " + target, "dnat " + (to.isV4() ? "ip" : "ip6") + " to " + target, 0, 0, nfproto));
+        return this;
+    }
+
+    /**
+     * {@code dnat ip to meta l4proto . th dport map @MAP} ({@code byDaddr}: {@code dnat ip to ip
+     * daddr . meta l4proto . th dport map @MAP}): the destination address and port come from the
+     * map element matching the packet's protocol and destination port (and address). The map's
+     * key is {@link SetKeyType#INET_PROTO_INET_SERVICE} (or {@code ipvN_addr . inet_proto .
+     * inet_service}), its data {@code ipvN_addr . inet_service}; {@code family} is
+     * {@link Nftables#IP} or {@link Nftables#IP6}. No element: the rule does not match. A nat chain
+     * at prerouting or output; in an inet table without {@code byDaddr}, put {@link #nfproto}
+     * first.
+     */
+    public Rule dnatMap(int family, boolean byDaddr, String map) {
+        Nftables.validateName("map", map);
+        if (family != Nftables.IP && family != Nftables.IP6) {
+            throw new IllegalArgumentException("dnat to a map needs family ip (2) or ip6 (10), not " + family);
+        }
+        Field daddr = family == Nftables.IP ? Field.IP_DADDR : Field.IP6_DADDR;
+        int words = byDaddr ? daddr.length / 4 : 0; // 32-bit registers taken by the address
+        List<Expr> exprs = new ArrayList<>(6);
+        if (byDaddr) {
+            exprs.add(payload(NFT_PAYLOAD_NETWORK_HEADER, daddr.offset, daddr.length));
+        }
+        exprs.add(new Expr("meta", be32(NFTA_META_KEY, NFT_META_L4PROTO),
+                be32(NFTA_META_DREG, byDaddr ? NFT_REG32_00 + words : NFT_REG_1)));
+        exprs.add(new Expr("payload", be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + words + 1),
+                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER), be32(NFTA_PAYLOAD_OFFSET, 2), be32(NFTA_PAYLOAD_LEN, 2)));
+        // The element's data lands from register 1 on: the address, then the port after it.
+        exprs.add(new Expr("lookup", str(NFTA_LOOKUP_SET, map), be32(NFTA_LOOKUP_SREG, NFT_REG_1),
+                be32(NFTA_LOOKUP_DREG, NFT_REG_1)));
+        exprs.add(new Expr("nat", be32(NFTA_NAT_TYPE, NFT_NAT_DNAT), be32(NFTA_NAT_FAMILY, family),
+                be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1), be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG32_00 + daddr.length / 4)));
+        String key = (byDaddr ? daddr.text + " . " : "") + "meta l4proto . th dport map @" + map;
+        String fam = family == Nftables.IP ? "ip" : "ip6";
+        items.add(new Item(exprs.toArray(new Expr[0]), "dnat to " + key, "dnat " + fam + " to " + key,
+                byDaddr ? family : 0, 0, family));
         return this;
     }
 

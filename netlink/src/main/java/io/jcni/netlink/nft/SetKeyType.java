@@ -15,7 +15,17 @@ public enum SetKeyType {
     /** An interface name (IFNAMSIZ bytes, NUL-padded). */
     IFNAME("ifname", 41, 16, null),
     /** An interface name and an Ethernet address: which MAC may send on which port. */
-    IFNAME_ETHER_ADDR("ifname . ether_addr", (41 << 6) | 9, 24, new int[] {16, 6});
+    IFNAME_ETHER_ADDR("ifname . ether_addr", (41 << 6) | 9, 24, new int[] {16, 6}),
+    /** A layer-4 protocol and a port ({@code meta l4proto . th dport}): hostPort map keys. */
+    INET_PROTO_INET_SERVICE("inet_proto . inet_service", (12 << 6) | 13, 8, new int[] {1, 2}),
+    /** An address, a protocol and a port ({@code ip daddr . meta l4proto . th dport}). */
+    IPV4_ADDR_INET_PROTO_INET_SERVICE("ipv4_addr . inet_proto . inet_service", (((7 << 6) | 12) << 6) | 13, 12,
+            new int[] {4, 1, 2}),
+    IPV6_ADDR_INET_PROTO_INET_SERVICE("ipv6_addr . inet_proto . inet_service", (((8 << 6) | 12) << 6) | 13, 24,
+            new int[] {16, 1, 2}),
+    /** Two addresses ({@code ip saddr . ip daddr}). */
+    IPV4_ADDR_IPV4_ADDR("ipv4_addr . ipv4_addr", (7 << 6) | 7, 8, new int[] {4, 4}),
+    IPV6_ADDR_IPV6_ADDR("ipv6_addr . ipv6_addr", (8 << 6) | 8, 32, new int[] {16, 16});
 
     private final String nftName;
     final int nftType;
@@ -58,6 +68,81 @@ public enum SetKeyType {
         k[a.length] = (byte) (port >> 8);
         k[a.length + 1] = (byte) port;
         return k;
+    }
+
+    /**
+     * Key bytes of a concatenation: each field's bytes, padded to a multiple of 4 bytes as the
+     * kernel's 32-bit registers hold them ({@code concat(new byte[] {6}, port(80))} for
+     * {@code tcp . 80}).
+     */
+    public static byte[] concat(byte[]... fields) {
+        int n = 0;
+        for (byte[] f : fields) {
+            n += (f.length + 3) & ~3;
+        }
+        byte[] k = new byte[n];
+        int off = 0;
+        for (byte[] f : fields) {
+            System.arraycopy(f, 0, k, off, f.length);
+            off += (f.length + 3) & ~3;
+        }
+        return k;
+    }
+
+    /** Key bytes of an {@code inet_proto . inet_service} element ({@code protocol}: 6 tcp, 17 udp, 132 sctp). */
+    public static byte[] protoPort(int protocol, int port) {
+        return concat(new byte[] {(byte) protocol}, port(port));
+    }
+
+    /** Key bytes of an {@code ipvN_addr . inet_proto . inet_service} element. */
+    public static byte[] addressProtoPort(IpAddress address, int protocol, int port) {
+        return concat(address.bytes(), new byte[] {(byte) protocol}, port(port));
+    }
+
+    /** Key bytes of an {@code ipvN_addr . ipvN_addr} element. */
+    public static byte[] addressPair(IpAddress a, IpAddress b) {
+        return concat(a.bytes(), b.bytes());
+    }
+
+    /** The key length the kernel sees (each field padded to 4 bytes). */
+    public int keyLength() {
+        return keyLength;
+    }
+
+    /**
+     * nft's text for key bytes of this type: {@code tcp . 8080}, {@code 10.0.0.2 . 80},
+     * {@code "veth0" . 02:00:00:00:00:01}.
+     */
+    public String format(byte[] key) {
+        String[] names = nftName.split(" \\. ");
+        int[] lens = fields == null ? new int[] {keyLength} : fields;
+        StringBuilder sb = new StringBuilder();
+        int off = 0;
+        for (int i = 0; i < names.length && off + lens[i] <= key.length; i++) {
+            byte[] f = java.util.Arrays.copyOfRange(key, off, off + lens[i]);
+            sb.append(i == 0 ? "" : " . ").append(switch (names[i]) {
+                case "ipv4_addr", "ipv6_addr" -> IpAddress.of(f).toString();
+                case "inet_service" -> Integer.toString(((f[0] & 0xff) << 8) | (f[1] & 0xff));
+                case "inet_proto" -> protocolName(f[0] & 0xff);
+                case "ether_addr" -> io.jcni.netlink.ip.MacAddress.of(f).toString();
+                case "ifname" -> "\"" + new String(f, java.nio.charset.StandardCharsets.UTF_8).replace("\0", "") + "\"";
+                default -> keyText(f);
+            });
+            off += (lens[i] + 3) & ~3;
+        }
+        return sb.toString();
+    }
+
+    /** nft's name of a layer-4 protocol number ({@code tcp}, {@code udp}, {@code sctp}), else the number. */
+    public static String protocolName(int protocol) {
+        return switch (protocol) {
+            case 6 -> "tcp";
+            case 17 -> "udp";
+            case 132 -> "sctp";
+            case 1 -> "icmp";
+            case 58 -> "ipv6-icmp";
+            default -> Integer.toString(protocol);
+        };
     }
 
     /** Key bytes of an {@code ifname} element. */

@@ -11,6 +11,12 @@
  *       not there).</li>
  *   <li>{@link io.jcni.netlink.nft.Rule}: builds a rule's expressions and its nft text together;
  *       the text is what {@code nft list} prints for the rule and what the trace reports.</li>
+ *   <li>Sets and maps ({@link io.jcni.netlink.nft.NftBatch#addSet}, {@link io.jcni.netlink.nft.NftBatch#addMap})
+ *       keyed by {@link io.jcni.netlink.nft.SetKeyType} (single fields and concatenations such as
+ *       {@code inet_proto . inet_service}); elements with data and comments
+ *       ({@link io.jcni.netlink.nft.NftBatch#addElement}), fetched one by key
+ *       ({@link io.jcni.netlink.nft.Nftables#element}) or listed; rules look them up
+ *       ({@code ip saddr . ip daddr @s}, {@code dnat ip to meta l4proto . th dport map @m}).</li>
  * </ul>
  *
  * Every committed operation is reported to the handle's {@link io.jcni.netlink.Trace} as the

@@ -84,6 +84,38 @@ public final class Routes {
     }
 
     /**
+     * {@code ip route get DESTINATION}: the name of the interface the kernel would send a packet
+     * to {@code destination} through, or null when it has no route (or only a route without a
+     * device, e.g. unreachable). A local address gives {@code lo}.
+     */
+    public String outputDevice(IpAddress destination) {
+        NlRequest r = new NlRequest(RTM_GETROUTE, 0, "get route", destination.toString())
+                .u8(destination.isV4() ? AF_INET : AF_INET6).u8(destination.bits()).u8(0).u8(0)
+                .u8(0).u8(0).u8(0).u8(0).u32(0)
+                .attr(RTA_DST, destination.bytes());
+        List<NlMessage> replies;
+        try {
+            replies = nl.socket().execute(r);
+        } catch (io.jcni.netlink.KernelException unreachable) {
+            return null;
+        }
+        for (NlMessage m : replies) {
+            if (m.type() != RTM_NEWROUTE) {
+                continue;
+            }
+            int oif = m.attrs(RTMSG_LEN).u32(RTA_OIF, 0);
+            if (oif != 0) {
+                for (Link l : nl.links().list()) {
+                    if (l.index() == oif) {
+                        return l.name();
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
      * Routes of {@code family} ({@link Rtnl#AF_INET}, {@link Rtnl#AF_INET6} or {@link Rtnl#AF_UNSPEC})
      * in {@code table} (0: every table), device names resolved.
      */

@@ -534,6 +534,27 @@ public final class Bridge implements Plugin {
                 errors.add("delete " + inv.ifname() + ": " + e.getMessage());
             }
         }
+        // Namespace unreachable (CNI_NETNS empty, or gone while the kernel still tears it down):
+        // delete the host end, which removes the pair, so no veth stays on the bridge.
+        try (RouteNetlink host = RouteNetlink.open(trace)) {
+            Link br = host.links().find(c.bridge).orElse(null);
+            for (String name : hostVeths) {
+                Link l = host.links().find(name).orElse(null);
+                if (br != null && l != null && "veth".equals(l.kind()) && l.masterIndex() == br.index()) {
+                    host.links().deleteIfExists(name);
+                }
+            }
+        } catch (KernelException e) {
+            errors.add("delete host veth: " + e.getMessage());
+        }
+        // NAT before IPAM: if DEL dies in between, the reservation still names the address for the retry.
+        if (c.ipMasq && !addresses.isEmpty()) {
+            try {
+                new Masquerade(trace).remove(inv.network(), new ArrayList<>(addresses));
+            } catch (KernelException e) {
+                errors.add("NAT: " + e.getMessage());
+            }
+        }
         if (ipam != null) {
             try {
                 ipam.del(inv);
@@ -541,13 +562,6 @@ public final class Bridge implements Plugin {
                 errors.add("IPAM: " + e.getMessage());
             } catch (RuntimeException e) {
                 errors.add("IPAM: " + e);
-            }
-        }
-        if (c.ipMasq && !addresses.isEmpty()) {
-            try {
-                new Masquerade(trace).remove(inv.network(), new ArrayList<>(addresses));
-            } catch (KernelException e) {
-                errors.add("NAT: " + e.getMessage());
             }
         }
         if (c.macspoofchk) {

@@ -38,12 +38,16 @@ public final class PluginFixture implements AutoCloseable {
     public final String network;
     public final String bridge;
     public final Path dataDir;
+    /** A number unique among this JVM's fixtures (1..250), for non-overlapping test subnets. */
+    public final int octet;
     private final List<String> namespaces = new ArrayList<>();
+    private final List<String> hostLinks = new ArrayList<>();
 
     public PluginFixture(String tag) {
         this.prefix = "j" + tag + RUN + Integer.toString(COUNTER.incrementAndGet(), 36);
         this.network = prefix + "net"; // no "-" or ".": nft object names are the network name itself
         this.bridge = prefix + "br";
+        this.octet = COUNTER.get() % 250 + 1;
         try {
             this.dataDir = Files.createTempDirectory("jcni-ipam-");
         } catch (IOException e) {
@@ -57,6 +61,80 @@ public final class PluginFixture implements AutoCloseable {
         NamedNetns.create(name, Trace.OFF);
         namespaces.add(name);
         return "/run/netns/" + name;
+    }
+
+    /** The namespace of {@link #netns}'s path, for {@code ip -n}. */
+    public static String nsName(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    /** Deletes a namespace made by {@link #netns} now (it is not deleted again on close). */
+    public void deleteNetns(String path) {
+        NamedNetns.delete(nsName(path), Trace.OFF);
+        namespaces.remove(nsName(path));
+    }
+
+    /** A host link the test made (another bridge, a dummy): deleted on close. */
+    public String ownHostLink(String name) {
+        hostLinks.add(name);
+        return name;
+    }
+
+    /**
+     * The host links that belong to this fixture: the bridge's ports and every link whose name
+     * starts with the fixture's prefix (bridge included). Links of other tests are not counted.
+     */
+    public List<String> hostLinks() {
+        try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+            List<io.jcni.netlink.route.Link> all = host.links().list();
+            java.util.Set<Integer> mine = new java.util.HashSet<>();
+            for (var l : all) {
+                if (l.name().startsWith(prefix)) {
+                    mine.add(l.index());
+                }
+            }
+            List<String> out = new ArrayList<>();
+            for (var l : all) {
+                if (mine.contains(l.index()) || mine.contains(l.masterIndex())) {
+                    out.add(l.name() + (l.kind() == null ? "" : "(" + l.kind() + ")"));
+                }
+            }
+            out.sort(null);
+            return out;
+        }
+    }
+
+    /** Link names inside a namespace (path), sorted; empty when the namespace is gone. */
+    public static List<String> nsLinks(String path) {
+        if (!Files.exists(Path.of(path))) {
+            return List.of();
+        }
+        try (var ns = io.jcni.netlink.ns.NetNs.open(path); RouteNetlink in = RouteNetlink.open(ns, Trace.OFF)) {
+            List<String> out = new ArrayList<>();
+            for (var l : in.links().list()) {
+                out.add(l.name());
+            }
+            out.sort(null);
+            return out;
+        }
+    }
+
+    /** Everything in the network's IPAM directory (reservations, cursors, temp files, lock), sorted. */
+    public List<String> dataFiles() {
+        Path dir = dataDir.resolve(network);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Leftover temp files of the IPAM store. */
+    public List<String> tempFiles() {
+        return dataFiles().stream().filter(n -> n.startsWith(".")).toList();
     }
 
     /** The six CNI_* variables. */
@@ -125,8 +203,21 @@ public final class PluginFixture implements AutoCloseable {
                 // keep cleaning
             }
         }
+        for (String l : hostLinks) {
+            try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+                host.links().deleteIfExists(l);
+            } catch (RuntimeException ignored) {
+                // keep cleaning
+            }
+        }
         try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
             host.links().deleteIfExists(bridge);
+            // host ends whose pod end outlived a test (a leak the test reported): don't let them pile up
+            for (var l : host.links().list()) {
+                if (l.name().startsWith(prefix)) {
+                    host.links().deleteIfExists(l.name());
+                }
+            }
         } catch (RuntimeException ignored) {
             // keep cleaning
         }

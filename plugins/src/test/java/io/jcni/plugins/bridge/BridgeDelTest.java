@@ -1,0 +1,163 @@
+package io.jcni.plugins.bridge;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.plugins.testing.PluginFixture;
+import io.jcni.testkit.Commands;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static io.jcni.plugins.bridge.BridgeTests.config;
+import static io.jcni.plugins.bridge.BridgeTests.hostVeth;
+import static io.jcni.plugins.bridge.BridgeTests.ip;
+import static io.jcni.plugins.bridge.BridgeTests.ok;
+import static io.jcni.plugins.bridge.BridgeTests.withPrev;
+import static io.jcni.plugins.testing.PluginFixture.call;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * DEL removes everything its ADD created — host veth, reservation, NAT element — whatever state
+ * the attachment is in when DEL comes, with or without a usable prevResult; and it is idempotent.
+ */
+class BridgeDelTest {
+    private final Bridge bridge = new Bridge();
+
+    /** ADD c1/eth0 into a fresh namespace; checks the attachment is really there. */
+    private record Added(String ns, PluginResponse add, Map<String, Object> result, String cfg) {}
+
+    private Added add(PluginFixture f) {
+        String ns = f.netns("p");
+        String cfg = config(f, "1.1.0");
+        PluginResponse add = call(bridge, env("ADD", "c1", ns, "eth0"), cfg);
+        Map<String, Object> r = ok(add);
+        assertTrue(f.hostLinks().toString().contains(hostVeth(r)), "host veth exists");
+        assertEquals(BridgeTests.stableVethName(f.network, "c1", "eth0"), hostVeth(r), "the test knows the plugin's naming");
+        assertEquals(List.of(ip(r, 0)), f.reservations());
+        assertEquals(List.of(ip(r, 0)), f.natElements());
+        return new Added(ns, add, r, cfg);
+    }
+
+    /** Nothing left, and c1's host end exists nowhere on the host (attached or not). */
+    private static void clean(PluginFixture f, String... netns) {
+        BridgeTests.assertClean(f, netns);
+        String veth = BridgeTests.stableVethName(f.network, "c1", "eth0");
+        assertTrue(!BridgeTests.hostHasLink(veth), veth + " is still on the host");
+    }
+
+    private void delOk(String netns, String cfg) {
+        ok(call(bridge, env("DEL", "c1", netns, "eth0"), cfg));
+    }
+
+    @Test
+    void namespaceDeletedBeforeDel() throws Exception {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            f.deleteNetns(a.ns);
+            // prevResult given (as a runtime would), and the path no longer exists
+            delOk(a.ns, withPrev(a.cfg, a.add));
+            clean(f);
+            delOk(a.ns, a.cfg);
+        }
+    }
+
+    @Test
+    void namespaceDeletedAndNoPrevResult() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            f.deleteNetns(a.ns);
+            delOk(a.ns, a.cfg); // the address comes from the IPAM reservation
+            clean(f);
+        }
+    }
+
+    @Test
+    void emptyNetns() throws Exception {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            delOk("", a.cfg);
+            assertEquals(List.of(), f.reservations());
+            assertEquals(List.of(), f.natElements(), "NAT is removed even without a netns (reference bug plugins#810)");
+            // DEL cannot enter the pod, but deleting the host end removes the pair: eth0 is gone too
+            clean(f, a.ns);
+        }
+    }
+
+    @Test
+    void addressRemovedInsideThePodBeforeDel() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            String addr = (String) BridgeTests.list(a.result, "ips").get(0).get("address");
+            Commands.run("ip", "-n", PluginFixture.nsName(a.ns), "addr", "del", addr, "dev", "eth0");
+            delOk(a.ns, a.cfg);
+            clean(f, a.ns);
+        }
+    }
+
+    @Test
+    void addressRemovedAndReservationGoneOnlyPrevResultKnowsTheAddress() throws Exception {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            String addr = (String) BridgeTests.list(a.result, "ips").get(0).get("address");
+            Commands.run("ip", "-n", PluginFixture.nsName(a.ns), "addr", "del", addr, "dev", "eth0");
+            java.nio.file.Files.delete(f.dataDir.resolve(f.network).resolve(ip(a.result, 0)));
+            delOk(a.ns, withPrev(a.cfg, a.add));
+            clean(f, a.ns);
+        }
+    }
+
+    @Test
+    void prevResultAbsent() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            delOk(a.ns, a.cfg);
+            clean(f, a.ns);
+        }
+    }
+
+    @Test
+    void prevResultGarbage() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            String garbage = a.cfg.substring(0, a.cfg.length() - 1)
+                    + ",\"prevResult\":{\"ips\":[{\"address\":\"not-an-ip\"}],\"interfaces\":7}}";
+            delOk(a.ns, garbage);
+            clean(f, a.ns);
+            String garbage2 = a.cfg.substring(0, a.cfg.length() - 1) + ",\"prevResult\":\"garbage\"}";
+            delOk(a.ns, garbage2);
+        }
+    }
+
+    @Test
+    void delTwiceAndUnknownContainer() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            delOk(a.ns, a.cfg);
+            clean(f, a.ns);
+            delOk(a.ns, a.cfg);
+            clean(f, a.ns);
+            ok(call(bridge, env("DEL", "never-added", a.ns, "eth0"), a.cfg));
+            ok(call(bridge, env("DEL", "never-added", "", "eth0"), a.cfg));
+            ok(call(bridge, env("DEL", "never-added", "/run/netns/" + f.prefix + "gone", "eth0"), a.cfg));
+            clean(f, a.ns);
+        }
+    }
+
+    @Test
+    void delOfOneAttachmentLeavesTheOtherAlone() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            String ns2 = f.netns("q");
+            Map<String, Object> r2 = ok(call(bridge, env("ADD", "c2", ns2, "eth0"), a.cfg));
+            delOk(a.ns, a.cfg);
+            assertEquals(List.of(ip(r2, 0)), f.reservations());
+            assertEquals(List.of(ip(r2, 0)), f.natElements());
+            assertTrue(f.hostLinks().toString().contains(hostVeth(r2)));
+            assertEquals(List.of("eth0", "lo"), PluginFixture.nsLinks(ns2));
+            ok(call(bridge, env("DEL", "c2", ns2, "eth0"), a.cfg));
+            clean(f, a.ns, ns2);
+        }
+    }
+}
