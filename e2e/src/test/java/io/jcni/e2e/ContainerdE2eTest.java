@@ -201,6 +201,7 @@ class ContainerdE2eTest {
             assertTrue(calls.contains("jcni-bridge DEL " + cniId(name) + " netns="), "ctr ran jcni-bridge DEL with an empty CNI_NETNS for " + name + ": " + calls);
             assertTrue(calls.contains("jcni-loopback DEL " + cniId(name) + " netns="), "ctr ran jcni-loopback DEL for " + name + ": " + calls);
         }
+        log("containerd executed:\n  " + String.join("\n  ", calls));
         assertNothingLeft(net, bridge, dir.resolve("ipam"), List.copyOf(containers.values()), 0);
         log("containerd: " + calls.size() + " plugin calls, nothing left after the tasks ended");
     }

@@ -197,6 +197,7 @@ class PodmanE2eTest {
             assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-bridge DEL " + id + " ")), "podman ran jcni-bridge DEL for " + name + ": " + calls);
             assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-loopback DEL " + id + " ")), "podman ran jcni-loopback DEL for " + name + ": " + calls);
         }
+        log("podman executed:\n  " + String.join("\n  ", calls));
         assertNothingLeft(net, bridge, dir.resolve("ipam"), List.copyOf(containers.values()), hostPort);
         log("podman: " + calls.size() + " plugin calls, nothing left after removal");
     }
