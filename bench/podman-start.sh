@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Container start time under podman (4.3, CNI backend) with jcni's network and with the reference
-# plugins' network, measured in one hyperfine run, interleaved: `podman run --rm --network N IMAGE true`.
+# plugins' network, measured in one run, interleaved, medians: `podman run --rm --network N IMAGE true`.
 # Same conflist shape for both (bridge + host-local + isGateway + ipMasq, then loopback), each on its
 # own bridge, subnet and IPAM dataDir; a private podman (containers.conf, storage.conf under a temp dir,
 # the same settings as e2e/PodmanE2eTest), an image imported offline from Debian's busybox-static.
 # Everything created is removed at the end (also on error / Ctrl-C).
 #
-# Usage: bench/podman-start.sh [RUNS per network (default 10)]
-# Needs root, hyperfine, podman, runc, busybox-static, /usr/lib/cni (containernetworking-plugins).
+# Usage: bench/podman-start.sh [RUNS per network (default 20)]
+# Needs root, podman, runc, busybox-static, /usr/lib/cni (containernetworking-plugins).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-runs=${1:-10}
+runs=${1:-20}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-for t in hyperfine podman runc /bin/busybox /usr/lib/cni/bridge; do
+for t in podman runc /bin/busybox /usr/lib/cni/bridge; do
     command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
 done
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -72,10 +72,12 @@ graphroot = "$work/storage/root"
 runroot = "$work/storage/run"
 CONF
 podman import "$work/rootfs.tar" localhost/jcni-bench:1 >/dev/null
-echo "podman $(podman version -f '{{.Client.Version}}'), $(nproc) CPUs, load $load0, $runs runs per network" >&2
-hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/result.json" \
-    -n "jcni (jcni-bridge + jcni-host-local + jcni-loopback)" "podman run --rm --network $jnet localhost/jcni-bench:1 true" \
-    -n "reference (/usr/lib/cni bridge + host-local + loopback)" "podman run --rm --network $rnet localhost/jcni-bench:1 true"
-if command -v jq >/dev/null; then
-    jq -r '.results[] | "\(.command | split(" ")[0]): median \(.median * 1000 | floor) ms, mean \(.mean * 1000 | floor) ± \(.stddev * 1000 | floor) ms"' "$work/result.json" >&2
-fi
+echo "podman $(podman version -f '{{.Client.Version}}'), $(nproc) CPUs, load $load0, $runs runs per network, interleaved" >&2
+# Interleaved (jcni, reference, jcni, …) so load changes on a shared machine hit both alike; 2 warm-up rounds.
+t() { local s e; s=$(date +%s%N); podman run --rm --network "$1" localhost/jcni-bench:1 true >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+for i in 1 2; do t "$jnet" >/dev/null; t "$rnet" >/dev/null; done
+for i in $(seq "$runs"); do t "$jnet" >>"$work/jcni.ms"; t "$rnet" >>"$work/ref.ms"; done
+stats() { sort -n "$1" | awk '{a[NR]=$1; s+=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "median %d ms, mean %d ms, min %d ms, max %d ms (%d runs)\n", m, s/NR, a[1], a[NR], NR}'; }
+echo "podman run --rm, jcni network      (jcni-bridge + jcni-host-local + jcni-loopback): $(stats "$work/jcni.ms")"
+echo "podman run --rm, reference network (/usr/lib/cni bridge + host-local + loopback):  $(stats "$work/ref.ms")"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
