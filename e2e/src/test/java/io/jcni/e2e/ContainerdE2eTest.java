@@ -53,12 +53,29 @@ class ContainerdE2eTest {
     final Map<String, String> containers = new LinkedHashMap<>();
     final Map<String, Process> runs = new LinkedHashMap<>();
 
+    /** Why this class's tests are skipped (the runtime is not installed), or null. */
+    String skipped;
+
+    private void skip(String why) {
+        skipped = "containerd e2e tests skipped: " + why;
+        log(skipped);
+    }
+
+    private void requireRuntime() {
+        assumeTrue(skipped == null, skipped);
+    }
+
     @BeforeAll
     void setUp() throws Exception {
-        assumeTrue("0".equals(ok("id", "-u").strip()), "containerd e2e skipped: needs root");
+        if (!"0".equals(ok("id", "-u").strip())) {
+            skip("needs root");
+            return;
+        }
         String missing = missing("containerd", "ctr", "containerd-shim-runc-v2", "runc", "unshare", "mount", "tar", "ip", "nft", BUSYBOX);
-        assumeTrue(missing.isEmpty(), "containerd e2e skipped: not installed: " + missing
-                + " (apt-get install containerd busybox-static; .ci/run installs them)");
+        if (!missing.isEmpty()) {
+            skip("not installed: " + missing + " (apt-get install containerd busybox-static; .ci/run installs them)");
+            return;
+        }
         runContainerdExisted = Files.exists(Path.of("/run/containerd"));
         dir = Files.createTempDirectory("jcni-e2e-containerd-");
         plugins = install(dir);
@@ -160,6 +177,7 @@ class ContainerdE2eTest {
     @Test
     @Order(1)
     void twoContainersGetDistinctAddressesAndReachEachOtherAndTheGateway() throws IOException {
+        requireRuntime();
         String c1 = "c1", c2 = "c2";
         String a = start(c1), b = start(c2);
         assertNotEquals(a, b);
@@ -189,6 +207,7 @@ class ContainerdE2eTest {
     @Test
     @Order(2)
     void endingTheTasksCallsDelWithoutNetnsAndLeavesNothing() throws Exception {
+        requireRuntime();
         for (String name : containers.keySet()) {
             ctr("task", "kill", "-s", "KILL", name).ok(List.of("ctr task kill " + name));
         }

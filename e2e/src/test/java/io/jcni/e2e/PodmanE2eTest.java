@@ -49,12 +49,29 @@ class PodmanE2eTest {
     final Map<String, String> containers = new LinkedHashMap<>();
     final Map<String, String> ids = new HashMap<>();
 
+    /** Why this class's tests are skipped (the runtime is not installed), or null. */
+    String skipped;
+
+    private void skip(String why) {
+        skipped = "podman e2e tests skipped: " + why;
+        log(skipped);
+    }
+
+    private void requireRuntime() {
+        assumeTrue(skipped == null, skipped);
+    }
+
     @BeforeAll
     void setUp() throws IOException {
-        assumeTrue("0".equals(ok("id", "-u").strip()), "podman e2e skipped: needs root");
+        if (!"0".equals(ok("id", "-u").strip())) {
+            skip("needs root");
+            return;
+        }
         String missing = missing("podman", "runc", "conmon", "tar", "ip", "nft", "ss", BUSYBOX);
-        assumeTrue(missing.isEmpty(), "podman e2e skipped: not installed: " + missing
-                + " (apt-get install podman busybox-static; .ci/run installs them)");
+        if (!missing.isEmpty()) {
+            skip("not installed: " + missing + " (apt-get install podman busybox-static; .ci/run installs them)");
+            return;
+        }
         dir = Files.createTempDirectory("jcni-e2e-podman-");
         plugins = install(dir);
         prefix = freeSubnet();
@@ -136,6 +153,7 @@ class PodmanE2eTest {
     @Test
     @Order(1)
     void twoContainersGetDistinctAddressesAndReachEachOtherAndTheGateway() {
+        requireRuntime();
         String a = start("c1-" + RUN), b = start("c2-" + RUN);
         String c1 = "c1-" + RUN, c2 = "c2-" + RUN;
         assertNotEquals(a, b);
@@ -167,7 +185,12 @@ class PodmanE2eTest {
     @Test
     @Order(2)
     void publishedPortAnswersFromTheNodeAndFromContainersIncludingHairpin() {
-        assumeTrue(plugins.portmap(), "hostPort test skipped: " + PORTMAP_MAIN + " is not on the class path (jcni-portmap not built yet)");
+        requireRuntime();
+        if (!plugins.portmap()) {
+            String why = "podman hostPort test skipped: " + PORTMAP_MAIN + " is not on the class path (jcni-portmap not built)";
+            log(why);
+            assumeTrue(false, why);
+        }
         hostPort = freePort();
         String c3 = "c3-" + RUN;
         String a = start(c3, "-p", hostPort + ":8080");
@@ -187,6 +210,7 @@ class PodmanE2eTest {
     @Test
     @Order(3)
     void removingTheContainersLeavesNothing() throws IOException {
+        requireRuntime();
         for (String name : containers.keySet()) {
             podmanOk("rm", "-f", "-t", "0", name);
         }
