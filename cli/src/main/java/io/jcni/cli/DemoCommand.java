@@ -112,10 +112,12 @@ final class DemoCommand {
             @Override
             public void run() {
                 interrupted = true;
+                // Said before taking the lock: the main thread may be cleaning up already, and
+                // then this hook only waits for it (the JVM must not halt half-way through).
+                err.println();
+                err.println("Interrupted: removing what the demo created.");
                 synchronized (lock) {
                     if (!cleaned.get()) {
-                        err.println();
-                        err.println("Interrupted: removing what the demo created.");
                         cleanup();
                     }
                 }
