@@ -129,7 +129,7 @@ public final class Daemon implements AutoCloseable {
         return plugins.keySet();
     }
 
-    /** Requests answered so far (refusals included). */
+    /** Requests answered so far (refusals and "not served" included). */
     public long served() {
         return served.get();
     }
@@ -229,11 +229,11 @@ public final class Daemon implements AutoCloseable {
                         : Skeleton.handle(plugin.get(), new PluginRequest(req.env(), req.stdin()));
             }
             timeout.cancel(false);
+            served.incrementAndGet(); // before the reply: whoever saw the reply sees the count
             ByteBuffer reply = ByteBuffer.wrap(Protocol.reply(response));
             while (reply.hasRemaining()) {
                 ch.write(reply);
             }
-            served.incrementAndGet();
         } catch (IOException e) {
             if (!c.closedByUs) {
                 log.println("jcni daemon: request dropped: " + e);
