@@ -1,6 +1,7 @@
 package io.jcni.cli;
 
 import io.jcni.daemon.Daemon;
+import io.jcni.daemon.DaemonMain;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -51,24 +52,10 @@ final class DaemonCommand {
                 default -> throw new Main.UsageException("unexpected argument \"" + a + "\" (see jcni daemon --help)");
             }
         }
-        Daemon daemon;
         try {
-            daemon = Daemon.start(socket, err);
+            DaemonMain.serve(socket, err);
         } catch (IOException e) {
             throw new IllegalStateException("daemon: " + e.getMessage());
-        }
-        // SIGTERM/SIGINT run the shutdown hooks: the graceful close happens there
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("jcni-daemon-shutdown").unstarted(() -> {
-            daemon.close();
-            err.println("jcni daemon: stopped after " + daemon.served() + " requests");
-            err.flush();
-        }));
-        err.println("jcni daemon: serving " + String.join(", ", daemon.pluginNames()) + " on " + daemon.socket());
-        err.flush();
-        try {
-            daemon.awaitStopped();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         return 0;
     }
