@@ -26,7 +26,7 @@ class DaemonCommandTest {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", cp, "io.jcni.cli.Main", "daemon", "--socket", socket.toString())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(dir.resolve("stderr").toFile()).start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (!Files.exists(socket) && p.isAlive() && System.nanoTime() < deadline) {
@@ -43,7 +43,7 @@ class DaemonCommandTest {
             assertTrue(r.stdoutText().startsWith("{\"cniVersion\":\"0.4.0\""), r.stdoutText());
             p.destroy(); // SIGTERM
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = Files.readString(dir.resolve("stderr")); // destroy() closes the process's pipes
             assertTrue(err.contains("jcni daemon: serving bridge, host-local, loopback"), err);
             assertTrue(err.contains("jcni daemon: stopped after 1 requests"), err);
             assertFalse(Files.exists(socket), "socket removed on SIGTERM");
@@ -51,6 +51,7 @@ class DaemonCommandTest {
             p.destroyForcibly();
             Files.deleteIfExists(socket);
             Files.deleteIfExists(socket.getParent());
+            Files.deleteIfExists(dir.resolve("stderr"));
             Files.deleteIfExists(dir);
         }
     }

@@ -26,6 +26,7 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -106,16 +107,21 @@ public final class Daemon implements AutoCloseable {
         UserPrincipal root = FileSystems.getDefault().getUserPrincipalLookupService().lookupPrincipalByName("root");
         prepareDirectory(socket.getParent());
         removeStaleSocket(socket);
+        // bound and listening under a temporary name, 0600, warmed up, then renamed into place: a
+        // client either finds no socket (and falls back) or a daemon ready to answer quickly
+        Path tmp = socket.resolveSibling(".jcni-" + ProcessHandle.current().pid() + ".sock");
+        Files.deleteIfExists(tmp);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            server.bind(UnixDomainSocketAddress.of(socket), 128);
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            server.bind(UnixDomainSocketAddress.of(tmp), 128);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            warmUp(plugins);
+            Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             server.close();
-            Files.deleteIfExists(socket);
+            Files.deleteIfExists(tmp);
             throw e;
         }
-        warmUp(plugins);
         Daemon d = new Daemon(socket, server, plugins, log, root);
         d.acceptor.start();
         return d;
