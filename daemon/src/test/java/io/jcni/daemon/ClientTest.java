@@ -179,6 +179,40 @@ class ClientTest {
     }
 
     /**
+     * A daemon that dies after reading the request (no reply, or half a reply): the client runs
+     * the JVM path with the stdin it already sent, replayed (VERSION echoes stdin's cniVersion).
+     */
+    @Test
+    void daemonDyingBeforeItsReplyMeansTheJvmPathWithStdinReplayed() throws Exception {
+        for (int partial : new int[] {0, 10}) {
+            Path fake = socketDir.resolve("fake" + partial + ".sock");
+            try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                server.bind(java.net.UnixDomainSocketAddress.of(fake));
+                var got = CompletableFuture.supplyAsync(() -> {
+                    try (var ch = server.accept()) {
+                        Protocol.Request req = Protocol.readRequest(java.nio.channels.Channels.newInputStream(ch));
+                        byte[] reply = Protocol.reply(new PluginResponse("{}".getBytes(StandardCharsets.UTF_8), "", 0));
+                        ch.write(java.nio.ByteBuffer.wrap(reply, 0, partial)); // then "dies"
+                        return req;
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, r -> Thread.ofPlatform().start(r));
+                byte[] stdin = "{\"cniVersion\": \"0.3.1\"}".getBytes(StandardCharsets.UTF_8);
+                ClientProcess.Run r = clients.run("jcni-bridge", Map.of("CNI_COMMAND", "VERSION"), stdin, fake);
+                Protocol.Request req = got.get();
+                assertEquals("bridge", req.plugin());
+                assertEquals("VERSION", req.env().get("CNI_COMMAND"));
+                assertArrayEquals(stdin, req.stdin());
+                assertEquals(0, r.code(), r.outText() + r.err());
+                assertTrue(r.outText().startsWith("{\"cniVersion\":\"0.3.1\",\"supportedVersions\""), r.outText());
+            } finally {
+                Files.deleteIfExists(fake);
+            }
+        }
+    }
+
+    /**
      * Sequential ADD/DEL pairs through the client; the daemon is stopped while one is in flight.
      * Every call succeeds (those after the stop through the JVM path) and nothing is left.
      */
