@@ -230,7 +230,7 @@ public final class Daemon implements AutoCloseable {
             } else if (!c.start()) {
                 return; // shutting down, or too slow: no reply, the client falls back (nothing was done)
             } else {
-                Supplier<Plugin> plugin = plugins.get(req.plugin());
+                Supplier<Plugin> plugin = relativePaths(req.env()) ? null : plugins.get(req.plugin());
                 response = plugin == null ? new PluginResponse(new byte[0], "", Protocol.NOT_SERVED)
                         : Skeleton.handle(plugin.get(), new PluginRequest(req.env(), req.stdin()));
             }
@@ -249,6 +249,23 @@ public final class Daemon implements AutoCloseable {
             connections.remove(c);
             slots.release();
         }
+    }
+
+    /**
+     * A relative CNI_NETNS or CNI_PATH entry means "relative to the runtime's working directory",
+     * which only a process started there has: such requests are left to the standalone path.
+     */
+    static boolean relativePaths(Map<String, String> env) {
+        String netns = env.getOrDefault("CNI_NETNS", "");
+        if (!netns.isEmpty() && !netns.startsWith("/")) {
+            return true;
+        }
+        for (String dir : env.getOrDefault("CNI_PATH", "").split(":")) {
+            if (!dir.isEmpty() && !dir.startsWith("/")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** What a peer other than root gets: a CNI error, exit 1. */

@@ -24,8 +24,9 @@ import java.util.Map;
  * The environment is the client's whole environment (what {@code System.getenv()} is for the
  * exec'd plugin: CNI_*, and PATH for delegated IPAM). Stdin is what the client read, at most
  * {@link Skeleton#MAX_STDIN} + 1 bytes, exactly as {@code PluginMain} reads it, so an oversized
- * configuration gets the same error from both paths. Exit code {@link #NOT_SERVED} means "this
- * daemon does not serve that plugin": the client runs the standalone path instead. The C end is
+ * configuration gets the same error from both paths. Exit code {@link #NOT_SERVED} means "not
+ * served here" (an unknown plugin, or paths relative to the client's working directory): the
+ * client runs the standalone path instead. The C end is
  * {@code native/jcni-client.c}.
  */
 public final class Protocol {

@@ -178,6 +178,22 @@ class ClientTest {
         assertEquals(List.of(baseIp), f.reservations().stream().filter(a -> a.startsWith("10.251.")).toList());
     }
 
+    /** Paths relative to the runtime's working directory only mean something in a process started there. */
+    @Test
+    void relativeNetnsOrCniPathIsLeftToTheJvmPath() {
+        for (Map<String, String> env : List.of(PluginFixture.env("ADD", "rel", "no-such-netns", "eth0"),
+                Map.of("CNI_COMMAND", "VERSION", "CNI_PATH", "/usr/lib/cni:relative/bin"))) {
+            byte[] stdin = cases.validConfig().getBytes(StandardCharsets.UTF_8);
+            long served = daemon.served();
+            ClientProcess.Run viaDaemonSocket = clients.run("jcni-bridge", env, stdin, socket);
+            assertEquals(served + 1, daemon.served(), "the daemon answered 'not served'");
+            ClientProcess.Run viaJvm = clients.run("jcni-bridge", env, stdin, noDaemon);
+            assertEquals(viaJvm.code(), viaDaemonSocket.code());
+            assertEquals(viaJvm.outText(), viaDaemonSocket.outText());
+            assertTrue(viaJvm.outText().contains(env.containsKey("CNI_NETNS") ? "\"code\": 3" : "supportedVersions"), viaJvm.outText());
+        }
+    }
+
     /**
      * A daemon that dies after reading the request (no reply, or half a reply): the client runs
      * the JVM path with the stdin it already sent, replayed (VERSION echoes stdin's cniVersion).
