@@ -16,14 +16,18 @@ import java.util.jar.JarFile;
 
 /**
  * {@code jcni install}: puts jcni's plugins where a container runtime looks for CNI plugins. The
- * runtime jars go into the lib dir; each plugin becomes a small sh script in the CNI bin dir that
- * execs the JDK found at install time on {@code <lib-dir>/*}. Every file is written to a temp
- * name in its directory and renamed into place, so a runtime never executes a half-written file
- * and re-installing simply replaces everything.
+ * runtime jars go into the lib dir; each plugin becomes a copy of the native client
+ * ({@code native/jcni-client.c}, carried in the daemon's jar) named after it, which forwards the
+ * request to {@code jcni daemon}, plus a sidecar {@code .<name>.exec} describing the standalone
+ * path (the JDK found at install time on {@code <lib-dir>/*}) that the client execs when no
+ * daemon answers. With {@code --scripts}, or when the jars hold no client, each plugin is a small
+ * sh script that always runs the standalone path. Every file is written to a temp name in its
+ * directory and renamed into place, so a runtime never executes a half-written file and
+ * re-installing simply replaces everything.
  */
 final class InstallCommand {
     static final String USAGE = """
-            Usage: jcni install [--dir DIR] [--lib-dir DIR] [--from DIR] [--print]
+            Usage: jcni install [--dir DIR] [--lib-dir DIR] [--from DIR] [--socket PATH] [--scripts] [--print]
 
             Installs jcni-bridge, jcni-host-local and jcni-loopback as CNI plugins.
 
@@ -31,9 +35,13 @@ final class InstallCommand {
               --lib-dir DIR   where the runtime jars go (default /opt/jcni/lib); jars left there
                               by an earlier 'jcni install' and no longer needed are removed
               --from DIR      where the jars come from (default: the build's cli/target/lib)
+              --socket PATH   the daemon socket the executables use (default /run/jcni/jcni.sock;
+                              the JCNI_SOCKET environment variable overrides it)
+              --scripts       sh scripts that always start a JVM, instead of the native client
               --print         only print what would be done
 
-            The executables run the Java this command runs on:
+            The executables forward each call to 'jcni daemon'; when no daemon answers they run
+            the plugin in a JVM of their own (same results), on the Java this command runs on:
               %s
             Re-run jcni install after upgrading the JDK or jcni; re-installing overwrites.
             """;
@@ -42,6 +50,9 @@ final class InstallCommand {
     static final String DEFAULT_LIB_DIR = "/opt/jcni/lib";
     /** Marks a lib dir as written by jcni install, so stale jars may be removed from it on re-install. */
     static final String MARKER = ".jcni-lib";
+    /** Where the native client is in the daemon's jar (compiled there by the daemon module's build). */
+    static final String CLIENT_ENTRY = "io/jcni/daemon/jcni-client";
+    static final String DEFAULT_SOCKET = "/run/jcni/jcni.sock";
 
     /** One installed executable: its file name and entry point. */
     record PluginExe(String file, String mainClass) {}
@@ -52,9 +63,23 @@ final class InstallCommand {
             new PluginExe("jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain"),
             new PluginExe("jcni-portmap", "io.jcni.plugins.portmap.PortmapMain"));
 
-    /** JVM options of the plugin executables: short-lived processes, see docs/startup.md. */
+    /**
+     * JVM options of the standalone path (short-lived processes, see docs/startup.md): the one
+     * place they are set, for the client's sidecar and for the --scripts launchers alike.
+     */
     static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xshare:auto");
+
+    /** The standalone path's command line for one plugin: java, JVM options, class path, main class. */
+    static List<String> standaloneCommand(Path java, Path libDir, String mainClass) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java.toString());
+        cmd.addAll(JVM_OPTIONS);
+        cmd.add("-cp");
+        cmd.add(libDir.resolve("*").toString());
+        cmd.add(mainClass);
+        return cmd;
+    }
 
     private final PrintStream out;
 
@@ -66,7 +91,9 @@ final class InstallCommand {
         Path dir = Path.of(DEFAULT_DIR);
         Path libDir = Path.of(DEFAULT_LIB_DIR);
         Path from = null;
+        String socket = DEFAULT_SOCKET;
         boolean print = false;
+        boolean scripts = false;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
@@ -75,6 +102,13 @@ final class InstallCommand {
                     return 0;
                 }
                 case "--print" -> print = true;
+                case "--scripts" -> scripts = true;
+                case "--socket" -> {
+                    if (++i >= args.size() || !args.get(i).startsWith("/") || args.get(i).contains("\n")) {
+                        throw new Main.UsageException("--socket needs an absolute PATH");
+                    }
+                    socket = args.get(i);
+                }
                 case "--dir" -> dir = pathArg(args, ++i, a);
                 case "--lib-dir" -> libDir = pathArg(args, ++i, a);
                 case "--from" -> from = pathArg(args, ++i, a);
@@ -88,6 +122,13 @@ final class InstallCommand {
         List<Path> jars = sourceJars(from);
         checkTarget(dir, "--dir");
         checkTarget(libDir, "--lib-dir");
+        byte[] client = scripts ? null : clientBinary(jars);
+        String note = client == null && !scripts ? " (no native client in the jars: sh scripts)" : "";
+        for (String s : List.of(java.toString(), libDir.toString())) {
+            if (s.contains("\n")) {
+                throw new IllegalStateException("a path with a newline cannot be installed: " + s);
+            }
+        }
 
         if (print) {
             out.println("mkdir -p " + libDir + " " + dir);
@@ -95,8 +136,14 @@ final class InstallCommand {
                 out.println("install -m 0644 " + jar + " " + libDir.resolve(jar.getFileName()));
             }
             for (PluginExe p : PLUGINS) {
-                out.println("install -m 0755 /dev/stdin " + dir.resolve(p.file()) + " <<'EOF'");
-                out.print(script(java, libDir, p.mainClass()));
+                if (client != null) {
+                    out.println("install -m 0755 jcni-client " + dir.resolve(p.file()));
+                    out.println("install -m 0644 /dev/stdin " + dir.resolve(sidecarName(p.file())) + " <<'EOF'");
+                    out.print(sidecar(p.file(), socket, standaloneCommand(java, libDir, p.mainClass())));
+                } else {
+                    out.println("install -m 0755 /dev/stdin " + dir.resolve(p.file()) + " <<'EOF'");
+                    out.print(script(java, libDir, p.mainClass()));
+                }
                 out.println("EOF");
             }
             return 0;
@@ -112,27 +159,76 @@ final class InstallCommand {
         removeStaleJars(libDir, names);
         writeAtomically(libDir, MARKER, "jars installed by jcni install\n".getBytes(StandardCharsets.UTF_8), "rw-r--r--");
         for (PluginExe p : PLUGINS) {
-            writeAtomically(dir, p.file(), script(java, libDir, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
+            if (client != null) {
+                // the sidecar first: a client must never run without its standalone path
+                writeAtomically(dir, sidecarName(p.file()), sidecar(p.file(), socket, standaloneCommand(java, libDir, p.mainClass()))
+                        .getBytes(StandardCharsets.UTF_8), "rw-r--r--");
+                writeAtomically(dir, p.file(), client, "rwxr-xr-x");
+            } else {
+                writeAtomically(dir, p.file(), script(java, libDir, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
+                try {
+                    Files.deleteIfExists(dir.resolve(sidecarName(p.file()))); // of an earlier client install
+                } catch (IOException e) {
+                    throw new IllegalStateException("cannot remove " + dir.resolve(sidecarName(p.file())) + ": " + e.getMessage());
+                }
+            }
         }
         List<String> files = new ArrayList<>();
         for (PluginExe p : PLUGINS) {
             files.add(p.file());
         }
         out.println("installed " + String.join(", ", files) + " in " + dir + " (" + jars.size() + " jars in "
-                + libDir + ", java " + java + ")");
+                + libDir + ", java " + java + (client != null ? ", daemon socket " + socket : "") + ")" + note);
         return 0;
     }
 
     /**
-     * The executable for one plugin: the only place that knows what a plugin executable is.
-     * Paths are single-quoted, so the shell neither splits them nor expands the class path's
+     * The --scripts executable for one plugin: {@link #standaloneCommand} as a sh script.
+     * Paths (and anything unusual) are single-quoted, so the shell neither splits them nor expands the class path's
      * {@code *} (java does that).
      */
     static String script(Path java, Path libDir, String mainClass) {
+        StringBuilder cmd = new StringBuilder();
+        for (String a : standaloneCommand(java, libDir, mainClass)) {
+            cmd.append(a.startsWith("/") || !a.matches("[A-Za-z0-9_.,:=+@%/-]+") ? shQuote(a) : a).append(' ');
+        }
         return "#!/bin/sh\n"
                 + "# CNI plugin written by 'jcni install'; re-run it to update. Runs " + mainClass + ".\n"
-                + "exec " + shQuote(java.toString()) + " " + String.join(" ", JVM_OPTIONS)
-                + " -cp " + shQuote(libDir.resolve("*").toString()) + " " + mainClass + " \"$@\"\n";
+                + "exec " + cmd + "\"$@\"\n";
+    }
+
+    /** The standalone path's description next to a client: {@code .<file>.exec}. */
+    static String sidecarName(String file) {
+        return "." + file + ".exec";
+    }
+
+    /** The sidecar's text, read by native/jcni-client.c: "socket PATH" and one "argv ARG" line per argument. */
+    static String sidecar(String file, String socket, List<String> command) {
+        StringBuilder b = new StringBuilder();
+        b.append("# ").append(file).append(" (jcni-client): written by 'jcni install'; re-run it to update.\n");
+        b.append("# The daemon socket, and the standalone command run when no daemon answers.\n");
+        b.append("socket ").append(socket).append('\n');
+        for (String a : command) {
+            b.append("argv ").append(a).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** The native client from the jars (the daemon's jar carries it), or null when none holds it. */
+    static byte[] clientBinary(List<Path> jars) {
+        for (Path jar : jars) {
+            try (JarFile jf = new JarFile(jar.toFile())) {
+                var e = jf.getEntry(CLIENT_ENTRY);
+                if (e != null) {
+                    try (var in = jf.getInputStream(e)) {
+                        return in.readAllBytes();
+                    }
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(jar + ": " + e.getMessage());
+            }
+        }
+        return null;
     }
 
     static String shQuote(String s) {

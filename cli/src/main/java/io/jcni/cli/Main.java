@@ -23,6 +23,7 @@ public final class Main {
               link [list] [--netns NAME] interfaces of a namespace (like ip link)
               demo [--keep|--cleanup]   build two pods on a bridge with NAT and show it working
               install [--dir DIR]       install jcni-bridge, -host-local, -loopback, -portmap as CNI plugins
+              daemon [--socket PATH]    serve the plugins from a resident JVM (the executables use it)
               add|del|check NET NETNS   run a network's plugin chain for a namespace (cnitool)
               status|gc NET             plugin readiness; DEL stale cached attachments + GC
               pod create|delete|list    a named namespace attached to a network, in one step
@@ -74,6 +75,7 @@ public final class Main {
                 case "link" -> new LinkCommand(out, tracer).run(args);
                 case "demo" -> new DemoCommand(out, err).run(args);
                 case "install" -> new InstallCommand(out).run(args);
+                case "daemon" -> new DaemonCommand(out, err).run(args);
                 case "add", "del", "check", "status", "gc" -> new NetworkCommand(out, err, trace, System.getenv()).run(command, args);
                 case "pod" -> new PodCommand(out, err, tracer, System.getenv()).run(args);
                 case "networks" -> new NetworksCommand(out, System.getenv()).run(args);

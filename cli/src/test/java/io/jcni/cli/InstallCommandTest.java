@@ -7,6 +7,9 @@ import io.jcni.testkit.Json;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import io.jcni.daemon.Daemon;
 
 import java.io.File;
 import java.io.IOException;
@@ -75,28 +78,43 @@ class InstallCommandTest {
         return CliRunner.run(args.toArray(new String[0]));
     }
 
+    static final Map<String, String> MAINS = Map.of("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain",
+            "jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain",
+            "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain", "jcni-portmap", "io.jcni.plugins.portmap.PortmapMain");
+    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+
+    static byte[] clientBinary() throws IOException {
+        try (var in = InstallCommandTest.class.getResourceAsStream("/io/jcni/daemon/jcni-client")) {
+            assertNotNull(in, "the daemon module's build compiles the native client into its classes");
+            return in.readAllBytes();
+        }
+    }
+
     @Test
-    void writesThreeExecutableLaunchersAndTheJars(@TempDir Path tmp) throws IOException {
+    void writesTheNativeClientWithItsStandaloneSidecarAndTheJars(@TempDir Path tmp) throws IOException {
         Path bin = tmp.resolve("opt/cni/bin"), lib = tmp.resolve("opt/jcni/lib");
         CliRunner r = install(bin, lib);
         assertEquals(0, r.code(), r.err());
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Map<String, String> mains = Map.of("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain",
-                "jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain",
-                "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain", "jcni-portmap", "io.jcni.plugins.portmap.PortmapMain");
+        assertTrue(r.out().contains("daemon socket /run/jcni/jcni.sock"), r.out());
+        byte[] client = clientBinary();
+        List<String> expected = new ArrayList<>();
         for (String n : NAMES) {
             Path exe = bin.resolve(n);
             assertTrue(Files.isRegularFile(exe), n);
-            assertTrue(Files.isExecutable(exe), n);
             assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(exe)), n);
-            String text = Files.readString(exe);
-            assertTrue(text.startsWith("#!/bin/sh\n"), text);
-            String exec = text.lines().filter(l -> l.startsWith("exec ")).findFirst().orElseThrow();
-            assertEquals("exec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
-                    + " -XX:-UsePerfData -Xshare:auto -cp '" + lib + "/*' " + mains.get(n) + " \"$@\"", exec);
+            assertArrayEquals(client, Files.readAllBytes(exe), n + " is the native client");
+            Path sidecar = bin.resolve("." + n + ".exec");
+            assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(sidecar)), n);
+            List<String> lines = Files.readAllLines(sidecar).stream().filter(l -> !l.startsWith("#")).toList();
+            assertEquals(List.of("socket /run/jcni/jcni.sock", "argv " + JAVA, "argv --enable-native-access=ALL-UNNAMED",
+                    "argv -XX:+UseSerialGC", "argv -XX:TieredStopAtLevel=1", "argv -XX:-UsePerfData", "argv -Xshare:auto",
+                    "argv -cp", "argv " + lib + "/*", "argv " + MAINS.get(n)), lines);
+            expected.add(n);
+            expected.add("." + n + ".exec");
         }
+        expected.sort(null);
         try (Stream<Path> s = Files.list(bin)) {
-            assertEquals(NAMES, s.map(p -> p.getFileName().toString()).sorted().toList(), "no temp files left");
+            assertEquals(expected, s.map(p -> p.getFileName().toString()).sorted().toList(), "no temp files left");
         }
         try (Stream<Path> s = Files.list(from)) {
             for (Path jar : s.toList()) {
@@ -105,6 +123,48 @@ class InstallCommandTest {
                 assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
             }
         }
+        CliRunner other = install(bin, lib, "--socket", "/run/other/x.sock");
+        assertEquals(0, other.code(), other.err());
+        assertTrue(Files.readString(bin.resolve(".jcni-bridge.exec")).contains("\nsocket /run/other/x.sock\n"));
+        assertEquals(2, install(bin, lib, "--socket", "relative.sock").code());
+    }
+
+    @Test
+    void scriptsOptionWritesShLaunchersAndDropsTheSidecars(@TempDir Path tmp) throws IOException {
+        Path bin = tmp.resolve("opt/cni/bin"), lib = tmp.resolve("opt/jcni/lib");
+        assertEquals(0, install(bin, lib).code());
+        CliRunner r = install(bin, lib, "--scripts");
+        assertEquals(0, r.code(), r.err());
+        for (String n : NAMES) {
+            Path exe = bin.resolve(n);
+            assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(exe)), n);
+            String text = Files.readString(exe);
+            assertTrue(text.startsWith("#!/bin/sh\n"), text);
+            String exec = text.lines().filter(l -> l.startsWith("exec ")).findFirst().orElseThrow();
+            assertEquals("exec '" + JAVA + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+                    + " -XX:-UsePerfData -Xshare:auto -cp '" + lib + "/*' " + MAINS.get(n) + " \"$@\"", exec);
+        }
+        try (Stream<Path> s = Files.list(bin)) {
+            assertEquals(NAMES, s.map(p -> p.getFileName().toString()).sorted().toList(), "sidecars of the client install removed");
+        }
+    }
+
+    @Test
+    void withoutANativeClientInTheJarsItWritesScripts(@TempDir Path tmp) throws IOException {
+        Path noClient = Files.createDirectory(tmp.resolve("from"));
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path jar : s.toList()) {
+                if (!jar.getFileName().toString().startsWith("jcni-daemon")) {
+                    Files.copy(jar, noClient.resolve(jar.getFileName()));
+                }
+            }
+        }
+        Path bin = tmp.resolve("bin");
+        CliRunner r = CliRunner.run("install", "--dir", bin.toString(), "--lib-dir", tmp.resolve("lib").toString(),
+                "--from", noClient.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("no native client"), r.out());
+        assertTrue(Files.readString(bin.resolve("jcni-loopback")).startsWith("#!/bin/sh\n"));
     }
 
     @Test
@@ -115,13 +175,13 @@ class InstallCommandTest {
         assertTrue(Files.exists(shared.resolve("someone-elses.jar")), "a directory jcni did not create keeps its jars");
 
         assertEquals(0, install(bin, lib).code());
-        String good = Files.readString(bin.resolve("jcni-loopback"));
+        byte[] good = Files.readAllBytes(bin.resolve("jcni-loopback"));
         Files.writeString(bin.resolve("jcni-loopback"), "#!/bin/sh\nexit 42\n");
         Files.setPosixFilePermissions(bin.resolve("jcni-bridge"), PosixFilePermissions.fromString("rw-------"));
         Files.writeString(lib.resolve("jcni-netlink-0.0.1-old.jar"), "stale");
         CliRunner again = install(bin, lib);
         assertEquals(0, again.code(), again.err());
-        assertEquals(good, Files.readString(bin.resolve("jcni-loopback")));
+        assertArrayEquals(good, Files.readAllBytes(bin.resolve("jcni-loopback")));
         assertTrue(Files.isExecutable(bin.resolve("jcni-bridge")));
         assertFalse(Files.exists(lib.resolve("jcni-netlink-0.0.1-old.jar")), "stale jar of an earlier install removed");
     }
@@ -170,11 +230,17 @@ class InstallCommandTest {
 
     record Run(int code, String out, String err) {}
 
+    /** The daemon socket the installed client is pointed at (null: scripts, no variable). */
+    static String jcniSocket;
+
     static Run exec(Path exe, Map<String, String> cniEnv, String stdin) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(exe.toString());
         Map<String, String> env = pb.environment();
         env.clear(); // a runtime passes the CNI_* variables and little else
         env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        if (jcniSocket != null) {
+            env.put("JCNI_SOCKET", jcniSocket); // not the machine's daemon, if one runs
+        }
         env.putAll(cniEnv);
         Process p = pb.start();
         try (OutputStream in = p.getOutputStream()) {
@@ -202,15 +268,19 @@ class InstallCommandTest {
         return ((List<Object>) lo.get("flags")).contains("UP");
     }
 
-    @Test
+    /** scripts: sh launchers; standalone: the client with no daemon (the JVM path); daemon: the client through a daemon. */
+    @ParameterizedTest
+    @ValueSource(strings = {"scripts", "standalone", "daemon"})
     @SuppressWarnings("unchecked")
-    void installedLoopbackWorksAsACniPlugin(@TempDir Path tmp) throws Exception {
+    void installedLoopbackWorksAsACniPlugin(String mode, @TempDir Path tmp) throws Exception {
         Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
-        assertEquals(0, install(bin, lib).code());
+        assertEquals(0, (mode.equals("scripts") ? install(bin, lib, "--scripts") : install(bin, lib)).code());
         Path exe = bin.resolve("jcni-loopback");
-        String ns = "jit" + RUN + "lo";
+        String ns = "jit" + RUN + "lo" + mode.charAt(0);
         String path = "/run/netns/" + ns;
         String conf = "{\"cniVersion\": \"1.1.0\", \"name\": \"lonet\", \"type\": \"jcni-loopback\"}";
+        jcniSocket = mode.equals("scripts") ? null : tmp.resolve("run/jcni.sock").toString();
+        Daemon daemon = mode.equals("daemon") ? Daemon.start(Path.of(jcniSocket), System.err) : null;
         NamedNetns.create(ns, Trace.OFF);
         try {
             assertFalse(loUp(ns));
@@ -242,8 +312,15 @@ class InstallCommandTest {
             Map<String, Object> v = (Map<String, Object>) Json.parse(version.out());
             assertEquals("0.4.0", v.get("cniVersion"));
             assertEquals(List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), v.get("supportedVersions"));
+            if (daemon != null) {
+                assertEquals(5, daemon.served(), "every call went through the daemon");
+            }
         } finally {
             NamedNetns.delete(ns, Trace.OFF);
+            if (daemon != null) {
+                daemon.close();
+            }
+            jcniSocket = null;
         }
     }
 }
