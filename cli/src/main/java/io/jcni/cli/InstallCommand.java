@@ -20,10 +20,17 @@ import java.util.jar.JarFile;
  * execs the JDK found at install time on {@code <lib-dir>/*}. Every file is written to a temp
  * name in its directory and renamed into place, so a runtime never executes a half-written file
  * and re-installing simply replaces everything.
+ *
+ * <p>Then a JDK AOT cache ({@code <lib-dir>/jcni.aot}) is built by a training run
+ * ({@code io.jcni.plugins.AotTraining}: every plugin's verbs against a scratch namespace and
+ * bridge) with exactly the plugin executables' JVM options and class path, and the executables
+ * name it with {@code -XX:AOTCache}. The old cache is removed before any jar is replaced and the
+ * new one is renamed into place only after a successful training run, so a cache never describes
+ * other jars than the installed ones (JDK-8377932: a stale cache may run old classes).
  */
 final class InstallCommand {
     static final String USAGE = """
-            Usage: jcni install [--dir DIR] [--lib-dir DIR] [--from DIR] [--print]
+            Usage: jcni install [--dir DIR] [--lib-dir DIR] [--from DIR] [--no-aot-cache] [--print]
 
             Installs jcni-bridge, jcni-host-local and jcni-loopback as CNI plugins.
 
@@ -31,6 +38,9 @@ final class InstallCommand {
               --lib-dir DIR   where the runtime jars go (default /opt/jcni/lib); jars left there
                               by an earlier 'jcni install' and no longer needed are removed
               --from DIR      where the jars come from (default: the build's cli/target/lib)
+              --no-aot-cache  do not build the JDK AOT cache (LIB-DIR/jcni.aot); without it each
+                              plugin start is ~40%% slower. Building it needs root: the training
+                              run attaches a scratch namespace to a scratch bridge and removes both
               --print         only print what would be done
 
             The executables run the Java this command runs on:
@@ -51,9 +61,17 @@ final class InstallCommand {
             new PluginExe("jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain"),
             new PluginExe("jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain"));
 
-    /** JVM options of the plugin executables: short-lived processes, see docs/startup.md. */
+    /**
+     * JVM options of the plugin executables (short-lived processes), chosen by measuring a real
+     * bridge ADD: see docs/startup.md. The AOT training run uses exactly these. JVM log output
+     * goes to stderr, never stdout (stdout is the CNI result: a rejected AOT cache logs errors).
+     */
     static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xshare:auto");
+            "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xlog:disable", "-Xlog:all=warning:stderr");
+
+    /** The AOT cache in the lib dir, and the class the training run executes. */
+    static final String AOT_CACHE = "jcni.aot";
+    static final String TRAINING_MAIN = "io.jcni.plugins.AotTraining";
 
     private final PrintStream out;
 
@@ -66,6 +84,7 @@ final class InstallCommand {
         Path libDir = Path.of(DEFAULT_LIB_DIR);
         Path from = null;
         boolean print = false;
+        boolean aot = true;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
@@ -74,6 +93,7 @@ final class InstallCommand {
                     return 0;
                 }
                 case "--print" -> print = true;
+                case "--no-aot-cache" -> aot = false;
                 case "--dir" -> dir = pathArg(args, ++i, a);
                 case "--lib-dir" -> libDir = pathArg(args, ++i, a);
                 case "--from" -> from = pathArg(args, ++i, a);
@@ -93,9 +113,13 @@ final class InstallCommand {
             for (Path jar : jars) {
                 out.println("install -m 0644 " + jar + " " + libDir.resolve(jar.getFileName()));
             }
+            Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
+            if (aot) {
+                out.println(String.join(" ", trainingCommand(java, libDir, cache)));
+            }
             for (PluginExe p : PLUGINS) {
                 out.println("install -m 0755 /dev/stdin " + dir.resolve(p.file()) + " <<'EOF'");
-                out.print(script(java, libDir, p.mainClass()));
+                out.print(script(java, libDir, cache, p.mainClass()));
                 out.println("EOF");
             }
             return 0;
@@ -103,6 +127,7 @@ final class InstallCommand {
 
         mkdirs(libDir, "--lib-dir");
         mkdirs(dir, "--dir");
+        deleteCache(libDir); // before any jar changes: a cache must never describe other jars
         List<String> names = new ArrayList<>();
         for (Path jar : jars) {
             writeAtomically(libDir, jar.getFileName().toString(), readAll(jar), "rw-r--r--");
@@ -110,12 +135,68 @@ final class InstallCommand {
         }
         removeStaleJars(libDir, names);
         writeAtomically(libDir, MARKER, "jars installed by jcni install\n".getBytes(StandardCharsets.UTF_8), "rw-r--r--");
+        Path cache = aot ? buildCache(java, libDir) : null;
         for (PluginExe p : PLUGINS) {
-            writeAtomically(dir, p.file(), script(java, libDir, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
+            writeAtomically(dir, p.file(), script(java, libDir, cache, p.mainClass()).getBytes(StandardCharsets.UTF_8),
+                    "rwxr-xr-x");
         }
         out.println("installed jcni-bridge, jcni-host-local, jcni-loopback in " + dir + " (" + jars.size() + " jars in "
-                + libDir + ", java " + java + ")");
+                + libDir + ", java " + java + (cache != null ? ", AOT cache " + cache : ", no AOT cache") + ")");
         return 0;
+    }
+
+    /** The training run: the plugin JVM options, the plugin class path, -XX:AOTCacheOutput. */
+    static List<String> trainingCommand(Path java, Path libDir, Path output) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java.toString());
+        cmd.addAll(JVM_OPTIONS);
+        cmd.add("-XX:AOTCacheOutput=" + output);
+        cmd.add("-cp");
+        cmd.add(libDir.resolve("*").toString());
+        cmd.add(TRAINING_MAIN);
+        return cmd;
+    }
+
+    /**
+     * Runs the training into a temp file and renames it to {@code jcni.aot}; returns its path, or
+     * null (with a warning on stderr, the install still succeeds) if the training failed.
+     */
+    private static Path buildCache(Path java, Path libDir) {
+        Path cache = libDir.resolve(AOT_CACHE);
+        Path tmp = libDir.resolve("." + AOT_CACHE + ".tmp");
+        try {
+            Files.deleteIfExists(tmp);
+            ProcessBuilder pb = new ProcessBuilder(trainingCommand(java, libDir, tmp));
+            pb.redirectErrorStream(true);
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            Process p = pb.start();
+            byte[] log = p.getInputStream().readAllBytes();
+            int code = p.waitFor();
+            if (code != 0 || !Files.isRegularFile(tmp)) {
+                System.err.println("jcni: warning: AOT cache not built (training run exit " + code
+                        + "); the plugins run without it. Training output:\n" + new String(log, StandardCharsets.UTF_8).strip());
+                Files.deleteIfExists(tmp);
+                return null;
+            }
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            Files.move(tmp, cache, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return cache;
+        } catch (IOException e) {
+            System.err.println("jcni: warning: AOT cache not built (" + e.getMessage() + "); the plugins run without it");
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static void deleteCache(Path libDir) {
+        try {
+            Files.deleteIfExists(libDir.resolve(AOT_CACHE));
+            Files.deleteIfExists(libDir.resolve(AOT_CACHE + ".config"));
+        } catch (IOException e) {
+            throw new IllegalStateException("--lib-dir " + libDir + ": cannot remove the old AOT cache: " + e.getMessage());
+        }
     }
 
     /**
@@ -123,10 +204,11 @@ final class InstallCommand {
      * Paths are single-quoted, so the shell neither splits them nor expands the class path's
      * {@code *} (java does that).
      */
-    static String script(Path java, Path libDir, String mainClass) {
+    static String script(Path java, Path libDir, Path aotCache, String mainClass) {
         return "#!/bin/sh\n"
                 + "# CNI plugin written by 'jcni install'; re-run it to update. Runs " + mainClass + ".\n"
                 + "exec " + shQuote(java.toString()) + " " + String.join(" ", JVM_OPTIONS)
+                + (aotCache == null ? "" : " " + shQuote("-XX:AOTCache=" + aotCache))
                 + " -cp " + shQuote(libDir.resolve("*").toString()) + " " + mainClass + " \"$@\"\n";
     }
 
