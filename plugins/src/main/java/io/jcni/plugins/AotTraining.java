@@ -64,7 +64,12 @@ public final class AotTraining {
                      "ipam": {"type": "host-local", "dataDir": "%s",
                               "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}}"""
                     .formatted(network, bridge, data.resolve("br"), subnet));
-            // the VERSION answer
+            // what the exec'd path loads besides the plugin: its main classes, the environment, the VERSION answer
+            for (String main : List.of("bridge.BridgeMain", "hostlocal.HostLocalMain", "loopback.LoopbackMain")) {
+                Class.forName("io.jcni.plugins." + main);
+            }
+            Class.forName("io.jcni.cni.PluginMain");
+            System.getenv().size();
             Skeleton.handle(new Bridge(), new PluginRequest(Map.of("CNI_COMMAND", "VERSION"),
                     "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
         } finally {
@@ -77,7 +82,9 @@ public final class AotTraining {
             }
         }
         System.err.println("jcni aot training: " + (failures == 0 ? "ok" : failures + " step(s) failed"));
-        System.exit(failures == 0 ? 0 : 1);
+        System.out.flush();
+        System.err.flush();
+        Runtime.getRuntime().halt(failures == 0 ? 0 : 1); // as the plugins end (PluginMain.exit); the cache is still written
     }
 
     /** ADD, CHECK, DEL (and an error: CHECK after DEL) of one plugin; returns the number of failed steps. */
