@@ -146,11 +146,20 @@ def interleaved(impls, n, fn, first=1):
     return times, rss
 
 
+def run_all(fn, items, workers):
+    """fn(*item) for every item on `workers` threads; on error or Ctrl-C, queued items are dropped."""
+    ex = cf.ThreadPoolExecutor(max_workers=workers)
+    try:
+        for f in [ex.submit(fn, *item) for item in items]:
+            f.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
 def parallel(impl, pods, fn):
     """Starts fn for every pod at once; returns the wall time."""
     t0 = time.perf_counter()
-    with cf.ThreadPoolExecutor(max_workers=len(pods)) as ex:
-        list(ex.map(lambda p: fn(impl, p), pods))
+    run_all(fn, [(impl, p) for p in pods], len(pods))
     return time.perf_counter() - t0
 
 
@@ -158,20 +167,13 @@ def fill(impls, lo, hi, workers=4):
     """Attaches pods lo..hi-1 of every impl, untimed, a few at a time (each impl's own ADD)."""
     jobs = [(i, p) for p in range(lo, hi) for i in impls]
     random.shuffle(jobs)
-
-    def one(job):
-        attach(*job)
-    with cf.ThreadPoolExecutor(max_workers=workers) as ex:
-        for f in [ex.submit(one, j) for j in jobs]:
-            f.result()
+    run_all(attach, jobs, workers)
 
 
 def drain(impls, workers=4):
     with lock:
         todo = [(impl, pod) for (key, pod), impl in attached.items() if impl in impls]
-    with cf.ThreadPoolExecutor(max_workers=workers) as ex:
-        for f in [ex.submit(detach, impl, pod) for impl, pod in todo]:
-            f.result()
+    run_all(detach, todo, workers)
 
 
 def daemon_pid():
@@ -300,8 +302,7 @@ def main():
             pid = daemon_pid()
             log(f"daemon RSS at {DAEMON_PODS} pods (pid {pid}) ...")
             pods = list(range(3000, 3000 + DAEMON_PODS))
-            with cf.ThreadPoolExecutor(max_workers=16) as ex:
-                list(ex.map(lambda p: attach(d, p), pods))
+            run_all(attach, [(d, p) for p in pods], 16)
             if pid:
                 res["daemon_rss_kib"] = {"VmRSS": proc_kib(pid, "VmRSS"), "VmHWM": proc_kib(pid, "VmHWM"),
                                          "pods": DAEMON_PODS}

@@ -4,6 +4,7 @@
 # cache trained (io.jcni.plugins.AotTraining) with exactly its flags, and is proven accepted with
 # -XX:AOTMode=on. ROUNDS hyperfine invocations of RUNS runs each, so the variants are interleaved.
 # Usage: bench/jvm-flags.sh [ROUNDS (3)] [RUNS (8)]   (root, hyperfine; builds with Maven if needed)
+#   ONLY="D E"  measure only these variants
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 if [ "${1:-}" = _reset ]; then # hyperfine --prepare: DEL the previous attachment, fresh namespace
@@ -55,6 +56,7 @@ variants=(
 args=()
 for v in "${variants[@]}"; do
     IFS='|' read -r name flags aot label <<<"$v"
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
     extra=
     if [ "$aot" = yes ]; then
         "$java" $flags -XX:AOTCacheOutput="$work/$name.aot" -cp "$work/lib/*" io.jcni.plugins.AotTraining >"$work/$name.train" 2>&1 \
