@@ -26,9 +26,9 @@ import time
 
 QUICK = "--quick" in sys.argv
 OUT = os.environ.get("BENCH_OUT", "")
-SEQ_PODS = 10 if QUICK else 30
+SEQ_PODS = 8 if QUICK else 30
 PAR = [20] if QUICK else [50, 200]
-GROWTH_HI = 100 if QUICK else 1000
+GROWTH_HI = 60 if QUICK else 1000
 GROWTH_WINDOW = 10  # pods timed around pod 10 and around pod GROWTH_HI
 DAEMON_PODS = 50 if QUICK else 250
 IPERF_SECONDS = 2 if QUICK else 5

@@ -35,7 +35,7 @@ for n, p in r["parallel"].items():
         rows.append((f"{n} parallel {verb.upper()}s: pods/s", "pods/s", p["ref"][f"{verb}_pods_s"],
                      p["jcni"][f"{verb}_pods_s"], p["daemon"][f"{verb}_pods_s"] if has_daemon else None, "", False, None))
 g = r["growth"]
-hi_pod = 100 if r["quick"] else 1000
+hi_pod = 60 if r["quick"] else 1000
 rows.append(("ADD around pod 10", "ms", ms(g["ref"]["lo"]), ms(g["jcni"]["lo"]), ms(g["daemon"]["lo"]) if has_daemon else None,
              "", True, None))
 rows.append((f"ADD around pod {hi_pod}", "ms", ms(g["ref"]["hi"]), ms(g["jcni"]["hi"]),
