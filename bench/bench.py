@@ -38,6 +38,7 @@ TAG = "jb%x" % (os.getpid() % 4096)
 work = tempfile.mkdtemp(prefix="jcni-bench.")
 lock = threading.Lock()
 attached = {}  # (impl, pod) -> netns name: what cleanup must DEL
+cpu = {}  # (impl, verb) -> CPU seconds (user + sys, the process tree) of each plugin run
 namespaces = set()
 
 
@@ -81,6 +82,8 @@ def run_rss(impl, verb, pod, conf=None):
     _, status, ru = os.wait4(p.pid, 0)  # reaped here, not by Popen: wait4 gives the peak RSS
     dt = time.perf_counter() - t0
     code = p.returncode = os.waitstatus_to_exitcode(status)
+    with lock:
+        cpu.setdefault((impl.key, verb), []).append(ru.ru_utime + ru.ru_stime)
     if code != 0:
         raise RuntimeError(f"{impl.key} {verb} pod {pod} failed ({code}): {out.decode(errors='replace')}")
     return dt, ru.ru_maxrss, out
@@ -332,6 +335,7 @@ def main():
         raise
     cleanup(impls)
     open("/proc/sys/net/ipv4/ip_forward", "w").write(fwd + "\n")
+    res["cpu_s"] = {f"{k}:{v}": statistics.median(t) for (k, v), t in cpu.items()}
     res["load_end"] = open("/proc/loadavg").read().split()[:3]
     res["uptime_end"] = sh("uptime").stdout.strip()
     res["duration_s"] = time.time() - t_start
