@@ -66,7 +66,7 @@ final class InstallCommand {
      * bridge ADD: see docs/startup.md. The AOT training run uses exactly these. JVM log output
      * goes to stderr, never stdout (stdout is the CNI result: a rejected AOT cache logs errors).
      */
-    static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xint",
+    static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
             "-XX:-UsePerfData", "-Xlog:disable", "-Xlog:all=warning:stderr");
 
     /** The AOT cache in the lib dir, and the class the training run executes. */

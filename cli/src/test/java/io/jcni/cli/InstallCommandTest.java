@@ -92,7 +92,7 @@ class InstallCommandTest {
             String text = Files.readString(exe);
             assertTrue(text.startsWith("#!/bin/sh\n"), text);
             String exec = text.lines().filter(l -> l.startsWith("exec ")).findFirst().orElseThrow();
-            assertEquals("exec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xint"
+            assertEquals("exec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
                     + " -XX:-UsePerfData -Xlog:disable -Xlog:all=warning:stderr '-XX:AOTCache=" + lib + "/jcni.aot'"
                     + " -cp '" + lib + "/*' " + mains.get(n) + " \"$@\"", exec);
         }
