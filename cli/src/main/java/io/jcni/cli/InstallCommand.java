@@ -24,10 +24,17 @@ import java.util.jar.JarFile;
  * sh script that always runs the standalone path. Every file is written to a temp name in its
  * directory and renamed into place, so a runtime never executes a half-written file and
  * re-installing simply replaces everything.
+ *
+ * <p>Then a JDK AOT cache ({@code <lib-dir>/jcni.aot}) is built by a training run
+ * ({@code io.jcni.plugins.AotTraining}: every plugin's verbs against a scratch namespace and
+ * bridge) with exactly the standalone path's JVM options and class path, and the standalone
+ * command names it with {@code -XX:AOTCache}. The old cache is removed before any jar is replaced
+ * and the new one is renamed into place only after a successful training run, so a cache never
+ * describes other jars than the installed ones (JDK-8377932: a stale cache may run old classes).
  */
 final class InstallCommand {
     static final String USAGE = """
-            Usage: jcni install [--dir DIR] [--lib-dir DIR] [--from DIR] [--socket PATH] [--scripts] [--print]
+            Usage: jcni install [--dir DIR] [--lib-dir DIR] [--from DIR] [--socket PATH] [--scripts] [--no-aot-cache] [--print]
 
             Installs jcni-bridge, jcni-host-local and jcni-loopback as CNI plugins.
 
@@ -38,6 +45,9 @@ final class InstallCommand {
               --socket PATH   the daemon socket the executables use (default /run/jcni/jcni.sock;
                               the JCNI_SOCKET environment variable overrides it)
               --scripts       sh scripts that always start a JVM, instead of the native client
+              --no-aot-cache  do not build the JDK AOT cache (LIB-DIR/jcni.aot); without it each
+                              plugin start is ~40%% slower. Building it needs root: the training
+                              run attaches a scratch namespace to a scratch bridge and removes both
               --print         only print what would be done
 
             The executables forward each call to 'jcni daemon'; when no daemon answers they run
@@ -64,17 +74,28 @@ final class InstallCommand {
             new PluginExe("jcni-portmap", "io.jcni.plugins.portmap.PortmapMain"));
 
     /**
-     * JVM options of the standalone path (short-lived processes, see docs/startup.md): the one
-     * place they are set, for the client's sidecar and for the --scripts launchers alike.
+     * JVM options of the plugin executables (short-lived processes), chosen by measuring a real
+     * bridge ADD: see docs/startup.md. The AOT training run uses exactly these. JVM log output
+     * goes to stderr, never stdout (stdout is the CNI result: a rejected AOT cache logs errors).
      */
-    static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xshare:auto");
+    static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData", "-Xlog:disable", "-Xlog:all=warning:stderr");
 
-    /** The standalone path's command line for one plugin: java, JVM options, class path, main class. */
-    static List<String> standaloneCommand(Path java, Path libDir, String mainClass) {
+    /** The AOT cache in the lib dir, and the class the training run executes. */
+    static final String AOT_CACHE = "jcni.aot";
+    static final String TRAINING_MAIN = "io.jcni.plugins.AotTraining";
+
+    /**
+     * The standalone path's command line for one plugin: java, JVM options, the AOT cache (when
+     * built), class path, main class.
+     */
+    static List<String> standaloneCommand(Path java, Path libDir, Path aotCache, String mainClass) {
         List<String> cmd = new ArrayList<>();
         cmd.add(java.toString());
         cmd.addAll(JVM_OPTIONS);
+        if (aotCache != null) {
+            cmd.add("-XX:AOTCache=" + aotCache);
+        }
         cmd.add("-cp");
         cmd.add(libDir.resolve("*").toString());
         cmd.add(mainClass);
@@ -94,6 +115,7 @@ final class InstallCommand {
         String socket = DEFAULT_SOCKET;
         boolean print = false;
         boolean scripts = false;
+        boolean aot = true;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
@@ -109,6 +131,7 @@ final class InstallCommand {
                     }
                     socket = args.get(i);
                 }
+                case "--no-aot-cache" -> aot = false;
                 case "--dir" -> dir = pathArg(args, ++i, a);
                 case "--lib-dir" -> libDir = pathArg(args, ++i, a);
                 case "--from" -> from = pathArg(args, ++i, a);
@@ -135,14 +158,18 @@ final class InstallCommand {
             for (Path jar : jars) {
                 out.println("install -m 0644 " + jar + " " + libDir.resolve(jar.getFileName()));
             }
+            Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
+            if (aot) {
+                out.println(String.join(" ", trainingCommand(java, libDir, cache)));
+            }
             for (PluginExe p : PLUGINS) {
                 if (client != null) {
                     out.println("install -m 0755 jcni-client " + dir.resolve(p.file()));
                     out.println("install -m 0644 /dev/stdin " + dir.resolve(sidecarName(p.file())) + " <<'EOF'");
-                    out.print(sidecar(p.file(), socket, standaloneCommand(java, libDir, p.mainClass())));
+                    out.print(sidecar(p.file(), socket, standaloneCommand(java, libDir, cache, p.mainClass())));
                 } else {
                     out.println("install -m 0755 /dev/stdin " + dir.resolve(p.file()) + " <<'EOF'");
-                    out.print(script(java, libDir, p.mainClass()));
+                    out.print(script(java, libDir, cache, p.mainClass()));
                 }
                 out.println("EOF");
             }
@@ -151,6 +178,7 @@ final class InstallCommand {
 
         mkdirs(libDir, "--lib-dir");
         mkdirs(dir, "--dir");
+        deleteCache(libDir); // before any jar changes: a cache must never describe other jars
         List<String> names = new ArrayList<>();
         for (Path jar : jars) {
             writeAtomically(libDir, jar.getFileName().toString(), readAll(jar), "rw-r--r--");
@@ -158,14 +186,15 @@ final class InstallCommand {
         }
         removeStaleJars(libDir, names);
         writeAtomically(libDir, MARKER, "jars installed by jcni install\n".getBytes(StandardCharsets.UTF_8), "rw-r--r--");
+        Path cache = aot ? buildCache(java, libDir) : null;
         for (PluginExe p : PLUGINS) {
             if (client != null) {
                 // the sidecar first: a client must never run without its standalone path
-                writeAtomically(dir, sidecarName(p.file()), sidecar(p.file(), socket, standaloneCommand(java, libDir, p.mainClass()))
+                writeAtomically(dir, sidecarName(p.file()), sidecar(p.file(), socket, standaloneCommand(java, libDir, cache, p.mainClass()))
                         .getBytes(StandardCharsets.UTF_8), "rw-r--r--");
                 writeAtomically(dir, p.file(), client, "rwxr-xr-x");
             } else {
-                writeAtomically(dir, p.file(), script(java, libDir, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
+                writeAtomically(dir, p.file(), script(java, libDir, cache, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
                 try {
                     Files.deleteIfExists(dir.resolve(sidecarName(p.file()))); // of an earlier client install
                 } catch (IOException e) {
@@ -178,8 +207,63 @@ final class InstallCommand {
             files.add(p.file());
         }
         out.println("installed " + String.join(", ", files) + " in " + dir + " (" + jars.size() + " jars in "
-                + libDir + ", java " + java + (client != null ? ", daemon socket " + socket : "") + ")" + note);
+                + libDir + ", java " + java + (client != null ? ", daemon socket " + socket : "")
+                + (cache != null ? ", AOT cache " + cache : ", no AOT cache") + ")" + note);
         return 0;
+    }
+
+    /** The training run: the plugin JVM options, the plugin class path, -XX:AOTCacheOutput. */
+    static List<String> trainingCommand(Path java, Path libDir, Path output) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java.toString());
+        cmd.addAll(JVM_OPTIONS);
+        cmd.add("-XX:AOTCacheOutput=" + output);
+        cmd.add("-cp");
+        cmd.add(libDir.resolve("*").toString());
+        cmd.add(TRAINING_MAIN);
+        return cmd;
+    }
+
+    /**
+     * Runs the training into a temp file and renames it to {@code jcni.aot}; returns its path, or
+     * null (with a warning on stderr, the install still succeeds) if the training failed.
+     */
+    private static Path buildCache(Path java, Path libDir) {
+        Path cache = libDir.resolve(AOT_CACHE);
+        Path tmp = libDir.resolve("." + AOT_CACHE + ".tmp");
+        try {
+            Files.deleteIfExists(tmp);
+            ProcessBuilder pb = new ProcessBuilder(trainingCommand(java, libDir, tmp));
+            pb.redirectErrorStream(true);
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            Process p = pb.start();
+            byte[] log = p.getInputStream().readAllBytes();
+            int code = p.waitFor();
+            if (code != 0 || !Files.isRegularFile(tmp)) {
+                System.err.println("jcni: warning: AOT cache not built (training run exit " + code
+                        + "); the plugins run without it. Training output:\n" + new String(log, StandardCharsets.UTF_8).strip());
+                Files.deleteIfExists(tmp);
+                return null;
+            }
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            Files.move(tmp, cache, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return cache;
+        } catch (IOException e) {
+            System.err.println("jcni: warning: AOT cache not built (" + e.getMessage() + "); the plugins run without it");
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static void deleteCache(Path libDir) {
+        try {
+            Files.deleteIfExists(libDir.resolve(AOT_CACHE));
+            Files.deleteIfExists(libDir.resolve(AOT_CACHE + ".config"));
+        } catch (IOException e) {
+            throw new IllegalStateException("--lib-dir " + libDir + ": cannot remove the old AOT cache: " + e.getMessage());
+        }
     }
 
     /**
@@ -187,10 +271,11 @@ final class InstallCommand {
      * Paths (and anything unusual) are single-quoted, so the shell neither splits them nor expands the class path's
      * {@code *} (java does that).
      */
-    static String script(Path java, Path libDir, String mainClass) {
+    static String script(Path java, Path libDir, Path aotCache, String mainClass) {
         StringBuilder cmd = new StringBuilder();
-        for (String a : standaloneCommand(java, libDir, mainClass)) {
-            cmd.append(a.startsWith("/") || !a.matches("[A-Za-z0-9_.,:=+@%/-]+") ? shQuote(a) : a).append(' ');
+        for (String a : standaloneCommand(java, libDir, aotCache, mainClass)) {
+            // anything holding a path is quoted: the shell must neither split it nor expand lib/*
+            cmd.append(a.indexOf('/') >= 0 || !a.matches("[A-Za-z0-9_.,:=+@%-]+") ? shQuote(a) : a).append(' ');
         }
         return "#!/bin/sh\n"
                 + "# CNI plugin written by 'jcni install'; re-run it to update. Runs " + mainClass + ".\n"

@@ -107,7 +107,8 @@ class InstallCommandTest {
             assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(sidecar)), n);
             List<String> lines = Files.readAllLines(sidecar).stream().filter(l -> !l.startsWith("#")).toList();
             assertEquals(List.of("socket /run/jcni/jcni.sock", "argv " + JAVA, "argv --enable-native-access=ALL-UNNAMED",
-                    "argv -XX:+UseSerialGC", "argv -XX:TieredStopAtLevel=1", "argv -XX:-UsePerfData", "argv -Xshare:auto",
+                    "argv -XX:+UseSerialGC", "argv -XX:TieredStopAtLevel=1", "argv -XX:-UsePerfData", "argv -Xlog:disable",
+                    "argv -Xlog:all=warning:stderr", "argv -XX:AOTCache=" + lib + "/jcni.aot",
                     "argv -cp", "argv " + lib + "/*", "argv " + MAINS.get(n)), lines);
             expected.add(n);
             expected.add("." + n + ".exec");
@@ -115,6 +116,11 @@ class InstallCommandTest {
         expected.sort(null);
         try (Stream<Path> s = Files.list(bin)) {
             assertEquals(expected, s.map(p -> p.getFileName().toString()).sorted().toList(), "no temp files left");
+        }
+        assertTrue(Files.isRegularFile(lib.resolve("jcni.aot")), "AOT cache built");
+        try (Stream<Path> s = Files.list(lib)) {
+            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().endsWith(".tmp")
+                    || p.getFileName().toString().endsWith(".config")).toList(), "no training leftovers");
         }
         try (Stream<Path> s = Files.list(from)) {
             for (Path jar : s.toList()) {
@@ -142,7 +148,8 @@ class InstallCommandTest {
             assertTrue(text.startsWith("#!/bin/sh\n"), text);
             String exec = text.lines().filter(l -> l.startsWith("exec ")).findFirst().orElseThrow();
             assertEquals("exec '" + JAVA + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
-                    + " -XX:-UsePerfData -Xshare:auto -cp '" + lib + "/*' " + MAINS.get(n) + " \"$@\"", exec);
+                    + " -XX:-UsePerfData -Xlog:disable -Xlog:all=warning:stderr '-XX:AOTCache=" + lib + "/jcni.aot'"
+                    + " -cp '" + lib + "/*' " + MAINS.get(n) + " \"$@\"", exec);
         }
         try (Stream<Path> s = Files.list(bin)) {
             assertEquals(NAMES, s.map(p -> p.getFileName().toString()).sorted().toList(), "sidecars of the client install removed");
@@ -322,5 +329,109 @@ class InstallCommandTest {
             }
             jcniSocket = null;
         }
+    }
+
+    // ---- the AOT cache: accepted by the JVM, rebuilt with the jars ----
+
+    /** A copy of the installed executable that runs with -XX:AOTMode=on: the JVM then fails instead of running without the cache. */
+    static Path strict(Path exe, Path dir) throws IOException {
+        String text = Files.readString(exe);
+        assertTrue(text.contains(" '-XX:AOTCache="), text);
+        Path copy = dir.resolve(exe.getFileName() + "-aotmode-on");
+        Files.writeString(copy, text.replace(" '-XX:AOTCache=", " -XX:AOTMode=on '-XX:AOTCache="));
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return copy;
+    }
+
+    static final String VERSION_OUT = "{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}";
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void installedAotCacheIsAcceptedByEveryPlugin(@TempDir Path tmp) throws Exception {
+        Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
+        CliRunner r = install(bin, lib, "--scripts");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("AOT cache " + lib.resolve("jcni.aot")), r.out());
+        for (String n : NAMES) {
+            Run v = exec(strict(bin.resolve(n), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
+            assertEquals(0, v.code(), n + ": the JVM rejected the AOT cache: " + v.out() + v.err());
+            assertEquals(VERSION_OUT, v.out().strip(), n);
+            assertEquals("", v.err(), n);
+        }
+        // a real ADD/DEL through the strict loopback: the cache is taken on the path a runtime uses
+        String ns = "jit" + RUN + "aot";
+        NamedNetns.create(ns, Trace.OFF);
+        try {
+            Path loopback = strict(bin.resolve("jcni-loopback"), tmp);
+            String conf = "{\"cniVersion\": \"1.1.0\", \"name\": \"lonet\", \"type\": \"jcni-loopback\"}";
+            Run add = exec(loopback, cni("ADD", "/run/netns/" + ns), conf);
+            assertEquals(0, add.code(), add.out() + add.err());
+            assertTrue(loUp(ns));
+            assertEquals(0, exec(loopback, cni("DEL", "/run/netns/" + ns), conf).code());
+        } finally {
+            NamedNetns.delete(ns, Trace.OFF);
+        }
+        // and the check has teeth: a damaged cache makes the strict executable fail (not run without it)
+        Path bad = Files.write(tmp.resolve("bad.aot"), java.util.Arrays.copyOf(Files.readAllBytes(lib.resolve("jcni.aot")), 4096));
+        Path broken = tmp.resolve("broken");
+        Files.writeString(broken, Files.readString(strict(bin.resolve("jcni-loopback"), tmp))
+                .replace(lib.resolve("jcni.aot").toString(), bad.toString()));
+        Files.setPosixFilePermissions(broken, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Run rejected = exec(broken, Map.of("CNI_COMMAND", "VERSION"), "{}");
+        assertNotEquals(0, rejected.code(), rejected.out());
+        assertFalse(rejected.out().contains("supportedVersions"), rejected.out());
+    }
+
+    @Test
+    void reinstallWithAChangedJarRebuildsTheCache(@TempDir Path tmp) throws Exception {
+        Path src = Files.createDirectory(tmp.resolve("from"));
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path jar : s.toList()) {
+                Files.copy(jar, src.resolve(jar.getFileName()));
+            }
+        }
+        Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
+        List<String> args = List.of("install", "--scripts", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", src.toString());
+        assertEquals(0, CliRunner.run(args.toArray(new String[0])).code());
+        Path cache = lib.resolve("jcni.aot");
+        Object firstKey = Files.readAttributes(cache, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        byte[] first = Files.readAllBytes(cache);
+
+        // "rebuild" the plugins jar: same classes plus one more entry, so its size and time change
+        Path plugins;
+        try (Stream<Path> s = Files.list(src)) {
+            plugins = s.filter(p -> p.getFileName().toString().startsWith("jcni-plugins")).findFirst().orElseThrow();
+        }
+        Path rebuilt = tmp.resolve("rebuilt.jar");
+        try (var in = new java.util.jar.JarInputStream(Files.newInputStream(plugins));
+                JarOutputStream out = new JarOutputStream(Files.newOutputStream(rebuilt))) {
+            for (JarEntry e; (e = in.getNextJarEntry()) != null; ) {
+                out.putNextEntry(new JarEntry(e.getName()));
+                in.transferTo(out);
+                out.closeEntry();
+            }
+            out.putNextEntry(new JarEntry("META-INF/jcni-rebuilt-" + System.nanoTime()));
+            out.closeEntry();
+        }
+        Files.move(rebuilt, plugins, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        CliRunner again = CliRunner.run(args.toArray(new String[0]));
+        assertEquals(0, again.code(), again.err());
+        assertTrue(Files.isRegularFile(cache));
+        Object secondKey = Files.readAttributes(cache, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        assertNotEquals(firstKey, secondKey, "a new cache file was written");
+        assertFalse(java.util.Arrays.equals(first, Files.readAllBytes(cache)), "the cache describes the new jar");
+        Run v = exec(strict(bin.resolve("jcni-bridge"), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
+        assertEquals(0, v.code(), "the rebuilt cache is accepted: " + v.out() + v.err());
+        assertEquals(VERSION_OUT, v.out().strip());
+    }
+
+    @Test
+    void noAotCacheOptionLeavesItOut(@TempDir Path tmp) throws IOException {
+        Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
+        CliRunner r = install(bin, lib, "--scripts", "--no-aot-cache");
+        assertEquals(0, r.code(), r.err());
+        assertFalse(Files.exists(lib.resolve("jcni.aot")));
+        assertFalse(Files.readString(bin.resolve("jcni-bridge")).contains("AOTCache"));
     }
 }

@@ -23,7 +23,7 @@ public final class PluginMain {
                     new CniError(CniError.IO_FAILURE, "error reading from stdin", e.getMessage()).toJson(CniVersion.LATEST)),
                     StandardCharsets.UTF_8));
             out.flush();
-            System.exit(1);
+            exit(1);
             return;
         }
         PluginResponse r = Skeleton.handle(plugin, new PluginRequest(System.getenv(), stdin));
@@ -33,7 +33,19 @@ public final class PluginMain {
         }
         System.out.write(r.stdout(), 0, r.stdout().length);
         System.out.flush();
-        System.exit(r.exitCode());
+        exit(r.exitCode());
+    }
+
+    /**
+     * Ends the process after stdout and stderr are flushed. {@code Runtime.halt}, not
+     * {@code System.exit}: the plugin registers no shutdown hooks, and {@code System.exit} logs the
+     * exit through {@code System.Logger}, which loads ~65 classes (logger finder, ServiceLoader,
+     * the jimage reader) at every plugin exit.
+     */
+    static void exit(int code) {
+        System.out.flush();
+        System.err.flush();
+        Runtime.getRuntime().halt(code);
     }
 
     /** Reads at most {@code limit} bytes (one more than allowed is enough to know it is too big). */

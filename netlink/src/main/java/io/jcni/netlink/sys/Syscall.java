@@ -30,8 +30,11 @@ public final class Syscall {
     private static final MethodHandle SYSCALL;
     static {
         Linker linker = Linker.nativeLinker();
-        MemorySegment symbol = linker.defaultLookup().find("syscall")
-                .orElseThrow(() -> new ExceptionInInitializerError("libc has no syscall()"));
+        var found = linker.defaultLookup().find("syscall"); // no lambda: each costs start-up on the exec'd path
+        if (found.isEmpty()) {
+            throw new ExceptionInInitializerError("libc has no syscall()");
+        }
+        MemorySegment symbol = found.get();
         SYSCALL = linker.downcallHandle(symbol,
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
                 Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
