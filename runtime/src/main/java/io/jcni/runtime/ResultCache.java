@@ -1,17 +1,15 @@
 package io.jcni.runtime;
 
+import io.jcni.cni.io.AtomicFiles;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -82,34 +80,8 @@ public final class ResultCache {
             m.put("result", ConfLoader.sortedDeep(result));
         }
         Path f = file(list.name(), rt.containerId(), rt.ifName());
-        writeAtomically(f, Json.write(m).getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(f, Json.write(m).getBytes(StandardCharsets.UTF_8), "rw-------", "rwx------");
         return f;
-    }
-
-    private void writeAtomically(Path f, byte[] data) throws IOException {
-        Path dir = f.getParent();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
-        Path tmp = Files.createTempFile(dir, "." + f.getFileName() + ".", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer b = ByteBuffer.wrap(data);
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException ignored) {
-            // directory fsync is best effort (not every file system allows it)
-        }
     }
 
     /** An unreadable or undecodable cache file. */
