@@ -132,6 +132,11 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
 
     /** The configuration in the stored shape ({@link #parse} reads it back equal). */
     public String toJson() {
+        return Json.write(toMap());
+    }
+
+    /** The stored shape as JSON values. */
+    public Map<String, Object> toMap() {
         Map<String, Object> backendMap = new LinkedHashMap<>();
         backendMap.put("Type", backend.type());
         if (backend.isVxlan()) {
@@ -145,7 +150,7 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
         m.put("SubnetMin", subnetMin.toString());
         m.put("SubnetMax", subnetMax.toString());
         m.put("Backend", backendMap);
-        return Json.write(m);
+        return m;
     }
 
     private static IpPrefix prefix(String key, Object v) throws InvalidConfigException {

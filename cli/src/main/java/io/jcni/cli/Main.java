@@ -28,6 +28,9 @@ public final class Main {
               status|gc NET             plugin readiness; DEL stale cached attachments + GC
               pod create|delete|list    a named namespace attached to a network, in one step
               networks                  network configurations found, their plugins, load errors
+              agent [FLAGS]             the cluster network's node agent (etcd leases, host-gw/vxlan)
+              cluster init|status|leave the cluster network's configuration, leases and this node's routes
+              demo --cluster            three simulated nodes on etcd, pods pinging across them
 
             Options:
               --trace   print every kernel change as the equivalent ip/nft/sysctl command,
@@ -73,7 +76,14 @@ public final class Main {
             return switch (command) {
                 case "netns" -> new NetnsCommand(out, err, tracer).run(args);
                 case "link" -> new LinkCommand(out, tracer).run(args);
-                case "demo" -> new DemoCommand(out, err).run(args);
+                case "agent", "cluster" -> throw new UsageException("\"" + command + "\" runs from the agent module (it loads the etcd"
+                        + " client): start it with bin/jcni, or java -cp 'agent/target/lib/*:agent/target/*' io.jcni.agent.AgentMain " + command);
+                case "demo" -> {
+                    if (args.contains("--cluster")) {
+                        throw new UsageException("demo --cluster runs from the agent module: start it with bin/jcni demo --cluster");
+                    }
+                    yield new DemoCommand(out, err).run(args);
+                }
                 case "install" -> new InstallCommand(out).run(args);
                 case "daemon" -> new DaemonCommand(out, err).run(args);
                 case "add", "del", "check", "status", "gc" -> new NetworkCommand(out, err, trace, System.getenv()).run(command, args);

@@ -1,0 +1,70 @@
+package io.jcni.agent;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * The agent's log: one line per event, timestamped, to stderr (journald and kubectl logs take it
+ * from there). Details (each kernel change as its command) are indented under their event.
+ */
+public final class AgentLog {
+    private final PrintStream out;
+
+    public AgentLog(PrintStream out) {
+        this.out = out;
+    }
+
+    public void info(String message) {
+        line("", message);
+    }
+
+    public void warn(String message) {
+        line("WARNING ", message);
+    }
+
+    /** A kernel change or similar detail under the previous line. */
+    public void detail(String message) {
+        synchronized (out) {
+            out.println("    " + message);
+            out.flush();
+        }
+    }
+
+    private void line(String level, String message) {
+        synchronized (out) {
+            out.println(Instant.now().truncatedTo(ChronoUnit.MILLIS) + " jcni agent: " + level + message);
+            out.flush();
+        }
+    }
+
+    static String duration(Duration d) {
+        long s = d.toSeconds();
+        if (s % 3600 == 0) {
+            return s / 3600 + "h";
+        }
+        if (s % 60 == 0) {
+            return s / 60 + "m";
+        }
+        return s + "s";
+    }
+
+    static String micros(long us) {
+        return us >= 10_000 ? us / 1000 + " ms" : String.format("%.1f ms", us / 1000.0);
+    }
+
+    /** An exception's message and its causes' on one line. */
+    static String oneLine(Throwable t) {
+        if (t == null) {
+            return "no reason given";
+        }
+        StringBuilder b = new StringBuilder(t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName());
+        for (Throwable c = t.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            if (c.getMessage() != null && !b.toString().contains(c.getMessage())) {
+                b.append(": ").append(c.getMessage());
+            }
+        }
+        return b.toString();
+    }
+}

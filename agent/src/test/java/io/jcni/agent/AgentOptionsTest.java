@@ -1,0 +1,55 @@
+package io.jcni.agent;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class AgentOptionsTest {
+
+    @Test
+    void defaultsAreFlannels() {
+        AgentOptions o = AgentOptions.parse(List.of());
+        assertEquals(List.of("http://127.0.0.1:2379"), o.etcdEndpoints);
+        assertEquals("/jcni.io/network", o.etcdPrefix);
+        assertEquals(Duration.ofHours(24), o.leaseTtl);
+        assertEquals(Path.of("/run/jcni/subnet.env"), o.subnetFile);
+        assertEquals(Path.of("/etc/cni/net.d"), o.cniConfDir);
+        assertEquals(Path.of("/run/jcni/jcni.sock"), o.pluginSocket);
+        assertFalse(o.ipMasq);
+    }
+
+    @Test
+    void flagsBothWays() {
+        AgentOptions o = AgentOptions.parse(List.of("--etcd-endpoints", "http://198.18.0.2:2379, 198.18.0.3:2379",
+                "--etcd-prefix=/coreos.com/network/", "--iface", "eth0", "--ip-masq", "--subnet-lease-ttl", "1h30m",
+                "--no-plugin-socket", "--reconcile-interval=500ms"));
+        assertEquals(List.of("http://198.18.0.2:2379", "http://198.18.0.3:2379"), o.etcdEndpoints);
+        assertEquals("/coreos.com/network", o.etcdPrefix);
+        assertEquals("eth0", o.iface);
+        assertTrue(o.ipMasq);
+        assertEquals(Duration.ofMinutes(90), o.leaseTtl);
+        assertNull(o.pluginSocket);
+        assertEquals(Duration.ofMillis(500), o.reconcileInterval);
+        assertNull(AgentOptions.parse(List.of("--help")));
+    }
+
+    @Test
+    void badFlagsSayWhich() {
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--subnet-lease-ttl", "10")))
+                .getMessage().contains("needs a unit"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--subnet-lease-ttl", "0s")))
+                .getMessage().contains("longer than zero"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--bogus", "1")))
+                .getMessage().contains("unknown flag \"--bogus\""));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--iface")))
+                .getMessage().contains("--iface needs a value"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--etcd-endpoints", "ftp://x")))
+                .getMessage().contains("not an http"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--etcd-certfile", "/c")))
+                .getMessage().contains("go together"));
+    }
+}
