@@ -52,13 +52,34 @@ public final class Routes {
         }
     }
 
+    /**
+     * Deletes a route only if one of {@code route}'s protocol matches ({@code ip route del … proto P}):
+     * {@link #delete} matches any protocol, so it may take a route someone else installed to the same
+     * destination through the same next hop. For owners that mark their routes with a protocol
+     * number. False when there is no such route.
+     */
+    public boolean deleteOfProtocolIfExists(Route route) {
+        try {
+            nl.socket().execute(message(RTM_DELROUTE, 0, "delete route", route, true));
+        } catch (NoSuchObjectException e) {
+            return false;
+        }
+        nl.traceIp((route.isV4() ? "" : "-6 ") + "route del " + route.toIpArgs()
+                + (route.protocol() == RTPROT_BOOT ? " proto boot" : ""));
+        return true;
+    }
+
     private NlRequest message(int type, int flags, String op, Route route) {
+        return message(type, flags, op, route, false);
+    }
+
+    private NlRequest message(int type, int flags, String op, Route route, boolean sameProtocol) {
         IpPrefix dst = route.destination();
         boolean del = type == RTM_DELROUTE;
         NlRequest r = new NlRequest(type, flags, op, route.toIpArgs())
                 .u8(dst.isV4() ? AF_INET : AF_INET6).u8(dst.length()).u8(0).u8(0)
                 .u8(route.table() < 256 ? route.table() : RT_TABLE_UNSPEC)
-                .u8(del ? RTPROT_UNSPEC : route.protocol())
+                .u8(del && !sameProtocol ? RTPROT_UNSPEC : route.protocol())
                 .u8(del && route.scope() < 0 ? RT_SCOPE_NOWHERE : route.effectiveScope())
                 .u8(route.type())
                 .u32(route.onlink() ? RTNH_F_ONLINK : 0);

@@ -178,6 +178,23 @@ class RouteTest {
     }
 
     @Test
+    void deleteOfProtocolLeavesOtherProtocolsRoute() {
+        // Two routes the kernel tells apart only by protocol: same destination, next hop and metric.
+        Commands.run("ip", "-n", nsName, "route", "add", "10.71.0.0/24", "via", "10.10.0.254", "proto", "static");
+        Commands.run("ip", "-n", nsName, "route", "append", "10.71.0.0/24", "via", "10.10.0.254", "proto", "215");
+        Route ours = Route.to(pfx("10.71.0.0/24")).via(ip("10.10.0.254")).dev(dev).protocol(215);
+
+        assertTrue(nl.routes().deleteOfProtocolIfExists(ours));
+        List<Map<String, Object>> left = Witness.routes(nsName, false, "main").stream()
+                .filter(m -> "10.71.0.0/24".equals(m.get("dst"))).toList();
+        assertEquals(1, left.size(), left.toString());
+        assertEquals("static", left.get(0).get("protocol"), "the other protocol's route stays");
+        assertFalse(nl.routes().deleteOfProtocolIfExists(ours), "none of protocol 215 is left");
+        assertEquals(1, Witness.routes(nsName, false, "main").stream()
+                .filter(m -> "10.71.0.0/24".equals(m.get("dst"))).count());
+    }
+
+    @Test
     void ipv6ConnectedViaDefaultMetric() {
         nl.routes().add(Route.to(pfx("fd20::/64")).dev(dev));
         nl.routes().add(Route.to(pfx("fd30::/48")).via(ip("fd10::fe")).metric(50));

@@ -1,0 +1,42 @@
+package io.jcni.agent;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One pass of the {@link Dataplane}: collects each change (as the command that makes it) and each
+ * error, so one failing step is reported and the pass goes on with the next.
+ */
+final class Pass {
+    private final List<String> changes = new ArrayList<>();
+    private final List<String> errors = new ArrayList<>();
+
+    /** A step that may fail with an unchecked exception. */
+    @FunctionalInterface
+    interface Step {
+        void run();
+    }
+
+    void changed(String command) {
+        changes.add(command);
+    }
+
+    void error(String message) {
+        errors.add(message);
+    }
+
+    /** Runs {@code step}; a failure becomes an error naming {@code what}. Returns whether it succeeded. */
+    boolean attempt(String what, Step step) {
+        try {
+            step.run();
+            return true;
+        } catch (RuntimeException e) {
+            errors.add(what + ": " + e.getMessage());
+            return false;
+        }
+    }
+
+    Dataplane.Report report() {
+        return new Dataplane.Report(List.copyOf(changes), List.copyOf(errors));
+    }
+}
