@@ -9,6 +9,7 @@ import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.ns.Sysctl;
 import io.jcni.netlink.probe.Ping;
+import io.jcni.netlink.probe.TcpProbe;
 import io.jcni.netlink.route.Address;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.Route;
@@ -17,11 +18,6 @@ import io.jcni.netlink.route.Rtnl;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -307,63 +303,15 @@ final class DemoCommand {
     /** A TCP connection pod1 -> outside: the outside host must see the node's address, not the pod's. */
     private boolean natCheck(NetNs pod, NetNs outside) {
         String what = "pod1 -> outside host (TCP)";
-        ServerSocketChannel server = outside.run(new NetNs.Work<ServerSocketChannel>() {
-            @Override
-            public ServerSocketChannel run() {
-                try {
-                    ServerSocketChannel s = ServerSocketChannel.open();
-                    s.bind(new InetSocketAddress(OUTSIDE_IP.toString(), OUTSIDE_PORT));
-                    return s;
-                } catch (IOException e) {
-                    throw new IllegalStateException("outside host cannot listen: " + e.getMessage(), e);
-                }
-            }
-        });
-        String[] seen = new String[1];
-        Thread acceptor = Thread.ofPlatform().name("demo-outside").start(new Runnable() {
-            @Override
-            public void run() {
-                try (SocketChannel c = server.accept()) {
-                    InetSocketAddress peer = (InetSocketAddress) c.getRemoteAddress();
-                    seen[0] = peer.getAddress().getHostAddress();
-                    c.write(ByteBuffer.wrap(("hello " + seen[0] + "\n").getBytes(StandardCharsets.UTF_8)));
-                } catch (IOException e) {
-                    seen[0] = null;
-                }
-            }
-        });
-        String reply;
-        try {
-            reply = pod.run(new NetNs.Work<String>() {
-                @Override
-                public String run() {
-                    try (SocketChannel c = SocketChannel.open()) {
-                        c.socket().connect(new InetSocketAddress(OUTSIDE_IP.toString(), OUTSIDE_PORT), 3000);
-                        c.socket().setSoTimeout(3000);
-                        byte[] buf = new byte[128];
-                        int n = c.socket().getInputStream().read(buf);
-                        return n <= 0 ? "" : new String(buf, 0, n, StandardCharsets.UTF_8).trim();
-                    } catch (IOException e) {
-                        return null;
-                    }
-                }
-            });
-        } finally {
-            try {
-                server.close(); // unblocks the acceptor if the connection never came
-                acceptor.join(3000);
-            } catch (IOException | InterruptedException ignored) {
-                // nothing to add
-            }
-        }
+        String seen = TcpProbe.peerSeen(outside, OUTSIDE_IP, OUTSIDE_PORT, pod, 3000);
         out.println("        $ ip netns exec " + OUTSIDE + " nc -l " + OUTSIDE_IP + " " + OUTSIDE_PORT
                 + " &  ip netns exec " + POD1 + " nc " + OUTSIDE_IP + " " + OUTSIDE_PORT);
-        if (reply == null || seen[0] == null) {
+        if (seen == null) {
             out.printf("  FAIL  %-38s no connection (is forwarding blocked by a host firewall?)%n", what);
             return false;
         }
-        boolean natted = seen[0].equals(NODE_OUT_IP.toString());
-        out.printf("  %s  %-38s the outside host saw the connection come from %s%n", natted ? "ok  " : "FAIL", what, seen[0]);
+        boolean natted = seen.equals(NODE_OUT_IP.toString());
+        out.printf("  %s  %-38s the outside host saw the connection come from %s%n", natted ? "ok  " : "FAIL", what, seen);
         out.println(natted
                 ? "        that is the node's address, not the pod's " + POD1_IP + ": masquerade (NAT) rewrote it"
                 : "        expected the node's address " + NODE_OUT_IP + ": masquerade did not apply");
