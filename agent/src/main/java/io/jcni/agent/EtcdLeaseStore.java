@@ -64,6 +64,12 @@ import java.util.function.Consumer;
  * not complete in time, or that cannot reach it, throws {@link StoreUnavailableException} naming the
  * endpoints and the cause in one line. Creating the store does not connect (jetcd connects on the
  * first call), so an agent starts while etcd is down and its first call fails cleanly.
+ * {@link #acquire} makes several calls (a read, a grant, a transaction, perhaps a revoke, and again
+ * on a conflict), each so bounded.
+ *
+ * <p>A key an operator wrote without an etcd lease (flannel's reservation) is kept that way: its
+ * node acquires it with {@link Lease#storeLease() storeLease} 0, {@link #renew} and {@link #ttlLeft}
+ * answer -1 for it (no expiry), and {@link #release} deletes it only while it still names the node.
  *
  * <p>Watches report a lost etcd themselves: a broken stream ends the watch at once, and an etcd that
  * keeps the connection but stops answering (a hung process, a partition that drops packets) is
@@ -123,18 +129,22 @@ public final class EtcdLeaseStore implements LeaseStore {
             return new Options(List.of(endpoints), null, null, null, null, null, null);
         }
 
+        /** These options with another key prefix. */
         public Options withPrefix(String p) {
             return new Options(endpoints, p, caFile, certFile, keyFile, timeout, warnings);
         }
 
+        /** These options with TLS files (any may be null: the JDK's trust store, no client certificate). */
         public Options withTls(Path ca, Path cert, Path key) {
             return new Options(endpoints, prefix, ca, cert, key, timeout, warnings);
         }
 
+        /** These options with another call timeout. */
         public Options withTimeout(Duration t) {
             return new Options(endpoints, prefix, caFile, certFile, keyFile, t, warnings);
         }
 
+        /** These options with another warnings sink. */
         public Options withWarnings(Consumer<String> w) {
             return new Options(endpoints, prefix, caFile, certFile, keyFile, timeout, w);
         }
