@@ -21,8 +21,6 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
-import io.grpc.ConnectivityState;
-import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.netty.GrpcSslContexts;
@@ -151,7 +149,7 @@ public final class EtcdLeaseStore implements LeaseStore {
     }
 
     private final Options options;
-    private final Client client;
+    private Client client;
     private final String where;
     private final String configKey;
     private final String subnetsPrefix;
@@ -159,12 +157,15 @@ public final class EtcdLeaseStore implements LeaseStore {
     private final ScheduledExecutorService watchMonitor;
     private final Set<LeaseWatch> watches = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
-    private volatile ManagedChannel channel;
-    private volatile boolean channelUnreachable;
+    /** Makes a new client with the same settings (see {@link #renewIfUnreachable}). */
+    private final java.util.function.Supplier<Client> clients;
+    /** Set when a call found etcd unreachable: the next call gets a new client. */
+    private volatile boolean unreachable;
 
-    private EtcdLeaseStore(Options options, Client client) {
+    private EtcdLeaseStore(Options options, java.util.function.Supplier<Client> clients) {
         this.options = options;
-        this.client = client;
+        this.clients = clients;
+        this.client = clients.get();
         this.where = "etcd at " + String.join(",", options.endpoints());
         this.configKey = options.prefix() + "/config";
         this.subnetsPrefix = options.prefix() + "/subnets/";
@@ -224,7 +225,7 @@ public final class EtcdLeaseStore implements LeaseStore {
                 throw new IllegalArgumentException("etcd TLS setup failed: " + e.getMessage(), e);
             }
         }
-        return new EtcdLeaseStore(options, builder.build());
+        return new EtcdLeaseStore(options, builder::build);
     }
 
     /** The options this store was made with. */
@@ -752,7 +753,11 @@ public final class EtcdLeaseStore implements LeaseStore {
             w.close();
         }
         watchMonitor.shutdownNow();
-        Thread closer = Thread.ofPlatform().daemon().name("jcni-etcd-close").start(client::close);
+        Client last;
+        synchronized (this) {
+            last = client;
+        }
+        Thread closer = Thread.ofPlatform().daemon().name("jcni-etcd-close").start(last::close);
         try {
             closer.join(options.timeout());
         } catch (InterruptedException e) {
@@ -764,48 +769,26 @@ public final class EtcdLeaseStore implements LeaseStore {
         if (closed) {
             throw new IllegalStateException("the etcd store is closed");
         }
-        reconnectNow();
-        return client;
+        return renewIfUnreachable();
     }
 
     /**
-     * After an outage gRPC waits out an exponential backoff (up to two minutes) before it connects
-     * again, and a call made meanwhile fails without trying. The caller's retry is the backoff that
-     * matters here, so each call on a failed connection asks gRPC to try again at once.
+     * After an outage gRPC waits out an exponential backoff (up to two minutes) before its channel
+     * connects again, and a call made meanwhile fails without trying. The caller's retry is the
+     * backoff that matters here, so after a call found etcd unreachable the next call gets a new
+     * client, whose channel connects at once; the old client is closed in the background (its
+     * watches end, and their owners resync on the new one). jetcd connects lazily, so a new client
+     * costs nothing until it is used.
      */
-    private void reconnectNow() {
-        ManagedChannel ch = channel();
-        if (ch != null && ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
-            ch.resetConnectBackoff();
-        }
-    }
-
-    /**
-     * jetcd's channel, which jetcd does not expose: reached by reflection into its 0.8 internals
-     * ({@code ClientImpl.connectionManager.getChannel()}); null, with one warning, if they have moved,
-     * and then only gRPC's own backoff applies.
-     */
-    private ManagedChannel channel() {
-        ManagedChannel ch = channel;
-        if (ch != null || channelUnreachable) {
-            return ch;
-        }
+    private Client renewIfUnreachable() {
         synchronized (this) {
-            if (channel == null && !channelUnreachable) {
-                try {
-                    java.lang.reflect.Field f = client.getClass().getDeclaredField("connectionManager");
-                    f.setAccessible(true);
-                    Object manager = f.get(client);
-                    java.lang.reflect.Method m = manager.getClass().getDeclaredMethod("getChannel");
-                    m.setAccessible(true);
-                    channel = (ManagedChannel) m.invoke(manager);
-                } catch (ReflectiveOperationException | RuntimeException e) {
-                    channelUnreachable = true;
-                    options.warnings().accept("cannot reach jetcd's channel (" + e
-                            + "): reconnecting to etcd after an outage may take gRPC's backoff of up to 2 minutes");
-                }
+            if (unreachable) {
+                Client old = client;
+                client = clients.get();
+                unreachable = false;
+                Thread.ofPlatform().daemon().name("jcni-etcd-close-stale").start(old::close);
             }
-            return channel;
+            return client;
         }
     }
 
@@ -832,7 +815,10 @@ public final class EtcdLeaseStore implements LeaseStore {
         }
         String detail = switch (code(t)) {
             case DEADLINE_EXCEEDED -> " did not answer within " + seconds(options.timeout());
-            case UNAVAILABLE -> " is unreachable: " + oneLine(t);
+            case UNAVAILABLE -> {
+                unreachable = true;
+                yield " is unreachable: " + oneLine(t);
+            }
             default -> ": " + oneLine(t);
         };
         return new StoreUnavailableException(where + detail + " (" + what + ")", t);
