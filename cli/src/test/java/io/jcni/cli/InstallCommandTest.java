@@ -3,6 +3,7 @@ package io.jcni.cli;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Commands;
+import io.jcni.testkit.Jars;
 import io.jcni.testkit.Json;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,31 +45,10 @@ class InstallCommandTest {
     static Path shared;
     static Path from;
 
-    /** The runtime jars: each module's target/classes as a jar, each dependency jar copied; no test frameworks. */
+    /** The runtime jars, as a package would lay them out. */
     @BeforeAll
     static void buildJarSource() throws IOException {
-        from = Files.createDirectory(shared.resolve("from"));
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        for (String entry : cp.split(File.pathSeparator)) {
-            Path p = Path.of(entry);
-            String name = p.getFileName() == null ? "" : p.getFileName().toString();
-            if (Files.isDirectory(p) && name.equals("classes") && p.getParent().getFileName().toString().equals("target")) {
-                jar(p, from.resolve("jcni-" + p.getParent().getParent().getFileName() + ".jar"));
-            } else if (Files.isRegularFile(p) && name.endsWith(".jar")
-                    && !name.matches("(junit|opentest4j|apiguardian|surefire|jcni-testkit).*")) {
-                Files.copy(p, from.resolve(name));
-            }
-        }
-    }
-
-    private static void jar(Path classes, Path out) throws IOException {
-        try (JarOutputStream jos = new JarOutputStream(Files.newOutputStream(out)); Stream<Path> s = Files.walk(classes)) {
-            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
-                jos.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-                Files.copy(f, jos);
-                jos.closeEntry();
-            }
-        }
+        from = Jars.fromClassPath(Files.createDirectory(shared.resolve("from")));
     }
 
     static CliRunner install(Path bin, Path lib, String... more) {

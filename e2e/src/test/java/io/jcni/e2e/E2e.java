@@ -1,6 +1,7 @@
 package io.jcni.e2e;
 
 import io.jcni.cli.Main;
+import io.jcni.testkit.Jars;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -24,8 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -152,7 +151,7 @@ final class E2e {
      * and execs the installed executable. The runtime is pointed at {@code DIR/bin}.
      */
     static Plugins install(Path dir) throws IOException {
-        Path jars = buildJars(Files.createDirectories(dir.resolve("jars")));
+        Path jars = Jars.fromClassPath(Files.createDirectories(dir.resolve("jars")));
         Path installed = dir.resolve("installed"), lib = dir.resolve("lib"), bin = Files.createDirectories(dir.resolve("bin"));
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int code = Main.run(new String[] {"install", "--dir", installed.toString(), "--lib-dir", lib.toString(), "--from", jars.toString()},
@@ -189,32 +188,6 @@ final class E2e {
             Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         return new Plugins(bin, installed, callLog, portmap);
-    }
-
-    /** Each module's target/classes as a jar, each dependency jar copied; no test frameworks (as InstallCommandTest). */
-    static Path buildJars(Path from) throws IOException {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        for (String entry : cp.split(File.pathSeparator)) {
-            Path p = Path.of(entry);
-            String name = p.getFileName() == null ? "" : p.getFileName().toString();
-            if (Files.isDirectory(p) && name.equals("classes") && p.getParent().getFileName().toString().equals("target")) {
-                jar(p, from.resolve("jcni-" + p.getParent().getParent().getFileName() + ".jar"));
-            } else if (Files.isRegularFile(p) && name.endsWith(".jar")
-                    && !name.matches("(junit|opentest4j|apiguardian|surefire|jcni-testkit|jcni-e2e).*")) {
-                Files.copy(p, from.resolve(name));
-            }
-        }
-        return from;
-    }
-
-    private static void jar(Path classes, Path out) throws IOException {
-        try (JarOutputStream jos = new JarOutputStream(Files.newOutputStream(out)); Stream<Path> s = Files.walk(classes)) {
-            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
-                jos.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-                Files.copy(f, jos);
-                jos.closeEntry();
-            }
-        }
     }
 
     // ---- the image: Debian's busybox-static, offline ----
