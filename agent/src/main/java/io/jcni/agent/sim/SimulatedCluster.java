@@ -306,7 +306,8 @@ public final class SimulatedCluster implements AutoCloseable {
             cp = System.getProperty("java.class.path");
         }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", cp, mainClass));
+                // native access for netlink; sun.misc.Unsafe for jetcd's protobuf (else a warning per start)
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp", cp, mainClass));
         cmd.addAll(List.of(args));
         return cmd;
     }
