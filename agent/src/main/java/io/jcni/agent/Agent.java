@@ -63,6 +63,7 @@ public final class Agent implements Runnable {
     private int watchGeneration;
     private boolean storeLost;
     private long nextRenewNanos;
+    private long lastPassNanos;
     private String lastProblem;
 
     /** Wakes the loop: a watch event, a broken watch, or stop. */
@@ -106,7 +107,10 @@ public final class Agent implements Runnable {
             while (!stopping) {
                 if (own == null || storeLost) {
                     if (!join()) {
-                        waitFor(backoff);
+                        if (own != null && System.nanoTime() - lastPassNanos >= options.reconcileInterval.toNanos()) {
+                            reconcile(null); // the store is away: keep repairing drift against the last leases known
+                        }
+                        waitFor(backoff.compareTo(options.reconcileInterval) < 0 ? backoff : options.reconcileInterval);
                         backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
                         continue;
                     }
@@ -323,6 +327,7 @@ public final class Agent implements Runnable {
     private void reconcile(String reason) {
         Collection<Lease> all = List.copyOf(leases.values());
         long t0 = System.nanoTime();
+        lastPassNanos = t0;
         Dataplane.Report r = dataplane.reconcile(config, own, all, options.ipMasq);
         long micros = (System.nanoTime() - t0) / 1000;
         if (r.changed() || reason != null) {

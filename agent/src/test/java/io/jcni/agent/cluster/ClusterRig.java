@@ -190,6 +190,24 @@ final class ClusterRig implements AutoCloseable {
         return null;
     }
 
+    /**
+     * The lease key name held by {@code node} as its hand-off says (for when etcd cannot be asked):
+     * the subnet of {@code JCNI_SUBNET} in the node's {@code subnet.env}.
+     */
+    String leaseOfCached(Node node) {
+        try {
+            for (String line : Files.readAllLines(node.runDir().resolve("subnet.env"))) {
+                if (line.startsWith("JCNI_SUBNET=")) {
+                    io.jcni.netlink.ip.IpPrefix p = io.jcni.netlink.ip.IpPrefix.parse(line.substring(12)).network();
+                    return p.address() + "-" + p.length();
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        throw new IllegalStateException("no JCNI_SUBNET in " + node.name() + "'s subnet.env");
+    }
+
     /** {@code 10.244.3.0-24} → {@code 10.244.3.0/24}. */
     static String subnet(String keyName) {
         int dash = keyName.lastIndexOf('-');
