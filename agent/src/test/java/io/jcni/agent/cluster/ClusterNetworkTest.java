@@ -103,10 +103,32 @@ class ClusterNetworkTest {
             ExecResult table = rig.cluster(nodes.get(0), "status");
             assertTrue(table.stdout().contains(nodes.get(1).underlayIp()) && !table.stdout().contains("MISSING"), table.output());
 
+            // the pods' MTU leaves room for the VXLAN headers, and every agent kept its lease past 2 TTLs
+            int mtu = vxlan ? 1450 : 1500;
+            assertEquals(mtu, ((Number) Json.objects(Commands.ip(a.netns(), "link", "show", "dev", "eth0")).getFirst().get("mtu")).intValue());
+            if (vxlan) {
+                assertEquals(mtu, ((Number) Json.objects(Commands.ip(nodes.get(0).netns(), "link", "show", "dev", Dataplane.vxlanDevice(1)))
+                        .getFirst().get("mtu")).intValue());
+            }
+            assertEquals(leases.keySet(), rig.leases().keySet(), "renewed well before expiry");
+
+            ownLeaseDeletedIsTakenAgain(rig, nodes.get(2), nodes.get(0), vxlan);
             killedAgentLosesNoPacket(rig, nodes.get(1), a, b, vxlan);
             driftIsRepaired(rig, nodes.get(0), nodes.get(2), vxlan);
             departedNodesAreRemoved(rig, nodes, vxlan);
         }
+    }
+
+    /** The lease of a running agent deleted in etcd: the agent takes the same subnet again, and its peers follow. */
+    private static void ownLeaseDeletedIsTakenAgain(ClusterRig rig, Node node, Node peer, boolean vxlan) {
+        String held = rig.leaseOf(node);
+        rig.etcd.etcdctl("del", ClusterRig.ETCD_PREFIX + "/subnets/" + held);
+        assertTrue(await(() -> held.equals(rig.leaseOf(node)), Duration.ofSeconds(10)),
+                "the agent took " + held + " again\n" + rig.agent(node).logText());
+        assertTrue(await(() -> agentRoutes(peer).containsKey(subnet(held)) && peerObjects(peer, vxlan) == 2, Duration.ofSeconds(10)),
+                peer.name() + " routes to it again\n" + rig.logs());
+        // the watch event or the next renewal, whichever comes first, notices
+        assertTrue(rig.agent(node).logText().contains("taking it again"), rig.agent(node).logText());
     }
 
     /** kill -9 of the agent on {@code node} while {@code from} pings {@code to} on it: no packet lost. */
