@@ -65,15 +65,22 @@ public final class Agent implements Runnable {
     private long nextRenewNanos;
     private long lastPassNanos;
     private String lastProblem;
+    /** Set by {@link #waitFor} when the kernel changed while the loop waited. */
+    private boolean kernelDirty;
 
-    /** Wakes the loop: a watch event, a broken watch, or stop. */
-    private sealed interface Signal permits Event, WatchBroken, Stop {}
+    /** Wakes the loop: a watch event, a broken watch, the kernel lost something of ours, or stop. */
+    private sealed interface Signal permits Event, WatchBroken, KernelChanged, Stop {}
 
     private record Event(int generation, LeaseStore.LeaseEvent event) implements Signal {}
 
     private record WatchBroken(int generation, Throwable cause) implements Signal {}
 
+    private record KernelChanged() implements Signal {}
+
     private record Stop() implements Signal {}
+
+    /** How long a kernel change is given to be followed by the rest of its burst (a link going down drops many routes). */
+    static final Duration KERNEL_SETTLE = Duration.ofMillis(50);
 
     public Agent(LeaseStore store, Dataplane dataplane, Handoff handoff, IpAddress publicIp, AgentOptions options,
                  AgentLog log) {
@@ -83,6 +90,14 @@ public final class Agent implements Runnable {
         this.publicIp = publicIp;
         this.options = options;
         this.log = log;
+    }
+
+    /**
+     * The kernel lost or changed something this agent owns (see {@link KernelWatch}): a pass runs
+     * now instead of at the next reconcile interval.
+     */
+    public void kernelChanged() {
+        signals.add(new KernelChanged());
     }
 
     /** Asks the loop to end; returns at once (see {@link #awaitStopped}). */
@@ -107,10 +122,14 @@ public final class Agent implements Runnable {
             while (!stopping) {
                 if (own == null || storeLost) {
                     if (!join()) {
-                        if (own != null && System.nanoTime() - lastPassNanos >= options.reconcileInterval.toNanos()) {
-                            reconcile(null); // the store is away: keep repairing drift against the last leases known
-                        }
-                        waitFor(backoff.compareTo(options.reconcileInterval) < 0 ? backoff : options.reconcileInterval);
+                        Duration wait = backoff.compareTo(options.reconcileInterval) < 0 ? backoff : options.reconcileInterval;
+                        long until = System.nanoTime() + wait.toNanos();
+                        do {
+                            if (own != null && (kernelDirty || System.nanoTime() - lastPassNanos >= options.reconcileInterval.toNanos())) {
+                                reconcile(null); // the store is away: keep repairing drift against the last leases known
+                            }
+                            kernelDirty = false;
+                        } while (waitFor(Duration.ofNanos(Math.max(0, until - System.nanoTime()))));
                         backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
                         continue;
                     }
@@ -218,6 +237,15 @@ public final class Agent implements Runnable {
                         lostStore("the watch on etcd broke: " + AgentLog.oneLine(b.cause()));
                         return;
                     }
+                    case KernelChanged k -> {
+                        try {
+                            settle();
+                        } catch (InterruptedException e) {
+                            stopping = true;
+                            return;
+                        }
+                        kernelDirty = true;
+                    }
                     default -> { } // a signal of an earlier watch
                 }
                 s = signals.poll();
@@ -235,7 +263,7 @@ public final class Agent implements Runnable {
             if (reason != null) {
                 reconcile(reason);
                 nextPass = System.nanoTime() + interval;
-            } else if (System.nanoTime() >= nextPass) {
+            } else if (kernelDirty || System.nanoTime() >= nextPass) {
                 reconcile(null);
                 nextPass = System.nanoTime() + interval;
             }
@@ -328,6 +356,7 @@ public final class Agent implements Runnable {
         Collection<Lease> all = List.copyOf(leases.values());
         long t0 = System.nanoTime();
         lastPassNanos = t0;
+        kernelDirty = false;
         Dataplane.Report r = dataplane.reconcile(config, own, all, options.ipMasq);
         long micros = (System.nanoTime() - t0) / 1000;
         if (r.changed() || reason != null) {
@@ -350,15 +379,30 @@ public final class Agent implements Runnable {
         }
     }
 
-    private void waitFor(Duration d) {
+    /**
+     * Waits up to {@code d} for a stop or a kernel change: true when the kernel changed (then
+     * {@link #kernelDirty} is set and the caller acts and may wait again for the rest).
+     */
+    private boolean waitFor(Duration d) {
         try {
-            Signal s = signals.poll(d.toMillis(), TimeUnit.MILLISECONDS);
+            Signal s = signals.poll(d.toNanos(), TimeUnit.NANOSECONDS);
             if (s instanceof Stop) {
                 stopping = true;
+            } else if (s instanceof KernelChanged) {
+                settle();
+                kernelDirty = true;
+                return true;
             }
         } catch (InterruptedException e) {
             stopping = true;
         }
+        return false;
+    }
+
+    /** Lets the rest of a burst of kernel changes arrive, so that one pass handles them all. */
+    private void settle() throws InterruptedException {
+        Thread.sleep(KERNEL_SETTLE.toMillis());
+        signals.removeIf(s -> s instanceof KernelChanged);
     }
 
     /** This node's lease, or null before one is taken (for status and tests). */

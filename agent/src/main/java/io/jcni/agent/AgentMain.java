@@ -86,9 +86,20 @@ public final class AgentMain {
         LeaseStore store = EtcdLeaseStore.connect(storeOptions(o, log));
         Agent agent = new Agent(store, dataplane, new Handoff(o.subnetFile, o.cniConfDir, o.bridge), underlay.publicIp(), o, log);
         Thread loop = Thread.ofPlatform().name("jcni-agent").start(agent);
+        KernelWatch kernelWatch = null;
+        try {
+            kernelWatch = KernelWatch.start(null, underlay.iface(), agent::kernelChanged);
+        } catch (KernelException e) {
+            log.warn("not watching the kernel for changes (" + e.getMessage() + "): drift is repaired every "
+                    + AgentLog.duration(o.reconcileInterval));
+        }
+        KernelWatch watching = kernelWatch;
         Daemon served = daemon;
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("jcni-agent-shutdown").unstarted(() -> {
             agent.stop();
+            if (watching != null) {
+                watching.close();
+            }
             try {
                 agent.awaitStopped(Duration.ofSeconds(10));
             } catch (InterruptedException ignored) {

@@ -47,7 +47,8 @@ public final class Dataplane implements AutoCloseable {
     public static final String NFT_TABLE = "jcni_cluster";
 
     private static final String FORWARDING = "net.ipv4.ip_forward";
-    private static final String VXLAN_PREFIX = "jcni.";
+    /** Every VXLAN device of the agent is named so ({@code jcni.<VNI>}), and no other link. */
+    static final String VXLAN_PREFIX = "jcni.";
     private static final MacAddress ZERO_MAC = MacAddress.of(new byte[6]);
 
     private final RouteNetlink nl;

@@ -30,6 +30,7 @@ public final class NetlinkSocket implements AutoCloseable {
     private static final int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000;
     private static final int SOL_NETLINK = 270, NETLINK_CAP_ACK = 10, NETLINK_EXT_ACK = 11, NETLINK_GET_STRICT_CHK = 12;
     private static final int MSG_DONTWAIT = 0x40, MSG_TRUNC = 0x20;
+    private static final int SOL_SOCKET = 1, SO_RCVTIMEO = 20;
     private static final int NLMSGERR_ATTR_MSG = 1;
     private static final int RECV_BUFFER = 64 * 1024;
     private static final int DUMP_ATTEMPTS = 8;
@@ -41,6 +42,11 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** Opens a socket of {@code protocol} (NETLINK_ROUTE, NETLINK_NETFILTER) in the calling thread's namespace. */
     public NetlinkSocket(int protocol) {
+        this(protocol, 0);
+    }
+
+    /** A socket that also receives the notifications of the multicast {@code groups} (RTMGRP_* bits). */
+    private NetlinkSocket(int protocol, int groups) {
         int raw = (int) Syscall.call("open netlink socket", null, SyscallNumbers.SOCKET,
                 AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
         this.fd = new Fd(raw, "netlink socket");
@@ -55,6 +61,7 @@ public final class NetlinkSocket implements AutoCloseable {
             }
             MemorySegment addr = arena.allocate(12);
             addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_NETLINK);
+            addr.set(ValueLayout.JAVA_INT, 8, groups); // nl_groups
             Syscall.call("bind netlink socket", null, SyscallNumbers.BIND, raw, addr.address(), 12);
             this.recvBuffer = arena.allocate(RECV_BUFFER, 8);
             this.seq = (int) (System.nanoTime() & 0x3fffffff);
@@ -79,6 +86,51 @@ public final class NetlinkSocket implements AutoCloseable {
                 return new NetlinkSocket(protocol);
             }
         });
+    }
+
+    /**
+     * A socket in {@code netns} (null: the caller's) that receives the kernel's change notifications
+     * of the multicast {@code groups} (e.g. RTMGRP_LINK | RTMGRP_IPV4_ROUTE), read with
+     * {@link #notifications}, which waits at most {@code timeoutMillis} for one.
+     */
+    public static NetlinkSocket subscribe(io.jcni.netlink.ns.NetNs netns, int protocol, int groups, int timeoutMillis) {
+        io.jcni.netlink.ns.NetNs.Work<NetlinkSocket> open = new io.jcni.netlink.ns.NetNs.Work<>() {
+            @Override
+            public NetlinkSocket run() {
+                return new NetlinkSocket(protocol, groups);
+            }
+        };
+        NetlinkSocket s = netns == null ? open.run() : netns.run(open);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment tv = a.allocate(16, 8); // struct timeval
+            tv.set(ValueLayout.JAVA_LONG, 0, timeoutMillis / 1000);
+            tv.set(ValueLayout.JAVA_LONG, 8, (timeoutMillis % 1000) * 1000L);
+            Syscall.call("set the notification timeout", null, SyscallNumbers.SETSOCKOPT, s.fd.get(), SOL_SOCKET, SO_RCVTIMEO,
+                    tv.address(), 16);
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /**
+     * The next notifications of a {@link #subscribe subscribed} socket: null when none came within
+     * its timeout, an empty list when the kernel dropped some because they came faster than they
+     * were read (ENOBUFS: assume anything may have changed), else the messages of one datagram.
+     */
+    public List<NlMessage> notifications() {
+        try {
+            return receive(0);
+        } catch (KernelException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                return null; // the receive timeout passed
+            }
+            if (e.errno() == Errno.ENOBUFS) {
+                return List.of();
+            }
+            throw e;
+        }
     }
 
     /**

@@ -192,6 +192,18 @@ class ClusterNetworkTest {
         }
         assertFalse(agentRoutes(node).containsKey(peerSubnet));
         assertTrue(await(() -> agentRoutes(node).containsKey(peerSubnet), Duration.ofSeconds(15)), "route restored\n" + rig.logs());
+
+        // a link flap of the underlay: the kernel drops the routes through it; they come back
+        Commands.run("ip", "-n", node.netns(), "link", "set", "eth0", "down");
+        Commands.run("ip", "-n", node.netns(), "link", "set", "eth0", "up");
+        // the node's own network configuration puts its default route back (not the agent's business)
+        Commands.run("ip", "-n", node.netns(), "route", "replace", "default", "via", SimulatedCluster.OUTSIDE_IP);
+        assertTrue(await(() -> agentRoutes(node).size() == 2, Duration.ofSeconds(15)), "routes restored after a link flap\n" + rig.logs());
+
+        // the masquerade's table (no route or link event tells of it: the periodic pass finds it)
+        Commands.run("ip", "netns", "exec", node.netns(), "nft", "delete", "table", "inet", Dataplane.NFT_TABLE);
+        assertTrue(await(() -> Commands.run("ip", "netns", "exec", node.netns(), "nft", "list", "tables").contains(Dataplane.NFT_TABLE),
+                Duration.ofSeconds(15)), "masquerade table restored\n" + rig.logs());
         if (vxlan) {
             assertTrue(await(() -> vxlanNeighbours(node, 1).size() == 2 && vxlanFdb(node, 1).size() == 2, Duration.ofSeconds(15)));
             // the whole device
