@@ -40,7 +40,7 @@ public final class AgentMain {
             return switch (command) {
                 case "agent" -> agent(args, out, err, trace);
                 case "cluster" -> new ClusterCommand(out, err, trace).run(args);
-                // DEMO-PENDING case "demo" -> new ClusterDemo(out, err).run(args);
+                case "demo" -> new ClusterDemo(out, err).run(args);
                 default -> {
                     err.println("jcni: unknown command \"" + command + "\" (see jcni --help)");
                     yield 2;

@@ -444,6 +444,23 @@ public final class SimulatedCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Leaves the simulation running for someone to look at, and lets go of it: nothing is stopped
+     * or removed, but the descriptor on the underlay namespace is closed, so {@link #cleanupStale}
+     * sees a cluster nobody holds, as after this process exits. Closed from then on: close()
+     * does nothing, {@code cleanupStale(prefix)} removes it.
+     */
+    public void abandon() {
+        if (closed.getAndSet(true)) {
+            return;
+        }
+        NetNs handle = underlayHandle;
+        if (handle != null) {
+            handle.close();
+        }
+        log("simulation " + prefix + " left running (remove it with cleanupStale)");
+    }
+
     private static void joinQuietly(Thread t) {
         try {
             t.join();
