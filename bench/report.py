@@ -91,8 +91,10 @@ def cluster_section(c):
           row(f"CPU time over {idle} s idle", "ms", lambda v: med(v["agent"]["idle_cpu_ms"]), 0),
           row("that is, of one CPU", "%", lambda v: med(v["agent"]["idle_cpu_ms"]) / 10 / v["agent"]["idle_seconds"], 2),
           "",
-          f"Idle includes the drift check every 10 s. Per-thread CPU of each agent over the idle period is in the JSON "
-          f"(`idle_cpu_ms_by_thread`). Raw samples: [benchmark-cluster.json](benchmark-cluster.json)."]
+          "Idle includes the drift check every 10 s. Where node 1's agent spent it, by thread (ms; names cut to 15 "
+          "characters by the kernel): " + "; ".join(
+              f"{b}: " + ", ".join(f"{t} {ms:.0f}" for t, ms in B[b]["agent"]["idle_cpu_ms_by_thread"]["n1"].items())
+              for b in bk) + ". Raw samples: [benchmark-cluster.json](benchmark-cluster.json)."]
     return "\n".join(L) + "\n"
 
 
