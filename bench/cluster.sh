@@ -7,7 +7,7 @@
 # the plugin benchmark (bench/run.sh) is not re-run.
 #
 # Usage (as root): bench/cluster.sh [--quick] [--out DIR]
-#   --quick    smoke run (~3 min: one 3 s iperf3 run per path, 5 convergence samples, 10 s idle);
+#   --quick    smoke run (~2 min: one 3 s iperf3 run per path, 5 convergence samples, 10 s idle);
 #              writes to /tmp/jcni-bench-quick unless --out is given
 #   --out DIR  where benchmark-cluster.json (and the re-rendered benchmark.md) go (default: docs/)
 # Needs: etcd, iperf3, nsenter, iproute2, python3. Traffic stays inside the namespaces it creates
