@@ -1,13 +1,113 @@
 #!/usr/bin/env python3
-"""Renders bench.py's benchmark.json as a Markdown table (benchmark.md) and an SVG chart (benchmark.svg).
-Usage: report.py RESULT_DIR OUT_DIR"""
+"""Renders bench.py's benchmark.json as a Markdown table (benchmark.md) and an SVG chart (benchmark.svg),
+and ClusterBench's benchmark-cluster.json, when there is one, as the "Cluster network" section of benchmark.md.
+Usage: report.py RESULT_DIR OUT_DIR
+Each JSON file is read from RESULT_DIR, else from OUT_DIR; so `report.py docs docs` re-renders benchmark.md from
+what is there. Without a benchmark.json, benchmark.md holds the cluster section alone and no SVG is written."""
 import json
 import math
 import os
+import statistics
 import sys
 
 src, out = sys.argv[1], sys.argv[2]
-r = json.load(open(os.path.join(src, "benchmark.json")))
+
+
+def find(name):
+    for d in (src, out):
+        if os.path.exists(os.path.join(d, name)):
+            return os.path.join(d, name)
+    return None
+
+
+def cluster_section(c):
+    """The cluster benchmark (bench/cluster.sh) as Markdown."""
+    s = c["settings"]
+    bk = [b for b in ("host-gw", "vxlan") if b in c["backends"]]
+    B = c["backends"]
+
+    def f(x, d=2):
+        return "—" if x is None else f"{x:.{d}f}"
+
+    def row(label, unit, get, d=2):
+        return f"| {label} | {unit} | " + " | ".join(f(get(B[b]), d) for b in bk) + " |"
+
+    def dist(label, key):
+        return (f"| {label} | ms | " + " | ".join(
+            f"{f(B[b]['convergence'][key]['p50'], 1)} / {f(B[b]['convergence'][key]['p90'], 1)} / "
+            f"{f(B[b]['convergence'][key]['max'], 1)}" for b in bk) + " |")
+
+    def med(m):
+        return statistics.median(m.values())
+
+    reps = f"median of {s['iperf_repeats']} × {s['iperf_seconds']} s" if s["iperf_repeats"] > 1 else f"{s['iperf_seconds']} s"
+    head = "| metric | unit | " + " | ".join(bk) + " |\n|---|---|" + "---:|" * len(bk)
+    idle = s["idle_seconds"]
+    L = ["## Cluster network", "",
+         f"Run of `bench/cluster.sh{' --quick' if c['quick'] else ''}`: {c['cpus']} CPUs, kernel {c['kernel']}, "
+         f"{round(c['duration_s'])} s. Load: `{c['uptime_start']}` at the start, `{c['uptime_end']}` at the end.", "",
+         f"Per backend, a fresh simulated cluster: {s['nodes']} nodes (network namespaces whose `eth0` share one bridge, "
+         f"the underlay), each running `jcni agent` (`{s['agent_jvm_flags']}`, `--ip-masq`), on a {s['etcd_members']}-member "
+         f"etcd, with a pod on node 1 and one on node 2 attached by `jcni add` through the agents' plugin socket.", "",
+         "**Throughput**: iperf3 TCP from the pod on node 1 to the pod on node 2, against the same two nodes' `eth0` "
+         f"on the underlay, interleaved ({reps} each). CPU is what the iperf3 client and server used (iperf3's "
+         "`cpu_utilization_percent`, user + system, which holds the softirq work done in their context) plus the "
+         "ksoftirqd threads, per Gbit received.", "",
+         head,
+         row(f"pod→pod TCP throughput (iperf3, {reps})", "Gbit/s", lambda v: v["throughput"]["pod"]["gbps"]),
+         row("node→node on the underlay (same nodes' eth0)", "Gbit/s", lambda v: v["throughput"]["underlay"]["gbps"]),
+         row("pod / underlay", "×", lambda v: v["throughput"]["ratio_gbps"]),
+         row("CPU per Gbit, pod→pod", "CPU ms", lambda v: v["throughput"]["pod"]["cpu_s_per_gbit"] * 1000, 0),
+         row("CPU per Gbit, underlay", "CPU ms", lambda v: v["throughput"]["underlay"]["cpu_s_per_gbit"] * 1000, 0),
+         row("pod / underlay, CPU per Gbit", "×", lambda v: v["throughput"]["ratio_cpu_s_per_gbit"]),
+         row("TCP retransmits per run, pod→pod", "", lambda v: v["throughput"]["pod"]["retransmits"], 0),
+         row("TCP retransmits per run, underlay", "", lambda v: v["throughput"]["underlay"]["retransmits"], 0),
+         "",
+         "The machine-wide busy time of `/proc/stat` per Gbit is in the JSON (`machine_cpu_s_per_gbit`) but says little "
+         "on a shared machine: it counts every other job too, and " + " and ".join(
+             f"{B[b]['throughput']['background_cpus']:.1f}" for b in bk)
+         + f" of the {c['cpus']} CPUs were busy in the 3 s just before the runs.", "",
+         "**Convergence**: a lease (flannel's value, a fake node at 198.18.0.200 and up; for vxlan with a VTEP MAC) "
+         "written to etcd by a small client in an etcd member's namespace, which notes `System.nanoTime()` when etcd "
+         "acknowledges the put; the benchmark polls each node's kernel through netlink every 1 ms until the route "
+         "(vxlan: the neighbour, the FDB entry and the route) is there, and after deleting the lease until it is gone. "
+         f"{B[bk[0]]['convergence']['samples']} samples per backend, each a new subnet; p50 / p90 / max. The poller itself "
+         "used " + " and ".join(f"{100 * (B[b]['convergence'].get('poller_cpu_share') or 0):.0f} %" for b in bk)
+         + " of a CPU while polling.", "",
+         "| metric | unit | " + " | ".join(f"{b} p50 / p90 / max" for b in bk) + " |\n|---|---|" + "---:|" * len(bk),
+         dist(f"etcd put acknowledged ({s['etcd_members']} members)", "put_ack_ms"),
+         dist("put acknowledged → programmed on node 1", "to_node1_ms"),
+         dist("put acknowledged → programmed on all 3 nodes", "to_all_nodes_ms"),
+         dist("the agent's pass on node 1 (its log: \"N changes in X ms\")", "agent_pass_node1_ms"),
+         dist("delete acknowledged → gone from all 3 nodes", "removed_all_nodes_ms"),
+         ""]
+    timeouts = {b: B[b]["convergence"]["timeouts"] for b in bk if B[b]["convergence"]["timeouts"]}
+    if timeouts:
+        L += [f"Samples that timed out (not programmed within 10 s): {timeouts}.", ""]
+    L += [f"**The agent** (median of the 3 agents; a third peer leased for the measurement):", "",
+          head,
+          row("RSS with 3 peers", "MiB", lambda v: med(v["agent"]["rss_kib"]) / 1024, 1),
+          row("of which anonymous (heap, metaspace, code, stacks)", "MiB", lambda v: med(v["agent"]["rss_anon_kib"]) / 1024, 1),
+          row(f"CPU time over {idle} s idle", "ms", lambda v: med(v["agent"]["idle_cpu_ms"]), 0),
+          row("that is, of one CPU", "%", lambda v: med(v["agent"]["idle_cpu_ms"]) / 10 / v["agent"]["idle_seconds"], 2),
+          "",
+          "Idle includes the drift check every 10 s. Where node 1's agent spent it, by thread (ms; names cut to 15 "
+          "characters by the kernel): " + "; ".join(
+              f"{b}: " + ", ".join(f"{t} {ms:.0f}" for t, ms in B[b]["agent"]["idle_cpu_ms_by_thread"]["n1"].items())
+              for b in bk) + ". Raw samples: [benchmark-cluster.json](benchmark-cluster.json)."]
+    return "\n".join(L) + "\n"
+
+
+cluster_json = find("benchmark-cluster.json")
+cluster_md = "" if cluster_json is None else "\n" + cluster_section(json.load(open(cluster_json)))
+plugin_json = find("benchmark.json")
+if plugin_json is None:
+    if cluster_json is None:
+        sys.exit(f"report.py: neither benchmark.json nor benchmark-cluster.json in {src} or {out}")
+    open(os.path.join(out, "benchmark.md"), "w").write("# Benchmark" + "\n" + cluster_md)
+    print(cluster_md)
+    sys.exit(0)
+r = json.load(open(plugin_json))
 has_daemon = "daemon" in r["impls"]
 NM = "not measured"
 
@@ -96,8 +196,9 @@ lines.append("\nTimes are per plugin process (fork + exec + work + exit) as a ru
              "JVM with the install-time AOT cache. ✓/✗: target of issue 6 met or missed.\n")
 lines.append("![jcni / reference per metric](benchmark.svg)\n")
 lines.append("What dominates where a target is missed, and what would close it: [benchmark-notes.md](benchmark-notes.md).")
-open(os.path.join(out, "benchmark.md"), "w").write("# Benchmark: jcni vs the reference CNI plugins\n\n" + "\n".join(lines) + "\n")
-print("\n".join(lines))
+open(os.path.join(out, "benchmark.md"), "w").write("# Benchmark: jcni vs the reference CNI plugins\n\n" + "\n".join(lines) + "\n"
+                                                   + cluster_md)
+print("\n".join(lines) + cluster_md)
 
 # ---- chart: jcni / reference per metric, log scale, 1.0 marked ----
 chart = [(lab, ratio(j, ref), ratio(dm, ref), lower) for lab, unit, ref, j, dm, tgt, lower, tv in rows
