@@ -1,7 +1,10 @@
 package io.jcni.agent;
 
+import io.jcni.netlink.KernelException;
+import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.RouteEvents;
+import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
 
 import java.util.List;
@@ -9,7 +12,7 @@ import java.util.List;
 /**
  * Tells the agent at once when the kernel lost something it owns, instead of at the next
  * periodic pass: a route of {@link Dataplane#ROUTE_PROTOCOL} deleted (by hand, or by the kernel
- * when the underlay went down), a permanent neighbour or FDB entry deleted, the underlay or a
+ * when the underlay went down), a neighbour or FDB entry of a VXLAN device deleted, the underlay or a
  * {@code jcni.*} device added, removed or flapped. Changes the agent's own passes make wake it
  * too; such a pass finds nothing to do. The periodic pass stays as the safety net.
  */
@@ -18,13 +21,16 @@ final class KernelWatch implements AutoCloseable {
     private static final int WAIT_MILLIS = 1000;
 
     private final RouteEvents events;
+    /** Names the interface of a neighbour notification, which carries only its index. */
+    private final RouteNetlink names;
     private final String underlay;
     private final Runnable onChange;
     private final Thread reader;
     private volatile boolean closed;
 
-    private KernelWatch(RouteEvents events, String underlay, Runnable onChange) {
+    private KernelWatch(RouteEvents events, RouteNetlink names, String underlay, Runnable onChange) {
         this.events = events;
+        this.names = names;
         this.underlay = underlay;
         this.onChange = onChange;
         this.reader = Thread.ofPlatform().daemon().name("jcni-agent-kernel-watch").unstarted(this::read);
@@ -32,7 +38,15 @@ final class KernelWatch implements AutoCloseable {
 
     /** Watches the namespace {@code netns} (null: this process's); {@code onChange} runs on the reader thread. */
     static KernelWatch start(NetNs netns, String underlay, Runnable onChange) {
-        KernelWatch w = new KernelWatch(RouteEvents.open(netns, WAIT_MILLIS), underlay, onChange);
+        RouteEvents events = RouteEvents.open(netns, WAIT_MILLIS);
+        RouteNetlink names;
+        try {
+            names = netns == null ? RouteNetlink.open(Trace.OFF) : RouteNetlink.open(netns, Trace.OFF);
+        } catch (RuntimeException e) {
+            events.close();
+            throw e;
+        }
+        KernelWatch w = new KernelWatch(events, names, underlay, onChange);
         w.reader.start();
         return w;
     }
@@ -51,17 +65,27 @@ final class KernelWatch implements AutoCloseable {
             }
         } finally {
             events.close();
+            names.close();
         }
     }
 
     boolean concernsUs(RouteEvents.Change c) {
         return switch (c.type()) {
             case Rtnl.RTM_DELROUTE -> c.routeProtocol() == Dataplane.ROUTE_PROTOCOL;
-            case Rtnl.RTM_DELNEIGH -> (c.neighbourState() & Rtnl.NUD_PERMANENT) != 0;
+            // a neighbour or FDB entry of a VXLAN device of ours (the pod bridge's learned entries come and go)
+            case Rtnl.RTM_DELNEIGH -> ours(c.linkIndex());
             case Rtnl.RTM_NEWLINK, Rtnl.RTM_DELLINK -> c.linkName() != null
                     && (c.linkName().equals(underlay) || c.linkName().startsWith(Dataplane.VXLAN_PREFIX));
             default -> false;
         };
+    }
+
+    private boolean ours(int linkIndex) {
+        try {
+            return names.links().get(linkIndex).name().startsWith(Dataplane.VXLAN_PREFIX);
+        } catch (KernelException gone) {
+            return false; // the device itself went: its own notification says so
+        }
     }
 
     @Override

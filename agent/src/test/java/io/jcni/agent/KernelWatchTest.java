@@ -84,7 +84,7 @@ class KernelWatchTest {
         ip("neigh", "add", "10.244.5.0", "lladdr", "02:00:00:00:00:05", "dev", "jcni.1", "nud", "permanent");
         wakeUps.drainPermits();
         ip("neigh", "del", "10.244.5.0", "dev", "jcni.1");
-        assertTrue(wokenWithin(2000), "a permanent neighbour deleted");
+        assertTrue(wokenWithin(2000), "a neighbour of the VXLAN device deleted");
         ip("link", "del", "jcni.1");
         assertTrue(wokenWithin(2000), "the VXLAN device deleted");
     }

@@ -106,7 +106,7 @@ public final class NetlinkSocket implements AutoCloseable {
             tv.set(ValueLayout.JAVA_LONG, 0, timeoutMillis / 1000);
             tv.set(ValueLayout.JAVA_LONG, 8, (timeoutMillis % 1000) * 1000L);
             Syscall.call("set the notification timeout", null, SyscallNumbers.SETSOCKOPT, s.fd.get(), SOL_SOCKET, SO_RCVTIMEO,
-                    tv.address(), 16);
+                    tv.address(), 16, 0);
         } catch (RuntimeException e) {
             s.close();
             throw e;

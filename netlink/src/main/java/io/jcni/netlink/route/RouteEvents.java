@@ -41,7 +41,8 @@ public final class RouteEvents implements AutoCloseable {
      * @param linkIndex     the interface concerned (a route's output interface), 0 when none
      * @param linkName      for link changes, the interface's name; else null
      * @param routeProtocol for route changes, the route's protocol; else -1
-     * @param neighbourState for neighbour/FDB changes, the NUD_* state; else -1
+     * @param neighbourState for neighbour/FDB changes, the NUD_* state the kernel reported (for a
+     *                       deletion that is the dead entry's, not the state it had); else -1
      */
     public record Change(int type, int linkIndex, String linkName, int routeProtocol, int neighbourState) {
         public boolean isDelete() {
