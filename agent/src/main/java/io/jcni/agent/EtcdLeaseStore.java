@@ -378,20 +378,9 @@ public final class EtcdLeaseStore implements LeaseStore {
                     .commit());
             return r.isSucceeded() ? lease : null;
         }
-        long id = grant(ttlSeconds);
-        boolean done = false;
-        try {
-            TxnResponse r = call("txn put " + key, client().getKVClient().txn()
-                    .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(mine.modRevision())))
-                    .Then(Op.put(bytes(key), bytes(lease.valueJson()), PutOption.builder().withLeaseId(id).build()))
-                    .commit());
-            done = r.isSucceeded();
-        } finally {
-            if (!done) {
-                revokeQuietly(id);
-            }
-        }
-        if (!done) {
+        long id = putUnderNewLease(key, lease, new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(mine.modRevision())),
+                ttlSeconds, "txn put ");
+        if (id == 0) {
             return null;
         }
         // the old lease holds nothing now (the key moved to the new one); revoking it just tidies up
@@ -402,21 +391,31 @@ public final class EtcdLeaseStore implements LeaseStore {
     /** Creates the key of a free subnet under a new etcd lease; null when another agent created it first. */
     private Lease create(Lease lease, long ttlSeconds) {
         String key = leaseKey(lease.subnet());
+        long id = putUnderNewLease(key, lease, new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.version(0)), ttlSeconds, "txn create ");
+        return id == 0 ? null : lease.withStoreLease(id);
+    }
+
+    /**
+     * Grants an etcd lease and puts {@code lease}'s value at {@code key} under it if {@code condition}
+     * holds, in one transaction. Returns the lease id, or 0 when the condition failed. On a failure,
+     * and when the outcome is unknown (a timeout), the grant is revoked, which also removes a key
+     * the transaction may have written.
+     */
+    private long putUnderNewLease(String key, Lease lease, Cmp condition, long ttlSeconds, String what) {
         long id = grant(ttlSeconds);
         boolean done = false;
         try {
-            TxnResponse r = call("txn create " + key, client().getKVClient().txn()
-                    .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.version(0)))
+            TxnResponse r = call(what + key, client().getKVClient().txn()
+                    .If(condition)
                     .Then(Op.put(bytes(key), bytes(lease.valueJson()), PutOption.builder().withLeaseId(id).build()))
                     .commit());
             done = r.isSucceeded();
         } finally {
-            // on a conflict, and when the outcome is unknown (timeout), the revoke also removes a key we may have made
             if (!done) {
                 revokeQuietly(id);
             }
         }
-        return done ? lease.withStoreLease(id) : null;
+        return done ? id : 0;
     }
 
     /** {@code preferred} if leasable and free, else a random free subnet; {@link NetworkExhaustedException} when none is. */

@@ -4,7 +4,6 @@ import io.jcni.cli.Main;
 import io.jcni.testkit.Jars;
 
 import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;

@@ -4,8 +4,6 @@ import io.jcni.agent.Dataplane;
 import io.jcni.agent.Handoff;
 import io.jcni.agent.sim.AgentProcess;
 import io.jcni.agent.sim.Node;
-import io.jcni.agent.sim.SimulatedCluster;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Commands;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,7 +11,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.List;
 
 import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
 import static org.junit.jupiter.api.Assertions.*;
@@ -27,14 +24,12 @@ class ClusterErrorsTest {
 
     @BeforeAll
     static void removeWhatCrashedRunsLeft() {
-        SimulatedCluster.cleanupStale(ClusterRig.PREFIX);
+        ClusterRig.removeStale();
     }
 
     @AfterAll
     static void nothingLeft() {
-        List<String> left = NamedNetns.list().stream().filter(n -> n.startsWith(ClusterRig.RUN)).toList();
-        SimulatedCluster.cleanupStale(ClusterRig.RUN);
-        assertEquals(List.of(), left, "namespaces left by this run");
+        ClusterRig.assertNothingLeft();
     }
 
     @Test

@@ -7,7 +7,6 @@ import io.jcni.agent.sim.Node;
 import io.jcni.agent.sim.Pod;
 import io.jcni.agent.sim.SimulatedCluster;
 import io.jcni.netlink.ip.IpAddress;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
 import io.jcni.testkit.Commands;
@@ -44,14 +43,12 @@ class ClusterNetworkTest {
 
     @BeforeAll
     static void removeWhatCrashedRunsLeft() {
-        SimulatedCluster.cleanupStale(ClusterRig.PREFIX);
+        ClusterRig.removeStale();
     }
 
     @AfterAll
     static void nothingLeft() {
-        List<String> left = NamedNetns.list().stream().filter(n -> n.startsWith(ClusterRig.RUN)).toList();
-        SimulatedCluster.cleanupStale(ClusterRig.RUN);
-        assertEquals(List.of(), left, "namespaces left by this run");
+        ClusterRig.assertNothingLeft();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -8,17 +8,13 @@ import io.jcni.agent.sim.ExecResult;
 import io.jcni.agent.sim.Node;
 import io.jcni.agent.sim.Pod;
 import io.jcni.agent.sim.SimulatedCluster;
-import io.jcni.cli.Main;
+import io.jcni.agent.sim.TestPlugins;
 import io.jcni.netlink.Trace;
 import io.jcni.testkit.Commands;
-import io.jcni.testkit.Jars;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.Witness;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,7 +44,7 @@ final class ClusterRig implements AutoCloseable {
 
     final SimulatedCluster sim;
     final Path base;
-    final Path cniBin;
+    Path cniBin;
     final Map<String, AgentProcess> agents = new ConcurrentHashMap<>();
     private final List<String> extraAgentArgs = new ArrayList<>();
     private final StringBuilder log = new StringBuilder();
@@ -61,14 +57,13 @@ final class ClusterRig implements AutoCloseable {
                 log.append(line).append('\n');
             }
         });
-        cniBin = base.resolve("cni-bin");
     }
 
     /** A cluster named {@code tag} with {@code etcdMembers} members and the plugins installed. */
     static ClusterRig create(String tag, int etcdMembers) throws IOException {
         ClusterRig rig = new ClusterRig(tag);
         try {
-            rig.installPlugins();
+            rig.cniBin = TestPlugins.install(rig.base);
             if (etcdMembers > 0) {
                 rig.etcd = rig.sim.startEtcd(etcdMembers);
             }
@@ -83,15 +78,6 @@ final class ClusterRig implements AutoCloseable {
     ClusterRig agentArgs(String... args) {
         extraAgentArgs.addAll(List.of(args));
         return this;
-    }
-
-    private void installPlugins() throws IOException {
-        Path jars = Jars.fromClassPath(Files.createDirectories(base.resolve("jars")));
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"install", "--dir", cniBin.toString(), "--lib-dir", base.resolve("lib").toString(),
-                        "--from", jars.toString(), "--no-aot-cache"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertEquals(0, code, "jcni install: " + out + err);
     }
 
     /** Writes the network configuration with etcdctl, as a person would. */
@@ -284,6 +270,18 @@ final class ClusterRig implements AutoCloseable {
                 return false;
             }
         }
+    }
+
+    /** Removes what crashed runs of these tests left (clusters of running tests are spared). */
+    static void removeStale() {
+        SimulatedCluster.cleanupStale(PREFIX);
+    }
+
+    /** Fails when this run left a namespace behind (after removing it). */
+    static void assertNothingLeft() {
+        List<String> left = io.jcni.netlink.ns.NamedNetns.list().stream().filter(n -> n.startsWith(RUN)).toList();
+        SimulatedCluster.cleanupStale(RUN);
+        assertEquals(List.of(), left, "namespaces left by this run");
     }
 
     /** Every agent's log, for a failure message. */

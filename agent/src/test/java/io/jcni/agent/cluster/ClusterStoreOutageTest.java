@@ -3,9 +3,7 @@ package io.jcni.agent.cluster;
 import io.jcni.agent.sim.AgentProcess;
 import io.jcni.agent.sim.Node;
 import io.jcni.agent.sim.Pod;
-import io.jcni.agent.sim.SimulatedCluster;
 import io.jcni.netlink.ip.IpAddress;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
 import org.junit.jupiter.api.AfterAll;
@@ -34,14 +32,12 @@ class ClusterStoreOutageTest {
 
     @BeforeAll
     static void removeWhatCrashedRunsLeft() {
-        SimulatedCluster.cleanupStale(ClusterRig.PREFIX);
+        ClusterRig.removeStale();
     }
 
     @AfterAll
     static void nothingLeft() {
-        List<String> left = NamedNetns.list().stream().filter(n -> n.startsWith(ClusterRig.RUN)).toList();
-        SimulatedCluster.cleanupStale(ClusterRig.RUN);
-        assertEquals(List.of(), left, "namespaces left by this run");
+        ClusterRig.assertNothingLeft();
     }
 
     @Test

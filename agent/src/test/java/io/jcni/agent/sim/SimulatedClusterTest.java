@@ -10,11 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,11 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -179,7 +172,7 @@ class SimulatedClusterTest {
     @Test
     void podsAddedOnANodeThroughItsDaemon() throws IOException {
         try (SimulatedCluster c = cluster("d")) {
-            Path bin = installPlugins(c.baseDir());
+            Path bin = TestPlugins.install(c.baseDir());
             Node node = c.addNode("node1", 1);
             Files.writeString(node.cniConfDir().resolve("10-jcni.conflist"), """
                     {"cniVersion": "1.0.0", "name": "jcni", "plugins": [
@@ -273,43 +266,5 @@ class SimulatedClusterTest {
             orphan.destroyForcibly();
         }
         assertThrows(IllegalArgumentException.class, () -> SimulatedCluster.cleanupStale(""));
-    }
-
-    // ---- jcni's plugins, installed as a node's runtime finds them ----
-
-    /** {@code jcni install --no-aot-cache} of jars built from this test's class path; returns the plugin directory. */
-    private static Path installPlugins(Path base) throws IOException {
-        Path jars = Files.createDirectories(base.resolve("jars"));
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        for (String entry : cp.split(File.pathSeparator)) {
-            Path p = Path.of(entry);
-            String name = p.getFileName() == null ? "" : p.getFileName().toString();
-            if (Files.isDirectory(p) && name.equals("classes") && p.getParent().getFileName().toString().equals("target")) {
-                String module = p.getParent().getParent().getFileName().toString();
-                if (!module.equals("agent") && !module.equals("testkit")) {
-                    jar(p, jars.resolve("jcni-" + module + ".jar"));
-                }
-            } else if (Files.isRegularFile(p) && name.startsWith("jcni-") && name.endsWith(".jar")
-                    && !name.startsWith("jcni-testkit") && !name.startsWith("jcni-agent")) {
-                Files.copy(p, jars.resolve(name));
-            }
-        }
-        Path bin = base.resolve("cni-bin");
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"install", "--dir", bin.toString(), "--lib-dir", base.resolve("lib").toString(),
-                "--from", jars.toString(), "--no-aot-cache"}, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertEquals(0, code, "jcni install: " + out + err);
-        return bin;
-    }
-
-    private static void jar(Path classes, Path out) throws IOException {
-        try (JarOutputStream jos = new JarOutputStream(Files.newOutputStream(out)); Stream<Path> s = Files.walk(classes)) {
-            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
-                jos.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-                Files.copy(f, jos);
-                jos.closeEntry();
-            }
-        }
     }
 }
