@@ -483,11 +483,7 @@ public final class ClusterBench {
         List<RouteNetlink> handles = new ArrayList<>();
         List<NetNs> namespaces = new ArrayList<>();
         try (LeaseWriterProcess writer = new LeaseWriterProcess(etcd)) {
-            for (Node n : nodes) {
-                NetNs ns = NetNs.openNamed(n.netns());
-                namespaces.add(ns);
-                handles.add(RouteNetlink.open(ns, Trace.OFF));
-            }
+            openAll(nodes, namespaces, handles);
             for (int i = 0; i < peers.size(); i++) {
                 checkStopping();
                 boolean warmUp = i == 0;
@@ -752,6 +748,15 @@ public final class ClusterBench {
         }
     }
 
+    /** A netlink handle on each node's namespace (the namespaces kept open beside them, for closing). */
+    private static void openAll(List<Node> nodes, List<NetNs> namespaces, List<RouteNetlink> handles) {
+        for (Node n : nodes) {
+            NetNs ns = NetNs.openNamed(n.netns());
+            namespaces.add(ns);
+            handles.add(RouteNetlink.open(ns, Trace.OFF));
+        }
+    }
+
     // ---------------------------------------------------------------- the agent's footprint
 
     private Map<String, Object> footprint(String backend, EtcdMembers etcd, List<Node> nodes, List<AgentProcess> agents, boolean vxlan)
@@ -761,11 +766,7 @@ public final class ClusterBench {
         List<RouteNetlink> handles = new ArrayList<>();
         List<NetNs> namespaces = new ArrayList<>();
         try (LeaseWriterProcess writer = new LeaseWriterProcess(etcd)) {
-            for (Node n : nodes) {
-                NetNs ns = NetNs.openNamed(n.netns());
-                namespaces.add(ns);
-                handles.add(RouteNetlink.open(ns, Trace.OFF));
-            }
+            openAll(nodes, namespaces, handles);
             long[] put = writer.command(third.putCommand());
             if (awaitOnAll(handles, third, true, put[1]) == null) {
                 throw new IllegalStateException(backend + ": the third peer " + third.subnet() + " was not programmed within "
