@@ -39,15 +39,23 @@ public final class AgentLog {
         }
     }
 
+    /** A duration as the flags take it: {@code 24h}, {@code 10m}, {@code 23h59m57s}. */
     static String duration(Duration d) {
         long s = d.toSeconds();
-        if (s % 3600 == 0) {
-            return s / 3600 + "h";
+        if (s == 0) {
+            return d.toMillis() + "ms";
         }
-        if (s % 60 == 0) {
-            return s / 60 + "m";
+        StringBuilder b = new StringBuilder();
+        if (s >= 3600) {
+            b.append(s / 3600).append('h');
         }
-        return s + "s";
+        if (s % 3600 >= 60) {
+            b.append(s % 3600 / 60).append('m');
+        }
+        if (s % 60 != 0) {
+            b.append(s % 60).append('s');
+        }
+        return b.toString();
     }
 
     static String micros(long us) {

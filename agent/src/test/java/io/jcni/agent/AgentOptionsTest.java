@@ -52,4 +52,11 @@ class AgentOptionsTest {
         assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--etcd-certfile", "/c")))
                 .getMessage().contains("go together"));
     }
+
+    @Test
+    void durationsPrintAsTheFlagsTakeThem() {
+        for (String d : List.of("24h", "10m", "30s", "1h30m", "23h59m57s", "500ms")) {
+            assertEquals(d, AgentLog.duration(AgentOptions.parseDuration("--x", d)));
+        }
+    }
 }
