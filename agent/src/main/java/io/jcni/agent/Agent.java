@@ -150,6 +150,7 @@ public final class Agent implements Runnable {
      * programmed node was left as it was.
      */
     private boolean join() {
+        String why = storeLost ? "resync" : own == null && lastPassNanos != 0 ? "lease taken again" : "start-up";
         try {
             NetworkConfig cfg = store.config();
             if (config != null && !cfg.equals(config)) {
@@ -180,7 +181,7 @@ public final class Agent implements Runnable {
             }
             storeLost = false;
             lastProblem = null;
-            reconcile("start-up");
+            reconcile(why);
             return true;
         } catch (LeaseStore.StoreUnavailableException e) {
             problem(storeLost ? "etcd still unreachable, the data plane is kept as it is: " + e.getMessage()
