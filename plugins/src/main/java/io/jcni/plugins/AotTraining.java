@@ -5,7 +5,6 @@ import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
 import io.jcni.netlink.Trace;
-import io.jcni.netlink.nft.NftBatch;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.route.RouteNetlink;
@@ -145,16 +144,13 @@ public final class AotTraining {
         } catch (RuntimeException e) {
             System.err.println("jcni aot training: cannot delete bridge " + bridge + ": " + e.getMessage());
         }
-        String id = network;
+        // The bridge's NAT table is shared by every network and the training's DELs removed its
+        // elements: the table goes only if the training made it and nobody else has an element in it.
         try (Nftables nft = Nftables.open(Trace.OFF)) {
-            boolean others;
-            NftBatch b = nft.batch();
-            b.deleteChain(Nftables.INET, "jcni", "masq_" + id);
-            for (String set : List.of("pods4_", "pods6_", "local4_", "local6_")) {
-                b.deleteSet(Nftables.INET, "jcni", set + id);
+            boolean others = false;
+            for (var set : nft.sets(Nftables.INET, "jcni")) {
+                others |= !nft.elements(Nftables.INET, "jcni", set.name()).isEmpty();
             }
-            b.commit();
-            others = !nft.chains(Nftables.INET, "jcni").isEmpty() || !nft.sets(Nftables.INET, "jcni").isEmpty();
             if (!hadTable && !others) {
                 nft.batch().deleteTable(Nftables.INET, "jcni").commit();
             }

@@ -151,11 +151,10 @@ public final class NftBatch {
         Nftables.validateName("table", table);
         Nftables.validateName(dataType == null ? "set" : "map", set);
         String w = where(family, table) + " " + set;
-        if (interval && keyType.fields != null) {
-            // Concatenated ranges need the kernel's pipapo backend and NFTA_SET_ELEM_KEY_END elements.
-            throw new IllegalArgumentException("jcni does not support interval sets with concatenated keys: " + keyType.nftName());
-        }
-        int flags = (interval ? NFT_SET_INTERVAL : 0) | (dataType != null ? NFT_SET_MAP : 0);
+        // Ranges over a concatenation live in the kernel's pipapo backend, which needs the field
+        // lengths (NFTA_SET_DESC) and elements with a start and an end key (see addRangeElement).
+        boolean concatRanges = interval && keyType.fields != null;
+        int flags = (interval ? NFT_SET_INTERVAL : 0) | (dataType != null ? NFT_SET_MAP : 0) | (concatRanges ? NFT_SET_CONCAT : 0);
         String op = dataType == null ? "add set" : "add map";
         NlRequest r = request(NFT_MSG_NEWSET, NLM_F_CREATE, family, op, w)
                 .attrString(NFTA_SET_TABLE, table)
@@ -165,6 +164,17 @@ public final class NftBatch {
                 .attrBe32(NFTA_SET_KEY_LEN, keyType.keyLength);
         if (dataType != null) {
             r.attrBe32(NFTA_SET_DATA_TYPE, dataType.nftType).attrBe32(NFTA_SET_DATA_LEN, dataType.keyLength);
+        }
+        if (concatRanges) {
+            int desc = r.beginNested(NFTA_SET_DESC);
+            int concat = r.beginNested(NFTA_SET_DESC_CONCAT);
+            for (int len : keyType.fields) {
+                int f = r.beginNested(NFTA_LIST_ELEM);
+                r.attrBe32(NFTA_SET_FIELD_LEN, len);
+                r.endNested(f);
+            }
+            r.endNested(concat);
+            r.endNested(desc);
         }
         r.attrBe32(NFTA_SET_ID, nft.nextSetId());
         // What nft stores so it can print the keys (and data) back: their byte order (libnftnl udata TLVs).
@@ -230,12 +240,34 @@ public final class NftBatch {
      * key a claim: {@link io.jcni.netlink.ObjectExistsException}.
      */
     public NftBatch addElement(int family, String table, String set, byte[] key, byte[] data, String comment, String text) {
+        return element(true, family, table, set, key, null, data, comment, text);
+    }
+
+    /**
+     * {@code nft add element FAMILY TABLE SET { FROM-TO [comment "C"] }} in an interval set with a
+     * concatenated key ({@code ipv4_addr . ipv4_addr} with {@code flags interval}): one element
+     * whose every field lies between the fields of {@code from} and {@code to} (a prefix in a field
+     * is its first and last address; a single value is the same in both). Adding an identical
+     * element does nothing.
+     */
+    public NftBatch addRangeElement(int family, String table, String set, byte[] from, byte[] to, String comment, String text) {
+        return element(true, family, table, set, from, to, null, comment, text);
+    }
+
+    /** {@code nft delete element FAMILY TABLE SET { FROM-TO }}: both keys must match the element; missing → NoSuchObjectException. */
+    public NftBatch deleteRangeElement(int family, String table, String set, byte[] from, byte[] to, String text) {
+        return element(false, family, table, set, from, to, null, null, text);
+    }
+
+    private NftBatch element(boolean add, int family, String table, String set, byte[] key, byte[] keyEnd, byte[] data,
+                             String comment, String text) {
         Nftables.validateFamily(family);
         Nftables.validateName("table", table);
         Nftables.validateName("set", set);
         byte[] c = comment == null ? null : checkedComment(comment);
         String what = where(family, table) + " " + set + " { " + text + " }";
-        NlRequest r = request(NFT_MSG_NEWSETELEM, NLM_F_CREATE, family, "add element", what)
+        String op = add ? "add element" : "delete element";
+        NlRequest r = request(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, family, op, what)
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
                 .attrString(NFTA_SET_ELEM_LIST_SET, set);
         int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -243,6 +275,11 @@ public final class NftBatch {
         int k = r.beginNested(NFTA_SET_ELEM_KEY);
         r.attr(NFTA_DATA_VALUE, key);
         r.endNested(k);
+        if (keyEnd != null) {
+            int ke = r.beginNested(NFTA_SET_ELEM_KEY_END);
+            r.attr(NFTA_DATA_VALUE, keyEnd);
+            r.endNested(ke);
+        }
         if (data != null) {
             int d = r.beginNested(NFTA_SET_ELEM_DATA);
             r.attr(NFTA_DATA_VALUE, data);
@@ -257,7 +294,7 @@ public final class NftBatch {
         }
         r.endNested(e);
         r.endNested(list);
-        add(r, "add element " + what);
+        add(r, op + " " + what);
         return this;
     }
 

@@ -8,11 +8,21 @@ import java.util.Objects;
 /**
  * A set element as the kernel lists it: its key bytes, the key as an address when the set's key
  * is an address (else null), whether it closes an interval (NFT_SET_ELEM_INTERVAL_END), and for
- * map elements the data bytes (null in a plain set); its comment, or null.
+ * map elements the data bytes (null in a plain set); its comment, or null; and in an interval
+ * set with a concatenated key, the range's end key (NFTA_SET_ELEM_KEY_END), else null.
  */
-public record NftElement(byte[] key, IpAddress address, boolean intervalEnd, byte[] data, String comment) {
+public record NftElement(byte[] key, IpAddress address, boolean intervalEnd, byte[] data, String comment, byte[] keyEnd) {
     public NftElement(byte[] key, IpAddress address, boolean intervalEnd) {
-        this(key, address, intervalEnd, null, null);
+        this(key, address, intervalEnd, null, null, null);
+    }
+
+    public NftElement(byte[] key, IpAddress address, boolean intervalEnd, byte[] data, String comment) {
+        this(key, address, intervalEnd, data, comment, null);
+    }
+
+    @Override
+    public byte[] keyEnd() {
+        return keyEnd == null ? null : keyEnd.clone();
     }
 
     @Override
@@ -28,7 +38,7 @@ public record NftElement(byte[] key, IpAddress address, boolean intervalEnd, byt
     @Override
     public boolean equals(Object o) {
         return o instanceof NftElement e && intervalEnd == e.intervalEnd && Arrays.equals(key, e.key)
-                && Arrays.equals(data, e.data) && Objects.equals(comment, e.comment);
+                && Arrays.equals(data, e.data) && Objects.equals(comment, e.comment) && Arrays.equals(keyEnd, e.keyEnd);
     }
 
     @Override
@@ -38,7 +48,7 @@ public record NftElement(byte[] key, IpAddress address, boolean intervalEnd, byt
 
     @Override
     public String toString() {
-        return (intervalEnd ? "end " : "") + SetKeyType.keyText(key)
+        return (intervalEnd ? "end " : "") + SetKeyType.keyText(key) + (keyEnd == null ? "" : "-" + SetKeyType.keyText(keyEnd))
                 + (comment == null ? "" : " comment \"" + comment + "\"")
                 + (data == null ? "" : " : " + SetKeyType.keyText(data));
     }

@@ -251,7 +251,9 @@ public final class Nftables implements AutoCloseable {
             IpAddress address = key.length == 4 || key.length == 16 ? IpAddress.of(key) : null;
             boolean end = (e.be32(NFTA_SET_ELEM_FLAGS, 0) & NFT_SET_ELEM_INTERVAL_END) != 0;
             byte[] data = e.has(NFTA_SET_ELEM_DATA) ? e.nested(NFTA_SET_ELEM_DATA).bytes(NFTA_DATA_VALUE) : null;
-            out.add(new NftElement(key, address, end, data, udataString(e.bytes(NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT)));
+            byte[] keyEnd = e.has(NFTA_SET_ELEM_KEY_END) ? e.nested(NFTA_SET_ELEM_KEY_END).bytes(NFTA_DATA_VALUE) : null;
+            out.add(new NftElement(key, address, end, data, udataString(e.bytes(NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT),
+                    keyEnd));
         }
     }
 

@@ -11,10 +11,11 @@ import io.jcni.netlink.ip.MacAddress;
  * @param peerIndex   IFLA_LINK: for a veth, the peer's index (in {@code linkNetnsId}'s namespace when set)
  * @param linkNetnsId the peer's namespace id as seen from here, -1 when it is in this namespace
  * @param vxlan       VXLAN parameters for kind {@code vxlan}, else null
+ * @param alias       IFLA_IFALIAS ({@code ip link set NAME alias TEXT}), null when none is set
  */
 public record Link(int index, String name, String kind, String slaveKind, int flags, int mtu, MacAddress mac,
                    int masterIndex, int peerIndex, int linkNetnsId, int operState, int txQueueLen, int promiscuity,
-                   VxlanInfo vxlan) {
+                   VxlanInfo vxlan, String alias) {
 
     public boolean isUp() {
         return (flags & Rtnl.IFF_UP) != 0;

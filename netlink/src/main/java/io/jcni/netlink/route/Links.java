@@ -289,6 +289,24 @@ public final class Links {
         setAttr(name, "set link address", "address " + mac, IFLA_ADDRESS, mac.bytes());
     }
 
+    /** The longest alias the kernel keeps (IFALIASZ - 1 bytes). */
+    public static final int MAX_ALIAS_BYTES = 255;
+
+    /**
+     * {@code ip link set NAME alias TEXT}: a free-form tag the kernel keeps with the link
+     * (IFLA_IFALIAS); an empty text removes it. The kernel ignores an alias in the request that
+     * creates a link, so a tag is always set by this separate request.
+     */
+    public void setAlias(String name, String alias) {
+        byte[] text = alias.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (text.length > MAX_ALIAS_BYTES || alias.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a link alias is at most " + MAX_ALIAS_BYTES + " bytes without NUL: " + alias);
+        }
+        // Without the NUL: the kernel stores the attribute's bytes as given (an empty one clears the alias).
+        setAttr(name, "set link alias", "alias " + (alias.isEmpty() ? "\"\"" : "'" + alias.replace("'", "'\\''") + "'"),
+                IFLA_IFALIAS, text);
+    }
+
     /** Attaches {@code name} to bridge {@code master}. */
     public void setMaster(String name, String master) {
         setAttr(name, "set link master", "master " + master, IFLA_MASTER, u32(get(master).index()));
@@ -411,7 +429,11 @@ public final class Links {
         return new Link(index, a.string(IFLA_IFNAME), kind, info.string(IFLA_INFO_SLAVE_KIND), flags,
                 a.u32(IFLA_MTU, 0), mac != null && mac.length == 6 ? MacAddress.of(mac) : null,
                 a.u32(IFLA_MASTER, 0), a.u32(IFLA_LINK, 0), a.u32(IFLA_LINK_NETNSID, -1),
-                a.u8(IFLA_OPERSTATE, 0), a.u32(IFLA_TXQLEN, 0), a.u32(IFLA_PROMISCUITY, 0), vx);
+                a.u8(IFLA_OPERSTATE, 0), a.u32(IFLA_TXQLEN, 0), a.u32(IFLA_PROMISCUITY, 0), vx, emptyToNull(a.string(IFLA_IFALIAS)));
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
     }
 
     private static String addr(byte[] b) {

@@ -19,11 +19,13 @@ import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
+import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.KernelFiles;
 
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -89,6 +91,8 @@ public final class Bridge implements Plugin {
             String hostVeth = createVeth(host, inv, c);
             vethCreated = true;
             try {
+                // The tag DEL checks before deleting a host veth by name: names can collide, the tag cannot.
+                host.links().setAlias(hostVeth, Attachment.alias(inv.network(), inv.containerId(), ifname));
                 configureHostPort(host, hostVeth, c);
                 if (c.macspoofchk) {
                     spoofCheckPort = hostVeth;
@@ -108,8 +112,8 @@ public final class Bridge implements Plugin {
                         for (Result.IpConfig ip : result.ips()) {
                             natted.add(ip.address());
                         }
-                        new Masquerade(trace).add(inv.network(), natted);
                         natDone = true;
+                        masquerade(inv, ipam, natted);
                     }
                 } else {
                     result = Result.empty();
@@ -150,15 +154,54 @@ public final class Bridge implements Plugin {
         }
     }
 
+    /**
+     * Masquerades the pod's addresses, under the IPAM store's lock when IPAM is the in-process
+     * host-local (so GC's comparison of NAT elements with reservations never sees half an ADD).
+     * When the table's objects were missing (a flushed ruleset, a deleted table, chain or set),
+     * the elements of every pod of this network are put back too, derived from the store: each
+     * reservation's address, its owner, and the configured subnet that holds it.
+     */
+    private void masquerade(Invocation inv, Ipam ipam, List<IpPrefix> addresses) throws CniError {
+        String owner = Attachment.comment(inv.network(), inv.containerId(), inv.ifname());
+        List<Masquerade.Entry> entries = new ArrayList<>();
+        for (IpPrefix p : addresses) {
+            entries.add(new Masquerade.Entry(p, owner));
+        }
+        Masquerade m = new Masquerade(trace);
+        HostLocalStore store = ipam instanceof Ipam.InProcess ? HostLocalStore.of(inv) : null;
+        try (Fd lock = store == null ? null : store.lock()) {
+            if (lock != null && !m.missing(List.of()).isEmpty()) {
+                List<IpPrefix> subnets = HostLocalStore.subnets(inv);
+                for (Map.Entry<IpAddress, String> r : store.owners(inv.network()).entrySet()) {
+                    if (r.getValue().equals(owner)) {
+                        continue;
+                    }
+                    for (IpPrefix net : subnets) {
+                        if (net.contains(r.getKey())) {
+                            entries.add(new Masquerade.Entry(new IpPrefix(r.getKey(), net.length()), r.getValue()));
+                            inv.log("ADD: restoring the NAT elements of " + r.getKey() + " (" + r.getValue() + ")");
+                            break;
+                        }
+                    }
+                }
+            }
+            m.add(entries);
+        }
+    }
+
+    /** Removes the NAT elements of this attachment (by owner, never by address), under the store's lock. */
+    private void unmasquerade(Invocation inv, Ipam ipam) throws CniError {
+        HostLocalStore store = ipam instanceof Ipam.InProcess ? HostLocalStore.of(inv) : null;
+        try (Fd lock = store == null ? null : store.lock()) {
+            new Masquerade(trace).removeOwner(Attachment.comment(inv.network(), inv.containerId(), inv.ifname()));
+        }
+    }
+
     private void rollback(Invocation inv, BridgeConfig c, Ipam ipam, boolean ipamDone, boolean natDone, List<IpPrefix> natted) {
         if (natDone) {
             try {
-                List<IpAddress> a = new ArrayList<>();
-                for (IpPrefix p : natted) {
-                    a.add(p.address());
-                }
-                new Masquerade(trace).remove(inv.network(), a);
-            } catch (RuntimeException e) {
+                unmasquerade(inv, ipam);
+            } catch (CniError | RuntimeException e) {
                 inv.log("rollback: could not remove NAT elements: " + e.getMessage());
             }
         }
@@ -473,24 +516,21 @@ public final class Bridge implements Plugin {
 
     /**
      * Best effort, idempotent: every step runs even if an earlier one failed, and the errors are
-     * reported together at the end. Addresses to un-masquerade come from prevResult, from the
-     * IPAM reservation and from the interface itself, so NAT is removed even when the namespace
-     * is gone, CNI_NETNS is empty, or the address was taken off the interface.
+     * reported together at the end. A host veth is deleted by name only when its alias is this
+     * attachment's tag (a name can be another pod's: hashes collide), and NAT elements are removed
+     * by their owner, never by address (the address may belong to another pod by now).
      */
     @Override
     public void del(Invocation inv) throws CniError {
         BridgeConfig c = BridgeConfig.parse(inv);
         Ipam ipam = c.ipamType == null ? null : Ipam.of(c.ipamType);
+        String tag = Attachment.alias(inv.network(), inv.containerId(), inv.ifname());
         List<String> errors = new ArrayList<>();
-        Set<IpAddress> addresses = new HashSet<>();
+        // Candidates, best first: the host end named in prevResult, the container end's peer, the stable name.
         List<String> hostVeths = new ArrayList<>();
-        hostVeths.add(hostVethName(inv));
         try {
             Result prev = inv.prevResult();
             if (prev != null) {
-                for (Result.IpConfig ip : prev.ips()) {
-                    addresses.add(ip.address().address());
-                }
                 for (Result.Interface i : prev.interfaces()) {
                     if ((i.sandbox() == null || i.sandbox().isEmpty()) && !i.name().equals(c.bridge) && !hostVeths.contains(i.name())) {
                         hostVeths.add(i.name());
@@ -500,33 +540,13 @@ public final class Bridge implements Plugin {
         } catch (CniError e) {
             inv.log("DEL: ignoring unreadable prevResult: " + e.getMessage());
         }
-        if (ipam != null) {
-            try {
-                addresses.addAll(ipam.held(inv));
-            } catch (CniError | RuntimeException e) {
-                inv.log("DEL: could not read the IPAM reservation: " + e.getMessage());
-            }
-        }
         if (inv.netns() != null) {
             try (RouteNetlink pod = RouteNetlink.open(inv.netns(), trace)) {
                 java.util.Optional<Link> container = pod.links().find(inv.ifname());
                 if (container.isPresent()) {
-                    if (c.macspoofchk && container.get().linkNetnsId() >= 0) {
-                        try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
-                            try {
-                                String peer = host.links().get(container.get().peerIndex()).name();
-                                if (!hostVeths.contains(peer)) {
-                                    hostVeths.add(peer);
-                                }
-                            } catch (NoSuchObjectException gone) {
-                                // the host end is already gone
-                            }
-                        }
-                    }
-                    for (Address a : pod.addresses().list(inv.ifname())) {
-                        if (!isLinkLocal(a.prefix())) {
-                            addresses.add(a.prefix().address());
-                        }
+                    String peer = hostPeer(container.get());
+                    if (peer != null && !hostVeths.contains(peer)) {
+                        hostVeths.add(peer);
                     }
                     pod.links().deleteIfExists(inv.ifname());
                 }
@@ -534,23 +554,32 @@ public final class Bridge implements Plugin {
                 errors.add("delete " + inv.ifname() + ": " + e.getMessage());
             }
         }
+        if (!hostVeths.contains(hostVethName(inv))) {
+            hostVeths.add(hostVethName(inv));
+        }
         // Namespace unreachable (CNI_NETNS empty, or gone while the kernel still tears it down):
         // delete the host end, which removes the pair, so no veth stays on the bridge.
+        List<String> ours = new ArrayList<>();
         try (RouteNetlink host = RouteNetlink.open(trace)) {
-            Link br = host.links().find(c.bridge).orElse(null);
             for (String name : hostVeths) {
                 Link l = host.links().find(name).orElse(null);
-                if (br != null && l != null && "veth".equals(l.kind()) && l.masterIndex() == br.index()) {
+                if (l == null) {
+                    ours.add(name); // gone: what the spoof check still holds under this name was ours
+                } else if ("veth".equals(l.kind()) && tag.equals(l.alias())) {
                     host.links().deleteIfExists(name);
+                    ours.add(name);
+                } else {
+                    inv.log("DEL: leaving " + name + " alone: it is not this attachment's (alias "
+                            + (l.alias() == null ? "none" : "\"" + l.alias() + "\"") + ")");
                 }
             }
         } catch (KernelException e) {
             errors.add("delete host veth: " + e.getMessage());
         }
-        // NAT before IPAM: if DEL dies in between, the reservation still names the address for the retry.
-        if (c.ipMasq && !addresses.isEmpty()) {
+        // NAT before IPAM: if DEL dies in between, the retry still finds the elements by their owner.
+        if (c.ipMasq) {
             try {
-                new Masquerade(trace).remove(inv.network(), new ArrayList<>(addresses));
+                unmasquerade(inv, ipam);
             } catch (KernelException e) {
                 errors.add("NAT: " + e.getMessage());
             }
@@ -564,9 +593,9 @@ public final class Bridge implements Plugin {
                 errors.add("IPAM: " + e);
             }
         }
-        if (c.macspoofchk) {
+        if (c.macspoofchk && !ours.isEmpty()) {
             try {
-                new SpoofCheck(trace).remove(hostVeths);
+                new SpoofCheck(trace).remove(ours);
             } catch (KernelException e) {
                 errors.add("macspoofchk: " + e.getMessage());
             }
@@ -574,6 +603,26 @@ public final class Bridge implements Plugin {
         if (!errors.isEmpty()) {
             throw new CniError(CniError.KERNEL_REFUSED, "DEL could not remove everything", String.join("; ", errors));
         }
+    }
+
+    /**
+     * The host end of a container veth, or null. The peer index is only meaningful in the
+     * namespace the container end names as its peer's: the link found under that index in the
+     * host namespace must be a veth whose own peer is this container end, in another namespace.
+     */
+    private static String hostPeer(Link container) {
+        if (!"veth".equals(container.kind()) || container.linkNetnsId() < 0) {
+            return null;
+        }
+        try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+            Link peer = host.links().get(container.peerIndex());
+            if ("veth".equals(peer.kind()) && peer.peerIndex() == container.index() && peer.linkNetnsId() >= 0) {
+                return peer.name();
+            }
+        } catch (NoSuchObjectException gone) {
+            // the host end is already gone
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ CHECK
@@ -625,6 +674,11 @@ public final class Bridge implements Plugin {
             if (peer.masterIndex() != br.index()) {
                 throw failed("host veth " + peer.name() + " is not attached to " + c.bridge);
             }
+            String tag = Attachment.alias(inv.network(), inv.containerId(), inv.ifname());
+            if (!tag.equals(peer.alias())) {
+                throw failed("host veth " + peer.name() + " is not tagged as this attachment's (alias "
+                        + (peer.alias() == null ? "none" : "\"" + peer.alias() + "\"") + ", expected \"" + tag + "\")");
+            }
             if (c.macspoofchk && !new SpoofCheck(Trace.OFF).covers(peer.name(), cl.mac())) {
                 throw failed("no MAC spoof check for port " + peer.name() + " and " + cl.mac());
             }
@@ -656,12 +710,14 @@ public final class Bridge implements Plugin {
                 }
             }
             if (c.ipMasq && !prev.ips().isEmpty()) {
-                List<IpAddress> members = new Masquerade(Trace.OFF).members(inv.network());
+                String owner = Attachment.comment(inv.network(), inv.containerId(), inv.ifname());
+                List<Masquerade.Entry> entries = new ArrayList<>();
                 for (Result.IpConfig ip : prev.ips()) {
-                    if (!members.contains(ip.address().address())) {
-                        throw failed("address " + ip.address().address() + " is not masqueraded (nft set "
-                                + Masquerade.podSet(inv.network(), ip.address().isV4()) + ")");
-                    }
+                    entries.add(new Masquerade.Entry(ip.address(), owner));
+                }
+                List<String> missing = new Masquerade(Trace.OFF).missing(entries);
+                if (!missing.isEmpty()) {
+                    throw failed(String.join("; ", missing));
                 }
             }
         }
@@ -673,7 +729,11 @@ public final class Bridge implements Plugin {
 
     // ------------------------------------------------------------------ GC, STATUS
 
-    /** Forwards GC to IPAM, then drops NAT elements of addresses IPAM no longer holds. */
+    /**
+     * Forwards GC to IPAM, then drops the network's NAT elements whose (address, owner) is no
+     * longer a reservation — read under the store's lock, so an ADD or DEL cannot change the
+     * reservations or the elements between the read and the removal.
+     */
     @Override
     public void gc(Invocation inv) throws CniError {
         BridgeConfig c = BridgeConfig.parse(inv);
@@ -688,17 +748,18 @@ public final class Bridge implements Plugin {
             errors.add("IPAM: " + e.getMessage());
         }
         if (c.ipMasq) {
-            try {
-                Set<IpAddress> held = ipam.allHeld(inv);
-                if (held != null) {
+            if (ipam instanceof Ipam.InProcess) {
+                HostLocalStore store = HostLocalStore.of(inv);
+                try (Fd lock = store.lock()) {
+                    Map<IpAddress, String> held = lock == null ? Map.of() : store.owners(inv.network());
                     for (IpAddress gone : new Masquerade(trace).retainOnly(inv.network(), held)) {
-                        inv.log("GC: removed NAT element " + gone);
+                        inv.log("GC: removed the NAT elements of " + gone);
                     }
-                } else {
-                    inv.log("GC: IPAM " + c.ipamType + " cannot list its reservations; NAT elements left as they are");
+                } catch (KernelException | java.io.UncheckedIOException e) {
+                    errors.add("NAT: " + e.getMessage());
                 }
-            } catch (CniError | KernelException e) {
-                errors.add("NAT: " + e.getMessage());
+            } else {
+                inv.log("GC: IPAM " + c.ipamType + " cannot list its reservations; NAT elements left as they are");
             }
         }
         if (!errors.isEmpty()) {
@@ -712,7 +773,7 @@ public final class Bridge implements Plugin {
         BridgeConfig c = BridgeConfig.parse(inv);
         if (c.ipMasq) {
             try {
-                new Masquerade(Trace.OFF).members(inv.network());
+                Masquerade.probe();
             } catch (KernelException e) {
                 throw new CniError(CniError.PLUGIN_NOT_AVAILABLE, "nftables is not usable", e.getMessage());
             }

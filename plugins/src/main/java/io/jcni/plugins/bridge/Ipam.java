@@ -6,10 +6,7 @@ import io.jcni.cni.Invocation;
 import io.jcni.cni.Result;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
-import io.jcni.netlink.ip.IpAddress;
 import io.jcni.plugins.hostlocal.HostLocal;
-
-import java.util.List;
 
 /**
  * The bridge's IPAM: our host-local called in-process (no exec, the same store and lock), or
@@ -25,12 +22,6 @@ abstract class Ipam {
     abstract void gc(Invocation inv) throws CniError;
 
     abstract void status(Invocation inv) throws CniError;
-
-    /** Addresses the IPAM holds for this attachment (DEL's NAT cleanup); empty when it cannot tell. */
-    abstract List<IpAddress> held(Invocation inv) throws CniError;
-
-    /** Every address the IPAM holds on this network, or null when it cannot tell (GC). */
-    abstract java.util.Set<IpAddress> allHeld(Invocation inv) throws CniError;
 
     static Ipam of(String type) {
         return type.equals("host-local") || type.equals("jcni-host-local") ? new InProcess() : new Exec(type);
@@ -62,16 +53,6 @@ abstract class Ipam {
         @Override
         void status(Invocation inv) throws CniError {
             hostLocal.status(inv);
-        }
-
-        @Override
-        List<IpAddress> held(Invocation inv) throws CniError {
-            return hostLocal.addressesOf(inv);
-        }
-
-        @Override
-        java.util.Set<IpAddress> allHeld(Invocation inv) throws CniError {
-            return hostLocal.allAddresses(inv);
         }
     }
 
@@ -111,16 +92,6 @@ abstract class Ipam {
         @Override
         void status(Invocation inv) throws CniError {
             Delegate.exec(inv, type, "STATUS");
-        }
-
-        @Override
-        List<IpAddress> held(Invocation inv) {
-            return List.of();
-        }
-
-        @Override
-        java.util.Set<IpAddress> allHeld(Invocation inv) {
-            return null;
         }
     }
 }

@@ -1,37 +1,60 @@
 package io.jcni.plugins.bridge;
 
 import io.jcni.netlink.NoSuchObjectException;
+import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.nft.ChainHook;
 import io.jcni.netlink.nft.NftBatch;
 import io.jcni.netlink.nft.NftElement;
+import io.jcni.netlink.nft.NftSet;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.Rule;
 import io.jcni.netlink.nft.SetKeyType;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * ipMasq through nftables, O(1) per pod: table {@code inet jcni} holds, per network, a base
- * chain {@code masq_<net>} (nat, postrouting, srcnat) with one rule per family —
- * {@code ip saddr @pods4_<net> ip daddr != 224.0.0.0/4 ip daddr != @local4_<net> masquerade} —
- * and a pod is one set element. The network's subnets go into {@code local4/6_<net>} (interval
- * sets) so pod-to-pod traffic is not masqueraded.
+ * ipMasq through nftables: one table, {@code inet jcni}, and one postrouting chain serve every
+ * network, so a network costs set elements only and nothing of it outlives its last pod:
  *
- * <p>Creating the network's objects is idempotent and atomic (add table/chain/sets, flush the
- * chain, add its rules, in one transaction), so concurrent first ADDs cannot duplicate rules.
- * The common path is a single batch that adds the element; only if the network's objects are
- * missing is the set-up batch sent.
+ * <pre>
+ * set pods4  { type ipv4_addr; }                                # a pod address, comment: its attachment
+ * set local4 { type ipv4_addr . ipv4_addr; flags interval; }    # a pod address . its own subnet, comment: its attachment
+ * set pods6, local6                                             # the same for IPv6
+ * chain postrouting { type nat hook postrouting priority srcnat;
+ *     ip saddr . ip daddr @local4 return                        # a pod talking to its own subnet keeps its address
+ *     ip saddr @pods4 ip daddr != 224.0.0.0/4 masquerade
+ *     ip6 saddr . ip6 daddr @local6 return
+ *     ip6 saddr @pods6 ip6 daddr != ff00::/8 masquerade }
+ * </pre>
+ *
+ * <p>Every element carries its attachment ({@link Attachment#comment}) and is removed by that
+ * owner only, never by address alone: a late DEL of a container whose address was already given
+ * to another one leaves the new owner's elements alone, and an ADD takes over an element of its
+ * address that a previous owner left behind (add, delete, add in one transaction).
+ *
+ * <p>Every ADD sends the objects and the four rules again (idempotent, flush and re-add in the
+ * same transaction), so a deleted table, chain, set or rule comes back with the next ADD.
  */
 final class Masquerade {
-    static final String TABLE = "jcni";
+    static final String TABLE = "jcni", CHAIN = "postrouting";
+    static final String PODS4 = "pods4", PODS6 = "pods6", LOCAL4 = "local4", LOCAL6 = "local6";
+    static final List<String> SETS = List.of(PODS4, LOCAL4, PODS6, LOCAL6);
+    /** The rules {@link #ensure} puts in the chain. */
+    static final int RULES = 4;
     private static final int F = Nftables.INET;
     private static final IpPrefix MULTICAST4 = IpPrefix.parse("224.0.0.0/4");
     private static final IpPrefix MULTICAST6 = IpPrefix.parse("ff00::/8");
+
+    /** One pod address to masquerade and the owner of its elements. */
+    record Entry(IpPrefix address, String owner) {}
 
     private final Trace trace;
 
@@ -39,134 +62,237 @@ final class Masquerade {
         this.trace = trace;
     }
 
-    /** nft object names for a network: network names allow '-' and '.', nft identifiers do not. */
-    static String id(String network) {
-        StringBuilder sb = new StringBuilder(network.length());
-        boolean changed = false;
-        for (int i = 0; i < network.length(); i++) {
-            char c = network.charAt(i);
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
-                sb.append(c);
-            } else {
-                sb.append('_');
-                changed = true;
-            }
-        }
-        if (changed) {
-            long h = 0xcbf29ce484222325L; // FNV-1a keeps "a-b" and "a_b" apart
-            for (int i = 0; i < network.length(); i++) {
-                h = (h ^ network.charAt(i)) * 0x100000001b3L;
-            }
-            sb.append('_').append(Long.toHexString(h & 0xffffffL));
-        }
-        return sb.toString();
+    static String podSet(boolean v4) {
+        return v4 ? PODS4 : PODS6;
     }
 
-    static String podSet(String network, boolean v4) {
-        return (v4 ? "pods4_" : "pods6_") + id(network);
+    static String localSet(boolean v4) {
+        return v4 ? LOCAL4 : LOCAL6;
     }
 
-    static String localSet(String network, boolean v4) {
-        return (v4 ? "local4_" : "local6_") + id(network);
-    }
-
-    static String chain(String network) {
-        return "masq_" + id(network);
-    }
-
-    /** Masquerades traffic from {@code addresses} leaving their subnets. */
-    void add(String network, List<IpPrefix> addresses) {
+    /**
+     * Masquerades {@code entries}' addresses leaving their subnets, recreating whatever of the
+     * table is missing. An element of the same address left by another owner is taken over.
+     */
+    void add(List<Entry> entries) {
         try (Nftables nft = Nftables.open(trace)) {
             try {
-                NftBatch b = nft.batch();
-                addElements(b, network, addresses);
-                b.commit();
-            } catch (NoSuchObjectException firstPodOfNetwork) {
-                NftBatch b = nft.batch();
-                setUp(b, network);
-                addElements(b, network, addresses);
-                b.commit();
+                commitAdd(nft, entries);
+            } catch (ObjectExistsException overlap) {
+                // A range of the same pod address with another subnet (a stale owner's, from a network
+                // with another prefix) overlaps ours: the address is ours now, so drop its ranges and retry.
+                dropRangesOf(nft, entries);
+                commitAdd(nft, entries);
             }
         }
     }
 
-    private static void addElements(NftBatch b, String network, List<IpPrefix> addresses) {
-        for (IpPrefix a : addresses) {
-            b.addElements(F, TABLE, podSet(network, a.isV4()), List.of(a.address()));
-            b.addPrefixes(F, TABLE, localSet(network, a.isV4()), List.of(a.network()));
+    private static void commitAdd(Nftables nft, List<Entry> entries) {
+        NftBatch b = nft.batch();
+        ensure(b);
+        for (Entry e : entries) {
+            IpAddress a = e.address().address();
+            boolean v4 = a.isV4();
+            byte[] key = a.bytes();
+            String text = a.toString();
+            // add (no-op when present), delete, add with our comment: the element is ours whoever had it.
+            b.addElement(F, TABLE, podSet(v4), key, null, null, text);
+            b.deleteElement(F, TABLE, podSet(v4), key, text);
+            b.addElement(F, TABLE, podSet(v4), key, null, e.owner(), text);
+            byte[][] range = range(e.address());
+            String rtext = a + " . " + e.address().network();
+            b.addRangeElement(F, TABLE, localSet(v4), range[0], range[1], null, rtext);
+            b.deleteRangeElement(F, TABLE, localSet(v4), range[0], range[1], rtext);
+            b.addRangeElement(F, TABLE, localSet(v4), range[0], range[1], e.owner(), rtext);
         }
+        b.commit();
     }
 
-    private static void setUp(NftBatch b, String network) {
-        String chain = chain(network);
+    /** The {@code local} element of a pod address: (address . first of its subnet) to (address . last of it). */
+    static byte[][] range(IpPrefix address) {
+        IpAddress a = address.address();
+        IpPrefix net = address.network();
+        return new byte[][] {SetKeyType.addressPair(a, net.address()), SetKeyType.addressPair(a, net.lastAddress())};
+    }
+
+    private void dropRangesOf(Nftables nft, List<Entry> entries) {
+        List<NftElement> doomed = new ArrayList<>();
+        List<String> sets = new ArrayList<>();
+        for (Entry e : entries) {
+            boolean v4 = e.address().isV4();
+            byte[] a = e.address().address().bytes();
+            for (NftElement el : nft.elements(F, TABLE, localSet(v4))) {
+                if (el.keyEnd() != null && Arrays.equals(Arrays.copyOf(el.key(), a.length), a)) {
+                    doomed.add(el);
+                    sets.add(localSet(v4));
+                }
+            }
+        }
+        delete(nft, sets, doomed);
+    }
+
+    /** The table, its sets and its chain with its four rules, idempotently (the rules are rewritten). */
+    static void ensure(NftBatch b) {
         b.addTable(F, TABLE);
-        b.addSet(F, TABLE, podSet(network, true), SetKeyType.IPV4_ADDR, false);
-        b.addSet(F, TABLE, podSet(network, false), SetKeyType.IPV6_ADDR, false);
-        b.addSet(F, TABLE, localSet(network, true), SetKeyType.IPV4_ADDR, true);
-        b.addSet(F, TABLE, localSet(network, false), SetKeyType.IPV6_ADDR, true);
-        b.addChain(F, TABLE, chain, ChainHook.nat("postrouting", 100));
-        b.flushChain(F, TABLE, chain);
-        b.addRule(F, TABLE, chain, Rule.create().inSet(Rule.Field.IP_SADDR, podSet(network, true))
-                .isNot(Rule.Field.IP_DADDR, MULTICAST4).notInSet(Rule.Field.IP_DADDR, localSet(network, true))
-                .masquerade(), "jcni ipMasq for network " + network);
-        b.addRule(F, TABLE, chain, Rule.create().inSet(Rule.Field.IP6_SADDR, podSet(network, false))
-                .isNot(Rule.Field.IP6_DADDR, MULTICAST6).notInSet(Rule.Field.IP6_DADDR, localSet(network, false))
-                .masquerade(), "jcni ipMasq for network " + network);
+        b.addSet(F, TABLE, PODS4, SetKeyType.IPV4_ADDR, false);
+        b.addSet(F, TABLE, PODS6, SetKeyType.IPV6_ADDR, false);
+        b.addSet(F, TABLE, LOCAL4, SetKeyType.IPV4_ADDR_IPV4_ADDR, true);
+        b.addSet(F, TABLE, LOCAL6, SetKeyType.IPV6_ADDR_IPV6_ADDR, true);
+        b.addChain(F, TABLE, CHAIN, ChainHook.nat("postrouting", 100));
+        b.flushChain(F, TABLE, CHAIN);
+        b.addRule(F, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP_SADDR, Rule.Field.IP_DADDR, LOCAL4).ret(),
+                "jcni ipMasq: a pod to its own subnet");
+        b.addRule(F, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP_SADDR, PODS4).isNot(Rule.Field.IP_DADDR, MULTICAST4)
+                .masquerade(), "jcni ipMasq");
+        b.addRule(F, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP6_SADDR, Rule.Field.IP6_DADDR, LOCAL6).ret(),
+                "jcni ipMasq: a pod to its own subnet");
+        b.addRule(F, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP6_SADDR, PODS6).isNot(Rule.Field.IP6_DADDR, MULTICAST6)
+                .masquerade(), "jcni ipMasq");
     }
 
-    /** Stops masquerading {@code addresses}; addresses (or whole sets) already gone are fine. */
-    void remove(String network, List<IpAddress> addresses) {
-        if (addresses.isEmpty()) {
-            return;
-        }
+    /**
+     * Removes every element whose owner is {@code owner}; none is fine. Returns the pod addresses
+     * it stopped masquerading.
+     */
+    List<IpAddress> removeOwner(String owner) {
+        return removeWhere(el -> owner.equals(el.comment()));
+    }
+
+    /**
+     * GC: removes every element of {@code network} (by its comment) whose (address, owner) is not
+     * in {@code keep}, the reservations (address → owner) the IPAM holds. Returns what it removed.
+     */
+    List<IpAddress> retainOnly(String network, Map<IpAddress, String> keep) {
+        String mine = Attachment.networkTag(network) + "/";
+        return removeWhere(el -> el.comment() != null && el.comment().startsWith(mine)
+                && !el.comment().equals(keep.get(podAddress(el))));
+    }
+
+    private static IpAddress podAddress(NftElement el) {
+        byte[] k = el.key();
+        return IpAddress.of(Arrays.copyOf(k, el.keyEnd() == null ? k.length : k.length / 2));
+    }
+
+    private List<IpAddress> removeWhere(java.util.function.Predicate<NftElement> doomed) {
+        List<IpAddress> removed = new ArrayList<>();
         try (Nftables nft = Nftables.open(trace)) {
-            try {
-                NftBatch b = nft.batch();
-                for (IpAddress a : addresses) {
-                    b.deleteElements(F, TABLE, podSet(network, a.isV4()), List.of(a));
-                }
-                b.commit();
-            } catch (NoSuchObjectException someAlreadyGone) {
-                // One missing element fails the whole transaction: retry each on its own.
-                for (IpAddress a : addresses) {
-                    try {
-                        nft.batch().deleteElements(F, TABLE, podSet(network, a.isV4()), List.of(a)).commit();
-                    } catch (NoSuchObjectException gone) {
-                        // already removed
-                    }
-                }
-            }
-        }
-    }
-
-    /** The addresses masqueraded for {@code network} (both families). */
-    List<IpAddress> members(String network) {
-        List<IpAddress> out = new ArrayList<>();
-        try (Nftables nft = Nftables.open(Trace.OFF)) {
-            for (boolean v4 : new boolean[] {true, false}) {
+            List<String> sets = new ArrayList<>();
+            List<NftElement> els = new ArrayList<>();
+            for (String set : SETS) {
+                List<NftElement> all;
                 try {
-                    for (NftElement e : nft.elements(F, TABLE, podSet(network, v4))) {
-                        if (e.address() != null) {
-                            out.add(e.address());
+                    all = nft.elements(F, TABLE, set);
+                } catch (NoSuchObjectException none) {
+                    continue; // the table or set is gone: nothing of anyone's is left there
+                }
+                for (NftElement el : all) {
+                    if (doomed.test(el)) {
+                        sets.add(set);
+                        els.add(el);
+                        if (el.keyEnd() == null) {
+                            removed.add(podAddress(el));
                         }
                     }
-                } catch (NoSuchObjectException none) {
-                    // no pod of this family yet
+                }
+            }
+            delete(nft, sets, els);
+        }
+        return removed;
+    }
+
+    /** Deletes elements in one transaction; if some vanished meanwhile, each on its own. */
+    private static void delete(Nftables nft, List<String> sets, List<NftElement> els) {
+        if (els.isEmpty()) {
+            return;
+        }
+        try {
+            NftBatch b = nft.batch();
+            for (int i = 0; i < els.size(); i++) {
+                deleteOne(b, sets.get(i), els.get(i));
+            }
+            b.commit();
+        } catch (NoSuchObjectException someAlreadyGone) {
+            for (int i = 0; i < els.size(); i++) {
+                try {
+                    NftBatch b = nft.batch();
+                    deleteOne(b, sets.get(i), els.get(i));
+                    b.commit();
+                } catch (NoSuchObjectException gone) {
+                    // already removed
+                }
+            }
+        }
+    }
+
+    private static void deleteOne(NftBatch b, String set, NftElement el) {
+        if (el.keyEnd() != null) {
+            b.deleteRangeElement(F, TABLE, set, el.key(), el.keyEnd(), el.toString());
+        } else {
+            b.deleteElement(F, TABLE, set, el.key(), podAddress(el).toString());
+        }
+    }
+
+    /**
+     * What is missing for {@code entries} to be masqueraded — the table's objects, its rules, an
+     * element or its owner — one line each; empty when all is in place.
+     */
+    List<String> missing(List<Entry> entries) {
+        List<String> out = new ArrayList<>();
+        try (Nftables nft = Nftables.open(Trace.OFF)) {
+            boolean table = false;
+            for (io.jcni.netlink.nft.NftTable t : nft.tables()) {
+                table |= t.family() == F && t.name().equals(TABLE);
+            }
+            if (!table) {
+                out.add("nft table inet " + TABLE + " is missing");
+                return out;
+            }
+            Set<String> have = new HashSet<>();
+            for (NftSet s : nft.sets(F, TABLE)) {
+                have.add(s.name());
+            }
+            for (String s : SETS) {
+                if (!have.contains(s)) {
+                    out.add("nft set inet " + TABLE + " " + s + " is missing");
+                }
+            }
+            try {
+                int rules = nft.rules(F, TABLE, CHAIN).size();
+                if (rules != RULES) {
+                    out.add("nft chain inet " + TABLE + " " + CHAIN + " has " + rules + " rules, not " + RULES);
+                }
+            } catch (NoSuchObjectException noChain) {
+                out.add("nft chain inet " + TABLE + " " + CHAIN + " is missing");
+            }
+            if (!out.isEmpty()) {
+                return out;
+            }
+            for (Entry e : entries) {
+                IpAddress a = e.address().address();
+                NftElement pod = nft.element(F, TABLE, podSet(a.isV4()), a.bytes());
+                if (pod == null || !e.owner().equals(pod.comment())) {
+                    out.add("address " + a + " is not masqueraded for " + e.owner() + " (nft set " + podSet(a.isV4())
+                            + (pod == null ? "" : " has it for " + pod.comment()) + ")");
+                    continue;
+                }
+                byte[][] range = range(e.address());
+                boolean local = false;
+                for (NftElement el : nft.elements(F, TABLE, localSet(a.isV4()))) {
+                    local |= Arrays.equals(el.key(), range[0]) && Arrays.equals(el.keyEnd(), range[1])
+                            && e.owner().equals(el.comment());
+                }
+                if (!local) {
+                    out.add("nft set " + localSet(a.isV4()) + " lacks " + a + " . " + e.address().network() + " for " + e.owner());
                 }
             }
         }
         return out;
     }
 
-    /** GC: removes every member not in {@code keep}. */
-    List<IpAddress> retainOnly(String network, Set<IpAddress> keep) {
-        List<IpAddress> stale = new ArrayList<>();
-        for (IpAddress a : members(network)) {
-            if (!keep.contains(a)) {
-                stale.add(a);
-            }
+    /** Whether nftables answers (STATUS). */
+    static void probe() {
+        try (Nftables nft = Nftables.open(Trace.OFF)) {
+            nft.tables();
         }
-        remove(network, stale);
-        return stale;
     }
 }

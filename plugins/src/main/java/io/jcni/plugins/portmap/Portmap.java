@@ -244,11 +244,7 @@ public final class Portmap implements Plugin {
         String owner = owner(inv.network(), inv.containerId(), inv.ifname());
         try (Nftables nft = Nftables.open(trace)) {
             try {
-                try {
-                    commit(nft, c, elements, owner, false);
-                } catch (NoSuchObjectException firstMapping) {
-                    commit(nft, c, elements, owner, true);
-                }
+                commit(nft, c, elements, owner);
             } catch (ObjectExistsException taken) {
                 throw new CniError(HOST_PORT_TAKEN, "host port already mapped", whoHolds(nft, elements, taken));
             }
@@ -274,12 +270,16 @@ public final class Portmap implements Plugin {
         return clashes.isEmpty() ? e.getMessage() : String.join("; ", clashes);
     }
 
-    /** One transaction: (the objects, when {@code setUp}), the entry rules with this ADD's conditions, the elements. */
-    private static void commit(Nftables nft, PortmapConfig c, List<Element> elements, String owner, boolean setUp) {
+    /**
+     * One transaction: the objects and static rules (idempotent, so whatever of the table was
+     * deleted comes back), the entry rules with this ADD's conditions, the elements. Each element
+     * is added, deleted and added again with this attachment's comment: a mapping with other data
+     * fails the first add (the port is someone else's: 120), and an identical element left by a
+     * previous owner of the address becomes this attachment's, so that owner's late DEL leaves it.
+     */
+    private static void commit(Nftables nft, PortmapConfig c, List<Element> elements, String owner) {
         NftBatch b = nft.batch();
-        if (setUp) {
-            setUp(b);
-        }
+        setUp(b);
         for (String chain : List.of(PREROUTING, OUTPUT)) {
             b.flushChain(F, TABLE, chain);
             b.addRule(F, TABLE, chain, c.conditionsV4.apply(Rule.create().nfproto(Nftables.IP)).fibDaddrLocal().jump(HOSTPORTS),
@@ -288,6 +288,8 @@ public final class Portmap implements Plugin {
                     "jcni-portmap ipv6");
         }
         for (Element e : elements) {
+            b.addElement(F, TABLE, e.set(), e.key(), e.data(), null, e.text());
+            b.deleteElement(F, TABLE, e.set(), e.key(), keyType(e.set()).format(e.key()));
             b.addElement(F, TABLE, e.set(), e.key(), e.data(), owner, e.text());
         }
         b.commit();
@@ -392,13 +394,11 @@ public final class Portmap implements Plugin {
     // ------------------------------------------------------------------ DEL
 
     /**
-     * Removes what ADD made for this attachment. With runtimeConfig.portMappings and prevResult,
-     * each mapping's element is looked up by its key and removed when it is this attachment's
-     * (its comment, or its data pointing at the container's address) — a clashing container's
-     * DEL never removes the mapping of the container that holds the port. Without mappings (the
-     * reference does nothing then) or without prevResult, the maps and sets are listed and every
-     * element with this attachment's comment, or pointing at its addresses, is removed. Works
-     * without CNI_NETNS; removing nothing is fine.
+     * Removes what ADD made for this attachment, recognised by its comment only — never by the
+     * container address, which may belong to another container by now (a late DEL after the
+     * address was reused). With runtimeConfig.portMappings and prevResult, each mapping's element
+     * is looked up by its key; otherwise the maps and sets are listed. A clashing container's DEL
+     * never removes the holder's mapping. Works without CNI_NETNS; removing nothing is fine.
      */
     @Override
     public void del(Invocation inv) throws CniError {
@@ -429,13 +429,12 @@ public final class Portmap implements Plugin {
                     }
                     for (Element e : candidates) {
                         NftElement have = nft.element(F, TABLE, e.set(), e.key());
-                        if (have != null && (owner.equals(have.comment())
-                                || addresses.contains(targetOf(e.set(), have.key(), have.data())))) {
+                        if (have != null && owner.equals(have.comment())) {
                             doomed.add(e);
                         }
                     }
                 } else {
-                    doomed.addAll(search(nft, e -> owner.equals(e.comment()) || addresses.contains(e.target())));
+                    doomed.addAll(search(nft, e -> owner.equals(e.comment())));
                 }
             } catch (NoSuchObjectException noTable) {
                 return; // nothing was ever mapped here
@@ -509,7 +508,12 @@ public final class Portmap implements Plugin {
             return;
         }
         List<Element> expected = plan(c, c.mappings, containerAddresses(prev, inv.ifname()));
+        if (expected.isEmpty()) {
+            return;
+        }
+        String owner = owner(inv.network(), inv.containerId(), inv.ifname());
         try (Nftables nft = Nftables.open(Trace.OFF)) {
+            checkRules(nft);
             for (Element e : expected) {
                 NftElement have;
                 try {
@@ -525,6 +529,27 @@ public final class Portmap implements Plugin {
                     throw failed(e.set() + " maps " + keyType(e.set()).format(e.key()) + " to " + dt.format(have.data())
                             + ", expected " + e.text());
                 }
+                if (!owner.equals(have.comment())) {
+                    throw failed(e.set() + " element " + e.text() + " belongs to " + have.comment() + ", not " + owner);
+                }
+            }
+        }
+    }
+
+    /** The rules every ADD writes: without them the elements do nothing (a flushed or deleted chain). */
+    private static final java.util.Map<String, Integer> RULES = java.util.Map.of(PREROUTING, 2, OUTPUT, 2, HOSTPORTS, 4,
+            POSTROUTING, 4);
+
+    private static void checkRules(Nftables nft) throws CniError {
+        for (var r : RULES.entrySet()) {
+            int have;
+            try {
+                have = nft.rules(F, TABLE, r.getKey()).size();
+            } catch (NoSuchObjectException gone) {
+                throw failed("nft chain inet " + TABLE + " " + r.getKey() + " is missing");
+            }
+            if (have != r.getValue()) {
+                throw failed("nft chain inet " + TABLE + " " + r.getKey() + " has " + have + " rules, not " + r.getValue());
             }
         }
     }

@@ -31,6 +31,8 @@ final class PortmapWorld implements AutoCloseable {
     final PluginFixture f;
     final String nodePath;
     final NetNs node;
+    /** Whether the bridge masquerades (ipMasq). */
+    boolean ipMasq;
 
     PortmapWorld(String tag) {
         f = new PluginFixture(tag);
@@ -47,15 +49,23 @@ final class PortmapWorld implements AutoCloseable {
     String bridgeConfig(String version) {
         return """
                 {"cniVersion": "%s", "name": "%s", "type": "bridge", "bridge": "%s", "isGateway": true, "hairpinMode": true,
+                 "ipMasq": %s,
                  "ipam": {"type": "host-local", "dataDir": "%s", "ranges": [[{"subnet": "%s"}]],
                           "routes": [{"dst": "0.0.0.0/0"}]}}
-                """.formatted(version, f.network, f.bridge, f.dataDir, SUBNET);
+                """.formatted(version, f.network, f.bridge, ipMasq, f.dataDir, SUBNET);
     }
 
     /** A pod namespace attached to the node's bridge; returns {netns path, bridge ADD result}. */
     String[] pod(String what, String containerId, String version) {
+        return pod(what, containerId, version, "");
+    }
+
+    /** {@link #pod(String, String, String)} with CNI_ARGS ({@code IP=10.77.0.50} asks for an address). */
+    String[] pod(String what, String containerId, String version, String cniArgs) {
         String ns = f.netns(what);
-        PluginResponse r = inNode(() -> call(new Bridge(), env("ADD", containerId, ns, "eth0"), bridgeConfig(version)));
+        Map<String, String> env = env("ADD", containerId, ns, "eth0");
+        env.put("CNI_ARGS", cniArgs);
+        PluginResponse r = inNode(() -> call(new Bridge(), env, bridgeConfig(version)));
         assertEquals(0, r.exitCode(), r.stdoutText() + r.stderr());
         return new String[] {ns, r.stdoutText()};
     }

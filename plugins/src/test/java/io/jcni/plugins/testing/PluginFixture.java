@@ -7,8 +7,6 @@ import io.jcni.cni.Skeleton;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.Trace;
-import io.jcni.netlink.nft.NftChain;
-import io.jcni.netlink.nft.NftSet;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.route.RouteNetlink;
@@ -28,7 +26,7 @@ import java.util.stream.Stream;
 /**
  * One plugin test's world: uniquely named namespaces ({@code j<tag><run>…}), a bridge name, a
  * network name, a private IPAM data directory; everything removed in {@link #close()} even when
- * the test failed — namespaces, the bridge, the network's nftables chain and sets, the data dir.
+ * the test failed — namespaces, the bridge, the network's nftables elements, the data dir.
  */
 public final class PluginFixture implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
@@ -177,13 +175,13 @@ public final class PluginFixture implements AutoCloseable {
         }
     }
 
-    /** Elements of this network's masquerade sets ("" when the sets do not exist). */
+    /** Addresses of this network's masquerade elements (by their comment, {@code <network>/…}) in this namespace. */
     public List<String> natElements() {
         List<String> out = new ArrayList<>();
         try (Nftables nft = Nftables.open(Trace.OFF)) {
-            for (NftSet s : nft.sets(Nftables.INET, "jcni")) {
-                if (s.name().equals("pods4_" + network) || s.name().equals("pods6_" + network)) {
-                    for (var e : nft.elements(Nftables.INET, "jcni", s.name())) {
+            for (String set : List.of("pods4", "pods6")) {
+                for (var e : nft.elements(Nftables.INET, "jcni", set)) {
+                    if (e.comment() != null && e.comment().startsWith(network + "/")) {
                         out.add(String.valueOf(e.address()));
                     }
                 }
@@ -192,6 +190,33 @@ public final class PluginFixture implements AutoCloseable {
             // nothing masqueraded at all
         }
         return out;
+    }
+
+    /** Removes this network's masquerade elements (shared table, sets and chain stay: other networks use them). */
+    private void removeNatElements() {
+        try (Nftables nft = Nftables.open(Trace.OFF)) {
+            for (String set : List.of("pods4", "pods6", "local4", "local6")) {
+                List<io.jcni.netlink.nft.NftElement> els;
+                try {
+                    els = nft.elements(Nftables.INET, "jcni", set);
+                } catch (NoSuchObjectException none) {
+                    continue;
+                }
+                for (var e : els) {
+                    if (e.comment() != null && e.comment().startsWith(network + "/")) {
+                        var b = nft.batch();
+                        if (e.keyEnd() != null) {
+                            b.deleteRangeElement(Nftables.INET, "jcni", set, e.key(), e.keyEnd(), e.toString());
+                        } else {
+                            b.deleteElement(Nftables.INET, "jcni", set, e.key(), e.toString());
+                        }
+                        b.commit();
+                    }
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // no table, or already gone
+        }
     }
 
     @Override
@@ -221,27 +246,7 @@ public final class PluginFixture implements AutoCloseable {
         } catch (RuntimeException ignored) {
             // keep cleaning
         }
-        try (Nftables nft = Nftables.open(Trace.OFF)) {
-            var b = nft.batch();
-            int n = 0;
-            for (NftChain c : nft.chains(Nftables.INET, "jcni")) {
-                if (c.name().endsWith("_" + network)) {
-                    b.deleteChain(Nftables.INET, "jcni", c.name());
-                    n++;
-                }
-            }
-            for (NftSet s : nft.sets(Nftables.INET, "jcni")) {
-                if (s.name().endsWith("_" + network)) {
-                    b.deleteSet(Nftables.INET, "jcni", s.name());
-                    n++;
-                }
-            }
-            if (n > 0) {
-                b.commit();
-            }
-        } catch (RuntimeException ignored) {
-            // no table, or already gone
-        }
+        removeNatElements();
         try (Stream<Path> s = Files.walk(dataDir)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {

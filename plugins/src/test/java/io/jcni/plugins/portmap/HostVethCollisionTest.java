@@ -1,0 +1,70 @@
+package io.jcni.plugins.portmap;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.plugins.bridge.Bridge;
+import io.jcni.testkit.Commands;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import static io.jcni.plugins.testing.PluginFixture.call;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Two attachments whose stable host veth names collide (the name keeps 32 bits of a hash): the
+ * second gets another name, and its DEL — with its namespace gone and no prevResult, so the
+ * stable name is all it has — must not delete the first one's veth. The bridge runs in a node
+ * namespace of the test's own.
+ */
+class HostVethCollisionTest {
+    /** The bridge's stable host veth name: veth + the low 32 bits of FNV-1a over network, container ID, ifname. */
+    static String stableName(String network, String containerId, String ifname) {
+        long h = 0xcbf29ce484222325L;
+        String key = network + "\0" + containerId + "\0" + ifname;
+        for (int i = 0; i < key.length(); i++) {
+            h = (h ^ key.charAt(i)) * 0x100000001b3L;
+        }
+        return "veth" + Long.toHexString((h & 0xffffffffL) | 0x100000000L).substring(1);
+    }
+
+    /** Two container IDs of one network whose stable names are the same (a birthday search). */
+    static String[] collidingIds(String network) {
+        Map<String, String> seen = new HashMap<>();
+        for (int i = 0; ; i++) {
+            String id = "c" + i;
+            String prior = seen.putIfAbsent(stableName(network, id, "eth0"), id);
+            if (prior != null) {
+                return new String[] {prior, id};
+            }
+        }
+    }
+
+    @Test
+    void delOfTheSecondOfTwoCollidingAttachmentsLeavesTheFirstOnesVeth() {
+        try (PortmapWorld w = new PortmapWorld("hb")) {
+            String[] ids = collidingIds(w.f.network);
+            String name = stableName(w.f.network, ids[0], "eth0");
+            assertEquals(name, stableName(w.f.network, ids[1], "eth0"));
+            String node = w.nodePath.substring("/run/netns/".length());
+            String cfg = w.bridgeConfig("1.0.0");
+
+            String[] first = w.pod("a", ids[0], "1.0.0");
+            assertTrue(first[1].contains("\"" + name + "\""), "the first takes the stable name: " + first[1]);
+            String[] second = w.pod("b", ids[1], "1.0.0");
+            assertFalse(second[1].contains("\"" + name + "\""), "the second gets another name: " + second[1]);
+
+            // The second pod goes away (its veth with it); its DEL comes without prevResult.
+            w.f.deleteNetns(second[0]);
+            PluginResponse del = w.inNode(() -> call(new Bridge(), env("DEL", ids[1], second[0], "eth0"), cfg));
+            assertEquals(0, del.exitCode(), del.stdoutText() + del.stderr());
+
+            assertTrue(Commands.ip(node, "link", "show").contains("\"" + name + "\""), "the first pod's host veth is still there");
+            String c = cfg.trim();
+            String check = c.substring(0, c.length() - 1) + ", \"prevResult\": " + first[1] + "}";
+            PluginResponse ok = w.inNode(() -> call(new Bridge(), env("CHECK", ids[0], first[0], "eth0"), check));
+            assertEquals(0, ok.exitCode(), ok.stdoutText());
+        }
+    }
+}
