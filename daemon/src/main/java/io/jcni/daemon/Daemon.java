@@ -209,6 +209,7 @@ public final class Daemon implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             timer.shutdownNow();
+            lingering.forEach(UnixSocket::close);
             stopped.countDown();
         }
     }
@@ -250,17 +251,37 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** The "busy" reply, written without waiting (it fits in any socket buffer), then the connection is closed. */
+    /**
+     * The "busy" reply, written without waiting (it fits in any socket buffer). The connection
+     * stays open a moment longer ({@link #BUSY_LINGER_MS}), unread: a client still sending its
+     * request must not get EPIPE (it would fall back to the standalone path) but read the reply.
+     */
     private void refuseBusy(UnixSocket s) {
         busy.incrementAndGet();
-        try (s) {
+        try {
             CniError e = new CniError(CniError.TRY_AGAIN_LATER, "jcni daemon busy: try again later",
                     limits.workers() + " requests running and " + limits.queue() + " waiting");
             s.writeNow(Protocol.reply(new PluginResponse(Json.writeIndentedBytes(e.toJson(CniVersion.LATEST)), "", 1)));
+            s.shutdown(UnixSocket.SHUT_WR);
+            if (lingering.size() < MAX_LINGERING) {
+                lingering.add(s);
+                timer.schedule(() -> {
+                    if (lingering.remove(s)) {
+                        s.close();
+                    }
+                }, BUSY_LINGER_MS, TimeUnit.MILLISECONDS);
+                return;
+            }
         } catch (IOException | RuntimeException ignored) {
             // the client sees the connection end before a reply and falls back: nothing was done for it
         }
+        s.close();
     }
+
+    static final long BUSY_LINGER_MS = 1000;
+    /** Bounds the descriptors held by turned-away connections under a flood. */
+    static final int MAX_LINGERING = 1024;
+    private final Set<UnixSocket> lingering = ConcurrentHashMap.newKeySet();
 
     /** A queued connection, so that shutdown can tell it from other tasks. */
     private final class Work implements Runnable {

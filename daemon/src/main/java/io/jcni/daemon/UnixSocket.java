@@ -29,7 +29,7 @@ final class UnixSocket implements AutoCloseable {
     private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1, SO_PEERCRED = 17,
             SO_PEERPIDFD = 77, MSG_NOSIGNAL = 0x4000, MSG_DONTWAIT = 0x40;
     private static final int ECONNABORTED = 103;
-    static final int SHUT_RD = 0, SHUT_RDWR = 2;
+    static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
 
     private final AtomicInteger fd;
 
