@@ -7,11 +7,17 @@
  * resident daemon (`jcni daemon`) over a Unix socket, writes the reply's stderr and stdout and
  * exits with the reply's code.
  *
- * If the daemon cannot be reached (any connect error: ENOENT, ECONNREFUSED, EACCES ...), or the
- * connection breaks before the whole reply arrived, or the daemon does not serve this plugin,
- * it execs the standalone JVM path described by the sidecar file `<dir>/.<name>.exec` written by
+ * Fallback only while the daemon cannot have acted. If the daemon cannot be reached (any connect
+ * error: ENOENT, ECONNREFUSED, EACCES ..., or no connection within CONNECT_TIMEOUT_S), or the
+ * request cannot be sent whole within SEND_TIMEOUT_S (the daemon never starts a request it has
+ * not read whole), or the daemon closes the connection with the request still unread (the
+ * kernel reports that as ECONNRESET), or it answers "not served", it execs the standalone JVM path described by the sidecar file `<dir>/.<name>.exec` written by
  * `jcni install`, with the stdin bytes already read replayed through a memfd: the JVM sees
  * exactly the bytes this process saw.
+ *
+ * Once the whole request was read by the daemon, it may have acted: a connection that ends
+ * without a whole reply, or no reply within REPLY_TIMEOUT_S, is a CNI error (code 11, try
+ * again later), never a second run of the request through the JVM.
  *
  * Wire protocol (all integers unsigned 32-bit big-endian; io.jcni.daemon.Protocol is the other end):
  *   request:  "JCQ1" | len name | count | count x (len "KEY=VALUE") | len stdin
@@ -33,6 +39,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -43,6 +50,11 @@
 #define MAX_ARGS 254
 #define DEFAULT_SOCKET "/run/jcni/jcni.sock"
 #define NOT_SERVED (-1)
+#define CONNECT_TIMEOUT_S 5   /* SO_SNDTIMEO bounds connect(2) on a Unix socket too */
+#define SEND_TIMEOUT_S 10     /* the daemon allows 10 s for the whole request */
+#define REPLY_TIMEOUT_S 300   /* > the daemon's longest request: two delegate runs of 60 s, lock waits */
+#define FALLBACK (-2)         /* the daemon has not acted: run the standalone path */
+#define LOST (-3)             /* the daemon may have acted: report an error */
 
 extern char **environ;
 
@@ -61,12 +73,13 @@ static int write_all(int fd, const void *buf, size_t len, int is_socket) {
     return 0;
 }
 
-/* read(2) exactly len bytes; -1 on error or EOF before len. */
+/* read(2) exactly len bytes; -1 on error or EOF before len (errno 0 for EOF). */
 static int read_exact(int fd, void *buf, size_t len) {
     char *p = buf;
     while (len > 0) {
         ssize_t n = read(fd, p, len);
         if (n < 0 && errno == EINTR) continue;
+        if (n == 0) errno = 0;
         if (n <= 0) return -1;
         p += n;
         len -= (size_t)n;
@@ -111,17 +124,25 @@ static void read_conf(const char *path) {
     conf_argv[argc] = NULL;
 }
 
-/* Asks the daemon. Returns the exit code to use, or -2 to fall back to the JVM path. */
+static int set_timeout(int fd, int opt, int seconds) {
+    struct timeval tv = {.tv_sec = seconds};
+    return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+/* Asks the daemon. Returns the exit code to use, FALLBACK (the JVM path) or LOST (an error). */
 static int ask_daemon(const char *sock_path, const char *plugin, const char *in, size_t in_len) {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(sock_path) >= sizeof(addr.sun_path)) return -2;
+    if (strlen(sock_path) >= sizeof(addr.sun_path)) return FALLBACK;
     strcpy(addr.sun_path, sock_path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -2;
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) goto fallback;
+    if (fd < 0) return FALLBACK;
+    if (set_timeout(fd, SO_SNDTIMEO, CONNECT_TIMEOUT_S) || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0
+        || set_timeout(fd, SO_SNDTIMEO, SEND_TIMEOUT_S) || set_timeout(fd, SO_RCVTIMEO, REPLY_TIMEOUT_S))
+        goto fallback;
 
     size_t count = 0;
     for (char **e = environ; *e; e++) count++;
+    /* a send that fails or times out: the daemon does not have the whole request, so it never starts it */
     if (write_all(fd, "JCQ1", 4, 1) || send_bytes(fd, plugin, strlen(plugin)) || send_u32(fd, (uint32_t)count))
         goto fallback;
     for (char **e = environ; *e; e++)
@@ -130,14 +151,20 @@ static int ask_daemon(const char *sock_path, const char *plugin, const char *in,
 
     char magic[4];
     uint32_t code, out_len, err_len;
-    if (read_exact(fd, magic, 4) || memcmp(magic, "JCR1", 4) || read_u32(fd, &code) || read_u32(fd, &out_len)
-        || read_u32(fd, &err_len) || out_len > MAX_OUTPUT || err_len > MAX_OUTPUT || (int32_t)code == NOT_SERVED)
-        goto fallback;
+    if (read_exact(fd, magic, 4)) {
+        /* ECONNRESET: closed with our request unread (queued at shutdown, or too slow): nothing was done */
+        if (errno == ECONNRESET) goto fallback;
+        goto lost;
+    }
+    if (memcmp(magic, "JCR1", 4) || read_u32(fd, &code) || read_u32(fd, &out_len) || read_u32(fd, &err_len)
+        || out_len > MAX_OUTPUT || err_len > MAX_OUTPUT)
+        goto lost;
+    if ((int32_t)code == NOT_SERVED) goto fallback;
     char *out = malloc((size_t)out_len + err_len + 1);
-    if (!out) goto fallback;
+    if (!out) goto lost;
     if (read_exact(fd, out, (size_t)out_len + err_len)) {
         free(out);
-        goto fallback; /* the daemon died before the whole reply: nothing was written yet */
+        goto lost;
     }
     close(fd);
     /* the JVM path prints stderr (logs) first, then stdout */
@@ -148,7 +175,12 @@ static int ask_daemon(const char *sock_path, const char *plugin, const char *in,
 
 fallback:
     close(fd);
-    return -2;
+    return FALLBACK;
+lost:
+    fprintf(stderr, "jcni-client: no whole reply from the jcni daemon at %s (%s) after it had the request\n", sock_path,
+            errno == EAGAIN ? "timed out" : errno ? strerror(errno) : "connection closed");
+    close(fd);
+    return LOST;
 }
 
 /* The standalone JVM path: stdin replayed from a memfd, then execv. Returns only on failure. */
@@ -212,6 +244,13 @@ int main(int argc, char **argv) {
         if (!sock || !*sock) sock = conf_socket ? conf_socket : DEFAULT_SOCKET;
         int code = ask_daemon(sock, plugin, in, in_len);
         if (code >= 0) return code;
+        if (code == LOST) {
+            /* the daemon may have done part of it: running it again here could act twice; the runtime retries */
+            static const char lost[] = "{\n    \"cniVersion\": \"1.1.0\",\n    \"code\": 11,\n"
+                                       "    \"msg\": \"jcni daemon connection lost after the request was sent; try again\"\n}\n";
+            write_all(1, lost, sizeof(lost) - 1, 0);
+            return 1;
+        }
     }
     /* after a read error the JVM path meets it on the real stdin (unless some bytes were already consumed) */
     int replay = !read_error || in_len > 0;

@@ -18,10 +18,12 @@ final class DaemonCommand {
 
             Serves jcni's CNI plugins (bridge, host-local, loopback, ...) to the installed
             executables (jcni install) over a Unix socket, so a plugin call costs no JVM start.
-            Only root's requests are served. Without a daemon the executables run the plugins in
-            a JVM of their own, with the same results.
+            Only root with CAP_NET_ADMIN and CAP_SYS_ADMIN is served. Without a daemon the
+            executables run the plugins in a JVM of their own, with the same results.
 
-              --socket PATH   the socket (default /run/jcni/jcni.sock; its directory is made 0700)
+              --socket PATH   the socket (default /run/jcni/jcni.sock; a missing directory is
+                              created 0700, an existing one must be root's and not writable
+                              by others, and is left as it is)
 
             SIGTERM or SIGINT: stop accepting, finish the requests in flight, remove the socket.
             """;

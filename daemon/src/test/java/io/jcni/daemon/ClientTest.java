@@ -195,33 +195,49 @@ class ClientTest {
     }
 
     /**
-     * A daemon that dies after reading the request (no reply, or half a reply): the client runs
-     * the JVM path with the stdin it already sent, replayed (VERSION echoes stdin's cniVersion).
+     * A daemon that dies after reading the whole request (no reply, or half a reply) may have
+     * acted: the client reports "try again" (code 11) and does not run the request a second time
+     * through the JVM. A daemon that closes the connection with the request unread never acted:
+     * the client runs the JVM path with the stdin it already sent, replayed (VERSION echoes
+     * stdin's cniVersion).
      */
     @Test
-    void daemonDyingBeforeItsReplyMeansTheJvmPathWithStdinReplayed() throws Exception {
-        for (int partial : new int[] {0, 10}) {
+    void daemonDyingAfterTheRequestIsAnErrorBeforeItTheJvmPath() throws Exception {
+        for (int partial : new int[] {-1, 0, 10}) {
             Path fake = socketDir.resolve("fake" + partial + ".sock");
             try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
                 server.bind(java.net.UnixDomainSocketAddress.of(fake));
                 var got = CompletableFuture.supplyAsync(() -> {
                     try (var ch = server.accept()) {
+                        if (partial < 0) {
+                            // closes with the request unread, as a daemon dropping a queued connection
+                            Thread.sleep(200);
+                            return null;
+                        }
                         Protocol.Request req = Protocol.readRequest(java.nio.channels.Channels.newInputStream(ch));
                         byte[] reply = Protocol.reply(new PluginResponse("{}".getBytes(StandardCharsets.UTF_8), "", 0));
                         ch.write(java.nio.ByteBuffer.wrap(reply, 0, partial)); // then "dies"
                         return req;
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
                     }
                 }, r -> Thread.ofPlatform().start(r));
                 byte[] stdin = "{\"cniVersion\": \"0.3.1\"}".getBytes(StandardCharsets.UTF_8);
                 ClientProcess.Run r = clients.run("jcni-bridge", Map.of("CNI_COMMAND", "VERSION"), stdin, fake);
                 Protocol.Request req = got.get();
-                assertEquals("bridge", req.plugin());
-                assertEquals("VERSION", req.env().get("CNI_COMMAND"));
-                assertArrayEquals(stdin, req.stdin());
-                assertEquals(0, r.code(), r.outText() + r.err());
-                assertTrue(r.outText().startsWith("{\"cniVersion\":\"0.3.1\",\"supportedVersions\""), r.outText());
+                if (partial < 0) {
+                    assertEquals(0, r.code(), r.outText() + r.err());
+                    assertTrue(r.outText().startsWith("{\"cniVersion\":\"0.3.1\",\"supportedVersions\""), r.outText());
+                } else {
+                    assertEquals("bridge", req.plugin());
+                    assertEquals("VERSION", req.env().get("CNI_COMMAND"));
+                    assertArrayEquals(stdin, req.stdin());
+                    assertEquals(1, r.code(), r.outText() + r.err());
+                    assertTrue(r.outText().contains("\"code\": 11"), r.outText());
+                    assertTrue(r.err().contains("no whole reply"), r.err());
+                }
             } finally {
                 Files.deleteIfExists(fake);
             }

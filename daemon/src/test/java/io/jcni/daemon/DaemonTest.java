@@ -150,13 +150,14 @@ class DaemonTest {
 
         d.close();
         assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "socket removed");
-        // a stale socket (a daemon killed -9) is replaced; the directory is tightened back to 0700
+        // a stale socket (a daemon killed -9) is replaced; an existing directory is never chmod'ed
         try (var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             ch.bind(UnixDomainSocketAddress.of(socket));
         }
         Files.setPosixFilePermissions(socket.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
         Daemon again = start(socket, slowAndLoopback());
-        assertEquals("rwx------", perms(socket.getParent()));
+        assertEquals("rwxr-xr-x", perms(socket.getParent()), "an existing directory keeps its mode");
+        assertEquals("rw-------", perms(socket));
         again.close();
 
         Files.setPosixFilePermissions(socket.getParent(), PosixFilePermissions.fromString("rwxrwxrwx"));
@@ -321,5 +322,232 @@ class DaemonTest {
         assertEquals(0, r.code(), r.outText() + r.err());
         assertTrue(r.outText().startsWith("{\"cniVersion\":\"0.4.0\""), r.outText());
         assertEquals(1, d.served(), "the daemon answered 'not served'");
+    }
+
+    Daemon start(Path socket, Map<String, Supplier<Plugin>> plugins, Daemon.Limits limits) throws IOException {
+        Daemon d = Daemon.start(socket, plugins, log, limits);
+        cleanup.add(d);
+        return d;
+    }
+
+    /** A connection that has sent {@code request} whole (the test's Java client). */
+    SocketChannel send(Path socket, byte[] request) throws IOException {
+        SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+        cleanup.add(ch);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(request);
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+        return ch;
+    }
+
+    static byte[] request(String plugin, Map<String, String> env, byte[] stdin) {
+        return io.jcni.daemon.Protocol.request(plugin, env, stdin);
+    }
+
+    static io.jcni.cni.PluginResponse reply(SocketChannel ch) throws IOException {
+        return io.jcni.daemon.Protocol.readReply(java.nio.channels.Channels.newInputStream(ch));
+    }
+
+    static final byte[] VERSION = request("loopback", Map.of("CNI_COMMAND", "VERSION"),
+            "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
+
+    /** Waits for {@code condition}; a bound only against a hang, not a timing assertion. */
+    static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("never happened: " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** A plugin whose DEL logs 8 MiB: its reply does not fit in a socket buffer. */
+    static final class ChattyPlugin implements Plugin {
+        public String name() {
+            return "chatty";
+        }
+
+        public Set<String> knownArgs() {
+            return Set.of();
+        }
+
+        public Result add(Invocation inv) {
+            return Result.empty();
+        }
+
+        public void del(Invocation inv) {
+            String line = "x".repeat(1023);
+            for (int i = 0; i < 8192; i++) {
+                inv.log(line);
+            }
+        }
+
+        public void check(Invocation inv) {}
+
+        public void gc(Invocation inv) {}
+
+        public void status(Invocation inv) {}
+    }
+
+    /**
+     * A client that sends nothing, one that sends half a request, and one that never reads its
+     * (large) reply: each is dropped at its deadline, and others are served meanwhile.
+     */
+    @Test
+    void slowClientsAreDroppedAtTheirDeadlines() throws Exception {
+        Path socket = socketPath();
+        Map<String, Supplier<Plugin>> plugins = new LinkedHashMap<>(slowAndLoopback());
+        plugins.put("chatty", ChattyPlugin::new);
+        Daemon d = start(socket, plugins, new Daemon.Limits(4, 4, 500, 500, 30_000, () -> {}));
+        SocketChannel silent = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+        cleanup.add(silent);
+        byte[] full = VERSION;
+        SocketChannel half = send(socket, java.util.Arrays.copyOf(full, full.length / 2));
+        SocketChannel deaf = send(socket, request("chatty", slowDel("deaf"), SLOW_CONF));
+        // served while the three hang
+        assertEquals(0, reply(send(socket, VERSION)).exitCode());
+        await("the three slow connections dropped", () -> d.active() == 0);
+        assertEquals(-1, silent.read(java.nio.ByteBuffer.allocate(1)), "the silent client was dropped without a reply");
+        assertEquals(-1, half.read(java.nio.ByteBuffer.allocate(1)), "the half request was dropped without a reply");
+        assertThrows(IOException.class, () -> {
+            java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(1 << 20);
+            while (deaf.read(sink) >= 0) {
+                sink.clear();
+            }
+            throw new IOException("the reply ended: read to the end");
+        }, "the deaf client's reply was cut short");
+        assertEquals(0, reply(send(socket, VERSION)).exitCode(), "still serving");
+    }
+
+    /**
+     * 500 connections at once, every worker held by a DEL that waits: the workers and the queue
+     * fill, every other caller gets a clear "busy" CNI error at once, and all the others are
+     * answered once the DELs go on.
+     */
+    @Test
+    void fiveHundredConnectionsAtOnceGetServedOrBusy() throws Exception {
+        Path socket = socketPath();
+        Daemon.Limits limits = Daemon.Limits.DEFAULT;
+        Daemon d = start(socket, slowAndLoopback(), limits);
+        SlowPlugin.entered = new CountDownLatch(limits.workers());
+        SlowPlugin.release = new CountDownLatch(1);
+        SlowPlugin.sleepMs = 0;
+        int n = 500;
+        List<SocketChannel> chans = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                chans.add(send(socket, request("slow", slowDel("many" + i), SLOW_CONF)));
+            }
+            int held = limits.workers() + limits.queue();
+            assertTrue(SlowPlugin.entered.await(120, TimeUnit.SECONDS), "every worker in the plugin");
+            await("the rest turned away", () -> d.busy() == n - held);
+        } finally {
+            SlowPlugin.release.countDown();
+        }
+        int ok = 0, busy = 0;
+        for (SocketChannel ch : chans) {
+            io.jcni.cni.PluginResponse r = reply(ch);
+            if (r.exitCode() == 0) {
+                ok++;
+            } else {
+                assertEquals(1, r.exitCode(), r.stdoutText());
+                assertTrue(r.stdoutText().contains("\"code\": 11") && r.stdoutText().contains("busy"), r.stdoutText());
+                busy++;
+            }
+        }
+        assertEquals(limits.workers() + limits.queue(), ok);
+        assertEquals(n - ok, busy);
+        await("all connections done", () -> d.active() == 0);
+        assertEquals(0, reply(send(socket, VERSION)).exitCode(), "still serving");
+    }
+
+    /** An Error on the acceptor (a thread that cannot be created, say) costs that one connection only. */
+    @Test
+    void theAcceptorSurvivesAnError() throws Exception {
+        Path socket = socketPath();
+        AtomicInteger accepted = new AtomicInteger();
+        start(socket, slowAndLoopback(), new Daemon.Limits(4, 4, 10_000, 10_000, 30_000, () -> {
+            if (accepted.incrementAndGet() == 1) {
+                throw new OutOfMemoryError("unable to create native thread (injected)");
+            }
+        }));
+        // each call bounded only so that a dead acceptor fails the test instead of hanging it
+        var first = CompletableFuture.supplyAsync(() -> {
+            try {
+                return reply(send(socket, VERSION));
+            } catch (IOException e) {
+                return null;
+            }
+        }, r -> Thread.ofPlatform().daemon().start(r));
+        assertNull(first.get(120, TimeUnit.SECONDS), "the first connection is dropped without a reply");
+        var second = CompletableFuture.supplyAsync(() -> {
+            try {
+                return reply(send(socket, VERSION));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, r -> Thread.ofPlatform().daemon().start(r));
+        assertEquals(0, second.get(120, TimeUnit.SECONDS).exitCode(), "the next one is served");
+        assertTrue(logBytes.toString(StandardCharsets.UTF_8).contains("injected"), logBytes.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Root is not enough: a caller without CAP_NET_ADMIN, or in another user namespace, is
+     * refused; a caller in another mount namespace (paths mean something else there) is sent to
+     * its standalone path.
+     */
+    @Test
+    void callersNeedTheCapabilitiesAndTheDaemonsNamespaces() throws Exception {
+        Path socket = socketPath();
+        Daemon d = start(socket, slowAndLoopback());
+        ClientProcess c = clients(false, "jcni-loopback");
+        Map<String, String> version = Map.of("CNI_COMMAND", "VERSION");
+        byte[] conf = "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
+
+        ClientProcess.Run noNetAdmin = c.run("jcni-loopback", version, conf, socket, "setpriv", "--inh-caps=-net_admin",
+                "--bounding-set=-net_admin");
+        assertEquals(1, noNetAdmin.code(), noNetAdmin.outText() + noNetAdmin.err());
+        assertTrue(noNetAdmin.outText().contains("\"code\": 4") && noNetAdmin.outText().contains("lacks CAP_NET_ADMIN"),
+                noNetAdmin.outText());
+
+        ClientProcess.Run otherUserNs = c.run("jcni-loopback", version, conf, socket, "unshare", "--user", "--map-root-user");
+        assertEquals(1, otherUserNs.code(), otherUserNs.outText() + otherUserNs.err());
+        assertTrue(otherUserNs.outText().contains("another user namespace"), otherUserNs.outText());
+
+        long served = d.served();
+        ClientProcess.Run otherMountNs = c.run("jcni-loopback", version, conf, socket, "unshare", "--mount");
+        assertEquals(served + 1, d.served(), "the daemon answered");
+        assertEquals(1, otherMountNs.code(), otherMountNs.outText() + otherMountNs.err());
+        assertTrue(otherMountNs.outText().contains("no standalone path"), "sent to the standalone path: " + otherMountNs.outText());
+
+        ClientProcess.Run root = c.run("jcni-loopback", version, conf, socket);
+        assertEquals(0, root.code(), root.outText() + root.err());
+    }
+
+    /** A relative IPAM dataDir would be relative to the daemon's working directory: refused. */
+    @Test
+    void relativeDataDirIsRefused() throws Exception {
+        Path socket = socketPath();
+        start(socket, slowAndLoopback());
+        byte[] conf = ("{\"cniVersion\": \"1.0.0\", \"name\": \"jhdrel\", \"type\": \"slow\","
+                + " \"ipam\": {\"type\": \"host-local\", \"dataDir\": \"var/lib/cni\"}}").getBytes(StandardCharsets.UTF_8);
+        io.jcni.cni.PluginResponse r = reply(send(socket, request("slow", slowDel("rel"), conf)));
+        assertEquals(1, r.exitCode(), r.stdoutText());
+        assertTrue(r.stdoutText().contains("\"code\": 7") && r.stdoutText().contains("absolute"), r.stdoutText());
+    }
+
+    /** A socket named in an existing directory leaves that directory as it is; a symlinked directory is refused. */
+    @Test
+    void anExistingDirectoryIsNeverChmodded() throws Exception {
+        Path base = socketPath().getParent().getParent().getParent(); // 0755, like /run
+        Daemon d = start(base.resolve("x.sock"), slowAndLoopback());
+        assertEquals("rwxr-xr-x", perms(base));
+        d.close();
+        Path real = Files.createDirectory(base.resolve("real"));
+        Path link = Files.createSymbolicLink(base.resolve("link"), real);
+        IOException e = assertThrows(IOException.class, () -> Daemon.start(link.resolve("x.sock"), slowAndLoopback(), log));
+        assertTrue(e.getMessage().contains("not a link"), e.getMessage());
     }
 }
