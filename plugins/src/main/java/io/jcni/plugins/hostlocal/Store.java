@@ -22,19 +22,31 @@ import java.util.concurrent.ThreadLocalRandom;
  *     lock                      flock(2) target, O_CREAT|O_RDONLY 0750
  *     10.22.0.2                 reservation: "&lt;containerID&gt;\r\n&lt;ifname&gt;", 0600
  *     last_reserved_ip.&lt;i&gt;      round-robin cursor of range set i, 0600
+ *     jcni-boot-id              the boot that last used the store (jcni only), 0600
  * </pre>
  *
  * <p>Crash safety: a reservation is written to {@code .jcni-tmp-<random>} in the same directory,
  * fsync'ed and then {@code link(2)}ed to its address name, which either publishes the whole file
  * or fails with EEXIST (address taken) — a kill -9 can leave a temp file but never a torn
  * reservation. Temp names never parse as an address, so they are never counted; {@link
- * #cleanTemps} removes old leftovers. All methods except {@link #lock} expect the caller to hold
- * the lock.
+ * #cleanTemps} removes old leftovers. Only the reservation kept is written and fsync'ed: a probe
+ * of an address that is already taken is one existence check (the lock excludes every other
+ * writer, the Go plugin included, and {@code link(2)} still refuses a name that appeared anyway).
+ *
+ * <p>Reboots: {@code jcni-boot-id} holds the kernel's boot id of the boot that last used the
+ * store. Reservations outlive a reboot (the store is under {@code /var/lib}) but their pods do
+ * not, so the first operation that finds another boot's id frees every reservation
+ * ({@link #forgetPreviousBoot}). All methods except {@link #lock} expect the caller to hold the
+ * lock.
  */
 final class Store {
     static final String LOCK = "lock";
     static final String LAST_RESERVED = "last_reserved_ip.";
     static final String TEMP_PREFIX = ".jcni-tmp-";
+    /** The boot id of the boot that last used the store (not an address: never read as a reservation). */
+    static final String BOOT_ID = "jcni-boot-id";
+    /** The kernel's random id of the current boot, new at every boot. */
+    static final String KERNEL_BOOT_ID = "/proc/sys/kernel/random/boot_id";
     /**
      * Temp files are only written while the store's flock is held, so one seen by a lock holder
      * belongs to a writer that died holding the lock (flock is released when a process dies):
@@ -96,6 +108,9 @@ final class Store {
      * On success also moves the cursor {@code last_reserved_ip.<rangeIndex>}.
      */
     boolean reserve(IpAddress ip, String containerId, String ifname, int rangeIndex) {
+        if (KernelFiles.exists(dir + "/" + ip)) {
+            return false; // taken: nothing written, nothing synced
+        }
         String tmp = writeTemp(content(containerId, ifname), true);
         boolean linked;
         try {
@@ -261,6 +276,54 @@ final class Store {
         } catch (RuntimeException e) {
             errors.add(e.getMessage());
         }
+    }
+
+    /**
+     * Frees every reservation of an earlier boot: when {@code jcni-boot-id} holds another id
+     * than {@code currentBootId}, all reservations are removed and the current id recorded. A
+     * store without the file (new, or written by an older jcni or the Go plugin) only gets the
+     * current id: its reservations may be live. Returns how many reservations were freed.
+     */
+    int forgetPreviousBoot(String currentBootId) {
+        String recorded = read(BOOT_ID);
+        if (currentBootId.equals(recorded)) {
+            return 0;
+        }
+        int freed = 0;
+        if (recorded != null) {
+            for (String name : names()) {
+                if (addressOf(name) != null && KernelFiles.unlink(dir + "/" + name)) {
+                    freed++;
+                }
+            }
+        }
+        String tmp = writeTemp(currentBootId, true);
+        try {
+            KernelFiles.rename(tmp, dir + "/" + BOOT_ID);
+        } catch (RuntimeException e) {
+            KernelFiles.unlink(tmp);
+            throw e;
+        }
+        return freed;
+    }
+
+    /** The current boot's id, or null when the kernel does not tell (then reboots go unnoticed). */
+    static String currentBootId() {
+        try {
+            String id = KernelFiles.readSmall(KERNEL_BOOT_ID).trim();
+            return id.isEmpty() ? null : id;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Milliseconds since the file was last written (its mtime: a reservation is written once,
+     * just before it is linked into place); {@code Long.MAX_VALUE} when unknown.
+     */
+    long ageMs(String name, long now) {
+        long m = new File(dir, name).lastModified();
+        return m == 0 ? Long.MAX_VALUE : now - m;
     }
 
     /** Removes leftover temp files at least {@code maxAgeMs} old (the caller holds the lock); returns how many. */
