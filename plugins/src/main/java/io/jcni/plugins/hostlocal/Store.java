@@ -5,6 +5,8 @@ import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.KernelFiles;
+import io.jcni.netlink.sys.Syscall;
+import io.jcni.netlink.sys.SyscallNumbers;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -19,10 +21,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <pre>
  * &lt;dataDir&gt;/&lt;network&gt;/        0755
- *     lock                      flock(2) target, O_CREAT|O_RDONLY 0750
+ *     lock                      flock(2) target, O_CREAT|O_RDONLY 0750; jcni writes the boot id into it
  *     10.22.0.2                 reservation: "&lt;containerID&gt;\r\n&lt;ifname&gt;", 0600
  *     last_reserved_ip.&lt;i&gt;      round-robin cursor of range set i, 0600
- *     jcni-boot-id              the boot that last used the store (jcni only), 0600
  * </pre>
  *
  * <p>Crash safety: a reservation is written to {@code .jcni-tmp-<random>} in the same directory,
@@ -33,8 +34,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * of an address that is already taken is one existence check (the lock excludes every other
  * writer, the Go plugin included, and {@code link(2)} still refuses a name that appeared anyway).
  *
- * <p>Reboots: {@code jcni-boot-id} holds the kernel's boot id of the boot that last used the
- * store. Reservations outlive a reboot (the store is under {@code /var/lib}) but their pods do
+ * <p>Reboots: the {@code lock} file holds the kernel's boot id of the boot that last used the
+ * store (the Go plugin only flocks it, never reads or writes it; no extra file appears). Reservations outlive a reboot (the store is under {@code /var/lib}) but their pods do
  * not, so the first operation that finds another boot's id frees every reservation
  * ({@link #forgetPreviousBoot}). All methods except {@link #lock} expect the caller to hold the
  * lock.
@@ -43,8 +44,6 @@ final class Store {
     static final String LOCK = "lock";
     static final String LAST_RESERVED = "last_reserved_ip.";
     static final String TEMP_PREFIX = ".jcni-tmp-";
-    /** The boot id of the boot that last used the store (not an address: never read as a reservation). */
-    static final String BOOT_ID = "jcni-boot-id";
     /** The kernel's random id of the current boot, new at every boot. */
     static final String KERNEL_BOOT_ID = "/proc/sys/kernel/random/boot_id";
     /**
@@ -279,13 +278,13 @@ final class Store {
     }
 
     /**
-     * Frees every reservation of an earlier boot: when {@code jcni-boot-id} holds another id
+     * Frees every reservation of an earlier boot: when {@code lock} holds another id
      * than {@code currentBootId}, all reservations are removed and the current id recorded. A
-     * store without the file (new, or written by an older jcni or the Go plugin) only gets the
+     * store without a recorded id (new, or written by an older jcni or the Go plugin) only gets the
      * current id: its reservations may be live. Returns how many reservations were freed.
      */
     int forgetPreviousBoot(String currentBootId) {
-        String recorded = read(BOOT_ID);
+        String recorded = recordedBootId();
         if (currentBootId.equals(recorded)) {
             return 0;
         }
@@ -297,14 +296,28 @@ final class Store {
                 }
             }
         }
-        String tmp = writeTemp(currentBootId, true);
-        try {
-            KernelFiles.rename(tmp, dir + "/" + BOOT_ID);
-        } catch (RuntimeException e) {
-            KernelFiles.unlink(tmp);
-            throw e;
+        // In place, never by rename: other processes wait in flock on this very inode. A boot id
+        // is 36 bytes, so the write replaces the previous one whole; a crash can lose it only with
+        // the boot itself, and the next boot frees the reservations anyway.
+        byte[] line = (currentBootId + "\n").getBytes(StandardCharsets.UTF_8);
+        try (Fd fd = Fd.open(dir + "/" + LOCK, Fd.O_WRONLY)) {
+            fd.write(line);
+            Syscall.call("ftruncate", fd.label(), SyscallNumbers.FTRUNCATE, fd.get(), line.length, 0);
+            fd.sync();
         }
         return freed;
+    }
+
+    /** The boot id recorded in {@code lock} (its first line), or null when none is. */
+    String recordedBootId() {
+        byte[] data = readAll(dir + "/" + LOCK, 4096);
+        if (data == null) {
+            return null;
+        }
+        String text = new String(data, StandardCharsets.UTF_8);
+        int nl = text.indexOf('\n');
+        String first = (nl < 0 ? text : text.substring(0, nl)).trim();
+        return first.isEmpty() ? null : first;
     }
 
     /** The current boot's id, or null when the kernel does not tell (then reboots go unnoticed). */

@@ -132,7 +132,7 @@ class HostLocalConfigTest extends HostLocalTestBase {
             okEmpty(run("DEL", "c1", "eth0", c));
             assertFalse(Files.exists(dir.resolve("10.77.0.2")));
         } finally {
-            for (String n : List.of("10.77.0.2", "last_reserved_ip.0", "lock", Store.BOOT_ID)) {
+            for (String n : List.of("10.77.0.2", "last_reserved_ip.0", "lock")) {
                 Files.deleteIfExists(dir.resolve(n));
             }
             Files.deleteIfExists(dir);
