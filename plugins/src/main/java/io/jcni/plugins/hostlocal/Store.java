@@ -35,8 +35,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * writer, the Go plugin included, and {@code link(2)} still refuses a name that appeared anyway).
  *
  * <p>Reboots: the {@code lock} file holds the kernel's boot id of the boot that last used the
- * store (the Go plugin only flocks it, never reads or writes it; no extra file appears). Reservations outlive a reboot (the store is under {@code /var/lib}) but their pods do
- * not, so the first operation that finds another boot's id frees every reservation
+ * store (the Go plugin only flocks it, never reads or writes it; no extra file appears).
+ * Reservations outlive a reboot (the store is under {@code /var/lib}) but their pods do not, so
+ * the first operation that finds another boot's id frees every reservation
  * ({@link #forgetPreviousBoot}). All methods except {@link #lock} expect the caller to hold the
  * lock.
  */
