@@ -59,7 +59,8 @@ for v in "${variants[@]}"; do
     if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
     extra=
     if [ "$aot" = yes ]; then
-        "$java" $flags -XX:AOTCacheOutput="$work/$name.aot" -cp "$work/lib/*" io.jcni.plugins.AotTraining >"$work/$name.train" 2>&1 \
+        # the training runs in a network namespace of its own (it refuses the host's), as jcni install runs it
+        unshare --net "$java" $flags -XX:AOTCacheOutput="$work/$name.aot" -cp "$work/lib/*" io.jcni.plugins.AotTraining >"$work/$name.train" 2>&1 \
             || { cat "$work/$name.train" >&2; exit 1; }
         CNI_COMMAND=VERSION "$java" $flags -XX:AOTMode=on -XX:AOTCache="$work/$name.aot" -cp "$work/lib/*" \
             io.jcni.plugins.bridge.BridgeMain </dev/null >/dev/null || { echo "cache $name rejected" >&2; exit 1; }

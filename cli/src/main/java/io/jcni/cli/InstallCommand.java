@@ -1,5 +1,9 @@
 package io.jcni.cli;
 
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.ns.NamedNetns;
+
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
@@ -7,11 +11,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 
 /**
@@ -25,12 +32,20 @@ import java.util.jar.JarFile;
  * directory and renamed into place, so a runtime never executes a half-written file and
  * re-installing simply replaces everything.
  *
+ * <p>What it writes must not be replaceable by anyone but root: a target directory that is a
+ * symlink, or that (or an ancestor without the sticky bit) is writable by group or others, is
+ * refused before anything is written. Directories and files get explicit modes (0755, 0644 and
+ * 0755 for executables) whatever the caller's umask.
+ *
  * <p>Then a JDK AOT cache ({@code <lib-dir>/jcni.aot}) is built by a training run
  * ({@code io.jcni.plugins.AotTraining}: every plugin's verbs against a scratch namespace and
  * bridge) with exactly the standalone path's JVM options and class path, and the standalone
  * command names it with {@code -XX:AOTCache}. The old cache is removed before any jar is replaced
  * and the new one is renamed into place only after a successful training run, so a cache never
  * describes other jars than the installed ones (JDK-8377932: a stale cache may run old classes).
+ * The training runs in a network namespace of its own, created for it and removed after it
+ * ({@code nsenter --net=}), so its scratch bridge, nftables objects and sysctls never exist in
+ * the host's namespace, and it is killed after {@link #TRAINING_TIMEOUT}.
  */
 final class InstallCommand {
     static final String USAGE = """
@@ -46,13 +61,17 @@ final class InstallCommand {
                               the JCNI_SOCKET environment variable overrides it)
               --scripts       sh scripts that always start a JVM, instead of the native client
               --no-aot-cache  do not build the JDK AOT cache (LIB-DIR/jcni.aot); without it each
-                              plugin start is ~40%% slower. Building it needs root: the training
-                              run attaches a scratch namespace to a scratch bridge and removes both
+                              plugin start is ~40%% slower. Building it needs root and nsenter: the
+                              training run works in a network namespace of its own (scratch pod,
+                              bridge, nftables), removed afterwards; it is killed after 5 minutes
               --print         only print what would be done
 
             The executables forward each call to 'jcni daemon'; when no daemon answers they run
             the plugin in a JVM of their own (same results), on the Java this command runs on:
               %s
+            DIR and LIB-DIR must not be symlinks nor writable by group or others (nor any
+            parent without the sticky bit); directories are made 0755, jars 0644, executables
+            0755, whatever the umask.
             Re-run jcni install after upgrading the JDK or jcni; re-installing overwrites.
             """;
 
@@ -84,6 +103,10 @@ final class InstallCommand {
     /** The AOT cache in the lib dir, and the class the training run executes. */
     static final String AOT_CACHE = "jcni.aot";
     static final String TRAINING_MAIN = "io.jcni.plugins.AotTraining";
+    /** How long the training run may take (it takes seconds; a hang must not hang the install). */
+    static final Duration TRAINING_TIMEOUT = Duration.ofMinutes(5);
+    /** The network namespace the training runs in; one per installing process. */
+    static final String TRAINING_NETNS_PREFIX = "jcni-aot-train-";
 
     /**
      * The standalone path's command line for one plugin: java, JVM options, the AOT cache (when
@@ -160,7 +183,10 @@ final class InstallCommand {
             }
             Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
             if (aot) {
-                out.println(String.join(" ", trainingCommand(java, libDir, cache)));
+                String netns = trainingNetns();
+                out.println("ip netns add " + netns);
+                out.println("timeout " + TRAINING_TIMEOUT.toSeconds() + " " + String.join(" ", inNetns(netns, trainingCommand(java, libDir, cache))));
+                out.println("ip netns delete " + netns);
             }
             for (PluginExe p : PLUGINS) {
                 if (client != null) {
@@ -178,6 +204,9 @@ final class InstallCommand {
 
         mkdirs(libDir, "--lib-dir");
         mkdirs(dir, "--dir");
+        // again, now that they exist: a directory someone else made in between is not ours
+        checkTarget(dir, "--dir");
+        checkTarget(libDir, "--lib-dir");
         deleteCache(libDir); // before any jar changes: a cache must never describe other jars
         List<String> names = new ArrayList<>();
         for (Path jar : jars) {
@@ -186,7 +215,7 @@ final class InstallCommand {
         }
         removeStaleJars(libDir, names);
         writeAtomically(libDir, MARKER, "jars installed by jcni install\n".getBytes(StandardCharsets.UTF_8), "rw-r--r--");
-        Path cache = aot ? buildCache(java, libDir) : null;
+        Path cache = aot ? buildCache(java, libDir, trainingNetns(), TRAINING_TIMEOUT) : null;
         for (PluginExe p : PLUGINS) {
             if (client != null) {
                 // the sidecar first: a client must never run without its standalone path
@@ -224,36 +253,120 @@ final class InstallCommand {
         return cmd;
     }
 
+    static String trainingNetns() {
+        return TRAINING_NETNS_PREFIX + Long.toString(ProcessHandle.current().pid(), 36);
+    }
+
+    /** {@code command} run inside the named network namespace {@code netns}. */
+    static List<String> inNetns(String netns, List<String> command) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(NSENTER);
+        cmd.add("--net=" + NamedNetns.pathOf(netns));
+        cmd.add("--");
+        cmd.addAll(command);
+        return cmd;
+    }
+
+    /** util-linux nsenter: setns(2) and exec, so the training JVM is born in the namespace. */
+    static final String NSENTER = Files.isExecutable(Path.of("/usr/bin/nsenter")) ? "/usr/bin/nsenter" : "/bin/nsenter";
+
     /**
      * Runs the training into a temp file and renames it to {@code jcni.aot}; returns its path, or
-     * null (with a warning on stderr, the install still succeeds) if the training failed.
+     * null (with a warning on stderr, the install still succeeds) if the training failed or took
+     * longer than {@code timeout}. The training runs in the fresh network namespace
+     * {@code netns}, which is removed afterwards with everything the training left in it.
      */
-    private static Path buildCache(Path java, Path libDir) {
+    static Path buildCache(Path java, Path libDir, String netns, Duration timeout) {
         Path cache = libDir.resolve(AOT_CACHE);
         Path tmp = libDir.resolve("." + AOT_CACHE + ".tmp");
+        Path log = null;
+        Process p = null;
+        boolean created = false;
         try {
             Files.deleteIfExists(tmp);
-            ProcessBuilder pb = new ProcessBuilder(trainingCommand(java, libDir, tmp));
+            if (!Files.isExecutable(Path.of(NSENTER))) {
+                System.err.println("jcni: warning: AOT cache not built (no nsenter to run the training in a namespace of its own); "
+                        + "the plugins run without it");
+                return null;
+            }
+            NamedNetns.create(netns, Trace.OFF);
+            created = true;
+            log = Files.createTempFile("jcni-aot-training-", ".log");
+            ProcessBuilder pb = new ProcessBuilder(inNetns(netns, trainingCommand(java, libDir, tmp)));
             pb.redirectErrorStream(true);
-            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-            Process p = pb.start();
-            byte[] log = p.getInputStream().readAllBytes();
-            int code = p.waitFor();
+            pb.redirectOutput(log.toFile());
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            p = pb.start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                kill(p);
+                System.err.println("jcni: warning: AOT cache not built (training run killed after " + timeout.toSeconds()
+                        + " s); the plugins run without it. Training output:\n" + Files.readString(log).strip());
+                Files.deleteIfExists(tmp);
+                return null;
+            }
+            int code = p.exitValue();
             if (code != 0 || !Files.isRegularFile(tmp)) {
                 System.err.println("jcni: warning: AOT cache not built (training run exit " + code
-                        + "); the plugins run without it. Training output:\n" + new String(log, StandardCharsets.UTF_8).strip());
+                        + "); the plugins run without it. Training output:\n" + Files.readString(log).strip());
                 Files.deleteIfExists(tmp);
                 return null;
             }
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
             Files.move(tmp, cache, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return cache;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             System.err.println("jcni: warning: AOT cache not built (" + e.getMessage() + "); the plugins run without it");
             return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
+        } finally {
+            if (p != null && p.isAlive()) {
+                kill(p);
+            }
+            if (p != null) {
+                removeTrainingPod(p.pid());
+            }
+            if (created) {
+                try {
+                    NamedNetns.delete(netns, Trace.OFF);
+                } catch (RuntimeException e) {
+                    System.err.println("jcni: warning: cannot delete the training namespace " + netns + ": " + e.getMessage());
+                }
+            }
+            if (log != null) {
+                try {
+                    Files.deleteIfExists(log);
+                } catch (IOException ignored) {
+                    // a temp file
+                }
+            }
+        }
+    }
+
+    /** Kills the training and everything it started, and waits until they are gone. */
+    private static void kill(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        try {
+            p.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The pod namespace a killed training left: its bind mount under /run/netns outlives the
+     * training's own namespace. The training names it after its pid (see AotTraining).
+     */
+    private static void removeTrainingPod(long trainingPid) {
+        String pod = "jcni-aot-" + Long.toString(trainingPid % 46656, 36);
+        try {
+            if (NamedNetns.exists(pod)) {
+                NamedNetns.delete(pod, Trace.OFF);
+            }
+        } catch (RuntimeException e) {
+            System.err.println("jcni: warning: cannot delete the training's namespace " + pod + ": " + e.getMessage());
         }
     }
 
@@ -376,10 +489,18 @@ final class InstallCommand {
         return jars;
     }
 
-    /** The target, or its nearest existing ancestor, must be a writable directory. */
-    private static void checkTarget(Path target, String option) {
+    /**
+     * The target must not be a symlink; it, or its nearest existing ancestor, must be a writable
+     * directory; and nobody but its owner may replace what is installed: the target must not be
+     * writable by group or others, nor any existing ancestor unless it has the sticky bit (as
+     * {@code /tmp}, where others cannot rename or remove what is not theirs).
+     */
+    static void checkTarget(Path target, String option) {
+        if (Files.isSymbolicLink(target)) {
+            throw new IllegalStateException(option + " " + target + ": is a symbolic link; give the directory it points to");
+        }
         Path p = target;
-        while (p != null && !Files.exists(p)) {
+        while (p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
             p = p.getParent();
         }
         if (p == null || !Files.isDirectory(p)) {
@@ -388,11 +509,49 @@ final class InstallCommand {
         if (!Files.isWritable(p)) {
             throw new IllegalStateException(option + " " + target + ": " + p + " is not writable");
         }
+        if (p.equals(target)) {
+            int uid = uid(target, option, target);
+            int mine = uid(target, option, Path.of("/proc/self"));
+            if (uid != mine) {
+                throw new IllegalStateException(option + " " + target + ": is owned by uid " + uid + ", not by uid " + mine
+                        + " who installs");
+            }
+        }
+        for (Path q = p; q != null; q = q.getParent()) {
+            int mode;
+            try {
+                mode = (Integer) Files.getAttribute(q, "unix:mode");
+            } catch (IOException | UnsupportedOperationException e) {
+                throw new IllegalStateException(option + " " + target + ": cannot read the mode of " + q + ": " + e.getMessage());
+            }
+            boolean sticky = (mode & 01000) != 0;
+            if ((mode & 0022) != 0 && (q.equals(target) || !sticky)) {
+                throw new IllegalStateException(option + " " + target + ": " + q + " is writable by "
+                        + ((mode & 0022) == 0022 ? "group and others" : (mode & 0020) != 0 ? "its group" : "others")
+                        + " (mode " + Integer.toOctalString(mode & 07777) + "): anyone there could replace the plugins");
+            }
+        }
     }
 
-    private static void mkdirs(Path dir, String option) {
+    private static int uid(Path target, String option, Path p) {
         try {
-            Files.createDirectories(dir);
+            return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new IllegalStateException(option + " " + target + ": cannot read the owner of " + p + ": " + e.getMessage());
+        }
+    }
+
+    /** Creates the missing directories of {@code dir}, each 0755 whatever the umask. */
+    private static void mkdirs(Path dir, String option) {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+            missing.add(0, p);
+        }
+        try {
+            for (Path p : missing) {
+                Files.createDirectory(p);
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
         } catch (IOException e) {
             throw new IllegalStateException(option + " " + dir + ": cannot create it (" + e + ")");
         }

@@ -30,11 +30,21 @@ import java.util.stream.Stream;
  * an unused 10.249.N.0/29 subnet, an IPAM data dir, the network's nftables chain and sets, and
  * restores {@code net.ipv4.ip_forward}. Prints one line per step to stderr; exits non-zero if a
  * step fails (install then reports the cache as not built).
+ *
+ * <p>It runs only in a network namespace of its own ({@code jcni install} starts it with
+ * {@code nsenter --net=} in a fresh one): the scratch bridge, nftables table and sysctl then
+ * never exist in the host's namespace, and a training killed half-way leaves nothing there.
+ * Started in the namespace of pid 1 it refuses to run (when it can see pid 1's).
  */
 public final class AotTraining {
     private AotTraining() {}
 
     public static void main(String[] args) throws Exception {
+        if (inInitialNetns()) {
+            System.err.println("jcni aot training: refusing to run in the host's network namespace "
+                    + "(jcni install runs it in a namespace of its own)");
+            Runtime.getRuntime().halt(2);
+        }
         String tag = Long.toString(ProcessHandle.current().pid() % 46656, 36);
         String ns = "jcni-aot-" + tag;
         String bridge = "jcniaot" + tag;
@@ -84,6 +94,19 @@ public final class AotTraining {
         System.out.flush();
         System.err.flush();
         Runtime.getRuntime().halt(failures == 0 ? 0 : 1); // as the plugins end (PluginMain.exit); the cache is still written
+    }
+
+    /**
+     * Is this process in the network namespace of pid 1 (the host's, or its container's)? False
+     * when pid 1's namespace cannot be read (a sandbox may hide it even from root): then jcni
+     * install's own namespace is the only guard.
+     */
+    private static boolean inInitialNetns() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/ns/net")).equals(Files.readSymbolicLink(Path.of("/proc/1/ns/net")));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** ADD, CHECK, DEL (and an error: CHECK after DEL) of one plugin; returns the number of failed steps. */

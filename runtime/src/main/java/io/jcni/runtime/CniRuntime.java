@@ -289,6 +289,7 @@ public final class CniRuntime {
 
     /** STATUS on every plugin in order (config 1.1.0 and later; success otherwise); the first error, unwrapped. */
     public void status(NetworkConfigList list) throws CniError {
+        validateNetworkName(list);
         String version = list.effectiveVersion();
         if (!atLeast(version, CniVersion.V110)) {
             return;
@@ -312,6 +313,11 @@ public final class CniRuntime {
         if (list.disableGC()) {
             return new GcReport(List.of(), List.of());
         }
+        try {
+            validateNetworkName(list);
+        } catch (CniError e) {
+            return new GcReport(List.of(), List.of(e));
+        }
         return gcLock.exclusive(() -> {
             List<CniError> errors = new ArrayList<>();
             List<CachedAttachment> deleted = new ArrayList<>();
@@ -321,6 +327,8 @@ public final class CniRuntime {
                     continue;
                 }
                 try {
+                    // a cache file's names come from its content: they must pass as a DEL's would
+                    validateAttachment(list, a.runtimeConf(), false);
                     delLocked(list, a.runtimeConf());
                     deleted.add(a);
                 } catch (CniError e) {
@@ -390,7 +398,13 @@ public final class CniRuntime {
         }
     }
 
-    /** §9.2 (libcni validates on ADD; jcni also refuses what cannot name a cache file on DEL/CHECK). */
+    /**
+     * §9.2 on every verb (libcni validates only on ADD): the network name and container ID name
+     * the cache file and the plugins' state (host-local's directory), so a DEL, CHECK or GC with
+     * {@code ../x} in either would reach outside them. Only the interface name's length and the
+     * names {@code .}/{@code ..} are left to ADD, so an attachment made by another runtime can
+     * still be deleted.
+     */
     private static void validateAttachment(NetworkConfigList list, RuntimeConf rt, boolean add) throws CniError {
         if (rt.containerId().isEmpty()) {
             throw new CniError(CniError.UNKNOWN_CONTAINER, "missing containerID");
@@ -398,12 +412,7 @@ public final class CniRuntime {
         if (!ID.matcher(rt.containerId()).matches()) {
             throw new CniError(CniError.INVALID_ENVIRONMENT, "invalid characters in containerID", rt.containerId());
         }
-        if (list.name().isEmpty()) {
-            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "missing network name");
-        }
-        if (add && !ID.matcher(list.name()).matches()) {
-            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "invalid characters found in network name", list.name());
-        }
+        validateNetworkName(list);
         String ifn = rt.ifName();
         if (ifn.isEmpty()) {
             throw new CniError(CniError.INVALID_ENVIRONMENT, "interface name is empty");
@@ -420,6 +429,15 @@ public final class CniRuntime {
             if (c == '/' || c == ':' || Character.isWhitespace(c)) {
                 throw new CniError(CniError.INVALID_ENVIRONMENT, "interface name contains / or : or whitespace characters", ifn);
             }
+        }
+    }
+
+    private static void validateNetworkName(NetworkConfigList list) throws CniError {
+        if (list.name().isEmpty()) {
+            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "missing network name");
+        }
+        if (!ID.matcher(list.name()).matches()) {
+            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "invalid characters found in network name", list.name());
         }
     }
 

@@ -147,4 +147,33 @@ class RuntimeErrorsTest {
                 assertThrows(CniError.class, () -> rt.add(l, new RuntimeConf("c", "/x", "abcdefghijklmnop"))).getMessage());
         assertEquals(List.of(), fake.calls());
     }
+
+    @Test
+    void networkAndContainerNamesValidatedOnEveryVerb() throws Exception {
+        fake.recorder("first", 1);
+        NetworkConfigList escaping = ConfLoader.parseList(("{\"cniVersion\": \"1.1.0\", \"name\": \"../victim\", "
+                + "\"plugins\": [{\"type\": \"first\"}]}").getBytes(StandardCharsets.UTF_8), "test");
+        // what <cache>/results/../victim-<id>-eth0 names: a file outside the results directory
+        Path outside = Files.createDirectories(tmp.resolve("cache/results")).resolveSibling("victim-" + pod.containerId() + "-eth0");
+        Files.writeString(outside, "not a cache file");
+        CniError del = assertThrows(CniError.class, () -> rt.del(escaping, pod));
+        assertEquals(CniError.INVALID_NETWORK_CONFIG, del.code());
+        assertEquals("invalid characters found in network name; ../victim", del.getMessage());
+        assertEquals(CniError.INVALID_NETWORK_CONFIG, assertThrows(CniError.class, () -> rt.check(escaping, pod)).code());
+        assertEquals(CniError.INVALID_NETWORK_CONFIG, assertThrows(CniError.class, () -> rt.status(escaping)).code());
+        GcReport gc = rt.gc(escaping, List.of());
+        assertEquals(List.of(CniError.INVALID_NETWORK_CONFIG), gc.errors().stream().map(CniError::code).toList());
+        assertTrue(Files.exists(outside), "DEL must not remove a file outside the cache");
+        assertEquals(List.of(), fake.calls(), "no plugin ran");
+
+        // a cache file whose recorded container ID would escape: GC reports it and runs nothing for it
+        NetworkConfigList l = list("first");
+        Path forged = tmp.resolve("cache/results/jrterr-forged-eth0");
+        Files.writeString(forged, "{\"kind\":\"cniCacheV1\",\"containerId\":\"../../x\",\"config\":\"\",\"ifName\":\"eth0\","
+                + "\"networkName\":\"jrterr\"}");
+        GcReport forgedGc = rt.gc(l, List.of());
+        assertEquals(List.of("invalid characters in containerID; ../../x"), forgedGc.errors().stream().map(CniError::getMessage).toList());
+        assertEquals(List.of(), forgedGc.deleted());
+        assertEquals(List.of(), fake.calls());
+    }
 }

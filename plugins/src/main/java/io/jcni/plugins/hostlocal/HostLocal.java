@@ -38,6 +38,14 @@ public final class HostLocal implements Plugin {
 
     private static final Set<String> KNOWN_ARGS = Set.of("IP");
 
+    /**
+     * GC leaves a reservation younger than this alone even when its owner is not in the valid
+     * list: an ADD in flight has reserved its address but is not in the runtime's cache (the list
+     * GC is given) until the whole chain has returned — which the runtime bounds by its plugin
+     * timeout (60 s in jcni's runtime).
+     */
+    static final long GC_GRACE_MS = 120_000;
+
     @Override
     public String name() {
         return "host-local";
@@ -54,13 +62,14 @@ public final class HostLocal implements Plugin {
     public Result add(Invocation inv) throws CniError {
         IpamConfig cfg = IpamConfig.load(inv);
         Result.Dns dns = cfg.resolvConf.isEmpty() ? Result.Dns.EMPTY : parseResolvConf(cfg.resolvConf);
-        Store store = new Store(cfg.networkDir());
+        Store store = trustedStore(cfg);
         String id = inv.containerId();
         String ifname = inv.ifname();
         List<IpAddress> reserved = new ArrayList<>();
         List<Result.IpConfig> ips = new ArrayList<>();
         try {
             store.create();
+            trustedStore(cfg); // again, now that every directory exists
             List<IpAddress> requested = new ArrayList<>(cfg.requested);
             for (int i = 0; i < cfg.rangeSets.size(); i++) {
                 RangeSet set = cfg.rangeSets.get(i);
@@ -96,7 +105,7 @@ public final class HostLocal implements Plugin {
             throws CniError {
         try (Fd lock = store.lock()) {
             if (cleanTemps) {
-                store.cleanTemps(Store.TEMP_MAX_AGE_MS);
+                housekeeping(store);
             }
             if (want != null) {
                 Range r = set.rangeFor(want);
@@ -166,6 +175,30 @@ public final class HostLocal implements Plugin {
         }
     }
 
+    /**
+     * The store of {@code cfg}'s network once its path passed {@link DataDir#problem}; 7 when it
+     * did not (a symlink, a non-directory, a directory not owned by root or writable by others).
+     */
+    private static Store trustedStore(IpamConfig cfg) throws CniError {
+        String problem = DataDir.problem(cfg.networkDir(), cfg.dataDir.length());
+        if (problem != null) {
+            throw CniError.invalidConfig("ipam.dataDir: refusing an untrusted data directory: " + problem);
+        }
+        return new Store(cfg.networkDir());
+    }
+
+    /**
+     * What every writing verb does first under the lock: remove a dead writer's temp files and
+     * free the reservations of an earlier boot (their pods died with it).
+     */
+    private static void housekeeping(Store store) {
+        store.cleanTemps(Store.TEMP_MAX_AGE_MS);
+        String boot = Store.currentBootId();
+        if (boot != null) {
+            store.forgetPreviousBoot(boot);
+        }
+    }
+
     /** Undoes this ADD's reservations (only files still holding our content). */
     private static void rollback(Store store, List<IpAddress> reserved, String id, String ifname) {
         if (reserved.isEmpty()) {
@@ -189,7 +222,7 @@ public final class HostLocal implements Plugin {
     @Override
     public void del(Invocation inv) throws CniError {
         IpamConfig cfg = IpamConfig.load(inv);
-        Store store = new Store(cfg.networkDir());
+        Store store = trustedStore(cfg);
         if (!store.exists()) {
             return;
         }
@@ -197,7 +230,7 @@ public final class HostLocal implements Plugin {
         for (int i = 0; i < cfg.rangeSets.size(); i++) {
             try (Fd lock = store.lock()) {
                 if (i == 0) {
-                    store.cleanTemps(Store.TEMP_MAX_AGE_MS);
+                    housekeeping(store);
                 }
                 errors.addAll(store.releaseByOwner(inv.containerId(), inv.ifname()));
             } catch (KernelException e) {
@@ -214,7 +247,7 @@ public final class HostLocal implements Plugin {
      * namespace, the interface or the address on it is already gone.
      */
     public List<IpAddress> addressesOf(Invocation inv) throws CniError {
-        Store store = new Store(IpamConfig.load(inv).networkDir());
+        Store store = trustedStore(IpamConfig.load(inv));
         if (!store.exists()) {
             return List.of();
         }
@@ -227,7 +260,7 @@ public final class HostLocal implements Plugin {
 
     /** Every address reserved on this network (the bridge's GC keeps NAT elements of exactly these). */
     public Set<IpAddress> allAddresses(Invocation inv) throws CniError {
-        Store store = new Store(IpamConfig.load(inv).networkDir());
+        Store store = trustedStore(IpamConfig.load(inv));
         Set<IpAddress> out = new HashSet<>();
         if (!store.exists()) {
             return out;
@@ -251,7 +284,7 @@ public final class HostLocal implements Plugin {
     public void check(Invocation inv) throws CniError {
         IpamConfig cfg = IpamConfig.load(inv);
         Result prev = inv.prevResult();
-        Store store = new Store(cfg.networkDir());
+        Store store = trustedStore(cfg);
         String id = inv.containerId();
         String ifname = inv.ifname();
         if (!store.exists()) {
@@ -286,25 +319,29 @@ public final class HostLocal implements Plugin {
     @Override
     public void gc(Invocation inv) throws CniError {
         IpamConfig cfg = IpamConfig.load(inv);
+        Store store = trustedStore(cfg);
         ConfigObject conf = inv.config();
         String key = conf.has("cni.dev/valid-attachments") ? "cni.dev/valid-attachments" : "cni.dev/attachments";
-        if (!conf.has(key)) {
-            return; // no list at all: nothing is known to be stale
-        }
+        boolean listed = conf.has(key);
         Set<String> valid = new HashSet<>();
         Set<String> validIds = new HashSet<>();
-        for (ConfigObject a : conf.objects(key)) {
-            String cid = a.string("containerID", "");
-            valid.add(Store.content(cid, a.string("ifname", "")));
-            validIds.add(cid.trim());
+        if (listed) {
+            for (ConfigObject a : conf.objects(key)) {
+                String cid = a.string("containerID", "");
+                valid.add(Store.content(cid, a.string("ifname", "")));
+                validIds.add(cid.trim());
+            }
         }
-        Store store = new Store(cfg.networkDir());
         if (!store.exists()) {
             return;
         }
         List<String> errors = new ArrayList<>();
         try (Fd lock = store.lock()) {
-            store.cleanTemps(Store.TEMP_MAX_AGE_MS);
+            housekeeping(store); // frees an earlier boot's reservations, list or no list
+            if (!listed) {
+                return; // no list at all: nothing else is known to be stale
+            }
+            long now = System.currentTimeMillis();
             for (String name : store.names()) {
                 if (Store.addressOf(name) == null) {
                     continue;
@@ -315,7 +352,7 @@ public final class HostLocal implements Plugin {
                         continue; // already gone
                     }
                     boolean keep = valid.contains(c) || (c.indexOf('\n') < 0 && validIds.contains(c));
-                    if (!keep) {
+                    if (!keep && !inGrace(store.ageMs(name, now))) {
                         store.unlinkCollecting(name, errors);
                     }
                 } catch (RuntimeException e) {
@@ -330,12 +367,21 @@ public final class HostLocal implements Plugin {
         }
     }
 
+    /**
+     * A reservation young enough to belong to an ADD still in flight. A clock stepped back by
+     * more than the grace period makes an old file look young forever: such a future time does
+     * not count.
+     */
+    private static boolean inGrace(long ageMs) {
+        return ageMs > -GC_GRACE_MS && ageMs < GC_GRACE_MS;
+    }
+
     // ---- STATUS ----
 
     @Override
     public void status(Invocation inv) throws CniError {
         IpamConfig cfg = IpamConfig.load(inv);
-        Store store = new Store(cfg.networkDir());
+        Store store = trustedStore(cfg);
         String writable = store.exists() ? store.dir() : nearestExisting(store.dir());
         if (writable == null || !new File(writable).canWrite()) {
             throw new CniError(CniError.PLUGIN_NOT_AVAILABLE, "host-local: data directory is not writable",

@@ -87,6 +87,10 @@ final class IpamConfig {
         while (dataDir.length() > 1 && dataDir.endsWith("/")) {
             dataDir = dataDir.substring(0, dataDir.length() - 1);
         }
+        if (dataDir.charAt(0) != '/') {
+            // relative to whatever directory the runtime or daemon started the plugin in
+            throw CniError.invalidConfig("ipam.dataDir: \"" + dataDir + "\" is not an absolute path");
+        }
         String resolvConf = ipam.string("resolvConf", "");
 
         // Requested addresses: the config-level channels (runtimeConfig.ips, args.cni.ips); CNI_ARGS

@@ -5,6 +5,8 @@ import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.KernelFiles;
+import io.jcni.netlink.sys.Syscall;
+import io.jcni.netlink.sys.SyscallNumbers;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -19,7 +21,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <pre>
  * &lt;dataDir&gt;/&lt;network&gt;/        0755
- *     lock                      flock(2) target, O_CREAT|O_RDONLY 0750
+ *     lock                      flock(2) target, O_CREAT|O_RDONLY 0750; jcni writes the boot id into it
  *     10.22.0.2                 reservation: "&lt;containerID&gt;\r\n&lt;ifname&gt;", 0600
  *     last_reserved_ip.&lt;i&gt;      round-robin cursor of range set i, 0600
  * </pre>
@@ -28,13 +30,23 @@ import java.util.concurrent.ThreadLocalRandom;
  * fsync'ed and then {@code link(2)}ed to its address name, which either publishes the whole file
  * or fails with EEXIST (address taken) — a kill -9 can leave a temp file but never a torn
  * reservation. Temp names never parse as an address, so they are never counted; {@link
- * #cleanTemps} removes old leftovers. All methods except {@link #lock} expect the caller to hold
- * the lock.
+ * #cleanTemps} removes old leftovers. Only the reservation kept is written and fsync'ed: a probe
+ * of an address that is already taken is one existence check (the lock excludes every other
+ * writer, the Go plugin included, and {@code link(2)} still refuses a name that appeared anyway).
+ *
+ * <p>Reboots: the {@code lock} file holds the kernel's boot id of the boot that last used the
+ * store (the Go plugin only flocks it, never reads or writes it; no extra file appears).
+ * Reservations outlive a reboot (the store is under {@code /var/lib}) but their pods do not, so
+ * the first operation that finds another boot's id frees every reservation
+ * ({@link #forgetPreviousBoot}). All methods except {@link #lock} expect the caller to hold the
+ * lock.
  */
 final class Store {
     static final String LOCK = "lock";
     static final String LAST_RESERVED = "last_reserved_ip.";
     static final String TEMP_PREFIX = ".jcni-tmp-";
+    /** The kernel's random id of the current boot, new at every boot. */
+    static final String KERNEL_BOOT_ID = "/proc/sys/kernel/random/boot_id";
     /**
      * Temp files are only written while the store's flock is held, so one seen by a lock holder
      * belongs to a writer that died holding the lock (flock is released when a process dies):
@@ -96,6 +108,9 @@ final class Store {
      * On success also moves the cursor {@code last_reserved_ip.<rangeIndex>}.
      */
     boolean reserve(IpAddress ip, String containerId, String ifname, int rangeIndex) {
+        if (KernelFiles.exists(dir + "/" + ip)) {
+            return false; // taken: nothing written, nothing synced
+        }
         String tmp = writeTemp(content(containerId, ifname), true);
         boolean linked;
         try {
@@ -261,6 +276,68 @@ final class Store {
         } catch (RuntimeException e) {
             errors.add(e.getMessage());
         }
+    }
+
+    /**
+     * Frees every reservation of an earlier boot: when {@code lock} holds another id
+     * than {@code currentBootId}, all reservations are removed and the current id recorded. A
+     * store without a recorded id (new, or written by an older jcni or the Go plugin) only gets the
+     * current id: its reservations may be live. Returns how many reservations were freed.
+     */
+    int forgetPreviousBoot(String currentBootId) {
+        String recorded = recordedBootId();
+        if (currentBootId.equals(recorded)) {
+            return 0;
+        }
+        int freed = 0;
+        if (recorded != null) {
+            for (String name : names()) {
+                if (addressOf(name) != null && KernelFiles.unlink(dir + "/" + name)) {
+                    freed++;
+                }
+            }
+        }
+        // In place, never by rename: other processes wait in flock on this very inode. A boot id
+        // is 36 bytes, so the write replaces the previous one whole; a crash can lose it only with
+        // the boot itself, and the next boot frees the reservations anyway.
+        byte[] line = (currentBootId + "\n").getBytes(StandardCharsets.UTF_8);
+        try (Fd fd = Fd.open(dir + "/" + LOCK, Fd.O_WRONLY)) {
+            fd.write(line);
+            Syscall.call("ftruncate", fd.label(), SyscallNumbers.FTRUNCATE, fd.get(), line.length, 0);
+            fd.sync();
+        }
+        return freed;
+    }
+
+    /** The boot id recorded in {@code lock} (its first line), or null when none is. */
+    String recordedBootId() {
+        byte[] data = readAll(dir + "/" + LOCK, 4096);
+        if (data == null) {
+            return null;
+        }
+        String text = new String(data, StandardCharsets.UTF_8);
+        int nl = text.indexOf('\n');
+        String first = (nl < 0 ? text : text.substring(0, nl)).trim();
+        return first.isEmpty() ? null : first;
+    }
+
+    /** The current boot's id, or null when the kernel does not tell (then reboots go unnoticed). */
+    static String currentBootId() {
+        try {
+            String id = KernelFiles.readSmall(KERNEL_BOOT_ID).trim();
+            return id.isEmpty() ? null : id;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Milliseconds since the file was last written (its mtime: a reservation is written once,
+     * just before it is linked into place); {@code Long.MAX_VALUE} when unknown.
+     */
+    long ageMs(String name, long now) {
+        long m = new File(dir, name).lastModified();
+        return m == 0 ? Long.MAX_VALUE : now - m;
     }
 
     /** Removes leftover temp files at least {@code maxAgeMs} old (the caller holds the lock); returns how many. */

@@ -48,6 +48,7 @@ class BridgeGcStatusTest {
             assertEquals(3, f.natElements().size());
 
             // c2 is stale: the runtime lists c1 and c3 (and an attachment of c1 on another ifname, which is not c1/eth0)
+            f.ageReservations(); // past host-local's grace period for ADDs in flight
             ok(call(new Bridge(), gcEnv(), gcConfig(f, "cni.dev/valid-attachments", "c1", "c3")));
             assertEquals(sorted(a, c), f.reservations());
             assertEquals(sorted(a, c), sorted(f.natElements().toArray(new String[0])));
@@ -82,6 +83,7 @@ class BridgeGcStatusTest {
             String cfg = config(f, V);
             String ns1 = f.netns("a");
             ok(call(new Bridge(), env("ADD", "c1", ns1, "eth0"), cfg));
+            f.ageReservations(); // past host-local's grace period for ADDs in flight
             ok(call(new Bridge(), gcEnv(), gcConfig(f, "cni.dev/valid-attachments")));
             assertEquals(List.of(), f.reservations());
             assertEquals(List.of(), f.natElements());

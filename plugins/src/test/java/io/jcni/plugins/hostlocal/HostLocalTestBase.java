@@ -253,6 +253,17 @@ abstract class HostLocalTestBase {
         return PosixFilePermissions.toString(Files.getPosixFilePermissions(netDir().resolve(name)));
     }
 
+    /**
+     * Makes every reservation older than GC's grace period (an hour old), as reservations of
+     * attachments whose ADD finished long ago are.
+     */
+    void ageReservations() throws IOException {
+        for (String name : reservations()) {
+            Files.setLastModifiedTime(netDir().resolve(name),
+                    java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+        }
+    }
+
     /** Writes a reservation by hand (e.g. a legacy one holding only the container ID). */
     void writeReservation(String ip, String content) throws IOException {
         Files.createDirectories(netDir());

@@ -116,6 +116,7 @@ class HostLocalVerbsTest extends HostLocalTestBase {
         writeReservation("10.14.0.62", "");
         Files.writeString(netDir().resolve("not-an-address"), "stale\r\neth0");
         String valid = "[{\"containerID\":\"keep\",\"ifname\":\"eth0\"},{\"containerID\":\"legacykeep\",\"ifname\":\"eth0\"}]";
+        ageReservations(); // older than GC's grace period: no ADD of theirs is in flight
         okEmpty(run("GC", "", "", gcConf(valid, "cni.dev/valid-attachments")));
         assertEquals(new TreeSet<>(List.of("10.14.0.2", "10.14.0.60", "fd00:14::2")), reservations());
         assertTrue(Files.exists(netDir().resolve("lock")));

@@ -175,6 +175,21 @@ public final class PluginFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes this network's reservations an hour old: older than host-local GC's grace period,
+     * within which a reservation may belong to an ADD still in flight and is kept.
+     */
+    public void ageReservations() {
+        long hourAgo = System.currentTimeMillis() - 3_600_000;
+        for (String name : reservations()) {
+            try {
+                Files.setLastModifiedTime(dataDir.resolve(network).resolve(name), java.nio.file.attribute.FileTime.fromMillis(hourAgo));
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
     /** Addresses of this network's masquerade elements (by their comment, {@code <network>/…}) in this namespace. */
     public List<String> natElements() {
         List<String> out = new ArrayList<>();
