@@ -46,6 +46,10 @@ public final class Skeleton {
         } catch (KernelException e) {
             return error(new CniError(CniError.KERNEL_REFUSED, "the kernel refused an operation", e.getMessage()), version, log);
         } catch (RuntimeException e) {
+            // a bug, not bad input: the runtime's log gets where it happened (stderr), the result the error
+            java.io.StringWriter trace = new java.io.StringWriter();
+            e.printStackTrace(new java.io.PrintWriter(trace));
+            log.append(trace);
             return error(new CniError(CniError.INTERNAL, "internal error", String.valueOf(e)), version, log);
         } finally {
             if (netns != null) {

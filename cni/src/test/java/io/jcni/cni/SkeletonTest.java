@@ -98,6 +98,17 @@ class SkeletonTest {
     }
 
     @Test
+    void anInternalErrorIsCode999WithItsStackTraceOnStderr() throws Exception {
+        Recorder p = new Recorder();
+        p.toThrow = new IllegalStateException("a bug in the plugin");
+        PluginResponse r = run(p, env("ADD"), conf("1.1.0"));
+        assertEquals(999, code(r));
+        assertTrue(error(r).get("details").toString().contains("a bug in the plugin"), r.stdoutText());
+        assertTrue(r.stderr().contains("java.lang.IllegalStateException: a bug in the plugin"), r.stderr());
+        assertTrue(r.stderr().contains("\tat io.jcni.cni.SkeletonTest."), "with its frames: " + r.stderr());
+    }
+
+    @Test
     void unsetCommandIsCode4NotSuccess() throws Exception {
         Recorder p = new Recorder();
         Map<String, String> e = env("ADD");
