@@ -179,7 +179,13 @@ public final class ConfLoader {
         NetworkConfigList list = parseList(read(path), file);
         List<PluginConfig> plugins = new ArrayList<>(list.plugins());
         if (!list.loadOnlyInlinedPlugins()) {
-            Path sibling = path.toAbsolutePath().getParent().resolve(list.name());
+            Path sibling;
+            try {
+                sibling = path.toAbsolutePath().getParent().resolve(list.name());
+            } catch (java.nio.file.InvalidPathException e) {
+                // a name no directory can have (a NUL byte): there is no sibling directory to read
+                throw new ConfException(file, "error parsing configuration list: invalid name \"" + list.name() + "\": " + e.getReason());
+            }
             for (Path p : confFiles(sibling, List.of(".conf"))) {
                 plugins.add(pluginFromBytes(read(p), p.toString()));
             }
