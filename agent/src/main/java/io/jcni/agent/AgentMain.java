@@ -82,8 +82,17 @@ public final class AgentMain {
                         + " (the plugins run standalone)");
             }
         }
-        Dataplane dataplane = new Dataplane(nl, tracer, underlay.iface(), underlay.publicIp(), o.bridge);
-        LeaseStore store = EtcdLeaseStore.connect(storeOptions(o, log));
+        Dataplane dataplane;
+        LeaseStore store;
+        try {
+            dataplane = new Dataplane(nl, tracer, underlay.iface(), underlay.publicIp(), o.bridge);
+            store = EtcdLeaseStore.connect(storeOptions(o, log));
+        } catch (RuntimeException e) {
+            if (daemon != null) {
+                daemon.close(); // removes the socket: the plugins fall back to their own JVM at once
+            }
+            throw e;
+        }
         Agent agent = new Agent(store, dataplane, new Handoff(o.subnetFile, o.cniConfDir, o.bridge), underlay.publicIp(), o, log);
         Thread loop = Thread.ofPlatform().name("jcni-agent").start(agent);
         KernelWatch kernelWatch = null;
