@@ -242,42 +242,6 @@ public final class HostLocal implements Plugin {
         }
     }
 
-    /**
-     * The addresses this attachment holds: the bridge's DEL un-masquerades them even when the
-     * namespace, the interface or the address on it is already gone.
-     */
-    public List<IpAddress> addressesOf(Invocation inv) throws CniError {
-        Store store = trustedStore(IpamConfig.load(inv));
-        if (!store.exists()) {
-            return List.of();
-        }
-        try (Fd lock = store.lock()) {
-            return store.findByOwner(inv.containerId(), inv.ifname());
-        } catch (KernelException e) {
-            throw new CniError(CniError.KERNEL_REFUSED, "host-local: store operation failed", e.getMessage());
-        }
-    }
-
-    /** Every address reserved on this network (the bridge's GC keeps NAT elements of exactly these). */
-    public Set<IpAddress> allAddresses(Invocation inv) throws CniError {
-        Store store = trustedStore(IpamConfig.load(inv));
-        Set<IpAddress> out = new HashSet<>();
-        if (!store.exists()) {
-            return out;
-        }
-        try (Fd lock = store.lock()) {
-            for (String name : store.names()) {
-                IpAddress a = Store.addressOf(name);
-                if (a != null) {
-                    out.add(a);
-                }
-            }
-            return out;
-        } catch (KernelException e) {
-            throw new CniError(CniError.KERNEL_REFUSED, "host-local: store operation failed", e.getMessage());
-        }
-    }
-
     // ---- CHECK ----
 
     @Override
