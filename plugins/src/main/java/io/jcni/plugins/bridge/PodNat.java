@@ -1,13 +1,16 @@
 package io.jcni.plugins.bridge;
 
 import io.jcni.cni.CniError;
+import io.jcni.cni.ConfigObject;
 import io.jcni.cni.Invocation;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.sys.Fd;
+import io.jcni.plugins.hostlocal.Reservations;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -32,8 +35,16 @@ final class PodNat {
         return Attachment.comment(inv.network(), inv.containerId(), inv.ifname());
     }
 
-    private HostLocalStore store() throws CniError {
-        return ipam instanceof Ipam.InProcess ? HostLocalStore.of(inv) : null;
+    /** The in-process host-local's store, or null for an IPAM whose reservations this plugin cannot read. */
+    private Reservations store() throws CniError {
+        return ipam instanceof Ipam.InProcess ? Reservations.of(inv.config().object("ipam"), inv.network()) : null;
+    }
+
+    /** Every reservation of the network: address → the NAT comment of its owner. Hold the store's lock. */
+    private Map<IpAddress, String> owners(Reservations store) {
+        Map<IpAddress, String> out = new HashMap<>();
+        store.owners().forEach((a, o) -> out.put(a, Attachment.comment(inv.network(), o.containerId(), o.ifname())));
+        return out;
     }
 
     /**
@@ -49,11 +60,11 @@ final class PodNat {
             entries.add(new Masquerade.Entry(p, owner));
         }
         Masquerade m = new Masquerade(trace);
-        HostLocalStore store = store();
+        Reservations store = store();
         try (Fd lock = store == null ? null : store.lock()) {
             if (lock != null && !m.missing(List.of()).isEmpty()) {
-                List<IpPrefix> subnets = HostLocalStore.subnets(inv);
-                for (Map.Entry<IpAddress, String> r : store.owners(inv.network()).entrySet()) {
+                List<IpPrefix> subnets = subnets();
+                for (Map.Entry<IpAddress, String> r : owners(store).entrySet()) {
                     if (r.getValue().equals(owner)) {
                         continue;
                     }
@@ -72,7 +83,7 @@ final class PodNat {
 
     /** Removes the NAT elements of this attachment (by owner, never by address: it may be another pod's by now). */
     void remove() throws CniError {
-        HostLocalStore store = store();
+        Reservations store = store();
         try (Fd lock = store == null ? null : store.lock()) {
             new Masquerade(trace).removeOwner(owner());
         }
@@ -83,13 +94,13 @@ final class PodNat {
      * under the store's lock so an ADD or DEL cannot change either between the read and the removal.
      */
     void collectGarbage() throws CniError {
-        HostLocalStore store = store();
+        Reservations store = store();
         if (store == null) {
             inv.log("GC: this IPAM cannot list its reservations; NAT elements left as they are");
             return;
         }
         try (Fd lock = store.lock()) {
-            Map<IpAddress, String> held = lock == null ? Map.of() : store.owners(inv.network());
+            Map<IpAddress, String> held = lock == null ? Map.of() : owners(store);
             for (IpAddress gone : new Masquerade(trace).retainOnly(inv.network(), held)) {
                 inv.log("GC: removed the NAT elements of " + gone);
             }
@@ -103,5 +114,47 @@ final class PodNat {
             entries.add(new Masquerade.Entry(a, owner()));
         }
         return new Masquerade(Trace.OFF).missing(entries);
+    }
+
+    /** The configured subnets (runtimeConfig.ipRanges, the legacy {@code subnet}, {@code ranges}); bad ones skipped. */
+    private List<IpPrefix> subnets() throws CniError {
+        List<IpPrefix> out = new ArrayList<>();
+        ConfigObject runtime = inv.config().object("runtimeConfig");
+        if (runtime != null) {
+            collect(runtime, "ipRanges", out);
+        }
+        ConfigObject ipam = inv.config().object("ipam");
+        if (ipam != null) {
+            add(ipam.string("subnet", ""), out);
+            collect(ipam, "ranges", out);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void collect(ConfigObject parent, String key, List<IpPrefix> out) throws CniError {
+        List<Object> sets = parent.list(key);
+        if (sets == null) {
+            return;
+        }
+        for (Object set : sets) {
+            if (set instanceof List<?> ranges) {
+                for (Object r : ranges) {
+                    if (r instanceof Map<?, ?> m && m.get("subnet") instanceof String subnet) {
+                        add(subnet, out);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void add(String subnet, List<IpPrefix> out) {
+        if (!subnet.isEmpty()) {
+            try {
+                out.add(IpPrefix.parse(subnet).network());
+            } catch (RuntimeException bad) {
+                // not a prefix: host-local refuses it on its own
+            }
+        }
     }
 }

@@ -40,6 +40,18 @@ final class IpamConfig {
         this.requested = requested;
     }
 
+    /** {@code ipam.dataDir} as host-local reads it: the default when unset, without trailing slashes. */
+    static String dataDir(ConfigObject ipam) throws CniError {
+        String dataDir = ipam == null ? "" : ipam.string("dataDir", "");
+        if (dataDir.isEmpty()) {
+            dataDir = DEFAULT_DATA_DIR;
+        }
+        while (dataDir.length() > 1 && dataDir.endsWith("/")) {
+            dataDir = dataDir.substring(0, dataDir.length() - 1);
+        }
+        return dataDir;
+    }
+
     /** The network's state directory: {@code <dataDir>/<network name>}. */
     String networkDir() {
         return dataDir + "/" + network;
@@ -80,13 +92,7 @@ final class IpamConfig {
         for (ConfigObject r : ipam.objects("routes")) {
             routes.add(Result.route(r));
         }
-        String dataDir = ipam.string("dataDir", "");
-        if (dataDir.isEmpty()) {
-            dataDir = DEFAULT_DATA_DIR;
-        }
-        while (dataDir.length() > 1 && dataDir.endsWith("/")) {
-            dataDir = dataDir.substring(0, dataDir.length() - 1);
-        }
+        String dataDir = dataDir(ipam);
         if (dataDir.charAt(0) != '/') {
             // relative to whatever directory the runtime or daemon started the plugin in
             throw CniError.invalidConfig("ipam.dataDir: \"" + dataDir + "\" is not an absolute path");
