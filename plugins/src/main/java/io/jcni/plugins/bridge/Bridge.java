@@ -96,7 +96,7 @@ public final class Bridge implements Plugin {
                             addresses.add(ip.address());
                         }
                         PodNat nat = new PodNat(trace, inv, ipam);
-                        undo.record("remove the NAT elements", nat::remove);
+                        undo.record("remove the NAT elements", () -> nat.remove(addresses));
                         nat.add(addresses);
                     }
                 } else if (!c.disableContainerInterface) {
@@ -136,6 +136,7 @@ public final class Bridge implements Plugin {
         Teardown teardown = new Teardown("DEL");
         // Candidates for the host end, best first: the one named in prevResult, the container end's peer, the stable name.
         List<String> hostVeths = new ArrayList<>();
+        List<IpPrefix> addresses = new ArrayList<>();
         try {
             Result prev = inv.prevResult();
             if (prev != null) {
@@ -143,6 +144,9 @@ public final class Bridge implements Plugin {
                     if ((i.sandbox() == null || i.sandbox().isEmpty()) && !i.name().equals(c.bridge)) {
                         addOnce(hostVeths, i.name());
                     }
+                }
+                for (Result.IpConfig ip : prev.ips()) {
+                    addresses.add(ip.address());
                 }
             }
         } catch (CniError e) {
@@ -158,7 +162,7 @@ public final class Bridge implements Plugin {
         teardown.run("delete host veth", () -> ours.addAll(hostSide.deleteTaggedVeths(hostVeths, inv, inv::log)));
         // NAT before IPAM: if DEL dies in between, the retry still finds the elements by their owner.
         if (c.ipMasq) {
-            teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove());
+            teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
         }
         if (ipam != null) {
             teardown.run("IPAM", () -> ipam.del(inv));

@@ -81,11 +81,27 @@ final class PodNat {
         }
     }
 
-    /** Removes the NAT elements of this attachment (by owner, never by address: it may be another pod's by now). */
-    void remove() throws CniError {
+    /**
+     * Removes the NAT elements of this attachment, matched by owner, never by address alone (the
+     * address may be another pod's by now). The addresses to look at are {@code known} (from
+     * prevResult) and those the attachment still has reserved, so the removal costs a few
+     * lookups, not a walk over every pod's elements; with neither, every element is looked at.
+     */
+    void remove(List<IpPrefix> known) throws CniError {
         Reservations store = store();
         try (Fd lock = store == null ? null : store.lock()) {
-            new Masquerade(trace).removeOwner(owner());
+            java.util.Set<IpPrefix> addresses = new java.util.LinkedHashSet<>(known);
+            if (lock != null) {
+                List<IpPrefix> subnets = subnets();
+                for (IpAddress a : store.addressesOf(inv.containerId(), inv.ifname())) {
+                    for (IpPrefix net : subnets) {
+                        if (net.contains(a)) {
+                            addresses.add(new IpPrefix(a, net.length()));
+                        }
+                    }
+                }
+            }
+            new Masquerade(trace).removeOwner(owner(), addresses);
         }
     }
 

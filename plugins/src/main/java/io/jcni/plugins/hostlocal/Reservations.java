@@ -6,6 +6,7 @@ import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.sys.Fd;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,6 +37,11 @@ public final class Reservations {
     /** The store's lock, taken; null when the store does not exist (nothing was ever reserved). */
     public Fd lock() {
         return store.exists() ? store.lock() : null;
+    }
+
+    /** The addresses reserved by (containerId, ifname), from the owner index. The caller holds {@link #lock}. */
+    public List<IpAddress> addressesOf(String containerId, String ifname) {
+        return store.findByOwner(containerId, ifname);
     }
 
     /**
