@@ -1,5 +1,8 @@
 package io.jcni.cli;
 
+import io.jcni.cni.PluginRequest;
+import io.jcni.cni.PluginResponse;
+import io.jcni.cni.Skeleton;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 
@@ -18,6 +21,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 
@@ -409,8 +413,26 @@ final class InstallCommand {
         for (String a : command) {
             b.append("argv ").append(a).append('\n');
         }
+        b.append("# VERSION's answer, given by the client itself (the request's cniVersion replaces @V@).\n");
+        b.append("version-reply ").append(versionReply()).append('\n');
         return b.toString();
     }
+
+    /**
+     * The plugins' VERSION answer with {@value #VERSION_MARK} for the request's cniVersion, made
+     * by the same code that answers VERSION in the plugins, so the client's copy cannot differ.
+     */
+    static String versionReply() {
+        String stdin = "{\"cniVersion\":\"" + VERSION_MARK + "\"}";
+        PluginResponse r = Skeleton.version(new PluginRequest(Map.of("CNI_COMMAND", "VERSION"), stdin.getBytes(StandardCharsets.UTF_8)));
+        String out = r.stdoutText();
+        if (!out.endsWith("\n") || out.indexOf('\n') != out.length() - 1 || !out.contains(VERSION_MARK)) {
+            throw new IllegalStateException("the VERSION answer is not one line holding the request's version: " + out);
+        }
+        return out.substring(0, out.length() - 1);
+    }
+
+    static final String VERSION_MARK = "@V@";
 
     /** The native client from the jars (the daemon's jar carries it), or null when none holds it. */
     static byte[] clientBinary(List<Path> jars) {
