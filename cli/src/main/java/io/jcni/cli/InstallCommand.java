@@ -180,10 +180,14 @@ final class InstallCommand {
             }
         }
 
+        Path jvmOptions = jvmOptionsFile();
         if (print) {
             out.println("mkdir -p " + libDir + " " + dir);
             for (Path jar : jars) {
                 out.println("install -m 0644 " + jar + " " + libDir.resolve(jar.getFileName()));
+            }
+            if (jvmOptions != null) {
+                out.println("install -m 0644 " + jvmOptions + " " + libDir.resolve(JVM_OPTIONS_FILE));
             }
             Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
             if (aot) {
@@ -219,6 +223,10 @@ final class InstallCommand {
         }
         removeStaleJars(libDir, names);
         writeAtomically(libDir, MARKER, "jars installed by jcni install\n".getBytes(StandardCharsets.UTF_8), "rw-r--r--");
+        if (jvmOptions != null) {
+            // the daemon's systemd unit reads its JVM options from here (EnvironmentFile=)
+            writeAtomically(libDir, JVM_OPTIONS_FILE, readAll(jvmOptions), "rw-r--r--");
+        }
         Path cache = aot ? buildCache(java, libDir, trainingNetns(), TRAINING_TIMEOUT) : null;
         for (PluginExe p : PLUGINS) {
             if (client != null) {
@@ -397,6 +405,19 @@ final class InstallCommand {
         return "#!/bin/sh\n"
                 + "# CNI plugin written by 'jcni install'; re-run it to update. Runs " + mainClass + ".\n"
                 + "exec " + cmd + "\"$@\"\n";
+    }
+
+    /** The JVM options of the daemon and the agent, kept with the launcher and copied next to the jars. */
+    static final String JVM_OPTIONS_FILE = "jvm-options.env";
+
+    /** {@code <jcni.home>/bin/lib/jvm-options.env}, when this runs from a jcni checkout or image (bin/jcni sets jcni.home). */
+    static Path jvmOptionsFile() {
+        String home = System.getProperty("jcni.home");
+        if (home == null || home.isEmpty()) {
+            return null;
+        }
+        Path p = Path.of(home, "bin", "lib", JVM_OPTIONS_FILE);
+        return Files.isRegularFile(p) ? p : null;
     }
 
     /** The standalone path's description next to a client: {@code .<file>.exec}. */
