@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 
 /**
  * The plugin skeleton: environment + stdin in, stdout + exit code out, with the validation order
- * and error codes of the reference skel (spec digest §2.4) — except that the namespace is checked
+ * and error codes of the reference skel — except that the namespace is checked
  * before the plugin acts, not after. Never exits, never touches System.in/out: the same call
  * serves an exec'd plugin and the resident daemon.
  */

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * host-local's view of the full network configuration (spec digest §10.2): the final list of
+ * host-local's view of the full network configuration: the final list of
  * range sets (runtimeConfig.ipRanges, then the legacy top-level range, then {@code ranges}),
  * validated as the reference validates them; routes, data directory, resolv.conf path, and the
  * requested addresses. Every validation failure is code 7 with details naming the offending

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The reference host-local's on-disk store, byte for byte (spec digest §10.2), so jcni and the Go
+ * The reference host-local's on-disk store, byte for byte, so jcni and the Go
  * plugin can share one data directory:
  *
  * <pre>
