@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
@@ -129,6 +130,11 @@ public final class KubeLeaseStore implements LeaseStore {
         this.client = client;
         this.server = client.getConfiguration().getMasterUrl();
         this.informer = client.nodes().runnableInformer(RESYNC.toMillis());
+        // Keep only what the agent reads: a Node's status (images, addresses, capacity…) can be
+        // many kilobytes, times every node of a large cluster.
+        this.informer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE, Node.class,
+                client.getKubernetesSerialization(), "metadata.annotations", "spec.podCIDR",
+                "spec.podCIDRs", "status.conditions"));
         this.informer.addEventHandler(new ResourceEventHandler<Node>() {
             @Override
             public void onAdd(Node node) {

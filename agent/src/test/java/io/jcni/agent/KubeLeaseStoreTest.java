@@ -170,13 +170,22 @@ class KubeLeaseStoreTest {
         assertTrue(mock.requests().stream().anyMatch(r -> r.method().equals("PATCH") && r.path().equals("/api/v1/nodes/n1/status")
                 && r.contentType().startsWith("application/json-patch+json")), mock.requests().toString());
 
-        // once the informer has seen it, further passes make no request
-        assertTrue(await(() -> {
-            long before = patchesBy(KubeLeaseStore.USER_AGENT);
-            s.programmed(c, l);
-            return patchesBy(KubeLeaseStore.USER_AGENT) == before;
-        }, Duration.ofSeconds(5)));
         assertTrue(logged.stream().anyMatch(line -> line.contains("condition NetworkUnavailable=False (JcniIsUp)")), logged.toString());
+
+        // a restarted agent finds the condition in its informer's copy of the Node: no request at all
+        KubeLeaseStore again = store("n1");
+        again.leases();
+        long before = nodeRequestsBy(KubeLeaseStore.USER_AGENT);
+        again.programmed(c, l);
+        assertEquals(before, nodeRequestsBy(KubeLeaseStore.USER_AGENT), mock.requests().toString());
+
+        // someone resets it: the next pass sets it again
+        mock.client().nodes().withName("n1").subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":{\"conditions\":[" + json(readyCondition) + "," + json(unavailable) + "]}}");
+        assertTrue(await(() -> {
+            again.programmed(c, l);
+            return networkUpOnServer("n1");
+        }, Duration.ofSeconds(5)), mock.node("n1").getStatus().toString());
     }
 
     @Test
@@ -191,11 +200,11 @@ class KubeLeaseStoreTest {
 
     @Test
     void theOtherNodesAreLeaseEvents() throws Exception {
-        KubeLeaseStore s = store("n1");
         mock.createNode("n1", List.of("10.246.1.0/24"), Map.of());
         mock.createNode("n2", List.of("10.246.2.0/24"), published("198.18.2.12", "0a:6a:62:00:00:02"));
         mock.createNode("n3", List.of(), published("198.18.2.13", "0a:6a:62:00:00:03")); // no podCIDR: no lease
         mock.createNode("n4", List.of("10.246.4.0/24"), Map.of()); // its agent has not published: no lease
+        KubeLeaseStore s = store("n1"); // its first list has them all: the snapshot waits for it
 
         LeaseStore.Snapshot snap = s.leases();
         assertEquals(List.of(IpPrefix.parse("10.246.2.0/24")), snap.leases().stream().map(Lease::subnet).toList());
@@ -264,6 +273,16 @@ class KubeLeaseStoreTest {
             n.getSpec().setPodCIDRs(cidrs);
             return n;
         });
+    }
+
+    /** Requests for one Node (GET, PATCH), not the informer's list and watch. */
+    long nodeRequestsBy(String userAgent) {
+        return mock.requests().stream().filter(r -> r.path().startsWith("/api/v1/nodes/") && userAgent.equals(r.userAgent())).count();
+    }
+
+    boolean networkUpOnServer(String node) {
+        NodeCondition c = condition(mock.node(node), "NetworkUnavailable");
+        return "False".equals(c.getStatus()) && "JcniIsUp".equals(c.getReason());
     }
 
     long patchesBy(String userAgent) {

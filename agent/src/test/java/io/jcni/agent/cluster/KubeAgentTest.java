@@ -289,8 +289,7 @@ class KubeAgentTest {
     }
 
     static boolean networkUp(String node) {
-        NodeCondition c = conditionOrNull(node);
-        return c != null && "False".equals(c.getStatus());
+        return rig.networkUp(node);
     }
 
     static NodeCondition condition(String node) {

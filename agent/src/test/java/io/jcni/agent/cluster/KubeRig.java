@@ -140,6 +140,13 @@ final class KubeRig implements AutoCloseable {
         return node.addPod(name, SimulatedCluster.javaCommand("io.jcni.cli.Main"), env);
     }
 
+    /** Whether Node {@code name} has the condition NetworkUnavailable=False. */
+    boolean networkUp(String name) {
+        var n = mock.node(name);
+        return n != null && n.getStatus() != null && n.getStatus().getConditions() != null && n.getStatus().getConditions().stream()
+                .anyMatch(c -> c.getType().equals(io.jcni.agent.KubeLeaseStore.CONDITION) && "False".equals(c.getStatus()));
+    }
+
     /** One HTTP GET inside {@code node}'s namespace to 127.0.0.1:{@code port}: the status code and the body. */
     static Http get(Node node, int port, String path) {
         try (NetNs ns = NetNs.openNamed(node.netns())) {
