@@ -35,11 +35,13 @@ public final class AgentOptions {
               --etcd-cafile FILE       TLS: CA bundle to verify etcd with (PEM)
               --etcd-certfile FILE     TLS: client certificate (PEM)
               --etcd-keyfile FILE      TLS: client key (PEM, PKCS#8)
+              --subnet-lease-ttl DUR   lease lifetime, renewed well before it ends (default 24h; 30s, 10m, 24h)
+
+            Both modes:
               --iface NAME|ADDRESS     the interface facing the other nodes (default: the default route's)
               --public-ip ADDRESS      this node's address for the others (default: the interface's first IPv4)
               --ip-masq                masquerade traffic from pods to outside the cluster network
               --subnet-file FILE       hand-off for scripts (default /run/jcni/subnet.env)
-              --subnet-lease-ttl DUR   lease lifetime, renewed well before it ends (default 24h; 30s, 10m, 24h)
               --cni-conf-dir DIR       where the network's conflist goes (default /etc/cni/net.d)
               --bridge NAME            the pods' bridge on this node (default jcni0)
               --plugin-socket PATH     serve the CNI plugins here (default /run/jcni/jcni.sock)

@@ -180,15 +180,24 @@ public final class KubeLeaseStore implements LeaseStore {
                         + oneLine(e), e);
             }
         } else {
-            config = Config.autoConfigure(null);
+            try {
+                config = Config.autoConfigure(null);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("no Kubernetes configuration (in-cluster, KUBECONFIG or ~/.kube/config): "
+                        + oneLine(e) + "; give one with --kubeconfig", e);
+            }
         }
         int timeoutMs = (int) options.timeout().toMillis();
         config.setConnectionTimeout(timeoutMs);
         config.setRequestTimeout(timeoutMs);
         config.setRequestRetryBackoffLimit(1);
         config.setUserAgent(USER_AGENT);
-        KubernetesClient client = new KubernetesClientBuilder().withConfig(config)
-                .withHttpClientFactory(new JdkHttpClientFactory()).build();
+        KubernetesClient client;
+        try {
+            client = new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory()).build();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot set up the Kubernetes client for " + config.getMasterUrl() + ": " + oneLine(e), e);
+        }
         KubeLeaseStore store = new KubeLeaseStore(options, client);
         store.informer.start();
         store.monitor.scheduleWithFixedDelay(store::checkWatch, 1, 1, TimeUnit.SECONDS);

@@ -17,13 +17,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
 import static io.jcni.agent.cluster.ClusterRig.await;
@@ -129,7 +126,7 @@ class KubeAgentTest {
         assertFalse(Files.exists(n3.runDir().resolve("subnet.env")), "no subnet.env while waiting");
         assertFalse(linkExists(n3, DEVICE), "no VXLAN device while waiting");
         assertEquals(Map.of(), agentRoutes(n3), "no routes while waiting");
-        KubeRig.Http health = KubeRig.get(n3, 9964, "/healthz");
+        ClusterRig.Http health = ClusterRig.httpGet(n3, ClusterRig.METRICS_PORT, "/healthz");
         assertEquals(503, health.status(), health.body());
         assertTrue(health.body().contains("no pass yet") && health.body().contains("no podCIDR"), health.body());
 
@@ -155,7 +152,7 @@ class KubeAgentTest {
     @Test
     @Order(4)
     void metricsTellWhatTheAgentDidAndHealthIsOk() {
-        Map<String, Double> m = metrics(n1);
+        Map<String, Double> m = ClusterRig.metrics(n1);
         assertEquals(3.0, m.get("jcni_agent_leases"), m.toString());
         assertEquals(2.0, m.get("jcni_agent_peers"));
         assertEquals(1.0, m.get("jcni_agent_ready"));
@@ -172,23 +169,23 @@ class KubeAgentTest {
         assertTrue(m.get("jcni_agent_cni_request_duration_seconds_sum{command=\"ADD\",plugin=\"bridge\",result=\"ok\"}") > 0);
         assertEquals(1.0, m.get("jcni_agent_cni_request_duration_seconds_bucket{command=\"ADD\",le=\"+Inf\",plugin=\"bridge\",result=\"ok\"}"));
 
-        KubeRig.Http health = KubeRig.get(n1, 9964, "/healthz");
+        ClusterRig.Http health = ClusterRig.httpGet(n1, ClusterRig.METRICS_PORT, "/healthz");
         assertEquals(200, health.status(), health.body());
         assertTrue(health.body().startsWith("ok: the last pass ended") && health.body().contains("2 peer(s)"), health.body());
-        assertEquals(404, KubeRig.get(n1, 9964, "/").status());
+        assertEquals(404, ClusterRig.httpGet(n1, ClusterRig.METRICS_PORT, "/").status());
     }
 
     @Test
     @Order(5)
     void aDeletedNodesRoutesGoEverywhere() {
-        double removedBefore = metrics(n1).get("jcni_agent_routes_removed_total");
+        double removedBefore = ClusterRig.metrics(n1).get("jcni_agent_routes_removed_total");
         rig.mock.client().nodes().withName("n3").delete();
         assertTrue(await(() -> !agentRoutes(n1).containsKey("10.246.3.0/24") && !agentRoutes(n2).containsKey("10.246.3.0/24"),
                 Duration.ofSeconds(20)), "n3's routes removed\n" + rig.logs());
         assertFalse(vxlanNeighbours(n1, 1).containsKey("10.246.3.0"));
         assertFalse(vxlanNeighbours(n2, 1).containsKey("10.246.3.0"));
         assertTrue(routesTo(n1, "10.246.2.0/24", "10.246.2.0"), "the others stay");
-        assertEquals(removedBefore + 1, metrics(n1).get("jcni_agent_routes_removed_total"));
+        assertEquals(removedBefore + 1, ClusterRig.metrics(n1).get("jcni_agent_routes_removed_total"));
         // n3's own agent: its Node is gone, it waits and leaves its node as it was
         AgentProcess a3 = rig.agent(n3);
         assertTrue(a3.awaitLog("Node n3 does not exist", Duration.ofSeconds(30)), a3.logText());
@@ -242,12 +239,12 @@ class KubeAgentTest {
             // a change the agents cannot see now: a node joins
             rig.mock.createNode("n5", List.of("10.246.5.0/24"), Map.of(KubeLeaseStore.PUBLIC_IP, "198.18.2.15",
                     KubeLeaseStore.BACKEND_TYPE, "vxlan", KubeLeaseStore.BACKEND_DATA, "{\"VNI\":1,\"VtepMAC\":\"0a:6a:62:2a:00:05\"}"));
-            double passes = metrics(n1).get("jcni_agent_reconcile_total");
-            assertTrue(await(() -> metrics(n1).get("jcni_agent_reconcile_total") >= passes + 1, Duration.ofSeconds(20)),
+            double passes = ClusterRig.metrics(n1).get("jcni_agent_reconcile_total");
+            assertTrue(await(() -> ClusterRig.metrics(n1).get("jcni_agent_reconcile_total") >= passes + 1, Duration.ofSeconds(20)),
                     "a periodic pass while the API server is away");
             assertEquals(routes1, agentRoutes(n1), "nothing changed on n1");
             assertEquals(routes2, agentRoutes(n2), "nothing changed on n2");
-            assertEquals(200, KubeRig.get(n1, 9964, "/healthz").status(), "the data plane is fine: healthy");
+            assertEquals(200, ClusterRig.httpGet(n1, ClusterRig.METRICS_PORT, "/healthz").status(), "the data plane is fine: healthy");
             assertTrue(rig.sim.awaitPing(p1, p2.ip(), Duration.ofSeconds(5)), "pods keep talking");
         } finally {
             rig.api.resume();
@@ -312,30 +309,6 @@ class KubeAgentTest {
             n.getSpec().setPodCIDRs(List.of(cidr));
             return n;
         });
-    }
-
-    private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*\\})?\\s+(\\S+)");
-
-    /**
-     * The agent's metrics on {@code node}: each series to its value, the series written
-     * {@code name{a="1",b="2"}} with its labels in alphabetical order.
-     */
-    static Map<String, Double> metrics(Node node) {
-        KubeRig.Http h = KubeRig.get(node, 9964, "/metrics");
-        assertEquals(200, h.status(), h.body());
-        Map<String, Double> m = new HashMap<>();
-        for (String line : h.body().split("\n")) {
-            Matcher x = SAMPLE.matcher(line);
-            if (!line.startsWith("#") && x.find()) {
-                String labels = "";
-                if (x.group(2) != null) {
-                    TreeSet<String> sorted = new TreeSet<>(List.of(x.group(2).substring(1, x.group(2).length() - 1).split(",")));
-                    labels = "{" + String.join(",", sorted) + "}";
-                }
-                m.put(x.group(1) + labels, Double.parseDouble(x.group(3)));
-            }
-        }
-        return m;
     }
 
     static String read(java.nio.file.Path p) {

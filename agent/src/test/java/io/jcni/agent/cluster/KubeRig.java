@@ -11,13 +11,8 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -147,35 +142,6 @@ final class KubeRig implements AutoCloseable {
                 .anyMatch(c -> c.getType().equals(io.jcni.agent.KubeLeaseStore.CONDITION) && "False".equals(c.getStatus()));
     }
 
-    /** One HTTP GET inside {@code node}'s namespace to 127.0.0.1:{@code port}: the status code and the body. */
-    static Http get(Node node, int port, String path) {
-        try (NetNs ns = NetNs.openNamed(node.netns())) {
-            SocketChannel ch = ns.run(() -> {
-                try {
-                    return SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
-                } catch (IOException e) {
-                    throw new UncheckedIOException("connect to 127.0.0.1:" + port + " on " + node.name(), e);
-                }
-            });
-            try (ch) {
-                ch.write(ByteBuffer.wrap(("GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                ByteBuffer buf = ByteBuffer.allocate(8192);
-                while (ch.read(buf) >= 0) {
-                    out.write(buf.array(), 0, buf.position());
-                    buf.clear();
-                }
-                String text = out.toString(StandardCharsets.UTF_8);
-                int status = Integer.parseInt(text.substring(text.indexOf(' ') + 1, text.indexOf(' ') + 4));
-                int body = text.indexOf("\r\n\r\n");
-                return new Http(status, body < 0 ? "" : text.substring(body + 4));
-            } catch (IOException e) {
-                throw new UncheckedIOException("GET " + path + " on " + node.name(), e);
-            }
-        }
-    }
-
-    record Http(int status, String body) {}
 
     /** Every agent's log, for a failure message. */
     String logs() {
