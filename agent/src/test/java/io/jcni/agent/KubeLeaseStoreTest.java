@@ -146,6 +146,14 @@ class KubeLeaseStoreTest {
     }
 
     @Test
+    void aNodeWithOnlyTheSingleFieldHasItsSubnetToo() throws Exception {
+        KubeLeaseStore s = store("n1");
+        mock.client().nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName("n1").endMetadata()
+                .withNewSpec().withPodCIDR("10.246.7.0/24").endSpec().build()).create();
+        assertEquals(IpPrefix.parse("10.246.7.0/24"), s.acquire(s.config(), IP1, MAC1, null, Duration.ZERO).subnet());
+    }
+
+    @Test
     void theConditionIsSetOnceKeepingTheOthers() throws Exception {
         KubeLeaseStore s = store("n1");
         NetworkConfig c = s.config();
