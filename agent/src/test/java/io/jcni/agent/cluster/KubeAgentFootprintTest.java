@@ -24,6 +24,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * idle. On request only, as it takes a minute and a quiet machine:
  * {@code ./mvnw -o test -pl agent -am -Dtest=KubeAgentFootprintTest -Djcni.kube.footprint=true -Dsurefire.failIfNoSpecifiedTests=false}.
  * The figures go to stdout; the bounds asserted are loose (a broken agent, not a slow machine).
+ * With {@code -Djcni.kube.footprint.nmt=true} the agent runs with native memory tracking and its
+ * summary is printed too (the tracking's own cost makes that run's RSS larger); with
+ * {@code -Djcni.kube.footprint.jvm="-Xms16m -Xmx128m …"} the agents get those JVM flags instead.
  */
 @EnabledIfSystemProperty(named = "jcni.kube.footprint", matches = "true")
 class KubeAgentFootprintTest {
@@ -32,7 +35,17 @@ class KubeAgentFootprintTest {
     @Test
     void startUpRssAndIdleCpu() throws Exception {
         KubeRig.removeStale();
+        boolean nmt = Boolean.getBoolean("jcni.kube.footprint.nmt");
         try (KubeRig rig = KubeRig.create("f", true)) {
+            String flags = System.getProperty("jcni.kube.footprint.jvm");
+            if (flags != null && !flags.isBlank()) {
+                rig.agentJvmFlags.clear();
+                rig.agentJvmFlags.addAll(List.of(flags.strip().split("\\s+")));
+            }
+            if (nmt) {
+                rig.agentJvmFlags.add("-XX:NativeMemoryTracking=summary"); // costs memory itself: a separate run
+            }
+            System.out.println("agents' JVM flags: " + rig.agentJvmFlags);
             Node n1 = rig.addNode("n1", 1), n2 = rig.addNode("n2", 2), n3 = rig.addNode("n3", 3);
             for (Node n : List.of(n1, n2, n3)) {
                 rig.mock.createNode(n.name(), List.of("10.246." + n.index() + ".0/24"), Map.of());
@@ -65,6 +78,12 @@ class KubeAgentFootprintTest {
                     + " n2 RSS %.1f MiB, n3 RSS %.1f MiB%n", rss / 1024.0, anon / 1024.0, hwm / 1024.0, IDLE.toSeconds(), cpu,
                     status(a2.pid(), "VmRSS") / 1024.0, status(a3.pid(), "VmRSS") / 1024.0);
             System.out.println("n1's agent log:\n" + a1.logText());
+            if (nmt) {
+                Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                        Long.toString(a1.pid()), "VM.native_memory", "summary").redirectErrorStream(true).start();
+                System.out.println(new String(jcmd.getInputStream().readAllBytes()));
+                jcmd.waitFor();
+            }
             assertTrue(rss < 400 * 1024, "RSS " + rss + " KiB");
         } finally {
             KubeRig.assertNothingLeft();

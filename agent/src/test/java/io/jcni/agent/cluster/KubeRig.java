@@ -52,6 +52,8 @@ final class KubeRig implements AutoCloseable {
     final Path netConf;
     Path cniBin;
     final Map<String, AgentProcess> agents = new ConcurrentHashMap<>();
+    /** The agents' JVM flags: the cluster benchmark's (a node agent's memory: small heap, thin stacks). */
+    final List<String> agentJvmFlags = new ArrayList<>(List.of("-Xmx128m", "-XX:+UseSerialGC", "-Xss512k"));
     private final NetNs apiNetns;
     private final StringBuilder log = new StringBuilder();
 
@@ -108,7 +110,7 @@ final class KubeRig implements AutoCloseable {
                 "--kubeconfig", kubeconfig.toString(), "--net-conf", netConf.toString(), "--reconcile-interval", RECONCILE_INTERVAL));
         args.addAll(List.of(moreArgs));
         List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", args.toArray(new String[0])));
-        cmd.addAll(1, List.of("-Xmx128m", "-XX:+UseSerialGC", "-Xss512k"));
+        cmd.addAll(1, agentJvmFlags);
         AgentProcess a = node.startAgent(cmd, base.resolve(node.name() + "-agent-" + System.nanoTime() + ".log"));
         agents.put(node.name(), a);
         return a;
