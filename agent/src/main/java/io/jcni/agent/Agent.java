@@ -207,7 +207,9 @@ public final class Agent implements Runnable {
             config = cfg;
             if (own == null || !ownStillHeld()) {
                 IpPrefix preferred = own != null ? own.subnet() : handoff.previousSubnet();
-                MacAddress previousMac = own != null ? own.vtepMac() : config.backend().isVxlan() ? store.previousVtepMac(publicIp) : null;
+                // a restarted agent whose device is gone (a reboot) keeps the MAC every peer's FDB points at
+                MacAddress previousMac = own != null ? own.vtepMac()
+                        : config.backend().isVxlan() ? store.previousVtepMac(publicIp) : null;
                 MacAddress mac = dataplane.vtepMac(config, previousMac);
                 Lease taken = store.acquire(config, publicIp, mac, preferred, options.leaseTtl);
                 if (own == null || !taken.subnet().equals(own.subnet())) {
