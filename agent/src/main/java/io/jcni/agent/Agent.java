@@ -213,9 +213,10 @@ public final class Agent implements Runnable {
                 MacAddress mac = dataplane.vtepMac(config, previousMac);
                 Lease taken = store.acquire(config, publicIp, mac, preferred, options.leaseTtl);
                 if (own == null || !taken.subnet().equals(own.subnet())) {
+                    // a lease without a store lease (a Node's podCIDR) never expires: no TTL to tell
                     log.info("leased subnet " + taken.subnet() + " for " + publicIp + " (" + config.backend().type()
-                            + (taken.vtepMac() != null ? ", VTEP MAC " + taken.vtepMac() : "") + ", TTL "
-                            + AgentLog.duration(options.leaseTtl) + ")");
+                            + (taken.vtepMac() != null ? ", VTEP MAC " + taken.vtepMac() : "")
+                            + (taken.storeLease() != 0 ? ", TTL " + AgentLog.duration(options.leaseTtl) : "") + ")");
                 }
                 own = taken;
                 scheduleRenew();
