@@ -65,9 +65,12 @@ class KubeLeaseStoreTest {
                 assertTrue(Rbac.allows(rules, Rbac.access(r.method(), r.path())), "not allowed by the ClusterRole: " + r);
             }
         } finally {
-            mock.close();
-            try (var s = Files.walk(dir)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            try {
+                mock.close();
+            } finally {
+                try (var s = Files.walk(dir)) {
+                    s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
             }
         }
     }
