@@ -50,6 +50,7 @@ public final class Agent implements Runnable {
     private final IpAddress publicIp;
     private final AgentOptions options;
     private final AgentLog log;
+    private final Observer observer;
     private final BlockingQueue<Signal> signals = new LinkedBlockingQueue<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final CountDownLatch ready = new CountDownLatch(1);
@@ -68,6 +69,40 @@ public final class Agent implements Runnable {
     /** Set by {@link #waitFor} when the kernel changed while the loop waited. */
     private boolean kernelDirty;
 
+    // read by other threads (health, metrics)
+    private volatile boolean running;
+    private volatile long lastPassEndNanos;
+    private volatile int lastPassErrors;
+    private volatile String lastPassError;
+    private volatile String waitingFor;
+    private volatile int peerCount;
+
+    /** Told about each pass, on the loop's thread (the metrics); must be quick and must not throw. */
+    @FunctionalInterface
+    public interface Observer {
+        Observer NONE = (nanos, report, leases, handoffWritten) -> {};
+
+        /**
+         * @param leases         every lease the pass worked from, this node's included
+         * @param handoffWritten whether the hand-off is in place after the pass
+         */
+        void passed(long nanos, Dataplane.Report report, int leases, boolean handoffWritten);
+    }
+
+    /**
+     * The loop's state for {@code /healthz}.
+     *
+     * @param running        the loop runs (not stopped, not died)
+     * @param lastPassNanos  {@link System#nanoTime} at the end of the last pass, 0 before the first
+     * @param lastPassErrors errors of the last pass (a failing step, the hand-off not written)
+     * @param lastPassError  the first of them, or null
+     * @param waitingFor     what the loop waits for before it can program the node (the store, a
+     *                       configuration, a subnet), or null
+     * @param peers          other nodes in the last pass
+     */
+    public record Health(boolean running, long lastPassNanos, int lastPassErrors, String lastPassError, String waitingFor,
+                         int peers) {}
+
     /** Wakes the loop: a watch event, a broken watch, the kernel lost something of ours, or stop. */
     private sealed interface Signal permits Event, WatchBroken, KernelChanged, Stop {}
 
@@ -84,6 +119,12 @@ public final class Agent implements Runnable {
 
     public Agent(LeaseStore store, Dataplane dataplane, Handoff handoff, IpAddress publicIp, AgentOptions options,
                  AgentLog log) {
+        this(store, dataplane, handoff, publicIp, options, log, Observer.NONE);
+    }
+
+    public Agent(LeaseStore store, Dataplane dataplane, Handoff handoff, IpAddress publicIp, AgentOptions options,
+                 AgentLog log, Observer observer) {
+        this.observer = observer;
         this.store = store;
         this.dataplane = dataplane;
         this.handoff = handoff;
@@ -110,6 +151,11 @@ public final class Agent implements Runnable {
         return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** The loop's state now (any thread). */
+    public Health health() {
+        return new Health(running, lastPassEndNanos, lastPassErrors, lastPassError, waitingFor, peerCount);
+    }
+
     /** Whether the node has been programmed and the hand-off written at least once. */
     public boolean awaitReady(Duration timeout) throws InterruptedException {
         return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -117,6 +163,7 @@ public final class Agent implements Runnable {
 
     @Override
     public void run() {
+        running = true;
         try {
             Duration backoff = MIN_BACKOFF;
             while (!stopping) {
@@ -138,6 +185,7 @@ public final class Agent implements Runnable {
                 follow();
             }
         } finally {
+            running = false;
             closeWatch();
             stopped.countDown();
         }
@@ -159,12 +207,16 @@ public final class Agent implements Runnable {
             config = cfg;
             if (own == null || !ownStillHeld()) {
                 IpPrefix preferred = own != null ? own.subnet() : handoff.previousSubnet();
-                MacAddress mac = dataplane.vtepMac(config, own != null ? own.vtepMac() : null);
+                // a restarted agent whose device is gone (a reboot) keeps the MAC every peer's FDB points at
+                MacAddress previousMac = own != null ? own.vtepMac()
+                        : config.backend().isVxlan() ? store.previousVtepMac(publicIp) : null;
+                MacAddress mac = dataplane.vtepMac(config, previousMac);
                 Lease taken = store.acquire(config, publicIp, mac, preferred, options.leaseTtl);
                 if (own == null || !taken.subnet().equals(own.subnet())) {
+                    // a lease without a store lease (a Node's podCIDR) never expires: no TTL to tell
                     log.info("leased subnet " + taken.subnet() + " for " + publicIp + " (" + config.backend().type()
-                            + (taken.vtepMac() != null ? ", VTEP MAC " + taken.vtepMac() : "") + ", TTL "
-                            + AgentLog.duration(options.leaseTtl) + ")");
+                            + (taken.vtepMac() != null ? ", VTEP MAC " + taken.vtepMac() : "")
+                            + (taken.storeLease() != 0 ? ", TTL " + AgentLog.duration(options.leaseTtl) : "") + ")");
                 }
                 own = taken;
                 scheduleRenew();
@@ -177,20 +229,23 @@ public final class Agent implements Runnable {
             leases.put(own.subnet(), own);
             startWatch(snap.revision() + 1);
             if (storeLost) {
-                log.info("etcd is reachable again: resynced " + leases.size() + " leases at revision " + snap.revision());
+                log.info(store.name() + " is reachable again: resynced " + leases.size() + " leases at revision " + snap.revision());
             }
             storeLost = false;
             lastProblem = null;
+            waitingFor = null;
             reconcile(why);
             return true;
         } catch (LeaseStore.StoreUnavailableException e) {
-            problem(storeLost ? "etcd still unreachable, the data plane is kept as it is: " + e.getMessage()
-                    : "etcd unreachable: " + e.getMessage() + (own == null ? "; nothing on this node is changed until it answers"
+            problem(storeLost ? store.name() + " still unreachable, the data plane is kept as it is: " + e.getMessage()
+                    : store.name() + " unreachable: " + e.getMessage() + (own == null ? "; nothing on this node is changed until it answers"
                     : "; the data plane is kept as it is"));
         } catch (NetworkConfig.InvalidConfigException e) {
             problem("the network configuration is not usable, waiting for a good one: " + e.getMessage());
         } catch (LeaseStore.NetworkExhaustedException e) {
             problem("no subnet for this node, waiting for one to be released: " + e.getMessage());
+        } catch (LeaseStore.NoUsableSubnetException e) {
+            problem(e.getMessage());
         }
         return false;
     }
@@ -202,6 +257,7 @@ public final class Agent implements Runnable {
 
     /** Logs a problem once, until it changes or is solved. */
     private void problem(String message) {
+        waitingFor = message;
         if (!message.equals(lastProblem)) {
             log.warn(message + " (retrying)");
             lastProblem = message;
@@ -235,7 +291,7 @@ public final class Agent implements Runnable {
                         }
                     }
                     case WatchBroken b when b.generation() == watchGeneration -> {
-                        lostStore("the watch on etcd broke: " + AgentLog.oneLine(b.cause()));
+                        lostStore("the watch on " + store.name() + " broke: " + AgentLog.oneLine(b.cause()));
                         return;
                     }
                     case KernelChanged k -> {
@@ -370,14 +426,24 @@ public final class Agent implements Runnable {
         for (String e : r.errors()) {
             log.warn(e);
         }
+        String handoffError = null;
         try {
             for (Path f : handoff.write(config, own, config.podMtu(dataplane.underlayMtu()), options.ipMasq)) {
                 log.info("wrote " + f);
             }
             ready.countDown();
-        } catch (IOException e) {
-            log.warn("could not write the hand-off: " + e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            handoffError = "could not write the hand-off: " + e.getMessage();
+            log.warn(handoffError);
         }
+        if (handoffError == null) {
+            store.programmed(config, own);
+        }
+        lastPassErrors = r.errors().size() + (handoffError == null ? 0 : 1);
+        lastPassError = !r.errors().isEmpty() ? r.errors().getFirst() : handoffError;
+        peerCount = all.size() - 1;
+        lastPassEndNanos = System.nanoTime();
+        observer.passed(lastPassEndNanos - t0, r, all.size(), handoffError == null);
     }
 
     /**

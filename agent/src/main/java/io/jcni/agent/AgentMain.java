@@ -69,13 +69,15 @@ public final class AgentMain {
         Trace tracer = trace ? line -> log.detail("+ " + line) : Trace.OFF;
         RouteNetlink nl = RouteNetlink.open(tracer);
         Underlay underlay = Underlay.resolve(nl, o.iface, o.publicIp);
-        log.info("starting on " + underlay.iface() + " " + underlay.publicIp() + ", etcd " + String.join(",", o.etcdEndpoints)
-                + " " + o.etcdPrefix);
+        log.info("starting on " + underlay.iface() + " " + underlay.publicIp() + (o.kubeSubnetMgr
+                ? ", Kubernetes mode: Node " + o.nodeName + ", network configuration " + o.netConf
+                : ", etcd " + String.join(",", o.etcdEndpoints) + " " + o.etcdPrefix));
+        AgentMetrics metrics = o.metricsAddr == null ? null : new AgentMetrics();
         Daemon daemon = null;
         if (o.pluginSocket != null) {
             try {
-                // served from the start: a restarted agent must not hold up pods while etcd is away
-                daemon = Daemon.start(o.pluginSocket, err);
+                // served from the start: a restarted agent must not hold up pods while the store is away
+                daemon = Daemon.start(o.pluginSocket, err, metrics == null ? Daemon.Observer.NONE : metrics);
                 log.info("serving the CNI plugins on " + daemon.socket());
             } catch (IOException e) {
                 log.warn("not serving the CNI plugins on " + o.pluginSocket + ": " + e.getMessage()
@@ -86,14 +88,29 @@ public final class AgentMain {
         LeaseStore store;
         try {
             dataplane = new Dataplane(nl, tracer, underlay.iface(), underlay.publicIp(), o.bridge);
-            store = EtcdLeaseStore.connect(storeOptions(o, log));
+            if (o.kubeSubnetMgr) {
+                KubeLeaseStore kube = KubeLeaseStore.connect(kubeOptions(o, log));
+                log.info("Kubernetes API server " + kube.server() + (o.kubeconfig != null ? " (kubeconfig " + o.kubeconfig + ")" : ""));
+                store = kube;
+            } else {
+                store = EtcdLeaseStore.connect(storeOptions(o, log));
+            }
         } catch (RuntimeException e) {
             if (daemon != null) {
                 daemon.close(); // removes the socket: the plugins fall back to their own JVM at once
             }
             throw e;
         }
-        Agent agent = new Agent(store, dataplane, new Handoff(o.subnetFile, o.cniConfDir, o.bridge), underlay.publicIp(), o, log);
+        Agent agent = new Agent(store, dataplane, new Handoff(o.subnetFile, o.cniConfDir, o.bridge), underlay.publicIp(), o, log,
+                metrics == null ? Agent.Observer.NONE : metrics);
+        if (metrics != null) {
+            try {
+                metrics.serve(o.metricsAddr, agent::health, o.reconcileInterval);
+                log.info("metrics on http://" + hostPort(metrics.address()) + "/metrics, health on /healthz");
+            } catch (IOException | RuntimeException e) {
+                log.warn("not serving metrics on " + hostPort(o.metricsAddr) + ": " + e.getMessage());
+            }
+        }
         Thread loop = Thread.ofPlatform().name("jcni-agent").start(agent);
         KernelWatch kernelWatch = null;
         try {
@@ -117,6 +134,9 @@ public final class AgentMain {
             if (served != null) {
                 served.close();
             }
+            if (metrics != null) {
+                metrics.close();
+            }
             store.close();
             log.info("stopped; the data plane and the hand-off stay in place");
         }));
@@ -126,6 +146,15 @@ public final class AgentMain {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    static KubeLeaseStore.Options kubeOptions(AgentOptions o, AgentLog log) {
+        return new KubeLeaseStore.Options(o.nodeName, o.netConf, o.kubeconfig, Duration.ofSeconds(10), log::info, log::warn);
+    }
+
+    private static String hostPort(java.net.InetSocketAddress a) {
+        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     static EtcdLeaseStore.Options storeOptions(AgentOptions o, AgentLog log) {

@@ -12,28 +12,48 @@ import java.util.List;
 public final class AgentOptions {
     public static final String USAGE = """
             Usage: jcni agent [FLAGS]
+                   jcni agent --kube-subnet-mgr [--node-name NAME] [--kubeconfig FILE] [--net-conf FILE] [FLAGS]
 
             The node agent of jcni's cluster pod network: leases this node a pod subnet from etcd,
-            routes to every other node's pods (host-gw or vxlan, as the network configuration says),
-            repairs whatever drifts, writes the CNI hand-off once the node is ready and serves the
-            plugins' socket. It runs until SIGTERM and leaves the data plane in place when it stops.
+            or takes the podCIDR Kubernetes gave its Node (--kube-subnet-mgr), routes to every other
+            node's pods (host-gw or vxlan, as the network configuration says), repairs whatever
+            drifts, writes the CNI hand-off once the node is ready and serves the plugins' socket.
+            It runs until SIGTERM and leaves the data plane in place when it stops.
 
+            Kubernetes mode (the Node objects are the leases; no etcd):
+              --kube-subnet-mgr        take this node's subnet from its Node's spec.podCIDRs, publish
+                                       the jcni.io/ annotations, set the NetworkUnavailable condition
+              --node-name NAME         this node's Node (default: the NODE_NAME environment variable)
+              --kubeconfig FILE        how to reach the API server (default: in-cluster service account,
+                                       else KUBECONFIG or ~/.kube/config)
+              --net-conf FILE          the network configuration, flannel's net-conf.json keys
+                                       (default /etc/jcni/net-conf.json)
+
+            etcd mode (the default):
               --etcd-endpoints URLS    comma-separated (default http://127.0.0.1:2379)
               --etcd-prefix PREFIX     key prefix (default /jcni.io/network): PREFIX/config, PREFIX/subnets/
               --etcd-cafile FILE       TLS: CA bundle to verify etcd with (PEM)
               --etcd-certfile FILE     TLS: client certificate (PEM)
               --etcd-keyfile FILE      TLS: client key (PEM, PKCS#8)
+              --subnet-lease-ttl DUR   lease lifetime, renewed well before it ends (default 24h; 30s, 10m, 24h)
+
+            Both modes:
               --iface NAME|ADDRESS     the interface facing the other nodes (default: the default route's)
               --public-ip ADDRESS      this node's address for the others (default: the interface's first IPv4)
               --ip-masq                masquerade traffic from pods to outside the cluster network
               --subnet-file FILE       hand-off for scripts (default /run/jcni/subnet.env)
-              --subnet-lease-ttl DUR   lease lifetime, renewed well before it ends (default 24h; 30s, 10m, 24h)
               --cni-conf-dir DIR       where the network's conflist goes (default /etc/cni/net.d)
               --bridge NAME            the pods' bridge on this node (default jcni0)
               --plugin-socket PATH     serve the CNI plugins here (default /run/jcni/jcni.sock)
               --no-plugin-socket       do not serve the plugins (a separate jcni daemon does)
               --reconcile-interval DUR how often the node is checked for drift (default 10s)
+              --metrics-addr HOST:PORT Prometheus metrics on /metrics, health on /healthz
+                                       (default 127.0.0.1:9964; :9964 for every address)
+              --no-metrics             serve neither
             """;
+
+    /** Where the metrics and /healthz are served unless {@code --metrics-addr} says otherwise. */
+    public static final String DEFAULT_METRICS_ADDR = "127.0.0.1:9964";
 
     List<String> etcdEndpoints = List.of("http://127.0.0.1:2379");
     String etcdPrefix = "/jcni.io/network";
@@ -49,6 +69,12 @@ public final class AgentOptions {
     String bridge = "jcni0";
     Path pluginSocket = Path.of("/run/jcni/jcni.sock");
     Duration reconcileInterval = Duration.ofSeconds(10);
+    boolean kubeSubnetMgr;
+    String nodeName;
+    Path kubeconfig;
+    Path netConf = Path.of("/etc/jcni/net-conf.json");
+    /** null: no metrics server. */
+    java.net.InetSocketAddress metricsAddr = metricsAddress(DEFAULT_METRICS_ADDR);
 
     /** A flag the agent does not know, or a bad value: the message says which. */
     public static final class UsageException extends RuntimeException {
@@ -67,8 +93,17 @@ public final class AgentOptions {
         return etcdPrefix;
     }
 
-    /** Parses {@code args}; {@code --help} gives null. */
+    public boolean kubeSubnetMgr() {
+        return kubeSubnetMgr;
+    }
+
+    /** Parses {@code args}; {@code --help} gives null. {@code NODE_NAME} from the process's environment. */
     public static AgentOptions parse(List<String> args) {
+        return parse(args, System.getenv());
+    }
+
+    /** Parses {@code args} with {@code env} as the environment ({@code NODE_NAME}); {@code --help} gives null. */
+    public static AgentOptions parse(List<String> args, java.util.Map<String, String> env) {
         AgentOptions o = new AgentOptions();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
@@ -85,6 +120,8 @@ public final class AgentOptions {
                 }
                 case "--ip-masq" -> o.ipMasq = value == null || Boolean.parseBoolean(value);
                 case "--no-plugin-socket" -> o.pluginSocket = null;
+                case "--kube-subnet-mgr" -> o.kubeSubnetMgr = value == null || Boolean.parseBoolean(value);
+                case "--no-metrics" -> o.metricsAddr = null;
                 default -> {
                     if (value == null) {
                         if (i + 1 >= args.size()) {
@@ -98,6 +135,14 @@ public final class AgentOptions {
         }
         if ((o.etcdCertFile == null) != (o.etcdKeyFile == null)) {
             throw new UsageException("--etcd-certfile and --etcd-keyfile go together");
+        }
+        if (o.kubeSubnetMgr && o.nodeName == null) {
+            String fromEnv = env.get("NODE_NAME");
+            if (fromEnv == null || fromEnv.isBlank()) {
+                throw new UsageException("--kube-subnet-mgr needs this node's name: --node-name NAME or the NODE_NAME environment"
+                        + " variable (in a DaemonSet: env NODE_NAME from fieldRef spec.nodeName)");
+            }
+            o.nodeName = fromEnv.strip();
         }
         return o;
     }
@@ -117,7 +162,47 @@ public final class AgentOptions {
             case "--bridge" -> bridge = nonEmpty(flag, value);
             case "--plugin-socket" -> pluginSocket = Path.of(nonEmpty(flag, value));
             case "--reconcile-interval" -> reconcileInterval = positive(flag, parseDuration(flag, value));
+            case "--node-name" -> nodeName = nonEmpty(flag, value);
+            case "--kubeconfig" -> kubeconfig = Path.of(nonEmpty(flag, value));
+            case "--net-conf" -> netConf = Path.of(nonEmpty(flag, value));
+            case "--metrics-addr" -> metricsAddr = metricsAddress(value);
             default -> throw new UsageException("unknown flag \"" + flag + "\" (see jcni agent --help)");
+        }
+    }
+
+    /**
+     * {@code HOST:PORT} (an IPv4 address or {@code [IPv6]}), or {@code :PORT} for every address.
+     * Only addresses, no host names: the agent starts before any resolver may be usable.
+     */
+    public static java.net.InetSocketAddress metricsAddress(String value) {
+        int colon = value.lastIndexOf(':');
+        if (colon < 0) {
+            throw new UsageException("--metrics-addr \"" + value + "\" is not HOST:PORT (e.g. 127.0.0.1:9964, or :9964 for every address)");
+        }
+        String host = value.substring(0, colon);
+        int port;
+        try {
+            port = Integer.parseInt(value.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535) {
+            throw new UsageException("--metrics-addr \"" + value + "\": the port must be 1..65535");
+        }
+        if (host.isEmpty()) {
+            return new java.net.InetSocketAddress(port);
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        io.jcni.netlink.ip.IpAddress a = io.jcni.netlink.ip.IpAddress.tryParse(host);
+        if (a == null) {
+            throw new UsageException("--metrics-addr \"" + value + "\": \"" + host + "\" is not an IP address");
+        }
+        try {
+            return new java.net.InetSocketAddress(java.net.InetAddress.getByAddress(a.bytes()), port);
+        } catch (java.net.UnknownHostException e) {
+            throw new UsageException("--metrics-addr \"" + value + "\": " + e.getMessage());
         }
     }
 

@@ -374,12 +374,12 @@ public final class Dataplane implements AutoCloseable {
                     + " (not this agent's) is in the way: " + foreign.toIpArgs() + "; left alone");
         }
         nl.routes().replace(want);
-        pass.changed("ip route replace " + want.toIpArgs());
+        pass.routeAdded("ip route replace " + want.toIpArgs());
     }
 
     private void deleteRoute(Pass pass, Route r) {
         if (nl.routes().deleteOfProtocolIfExists(r)) {
-            pass.changed("ip route del " + r.toIpArgs());
+            pass.routeRemoved("ip route del " + r.toIpArgs());
         }
     }
 
@@ -457,9 +457,10 @@ public final class Dataplane implements AutoCloseable {
 
     /**
      * What a pass did: each change as the {@code ip}/{@code bridge}/{@code nft} command that makes it,
-     * and each error (the pass went on past it).
+     * and each error (the pass went on past it); of the changes, how many routes were put in place
+     * (new or changed) and how many removed.
      */
-    public record Report(List<String> changes, List<String> errors) {
+    public record Report(List<String> changes, List<String> errors, int routesAdded, int routesRemoved) {
         public boolean changed() {
             return !changes.isEmpty();
         }

@@ -9,12 +9,34 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Where the cluster's network configuration and the nodes' subnet leases live (etcd, through
- * {@link EtcdLeaseStore}). Every call may block on the network; none is made from a netlink or
+ * Where the cluster's network configuration and the nodes' subnet leases live: etcd, through
+ * {@link EtcdLeaseStore}, or the Kubernetes API server's Node objects, through
+ * {@link KubeLeaseStore}. Every call may block on the network; none is made from a netlink or
  * namespace thread. Every failure to reach the store is a {@link StoreUnavailableException}: the
  * caller keeps the node as it is and retries.
  */
 public interface LeaseStore extends AutoCloseable {
+
+    /** How the agent's log names the store ({@code etcd}, {@code the API server}). */
+    default String name() {
+        return "etcd";
+    }
+
+    /**
+     * The VTEP MAC this node (at {@code publicIp}) published before, for a restarted agent whose
+     * VXLAN device is gone (a reboot): every peer's FDB entry points at it. Null when the store
+     * keeps none.
+     */
+    default MacAddress previousVtepMac(IpAddress publicIp) {
+        return null;
+    }
+
+    /**
+     * The node is programmed and its hand-off written; called after each such pass, so cheap when
+     * nothing is to be done. Kubernetes marks the Node's network available here. Must not throw.
+     */
+    default void programmed(NetworkConfig config, Lease own) {
+    }
 
     /** The configuration; {@link NetworkConfig.InvalidConfigException} naming the key when it is missing or bad. */
     NetworkConfig config() throws NetworkConfig.InvalidConfigException;
@@ -86,6 +108,19 @@ public interface LeaseStore extends AutoCloseable {
         private static final long serialVersionUID = 1L;
 
         public NetworkExhaustedException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The store holds no subnet this node may use, for now: Kubernetes has not given its Node a
+     * podCIDR yet, or gave it one outside the network. The message says which and what would
+     * solve it; the agent changes nothing on the node and asks again.
+     */
+    final class NoUsableSubnetException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public NoUsableSubnetException(String message) {
             super(message);
         }
     }

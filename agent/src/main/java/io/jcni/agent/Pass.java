@@ -10,6 +10,8 @@ import java.util.List;
 final class Pass {
     private final List<String> changes = new ArrayList<>();
     private final List<String> errors = new ArrayList<>();
+    private int routesAdded;
+    private int routesRemoved;
 
     /** A step that may fail with an unchecked exception. */
     @FunctionalInterface
@@ -19,6 +21,17 @@ final class Pass {
 
     void changed(String command) {
         changes.add(command);
+    }
+
+    /** A route put in place ({@code ip route replace}: new, or changed). */
+    void routeAdded(String command) {
+        changes.add(command);
+        routesAdded++;
+    }
+
+    void routeRemoved(String command) {
+        changes.add(command);
+        routesRemoved++;
     }
 
     void error(String message) {
@@ -37,6 +50,6 @@ final class Pass {
     }
 
     Dataplane.Report report() {
-        return new Dataplane.Report(List.copyOf(changes), List.copyOf(errors));
+        return new Dataplane.Report(List.copyOf(changes), List.copyOf(errors), routesAdded, routesRemoved);
     }
 }

@@ -2,9 +2,11 @@ package io.jcni.agent;
 
 import org.junit.jupiter.api.Test;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -51,6 +53,34 @@ class AgentOptionsTest {
                 .getMessage().contains("not an http"));
         assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--etcd-certfile", "/c")))
                 .getMessage().contains("go together"));
+    }
+
+    @Test
+    void kubernetesModeNeedsTheNodesName() {
+        AgentOptions o = AgentOptions.parse(List.of("--kube-subnet-mgr", "--kubeconfig", "/k", "--net-conf=/n.json"), Map.of("NODE_NAME", "n1"));
+        assertTrue(o.kubeSubnetMgr);
+        assertEquals("n1", o.nodeName);
+        assertEquals(Path.of("/k"), o.kubeconfig);
+        assertEquals(Path.of("/n.json"), o.netConf);
+        assertEquals("n2", AgentOptions.parse(List.of("--kube-subnet-mgr", "--node-name", "n2"), Map.of("NODE_NAME", "n1")).nodeName,
+                "the flag over the environment");
+        assertEquals(Path.of("/etc/jcni/net-conf.json"), AgentOptions.parse(List.of("--kube-subnet-mgr", "--node-name", "n2"), Map.of()).netConf);
+        String missing = assertThrows(AgentOptions.UsageException.class,
+                () -> AgentOptions.parse(List.of("--kube-subnet-mgr"), Map.of())).getMessage();
+        assertTrue(missing.contains("--node-name") && missing.contains("NODE_NAME"), missing);
+        assertFalse(AgentOptions.parse(List.of(), Map.of()).kubeSubnetMgr, "etcd mode needs no node name");
+    }
+
+    @Test
+    void metricsAddresses() {
+        assertEquals(new InetSocketAddress("127.0.0.1", 9964), AgentOptions.parse(List.of()).metricsAddr);
+        assertEquals(new InetSocketAddress(9100), AgentOptions.parse(List.of("--metrics-addr", ":9100")).metricsAddr);
+        assertEquals(new InetSocketAddress("198.18.2.11", 9964), AgentOptions.parse(List.of("--metrics-addr=198.18.2.11:9964")).metricsAddr);
+        assertEquals(new InetSocketAddress("::1", 9964), AgentOptions.parse(List.of("--metrics-addr", "[::1]:9964")).metricsAddr);
+        assertNull(AgentOptions.parse(List.of("--no-metrics")).metricsAddr);
+        for (String bad : List.of("9964", "localhost:9964", "127.0.0.1:0", "127.0.0.1:x")) {
+            assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--metrics-addr", bad)), bad);
+        }
     }
 
     @Test

@@ -82,11 +82,31 @@ public final class Daemon implements AutoCloseable {
         static final Limits DEFAULT = new Limits(64, 192, 10_000, 10_000, 120_000, () -> {});
     }
 
+    /**
+     * Told about each request the daemon answered, on the worker that served it, after the
+     * reply was computed: the agent counts and times them for its metrics, so the daemon needs no
+     * metrics library of its own. It must be quick and must not throw (what it throws is dropped).
+     */
+    @FunctionalInterface
+    public interface Observer {
+        Observer NONE = (plugin, command, exitCode, nanos) -> {};
+
+        /**
+         * @param plugin   the plugin asked for ({@code jcni-bridge}, …)
+         * @param command  its {@code CNI_COMMAND} ({@code ADD}, {@code DEL}, …), null when the request had none
+         * @param exitCode the plugin's exit code (0 success, 1 a CNI error object), or
+         *                 {@link Protocol#NOT_SERVED} when the client was sent to its standalone path
+         * @param nanos    from the whole request read to the reply ready
+         */
+        void answered(String plugin, String command, int exitCode, long nanos);
+    }
+
     private final Path socket;
     private final UnixSocket server;
     private final Map<String, Supplier<Plugin>> plugins;
     private final PrintStream log;
     private final Limits limits;
+    private final Observer observer;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ThreadPoolExecutor workers;
     private final ScheduledExecutorService timer;
@@ -96,12 +116,14 @@ public final class Daemon implements AutoCloseable {
     private final AtomicLong busy = new AtomicLong();
     private final Thread acceptor;
 
-    private Daemon(Path socket, UnixSocket server, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits) {
+    private Daemon(Path socket, UnixSocket server, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits,
+                   Observer observer) {
         this.socket = socket;
         this.server = server;
         this.plugins = plugins;
         this.log = log;
         this.limits = limits;
+        this.observer = observer;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("jcni-daemon-timer").unstarted(r));
         this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(limits.queue()), Thread.ofPlatform().daemon().name("jcni-daemon-worker-", 0).factory());
@@ -113,11 +135,21 @@ public final class Daemon implements AutoCloseable {
         return start(socket, Plugins.all(), log);
     }
 
+    /** Like {@link #start(Path, PrintStream)}, telling {@code observer} about every request answered. */
+    public static Daemon start(Path socket, PrintStream log, Observer observer) throws IOException {
+        return start(socket, Plugins.all(), log, Limits.DEFAULT, observer);
+    }
+
     public static Daemon start(Path socket, Map<String, Supplier<Plugin>> plugins, PrintStream log) throws IOException {
         return start(socket, plugins, log, Limits.DEFAULT);
     }
 
     static Daemon start(Path socket, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits) throws IOException {
+        return start(socket, plugins, log, limits, Observer.NONE);
+    }
+
+    static Daemon start(Path socket, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits, Observer observer)
+            throws IOException {
         socket = socket.toAbsolutePath().normalize();
         prepareDirectory(socket.getParent());
         removeStaleSocket(socket);
@@ -135,7 +167,7 @@ public final class Daemon implements AutoCloseable {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        Daemon d = new Daemon(socket, server, plugins, log, limits);
+        Daemon d = new Daemon(socket, server, plugins, log, limits, observer);
         d.acceptor.start();
         return d;
     }
@@ -303,10 +335,12 @@ public final class Daemon implements AutoCloseable {
         try (UnixSocket s = c.socket) {
             Protocol.Request req = Protocol.readRequest(s.input());
             deadline.cancel(false);
+            long t0 = System.nanoTime();
             PluginResponse response = respond(c, req);
             if (response == null) {
                 return; // too slow: no reply, the connection is dropped
             }
+            observe(req, response, System.nanoTime() - t0);
             served.incrementAndGet(); // before the reply: whoever saw the reply sees the count
             deadline = timer.schedule(c::expire, limits.replyTimeoutMs(), TimeUnit.MILLISECONDS);
             s.writeAll(Protocol.reply(response));
@@ -319,6 +353,14 @@ public final class Daemon implements AutoCloseable {
         } finally {
             deadline.cancel(false);
             connections.remove(c);
+        }
+    }
+
+    private void observe(Protocol.Request req, PluginResponse response, long nanos) {
+        try {
+            observer.answered(req.plugin(), req.env().get("CNI_COMMAND"), response.exitCode(), nanos);
+        } catch (RuntimeException ignored) {
+            // metrics must never cost a pod its reply
         }
     }
 

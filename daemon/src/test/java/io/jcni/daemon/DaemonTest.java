@@ -200,6 +200,38 @@ class DaemonTest {
     }
 
     @Test
+    void theObserverHearsOfEveryAnsweredRequestWithItsCommandExitCodeAndTime() throws Exception {
+        Path socket = socketPath();
+        List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        Daemon d = Daemon.start(socket, slowAndLoopback(), log, Daemon.Limits.DEFAULT,
+                (plugin, command, exitCode, nanos) -> seen.add(plugin + " " + command + " " + exitCode + (nanos > 0 ? " timed" : " untimed")));
+        cleanup.add(d);
+        ClientProcess c = clients(false, "jcni-loopback");
+        byte[] conf = "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
+
+        ClientProcess.Run ok = c.run("jcni-loopback", Map.of("CNI_COMMAND", "VERSION"), conf, socket);
+        assertEquals(0, ok.code(), ok.outText() + ok.err());
+        // an ADD without CNI_CONTAINERID: the skeleton's error, exit 1
+        ClientProcess.Run bad = c.run("jcni-loopback", Map.of("CNI_COMMAND", "ADD"), conf, socket);
+        assertEquals(1, bad.code(), bad.outText() + bad.err());
+        assertEquals(List.of("loopback VERSION 0 timed", "loopback ADD 1 timed"), seen);
+        assertEquals(2, d.served());
+    }
+
+    @Test
+    void aThrowingObserverCostsNoReply() throws Exception {
+        Path socket = socketPath();
+        Daemon d = Daemon.start(socket, slowAndLoopback(), log, Daemon.Limits.DEFAULT, (plugin, command, exitCode, nanos) -> {
+            throw new IllegalStateException("metrics broke");
+        });
+        cleanup.add(d);
+        ClientProcess.Run ok = clients(false, "jcni-loopback").run("jcni-loopback", Map.of("CNI_COMMAND", "VERSION"),
+                "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8), socket);
+        assertEquals(0, ok.code(), ok.outText() + ok.err());
+        assertTrue(ok.outText().contains("supportedVersions"), ok.outText());
+    }
+
+    @Test
     void requestsRunInParallel() throws Exception {
         Path socket = socketPath();
         start(socket, slowAndLoopback());

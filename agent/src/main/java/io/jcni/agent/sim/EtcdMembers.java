@@ -52,7 +52,7 @@ public final class EtcdMembers {
     /** Member {@code i}'s address, 198.18.0.(1+i). */
     public String ip(int i) {
         check(i);
-        return SimulatedCluster.underlayAddress(1 + i);
+        return cluster.underlayAddress(1 + i);
     }
 
     /** {@code http://198.18.0.(1+i):2379}. */

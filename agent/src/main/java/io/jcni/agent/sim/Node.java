@@ -68,7 +68,7 @@ public final class Node {
         return netns;
     }
 
-    /** Its address on the underlay ({@code eth0}), 198.18.0.(10+index). */
+    /** Its address on the underlay ({@code eth0}), 198.18.0.(10+index) on the default underlay. */
     public String underlayIp() {
         return underlayIp;
     }

@@ -32,13 +32,16 @@ import java.util.stream.Stream;
  * and removed by {@link #close()}:
  * <ul>
  *   <li>the underlay: namespace {@code <prefix>ul} holding the bridge {@value #UNDERLAY_BRIDGE}
- *       (the "switch"), subnet {@value #UNDERLAY_SUBNET} (an RFC 2544 lab range);</li>
- *   <li>the outside host: namespace {@code <prefix>out} at {@value #OUTSIDE_IP}, every node's
- *       default gateway, with no route to any pod network: a pod reaching it must be masqueraded,
- *       so it sees the node's address ({@link #peerSeenByOutside});</li>
+ *       (the "switch"), subnet {@value #UNDERLAY_SUBNET} (an RFC 2544 lab range), or another /24
+ *       of 198.18.0.0/15 given to {@link #create(String, Path, Trace, Consumer, String)};</li>
+ *   <li>the outside host: namespace {@code <prefix>out} at {@value #OUTSIDE_IP} (.254 of the
+ *       underlay), every node's default gateway, with no route to any pod network: a pod reaching
+ *       it must be masqueraded, so it sees the node's address ({@link #peerSeenByOutside});</li>
  *   <li>nodes ({@link #addNode}): namespace {@code <prefix><name>}, {@code eth0} at
  *       198.18.0.(10+index), a private mount namespace for the CNI directories;</li>
  *   <li>etcd ({@link #startEtcd}): members in {@code <prefix>e<i>} at 198.18.0.(1+i);</li>
+ *   <li>more hosts ({@link #addHost}): namespace {@code <prefix><name>} at an address of the
+ *       caller's, for servers the nodes reach over the underlay;</li>
  *   <li>pods ({@link Node#addPod}): namespaces {@code <prefix><pod>};</li>
  *   <li>files: everything under {@code baseDir}, which must be new (or empty).</li>
  * </ul>
@@ -65,6 +68,8 @@ public final class SimulatedCluster implements AutoCloseable {
     private static final Pattern RESERVED = Pattern.compile("ul|out|e[0-9]+");
 
     private final String prefix;
+    /** The underlay's first three octets, {@code 198.18.0}: every address on it is this plus a host number. */
+    private final String underlayNet;
     private final Path baseDir;
     private final Trace trace;
     private final Consumer<String> log;
@@ -76,8 +81,9 @@ public final class SimulatedCluster implements AutoCloseable {
     private volatile NetNs underlayHandle;
     private volatile EtcdMembers etcd;
 
-    private SimulatedCluster(String prefix, Path baseDir, Trace trace, Consumer<String> log) {
+    private SimulatedCluster(String prefix, String underlayNet, Path baseDir, Trace trace, Consumer<String> log) {
         this.prefix = prefix;
+        this.underlayNet = underlayNet;
         this.baseDir = baseDir;
         this.trace = trace;
         this.log = log;
@@ -93,6 +99,21 @@ public final class SimulatedCluster implements AutoCloseable {
      * @param log     receives one line per process started and per step ({@code s -> {}}: none)
      */
     public static SimulatedCluster create(String prefix, Path baseDir, Trace trace, Consumer<String> log) {
+        return create(prefix, baseDir, trace, log, UNDERLAY_SUBNET);
+    }
+
+    /**
+     * Like {@link #create(String, Path, Trace, Consumer)} on the underlay {@code underlay}, a /24 of
+     * the RFC 2544 lab range 198.18.0.0/15 ({@code 198.18.2.0/24}): simulations on different
+     * underlays cannot be mistaken for each other in a log or a trace.
+     */
+    public static SimulatedCluster create(String prefix, Path baseDir, Trace trace, Consumer<String> log, String underlay) {
+        IpPrefix u = underlay == null ? null : IpPrefix.parse(underlay);
+        if (u == null || !u.isV4() || u.length() != 24 || !u.network().equals(u) || !IpPrefix.parse("198.18.0.0/15").contains(u.address())) {
+            throw new IllegalArgumentException("a simulation's underlay is a /24 of 198.18.0.0/15, not " + underlay);
+        }
+        String a = u.address().toString();
+        String net = a.substring(0, a.lastIndexOf('.'));
         if (prefix == null || !PREFIX.matcher(prefix).matches()) {
             throw new IllegalArgumentException("a simulation prefix is 3-64 characters of [A-Za-z0-9._-], not \"" + prefix + "\"");
         }
@@ -101,7 +122,7 @@ public final class SimulatedCluster implements AutoCloseable {
             throw new IllegalArgumentException("refusing " + baseDir + " as the simulation's directory: close() deletes it");
         }
         requireNewDirectory(baseDir);
-        SimulatedCluster c = new SimulatedCluster(prefix, baseDir, trace, log);
+        SimulatedCluster c = new SimulatedCluster(prefix, net, baseDir, trace, log);
         try {
             c.build();
             return c;
@@ -139,9 +160,9 @@ public final class SimulatedCluster implements AutoCloseable {
             in.links().add(LinkSpec.bridge(UNDERLAY_BRIDGE).up());
         }
         createNamespace(outsideNetns());
-        attachToUnderlay(outsideNetns(), "vout", OUTSIDE_IP, false);
-        log("underlay " + ul + " (bridge " + UNDERLAY_BRIDGE + ", " + UNDERLAY_SUBNET + "), outside host " + outsideNetns() + " at "
-                + OUTSIDE_IP);
+        attachToUnderlay(outsideNetns(), "vout", outsideIp(), false);
+        log("underlay " + ul + " (bridge " + UNDERLAY_BRIDGE + ", " + underlaySubnet() + "), outside host " + outsideNetns() + " at "
+                + outsideIp());
     }
 
     public String prefix() {
@@ -166,9 +187,22 @@ public final class SimulatedCluster implements AutoCloseable {
         return prefix + "out";
     }
 
-    /** 198.18.0.{@code host}. */
-    static String underlayAddress(int host) {
-        return "198.18.0." + host;
+    /** The underlay's subnet, {@value #UNDERLAY_SUBNET} unless created with another. */
+    public String underlaySubnet() {
+        return underlayNet + ".0/24";
+    }
+
+    /** The outside host's address, .254 of the underlay. */
+    public String outsideIp() {
+        return underlayAddress(254);
+    }
+
+    /** Host number {@code host} on the underlay: 198.18.0.{@code host} on the default one. */
+    public String underlayAddress(int host) {
+        if (host < 1 || host > 254) {
+            throw new IllegalArgumentException("a host on the underlay is 1..254, not " + host);
+        }
+        return underlayNet + "." + host;
     }
 
     /**
@@ -217,6 +251,23 @@ public final class SimulatedCluster implements AutoCloseable {
             }
         }
         throw new IllegalArgumentException("no node " + name);
+    }
+
+    /**
+     * Adds a host {@code name} (lower-case letters, digits, '-') to the underlay: the namespace
+     * {@code <prefix><name>} with {@code eth0} at {@link #underlayAddress(int) host number}
+     * {@code host}, no default route. For a server the nodes must reach (an API server); the caller
+     * runs what it likes inside and close() removes the namespace.
+     *
+     * @return the namespace's name
+     */
+    public String addHost(String name, int host) {
+        String ns = newNamespaceName(name, "host");
+        String ip = underlayAddress(host);
+        createNamespace(ns);
+        attachToUnderlay(ns, "vh" + host, ip, false);
+        log("host " + name + " (" + ns + ") at " + ip);
+        return ns;
     }
 
     /**
@@ -292,7 +343,7 @@ public final class SimulatedCluster implements AutoCloseable {
 
     /** The address the outside host sees when {@code client} connects to it: its node's with masquerade, else the pod's. */
     public String peerSeenByOutside(Pod client) {
-        return peerSeenBy(outsideNetns(), OUTSIDE_IP, client.netns());
+        return peerSeenBy(outsideNetns(), outsideIp(), client.netns());
     }
 
     /**
@@ -379,7 +430,7 @@ public final class SimulatedCluster implements AutoCloseable {
             in.addresses().add("eth0", new IpPrefix(IpAddress.parse(ip), 24));
             in.links().setUp("eth0");
             if (viaOutside) {
-                in.routes().add(Route.defaultVia(IpAddress.parse(OUTSIDE_IP)));
+                in.routes().add(Route.defaultVia(IpAddress.parse(outsideIp())));
             }
         }
     }

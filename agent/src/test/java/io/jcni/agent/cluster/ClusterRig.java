@@ -10,11 +10,18 @@ import io.jcni.agent.sim.Pod;
 import io.jcni.agent.sim.SimulatedCluster;
 import io.jcni.agent.sim.TestPlugins;
 import io.jcni.netlink.Trace;
+import io.jcni.netlink.ns.NetNs;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.Witness;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -248,6 +255,65 @@ final class ClusterRig implements AutoCloseable {
 
     static String linkMac(Node node, String name) {
         return (String) Json.objects(Commands.ip(node.netns(), "link", "show", "dev", name)).getFirst().get("address");
+    }
+
+    /** Where an agent serves its metrics and health by default (inside its node's namespace). */
+    static final int METRICS_PORT = 9964;
+
+    /** One HTTP GET inside {@code node}'s namespace to 127.0.0.1:{@code port}: the status code and the body. */
+    static Http httpGet(Node node, int port, String path) {
+        try (NetNs ns = NetNs.openNamed(node.netns())) {
+            SocketChannel ch = ns.run(() -> {
+                try {
+                    return SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("connect to 127.0.0.1:" + port + " on " + node.name(), e);
+                }
+            });
+            try (ch) {
+                ch.write(ByteBuffer.wrap(("GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                ByteBuffer buf = ByteBuffer.allocate(8192);
+                while (ch.read(buf) >= 0) {
+                    out.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                String text = out.toString(StandardCharsets.UTF_8);
+                int status = Integer.parseInt(text.substring(text.indexOf(' ') + 1, text.indexOf(' ') + 4));
+                int body = text.indexOf("\r\n\r\n");
+                return new Http(status, body < 0 ? "" : text.substring(body + 4));
+            } catch (IOException e) {
+                throw new UncheckedIOException("GET " + path + " on " + node.name(), e);
+            }
+        }
+    }
+
+    record Http(int status, String body) {}
+
+    private static final java.util.regex.Pattern SAMPLE =
+            java.util.regex.Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*\\})?\\s+(\\S+)");
+
+    /**
+     * The agent's metrics on {@code node}: each series to its value, the series written
+     * {@code name{a="1",b="2"}} with its labels in alphabetical order.
+     */
+    static Map<String, Double> metrics(Node node) {
+        Http h = httpGet(node, METRICS_PORT, "/metrics");
+        assertEquals(200, h.status(), h.body());
+        Map<String, Double> m = new HashMap<>();
+        for (String line : h.body().split("\n")) {
+            java.util.regex.Matcher x = SAMPLE.matcher(line);
+            if (!line.startsWith("#") && x.find()) {
+                String labels = "";
+                if (x.group(2) != null) {
+                    String inside = x.group(2).substring(1, x.group(2).length() - 1);
+                    java.util.TreeSet<String> sorted = new java.util.TreeSet<>(List.of(inside.split(",")));
+                    labels = "{" + String.join(",", sorted) + "}";
+                }
+                m.put(x.group(1) + labels, Double.parseDouble(x.group(3)));
+            }
+        }
+        return m;
     }
 
     static boolean await(BooleanSupplier condition, Duration within) {

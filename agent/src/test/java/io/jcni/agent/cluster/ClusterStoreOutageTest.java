@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -78,6 +79,13 @@ class ClusterStoreOutageTest {
             int lost = pingEveryPairFor(List.of(pods.get(0), pods.get(1), p4), Duration.ofSeconds(12));
             assertEquals(0, lost, "pings lost while etcd was down\n" + rig.logs());
             assertEquals(routesBefore, agentRoutes(nodes.get(0)).size(), "nothing flushed");
+            // metrics and health in etcd mode: three peers, the pod's ADD served, healthy (its data plane is intact)
+            Map<String, Double> metrics = ClusterRig.metrics(nodes.get(0));
+            assertEquals(3.0, metrics.get("jcni_agent_peers"), metrics.toString());
+            assertEquals(1.0, metrics.get("jcni_agent_cni_request_duration_seconds_count{command=\"ADD\",plugin=\"bridge\",result=\"ok\"}"),
+                    metrics.toString());
+            ClusterRig.Http health = ClusterRig.httpGet(nodes.get(0), ClusterRig.METRICS_PORT, "/healthz");
+            assertEquals(200, health.status(), health.body());
             // the drift repair goes on without etcd: a route deleted now comes back
             String s4 = subnet(rig.leaseOfCached(n4));
             io.jcni.testkit.Commands.run("ip", "-n", nodes.get(0).netns(), "route", "del", s4);
