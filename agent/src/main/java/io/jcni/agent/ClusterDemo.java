@@ -478,8 +478,8 @@ public final class ClusterDemo {
     private AgentProcess startAgent(Node n, EtcdMembers etcd) {
         String[] agentArgs = {"agent", "--etcd-endpoints", etcd.endpoints(), "--ip-masq"};
         List<String> command = new ArrayList<>(SimulatedCluster.javaCommand(AgentMain.class.getName(), agentArgs));
-        // a node agent's memory: a small heap and thin stacks (the JVM's defaults take a quarter of the machine per node)
-        command.addAll(1, List.of("-Xmx128m", "-XX:+UseSerialGC", "-Xss512k"));
+        // the options a node's agent ships with (the JVM's defaults would take a quarter of the machine per node)
+        command.addAll(1, JvmOptions.agent());
         AgentProcess a = n.startAgent(command, n.dir("agent.log"));
         startedPids.add(a.pid());
         cmd("nsenter --target " + n.initPid() + " --net --mount -- jcni " + String.join(" ", agentArgs) + " &");

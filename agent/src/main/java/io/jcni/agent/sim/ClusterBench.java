@@ -74,7 +74,7 @@ public final class ClusterBench {
     static final String ETCD_PREFIX = EtcdLeaseStore.Options.DEFAULT_PREFIX;
     static final int ETCD_MEMBERS = 3, VNI = 1;
     /** The agent's JVM as deploy/jcni.service runs it: serial GC, a 128 MB heap cap; thin stacks. */
-    static final List<String> AGENT_JVM_FLAGS = List.of("-Xmx128m", "-XX:+UseSerialGC", "-Xss512k");
+    static final List<String> AGENT_JVM_FLAGS = io.jcni.agent.JvmOptions.agent();
     static final int IPERF_PORT = 5201;
     /** The bound of each wait for the kernel: a sample that takes longer is counted as timed out. */
     static final Duration CONVERGENCE_TIMEOUT = Duration.ofSeconds(10);

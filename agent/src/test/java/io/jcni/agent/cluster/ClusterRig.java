@@ -106,8 +106,8 @@ final class ClusterRig implements AutoCloseable {
         args.addAll(extraAgentArgs);
         args.addAll(List.of(moreArgs));
         List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", args.toArray(new String[0])));
-        // a node agent's memory: small heap, thin stacks (the defaults take a quarter of the machine)
-        cmd.addAll(1, List.of("-Xmx128m", "-XX:+UseSerialGC", "-Xss512k"));
+        // the options a node's agent ships with (the JVM's defaults would take a quarter of the machine)
+        cmd.addAll(1, io.jcni.agent.JvmOptions.agent());
         Path logFile = base.resolve(node.name() + "-agent-" + System.nanoTime() + ".log");
         AgentProcess a = node.startAgent(cmd, logFile);
         agents.put(node.name(), a);

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * What a Kubernetes-mode agent costs, measured as the cluster benchmark measures the etcd mode's
- * (same JVM flags: {@code -Xmx128m -XX:+UseSerialGC -Xss512k}): the start-up of node 1's agent
+ * (with the agent's JVM options from bin/lib/jvm-options.env): the start-up of node 1's agent
  * alone (process start to the Node watched, to the conflist written, to the condition set), then,
  * with three agents, a pod on each of two nodes and three peers, its RSS and its CPU over 30 s
  * idle. On request only, as it takes a minute and a quiet machine:

@@ -52,8 +52,8 @@ final class KubeRig implements AutoCloseable {
     final Path netConf;
     Path cniBin;
     final Map<String, AgentProcess> agents = new ConcurrentHashMap<>();
-    /** The agents' JVM flags: the cluster benchmark's (a node agent's memory: small heap, thin stacks). */
-    final List<String> agentJvmFlags = new ArrayList<>(List.of("-Xmx128m", "-XX:+UseSerialGC", "-Xss512k"));
+    /** The agents' JVM flags: the ones a node's agent ships with. */
+    final List<String> agentJvmFlags = new ArrayList<>(io.jcni.agent.JvmOptions.agent());
     private final NetNs apiNetns;
     private final StringBuilder log = new StringBuilder();
 
