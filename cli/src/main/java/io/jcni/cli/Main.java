@@ -89,6 +89,9 @@ public final class Main {
                 case "add", "del", "check", "status", "gc" -> new NetworkCommand(out, err, trace, System.getenv()).run(command, args);
                 case "pod" -> new PodCommand(out, err, tracer, System.getenv()).run(args);
                 case "networks" -> new NetworksCommand(out, System.getenv()).run(args);
+                case "inspect" -> new InspectCommand(out, System.getenv()).run(args);
+                case "doctor" -> new DoctorCommand(out, System.getenv()).run(args);
+                case "graph" -> new GraphCommand(out, System.getenv()).run(args);
                 default -> throw new UsageException("unknown command \"" + command + "\" (see jcni --help)");
             };
         } catch (UsageException e) {
