@@ -209,7 +209,7 @@ public final class NodeView {
             a = cni.attachment(id);
         }
         String pod = a != null ? CniState.podName(a.containerId(), a.netns())
-                : id != null ? CniState.podName(id.containerId(), path) : path != null ? CniState.podName("", path) : null;
+                : id != null ? CniState.podName(id.containerId(), path) : null; // a namespace no attachment names is no pod
         return new Peer(l.peerIndex(), peerName, l.linkNetnsId(), path, id, pod, peerAddresses);
     }
 

@@ -84,7 +84,7 @@ public final class Services {
         } catch (IOException e) {
             detail = "does not answer: " + (e.getMessage() == null ? e.toString() : e.getMessage());
         }
-        long inode = node.run(() -> listeningUnixInode(path));
+        long inode = listeningUnixInode(path, node);
         List<SocketOwners.Owner> holders = inode < 0 ? List.of() : SocketOwners.scan(List.of(inode)).of(inode);
         return new SocketStatus(path, true, answering, detail, holders);
     }
@@ -121,8 +121,31 @@ public final class Services {
         }
     }
 
-    /** The inode of the listening Unix socket bound at {@code path}, from this thread's namespace's /proc/net/unix, or -1. */
-    static long listeningUnixInode(Path path) {
+    /**
+     * The inode of the listening Unix socket whose file is {@code path}, in the node's namespace, or -1:
+     * matched by the file's inode through unix_diag (a daemon binds a temporary name and renames it
+     * into place, so the bound name may differ), else by name in /proc/net/unix.
+     */
+    static long listeningUnixInode(Path path, NodeHandle node) {
+        long fileInode;
+        try {
+            fileInode = ((Number) Files.getAttribute(path, "unix:ino")).longValue();
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        try (io.jcni.netlink.diag.SockDiag diag = io.jcni.netlink.diag.SockDiag.open(node.netns())) {
+            for (io.jcni.netlink.diag.UnixListener u : diag.unixListening()) {
+                if (u.vfsInode() == fileInode) {
+                    return u.inode();
+                }
+            }
+            return -1;
+        } catch (RuntimeException noUnixDiag) {
+            return node.run(() -> procNetUnix(path)); // a kernel without unix_diag
+        }
+    }
+
+    private static long procNetUnix(Path path) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/thread-self/net/unix"))) {
                 String[] f = line.trim().split("\\s+");

@@ -77,6 +77,42 @@ public final class SockDiag implements AutoCloseable {
         return out;
     }
 
+    static final int AF_UNIX = 1, UDIAG_SHOW_NAME = 1, UDIAG_SHOW_VFS = 2, UNIX_DIAG_NAME = 0, UNIX_DIAG_VFS = 1;
+    /** unix_diag_msg: family, type, state, pad, ino, cookie[2]. */
+    private static final int UNIX_DIAG_MSG_LEN = 16;
+
+    /**
+     * The listening Unix sockets with their bound path and the inode of their file ({@code ss -xl}):
+     * a unix_diag dump ({@code unix_diag_req} with UDIAG_SHOW_NAME and UDIAG_SHOW_VFS). A socket
+     * file found by its path is matched by its file's inode, which survives a rename.
+     */
+    public List<UnixListener> unixListening() {
+        NlRequest r = new NlRequest(SOCK_DIAG_BY_FAMILY, 0, "list unix sockets", null)
+                .u8(AF_UNIX).u8(0).u16(0).u32(1 << TCP_LISTEN).u32(0).u32(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS).u32(-1).u32(-1);
+        List<UnixListener> out = new ArrayList<>();
+        for (NlMessage m : socket.dump(r)) {
+            if (m.type() != SOCK_DIAG_BY_FAMILY || m.length() < NlMessage.PAYLOAD + UNIX_DIAG_MSG_LEN) {
+                continue;
+            }
+            long inode = Integer.toUnsignedLong(m.s32(4));
+            NlAttrs a = m.attrs(UNIX_DIAG_MSG_LEN);
+            byte[] name = a.bytes(UNIX_DIAG_NAME);
+            String path = null;
+            if (name != null && name.length > 0 && name[0] != 0) { // a leading NUL is an abstract name, not a path
+                int len = name.length;
+                while (len > 0 && name[len - 1] == 0) {
+                    len--;
+                }
+                path = new String(name, 0, len, java.nio.charset.StandardCharsets.UTF_8);
+            }
+            byte[] vfs = a.bytes(UNIX_DIAG_VFS);
+            long vfsInode = vfs != null && vfs.length >= 4
+                    ? Integer.toUnsignedLong(ByteBuffer.wrap(vfs).order(java.nio.ByteOrder.nativeOrder()).getInt(0)) : 0;
+            out.add(new UnixListener(inode, path, vfsInode));
+        }
+        return out;
+    }
+
     private static InetSocket parse(NlMessage m, String proto) {
         ByteBuffer b = m.buffer();
         int base = NlMessage.PAYLOAD;

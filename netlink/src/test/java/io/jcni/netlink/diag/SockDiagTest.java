@@ -107,6 +107,35 @@ class SockDiagTest {
         }
     }
 
+    /** A Unix socket bound under one name and renamed into place is still found by its file's inode. */
+    @Test
+    void aListeningUnixSocketIsFoundByItsFilesInodeAfterARename() throws Exception {
+        try (Scratch s = new Scratch("in")) {
+            NetNs ns = s.netns("su");
+            Path dir = Files.createTempDirectory("jin-sockdiag");
+            Path bound = dir.resolve(".tmp.sock"), renamed = dir.resolve("final.sock");
+            try (var server = s.closeLater(in(ns, () -> {
+                var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+                ch.bind(java.net.UnixDomainSocketAddress.of(bound));
+                return ch;
+            }))) {
+                Files.move(bound, renamed);
+                long fileInode = ((Number) Files.getAttribute(renamed, "unix:ino")).longValue();
+                List<UnixListener> listed;
+                try (SockDiag diag = SockDiag.open(ns)) {
+                    listed = diag.unixListening();
+                }
+                UnixListener u = listed.stream().filter(x -> x.vfsInode() == fileInode).findFirst()
+                        .orElseThrow(() -> new AssertionError(fileInode + " not in " + listed));
+                assertEquals(bound.toString(), u.path(), "the name it was bound to");
+                assertEquals(ProcessHandle.current().pid(), SocketOwners.scan(List.of(u.inode())).of(u.inode()).get(0).pid());
+            } finally {
+                Files.deleteIfExists(renamed);
+                Files.deleteIfExists(dir);
+            }
+        }
+    }
+
     @Test
     void anEmptyNamespaceHasNoSockets() {
         try (Scratch s = new Scratch("in"); SockDiag diag = SockDiag.open(s.netns("se"))) {
