@@ -96,8 +96,7 @@ public final class Doctor {
         if (!needed || value == null || value.equals("1")) {
             return;
         }
-        NetNs ns = v.node().netns();
-        String prefix = ns == null ? "" : ns.execPrefix();
+        String prefix = v.node().exec();
         out.add(Finding.error("ip-forward-off", key, key + " is " + value + ": the node does not route its pods' traffic"
                         + " (a gateway bridge" + (v.clustered() ? " and the cluster network need" : " needs") + " it)",
                 prefix + "sysctl -w " + key + "=1")
@@ -120,13 +119,13 @@ public final class Doctor {
             }
             if (!"bridge".equals(br.link().kind())) {
                 out.add(Finding.error("bridge-kind", n.bridge(), n.bridge() + " is a " + br.link().kind() + ", not a bridge",
-                        "ip link del " + n.bridge()));
+                        v.node().ip() + " link del " + n.bridge()));
                 continue;
             }
             if (!br.link().isUp()) {
                 String name = n.bridge();
                 out.add(Finding.error("bridge-down", name, "bridge " + name + " of network " + n.name() + " is down",
-                        "ip link set " + name + " up").repairedBy(f -> f.node().rt().links().setUp(name)));
+                        v.node().ip() + " link set " + name + " up").repairedBy(f -> f.node().rt().links().setUp(name)));
             }
             if (!n.isGateway()) {
                 continue;
@@ -150,17 +149,17 @@ public final class Doctor {
                     // right
                 } else if (sameIp != null) {
                     out.add(Finding.error("bridge-address", name, name + " has " + sameIp.prefix() + ", network " + n.name()
-                            + " wants " + want, "ip addr del " + sameIp.prefix() + " dev " + name + " && ip addr add " + want
-                            + " dev " + name));
+                            + " wants " + want, v.node().ip() + " addr del " + sameIp.prefix() + " dev " + name + " && "
+                            + v.node().ip() + " addr add " + want + " dev " + name));
                 } else {
                     out.add(Finding.error("bridge-address", name, name + " lacks the gateway address " + want + " of network "
-                            + n.name() + ": its pods have no gateway", "ip addr add " + want + " dev " + name)
+                            + n.name() + ": its pods have no gateway", v.node().ip() + " addr add " + want + " dev " + name)
                             .repairedBy(f -> f.node().rt().addresses().add(name, want)));
                 }
                 for (Address a : have) {
                     if (r.subnet().contains(a.prefix().address()) && !a.prefix().address().equals(r.gateway())) {
                         out.add(Finding.warning("bridge-address", name, name + " also has " + a.prefix() + " inside " + r.subnet()
-                                + ", which host-local may give to a pod", "ip addr del " + a.prefix() + " dev " + name));
+                                + ", which host-local may give to a pod", v.node().ip() + " addr del " + a.prefix() + " dev " + name));
                     }
                 }
             }
@@ -336,7 +335,7 @@ public final class Doctor {
                 String alias = l.alias();
                 String where = li.peer() == null || li.peer().netns() == null ? "" : " (its other end is in " + li.peer().netns() + ")";
                 out.add(Finding.warning("orphan-veth", name, "veth " + name + " is tagged '" + alias + "' but that attachment is"
-                        + " neither cached nor reserved: it belongs to no pod" + where, "ip link del " + name)
+                        + " neither cached nor reserved: it belongs to no pod" + where, v.node().ip() + " link del " + name)
                         .repairedBy(f -> {
                             Link now = f.node().rt().links().find(name).orElse(null);
                             if (now != null && alias.equals(now.alias())) {
@@ -346,7 +345,7 @@ public final class Doctor {
             } else if (li.master() != null && bridges.contains(li.master()) && (li.peer() == null || li.peer().attachment() == null)) {
                 out.add(Finding.warning("untracked-veth", name, "veth " + name + " on bridge " + li.master() + " belongs to no known"
                         + " attachment" + (li.peer() != null && li.peer().netns() != null ? " (its other end is in " + li.peer().netns() + ")" : ""),
-                        "ip link del " + name + "  (if it is no one's)"));
+                        v.node().ip() + " link del " + name + "  (if it is no one's)"));
             }
         }
     }
@@ -382,7 +381,7 @@ public final class Doctor {
             if (m.owner() != null && valid.contains(m.address() + " " + m.owner())) {
                 continue;
             }
-            String cmd = "nft delete element inet " + NftState.MASQ_TABLE + " " + m.set() + " { " + m.text() + " }";
+            String cmd = v.node().exec() + "nft 'delete element inet " + NftState.MASQ_TABLE + " " + m.set() + " { " + m.text() + " }'";
             CniState.Network net = tags.get(Owners.networkTagOf(m.owner()));
             if (net == null) {
                 out.add(Finding.info("foreign-nat", m.set() + " " + m.text(), "nft set inet jcni " + m.set() + " has " + m.text()
@@ -431,7 +430,7 @@ public final class Doctor {
             if (owner != null && (valid.contains(owner) || staleOwners.contains(owner))) {
                 continue;
             }
-            String cmd = "nft delete element inet " + NftState.HOSTPORT_TABLE + " " + set + " { " + key + " }";
+            String cmd = v.node().exec() + "nft 'delete element inet " + NftState.HOSTPORT_TABLE + " " + set + " { " + key + " }'";
             if (owner == null || !tags.contains(Owners.networkTagOf(owner))) {
                 out.add(Finding.info("foreign-hostport", set + " " + key, what + " belongs to " + (owner == null ? "no owner" : owner)
                         + ", a network not configured here", cmd));
@@ -453,7 +452,7 @@ public final class Doctor {
                 continue;
             }
             out.add(Finding.info("empty-scaffolding", t.text(), "nft table " + t.text() + " holds no element and no pod is attached:"
-                    + " left from pods that are gone (the next ADD makes it again)", "nft delete table " + t.text()));
+                    + " left from pods that are gone (the next ADD makes it again)", v.node().exec() + "nft delete table " + t.text()));
         }
         for (CniState.Network n : v.cni().networks()) {
             NodeView.LinkInfo br = n.bridge() == null ? null : v.link(n.bridge());
@@ -463,7 +462,7 @@ public final class Doctor {
             boolean ports = v.links().stream().anyMatch(l -> n.bridge().equals(l.master()));
             if (!ports) {
                 out.add(Finding.info("idle-bridge", n.bridge(), "bridge " + n.bridge() + " of network " + n.name()
-                        + " has no ports and no attachments (the plugins leave it, as the reference does)", "ip link del " + n.bridge()));
+                        + " has no ports and no attachments (the plugins leave it, as the reference does)", v.node().ip() + " link del " + n.bridge()));
             }
         }
     }
@@ -490,7 +489,7 @@ public final class Doctor {
                 Route r = Route.to(p.subnet()).via(p.via()).dev(p.dev()).withOnlink().protocol(ROUTE_PROTOCOL);
                 out.add(Finding.error("peer-route-missing", p.subnet().toString(), "no route to peer subnet " + p.subnet()
                         + " although its VTEP " + p.via() + " (" + p.vtepMac() + ") is programmed on " + p.dev()
-                        + ": pods here cannot reach its pods", "ip route replace " + r.toIpArgs())
+                        + ": pods here cannot reach its pods", v.node().ip() + " route replace " + r.toIpArgs())
                         .repairedBy(f -> f.node().rt().routes().replace(r)));
             } else if (p.dev() != null && p.dev().startsWith("jcni.")) {
                 if (p.vtepMac() == null) {
@@ -556,7 +555,7 @@ public final class Doctor {
             }
             if (n.mtu() > 0 && br.link().mtu() != n.mtu() && v.links().stream().noneMatch(l -> n.bridge().equals(l.master()))) {
                 out.add(Finding.warning("mtu-mismatch", n.bridge(), "bridge " + n.bridge() + " has MTU " + br.link().mtu()
-                        + ", network " + n.name() + " says " + n.mtu(), "ip link set " + n.bridge() + " mtu " + n.mtu()));
+                        + ", network " + n.name() + " says " + n.mtu(), v.node().ip() + " link set " + n.bridge() + " mtu " + n.mtu()));
             }
         }
     }

@@ -53,6 +53,16 @@ public final class NodeHandle implements AutoCloseable {
         return ns == null ? "host" : ns.ipName();
     }
 
+    /** {@code ip}, or the prefix that runs it in the node's namespace ({@code ip -n NODE}): for the fixes' command lines. */
+    public String ip() {
+        return ns == null ? "ip" : ns.ipCommand();
+    }
+
+    /** "" or the prefix that runs any command in the node's namespace ({@code ip netns exec NODE }). */
+    public String exec() {
+        return ns == null ? "" : ns.execPrefix();
+    }
+
     public RouteNetlink rt() {
         return rt;
     }

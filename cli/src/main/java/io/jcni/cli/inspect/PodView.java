@@ -322,18 +322,18 @@ public final class PodView {
         if (bridge != null && !network.bridge().equals(hostVeth.master())) {
             String br = network.bridge();
             findings.add(Finding.error("veth-not-on-bridge", subject, "host veth " + veth + " is " + (hostVeth.master() == null
-                    ? "on no bridge" : "on " + hostVeth.master()) + ", not on " + br, "ip link set " + veth + " master " + br)
+                    ? "on no bridge" : "on " + hostVeth.master()) + ", not on " + br, node.node().ip() + " link set " + veth + " master " + br)
                     .repairedBy(f -> f.node().rt().links().setMaster(veth, br)));
         }
         if (!hostVeth.link().isUp()) {
-            findings.add(Finding.error("veth-down", subject, "host veth " + veth + " is down", "ip link set " + veth + " up")
+            findings.add(Finding.error("veth-down", subject, "host veth " + veth + " is down", node.node().ip() + " link set " + veth + " up")
                     .repairedBy(f -> f.node().rt().links().setUp(veth)));
         }
         if (network.jcniBridge() && !id.alias().equals(hostVeth.link().alias())) {
             String alias = id.alias();
             findings.add(Finding.warning("veth-untagged", subject, "host veth " + veth + " is not tagged with its attachment"
                     + " (alias " + (hostVeth.link().alias() == null ? "none" : "'" + hostVeth.link().alias() + "'")
-                    + "): the bridge's DEL will not delete it", "ip link set " + veth + " alias '" + alias + "'")
+                    + "): the bridge's DEL will not delete it", node.node().ip() + " link set " + veth + " alias '" + alias + "'")
                     .repairedBy(f -> f.node().rt().links().setAlias(veth, alias)));
         }
         int want = network.mtu() > 0 ? network.mtu() : bridge != null ? bridge.link().mtu() : 0;
@@ -344,7 +344,7 @@ public final class PodView {
             String ifn = id.ifname();
             findings.add(Finding.warning("mtu-mismatch", subject, "MTU of host veth " + veth + " " + hostMtu + ", of " + ifn + " "
                     + podMtu + ", but the " + (network.mtu() > 0 ? "network's mtu is " : "bridge's MTU is ") + want,
-                    "ip link set " + veth + " mtu " + want + "; " + ip(netns) + " link set " + ifn + " mtu " + want)
+                    node.node().ip() + " link set " + veth + " mtu " + want + "; " + ip(netns) + " link set " + ifn + " mtu " + want)
                     .repairedBy(f -> {
                         f.node().rt().links().setMtu(veth, want);
                         try (NetNs n = NetNs.open(ns); RouteNetlink in = f.in(n)) {
