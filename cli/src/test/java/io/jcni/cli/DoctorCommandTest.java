@@ -117,8 +117,51 @@ class DoctorCommandTest {
                 && l.contains("02:00:00:21:4b:02") && l.contains(n.ip(3).toString())), node.out());
     }
 
+    /**
+     * {@code jcni graph}: valid XML naming every pod, address and link, the NAT edge and the route to
+     * the peer; rendered by headless Chromium, whose screenshot stays in target/graph-test.
+     */
     @Test
     @Order(2)
+    void theGraphNamesEveryPodAddressAndLinkAndRenders() throws Exception {
+        Path dir = Files.createDirectories(Path.of("target", "graph-test"));
+        Path svg = dir.resolve("node.svg");
+        CliRunner r = CliRunner.run(n.view("graph", "--output", svg.toString()));
+        assertEquals(0, r.code(), r.err());
+        javax.xml.parsers.DocumentBuilderFactory dbf = javax.xml.parsers.DocumentBuilderFactory.newInstance();
+        dbf.setNamespaceAware(true);
+        dbf.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+        org.w3c.dom.Document doc = dbf.newDocumentBuilder().parse(svg.toFile());
+        assertEquals("svg", doc.getDocumentElement().getLocalName());
+        assertEquals("http://www.w3.org/2000/svg", doc.getDocumentElement().getNamespaceURI());
+        StringBuilder text = new StringBuilder();
+        org.w3c.dom.NodeList texts = doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "text");
+        for (int i = 0; i < texts.getLength(); i++) {
+            text.append(texts.item(i).getTextContent()).append('\n');
+        }
+        String t = text.toString();
+        for (String pod : List.of(p1, p2, p3, p4)) {
+            assertTrue(t.contains("pod " + pod), pod + " in:\n" + t);
+            assertTrue(t.contains("eth0 " + podIpFromFile(reservationOf(pod)) + "/24"), pod + "'s address in:\n" + t);
+            assertTrue(t.contains("veth " + vethOf(pod)), pod + "'s veth in:\n" + t);
+        }
+        for (String s : List.of("bridge " + n.bridge, "10.214." + (n.base + 1) + ".1/24", n.uplink, n.ip(2) + "/24", "vxlan " + vxlan,
+                "cluster interface (agent --iface)", "NAT: masquerade 4 pod addresses (inet jcni)", "route proto 215",
+                "pods " + peerSubnet, "node " + n.ip(3), "hostPort tcp 18081 -> 80", "default gateway", n.ip(1).toString())) {
+            assertTrue(t.contains(s), "\"" + s + "\" in:\n" + t);
+        }
+        CliRunner dot = CliRunner.run(n.view("graph", "--format", "dot"));
+        assertEquals(0, dot.code(), dot.err());
+        assertTrue(dot.out().startsWith("digraph jcni {"), dot.out());
+        for (String pod : List.of(p1, p2, p3, p4)) {
+            assertTrue(dot.out().contains("pod " + pod), dot.out());
+        }
+        Files.writeString(dir.resolve("node.dot"), dot.out());
+        GraphRendering.screenshot(svg, dir.resolve("node.png"));
+    }
+
+    @Test
+    @Order(3)
     void everyFaultIsFoundTheSafeOnesRepairedAndTheRestLeft() throws Exception {
         String node = n.node;
         String gateway = "10.214." + (n.base + 1) + ".1/24";
