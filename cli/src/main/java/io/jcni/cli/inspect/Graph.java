@@ -408,7 +408,10 @@ public final class Graph {
                     .append(colour).append("\" stroke-width=\"").append(e.style().equals("nat") ? "2.5" : "1.5").append('"')
                     .append(e.style().equals("solid") ? "" : " stroke-dasharray=\"6 4\"").append("/>\n");
             if (!e.label().isEmpty()) {
-                int lx = (x1 + x2) / 2, ly = my + 4;
+                // on the curve a third of the way from its upper end, where edges that meet below are still apart
+                double t = y1 < y2 ? 0.35 : 0.65, u = 1 - t;
+                int lx = (int) Math.round(u * u * u * x1 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t * t * t * x2);
+                int ly = (int) Math.round(u * u * u * y1 + 3 * u * u * t * my + 3 * u * t * t * my + t * t * t * y2) + 4;
                 int w = Math.min(e.label().length() * 6 + 8, 2 * BOX_W);
                 s.append("<rect x=\"").append(lx - w / 2).append("\" y=\"").append(ly - 11).append("\" width=\"").append(w)
                         .append("\" height=\"15\" rx=\"3\" fill=\"#ffffff\" fill-opacity=\"0.9\"/>\n");

@@ -312,7 +312,8 @@ public final class NodeReport {
         Services.SocketStatus s = v.pluginSocket();
         String holder = s.holders().isEmpty() ? "" : " by pid " + s.holders().get(0).pid() + " (" + s.servedBy() + ")";
         out.println("  plugin socket " + s.path() + ": " + (!s.present() ? "absent (" + s.detail() + "): the plugins run standalone"
-                : s.answering() ? "answering" + holder : "present but " + s.detail() + holder));
+                : s.answering() ? (s.detail().startsWith("answers, but") ? s.detail() : "answering") + holder
+                : "present but " + s.detail() + holder));
         out.println("  agent: " + (v.agents().isEmpty() ? "not running" : "running, pid "
                 + String.join(",", v.agents().stream().map(a -> Integer.toString(a.pid())).toList())));
     }

@@ -165,7 +165,7 @@ public final class PodView {
                 }
             }
         } catch (RuntimeException e) {
-            findings.add(Finding.error("netns-unreadable", netns, "cannot read the namespace: " + e.getMessage(), "ls -l " + netns));
+            findings.add(Finding.error("netns-unreadable", netns, "cannot read the namespace: " + e.getMessage(), fixRecreate()));
         }
     }
 

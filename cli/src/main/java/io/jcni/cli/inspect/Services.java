@@ -78,9 +78,11 @@ public final class Services {
         boolean answering = false;
         try {
             PluginResponse r = version(path);
-            answering = r.exitCode() == 0;
-            detail = answering ? "answers VERSION: " + r.stdoutText().strip() : "VERSION failed with exit " + r.exitCode() + ": "
-                    + (r.stdoutText() + r.stderr()).strip();
+            answering = r.exitCode() == 0 || r.exitCode() == Protocol.NOT_SERVED;
+            detail = r.exitCode() == 0 ? "answers VERSION: " + r.stdoutText().strip()
+                    : r.exitCode() == Protocol.NOT_SERVED ? "answers, but leaves this caller to the standalone plugins"
+                    + " (it serves callers of its own mount and PID namespaces)"
+                    : "VERSION failed with exit " + r.exitCode() + ": " + (r.stdoutText() + r.stderr()).strip();
         } catch (IOException e) {
             detail = "does not answer: " + (e.getMessage() == null ? e.toString() : e.getMessage());
         }
