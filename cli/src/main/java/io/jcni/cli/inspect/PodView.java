@@ -210,9 +210,80 @@ public final class PodView {
 
     // ------------------------------------------------------------------ checks
 
+    /**
+     * A pod made by {@code jcni pod create}: this command line is its runtime, so it may run the
+     * attachment's DEL and ADD again itself (a container runtime's pods are left to their runtime).
+     */
+    private boolean ownPod() {
+        return id != null && cached != null && id.containerId().startsWith("jcni-pod-") && netnsExists;
+    }
+
+    /** The addresses the re-ADD asks host-local for (CNI_ARGS IP), so the pod keeps its own. */
+    private String readdArgs() {
+        List<String> ips = new ArrayList<>();
+        for (IpPrefix ip : CniState.cachedAddresses(cached)) {
+            ips.add(ip.address().toString());
+        }
+        List<String> args = new ArrayList<>();
+        for (Map.Entry<String, String> e : cached.cniArgs()) {
+            if (!e.getKey().equals("IP") && !e.getKey().equals("MAC") && !e.getKey().equals("IgnoreUnknown")) {
+                args.add(e.getKey() + "=" + e.getValue());
+            }
+        }
+        args.add("IgnoreUnknown=1");
+        if (!ips.isEmpty()) {
+            args.add("IP=" + String.join(",", ips));
+        }
+        String mac = cachedMac();
+        if (mac != null) {
+            args.add("MAC=" + mac);
+        }
+        return String.join(";", args);
+    }
+
+    /** The two jcni commands the re-ADD is, run in the node's namespace. */
+    private List<String> readdCommands() {
+        String common = id.network() + " " + netns + " --container-id " + Fixer.shell(id.containerId()) + " --ifname " + id.ifname();
+        String cap = cached.capabilityArgs().isEmpty() ? ""
+                : " --cap " + Fixer.shell(io.jcni.cni.json.Json.write(cached.capabilityArgs()));
+        String where = node.node().exec();
+        return List.of(where + "jcni del " + common, where + "jcni add " + common + " --args " + Fixer.shell(readdArgs()) + cap);
+    }
+
+    /** DEL and ADD again, from the node's namespace (the plugins work in the namespace they run in), asking for the same addresses. */
+    private void readd(Fixer f) throws Exception {
+        Sources src = node.sources();
+        io.jcni.runtime.NetworkConfigList net;
+        try {
+            net = io.jcni.runtime.CniRuntime.loadNetwork(src.netconf(), id.network());
+        } catch (io.jcni.runtime.ConfException gone) {
+            net = io.jcni.runtime.ConfLoader.parseList(cached.config(), cached.file().toString()); // as cached at ADD
+        }
+        io.jcni.runtime.CniRuntime cni = io.jcni.runtime.CniRuntime.builder().cniPath(src.cniPath()).cacheDir(src.cacheDir()).build();
+        io.jcni.runtime.RuntimeConf rt = cached.runtimeConf();
+        io.jcni.runtime.RuntimeConf again = new io.jcni.runtime.RuntimeConf(rt.containerId(), rt.netns(), rt.ifName(),
+                io.jcni.runtime.RuntimeConf.parseArgs(readdArgs()), rt.capabilityArgs());
+        List<String> commands = readdCommands();
+        io.jcni.runtime.NetworkConfigList list = net;
+        f.node().run(() -> {
+            try {
+                f.trace().command(commands.get(0));
+                cni.del(list, rt);
+                f.trace().command(commands.get(1));
+                cni.add(list, again);
+                return null;
+            } catch (io.jcni.cni.CniError e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        });
+    }
+
     private String fixRecreate() {
         if (id == null) {
             return "";
+        }
+        if (ownPod()) {
+            return String.join(" && ", readdCommands());
         }
         if (id.containerId().startsWith("jcni-pod-")) {
             String name = id.containerId().substring(9);
@@ -250,7 +321,8 @@ public final class PodView {
         List<IpPrefix> cachedIps = cached == null ? List.of() : CniState.cachedAddresses(cached);
         if (netnsExists) {
             if (iface == null) {
-                findings.add(Finding.error("interface-missing", subject, id.ifname() + " is not in " + netns, fixRecreate()));
+                Finding missing = Finding.error("interface-missing", subject, id.ifname() + " is not in " + netns, fixRecreate());
+                findings.add(ownPod() ? missing.repairedBy(this::readd) : missing);
             } else {
                 List<IpPrefix> have = new ArrayList<>();
                 for (Address a : addresses) {
