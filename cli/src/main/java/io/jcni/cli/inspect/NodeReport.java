@@ -60,7 +60,8 @@ public final class NodeReport {
                         "ipv6", v.forwarding().get("net.ipv6.conf.all.forwarding")),
                 "sockets", J.list(v.listeners(), NodeReport::listenerJson),
                 "cluster", clusterJson(v),
-                "jcni", jcniJson(v));
+                "jcni", jcniJson(v),
+                "problems", v.problems().isEmpty() ? null : new ArrayList<Object>(v.problems()));
     }
 
     static Map<String, Object> linkJson(NodeView.LinkInfo li) {
@@ -204,6 +205,9 @@ public final class NodeReport {
                     l.owners().isEmpty() ? "" : abbreviate(l.owners().get(0).cmdline(), 60));
         }
         t.print(out);
+        for (String p : v.problems()) {
+            out.println("  error: " + p);
+        }
         out.println();
         printCluster(v, out);
         out.println();

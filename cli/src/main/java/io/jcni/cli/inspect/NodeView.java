@@ -84,6 +84,7 @@ public final class NodeView {
     private final Map<String, String> subnetEnv;
     private final List<ClusterPeer> peers = new ArrayList<>();
     private final Uplink uplink;
+    private final List<String> problems = new ArrayList<>();
 
     private NodeView(NodeHandle node, Sources sources) {
         this.node = node;
@@ -136,9 +137,11 @@ public final class NodeView {
         }
         forwarding.put("net.ipv4.ip_forward", sysctl("net.ipv4.ip_forward"));
         forwarding.put("net.ipv6.conf.all.forwarding", sysctl("net.ipv6.conf.all.forwarding"));
-        List<InetSocket> socks;
+        List<InetSocket> socks = List.of();
         try (SockDiag diag = SockDiag.open(node.netns())) {
             socks = diag.listening();
+        } catch (RuntimeException e) {
+            problems.add("listening sockets: " + e.getMessage()); // a kernel without inet_diag: the rest still shows
         }
         List<Long> inodes = new ArrayList<>();
         socks.forEach(s -> inodes.add(s.inode()));
@@ -416,6 +419,11 @@ public final class NodeView {
 
     public NftState nft() {
         return nft;
+    }
+
+    /** What could not be read (a missing kernel facility), one line each. */
+    public List<String> problems() {
+        return problems;
     }
 
     public Services.SocketStatus pluginSocket() {
