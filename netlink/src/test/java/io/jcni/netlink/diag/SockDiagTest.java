@@ -62,7 +62,7 @@ class SockDiagTest {
 
     @Test
     void listsListeningTcpAndUnconnectedUdpOfItsNamespaceWithTheirHolder() throws Exception {
-        try (Scratch s = new Scratch("in")) {
+        try (Scratch s = new Scratch("in-")) {
             NetNs ns = s.netns("sd");
             try (RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
                 nl.links().setUp("lo");
@@ -110,7 +110,7 @@ class SockDiagTest {
     /** A Unix socket bound under one name and renamed into place is still found by its file's inode. */
     @Test
     void aListeningUnixSocketIsFoundByItsFilesInodeAfterARename() throws Exception {
-        try (Scratch s = new Scratch("in")) {
+        try (Scratch s = new Scratch("in-")) {
             NetNs ns = s.netns("su");
             Path dir = Files.createTempDirectory("jin-sockdiag");
             Path bound = dir.resolve(".tmp.sock"), renamed = dir.resolve("final.sock");
@@ -138,14 +138,14 @@ class SockDiagTest {
 
     @Test
     void anEmptyNamespaceHasNoSockets() {
-        try (Scratch s = new Scratch("in"); SockDiag diag = SockDiag.open(s.netns("se"))) {
+        try (Scratch s = new Scratch("in-"); SockDiag diag = SockDiag.open(s.netns("se"))) {
             assertEquals(List.of(), diag.listening());
         }
     }
 
     @Test
     void aVethPeersNamespaceIsFoundByItsId() {
-        try (Scratch s = new Scratch("in")) {
+        try (Scratch s = new Scratch("in-")) {
             NetNs a = s.netns("a");
             NetNs b = s.netns("b");
             NetNs c = s.netns("c");
