@@ -20,9 +20,10 @@ final class GraphCommand {
             Draws the node: what lies outside it (default gateway, peer nodes of the cluster
             network), its interfaces out (the cluster uplink, the VXLAN device), its routing and
             masquerade (the NAT edge), the bridges, the veth pairs and the pods with their addresses
-            and host ports. SVG (laid out by jcni itself) or dot, on stdout or into FILE.
+            and host ports. SVG (laid out by jcni itself) or dot, on stdout or into FILE; -o json
+            gives the boxes and edges themselves.
 
-            """ + InspectOptions.OPTIONS.replace("  -o json|table       JSON, or readable tables (default)\n", "");
+            """ + InspectOptions.OPTIONS.replace("JSON, or readable tables (default)", "the graph's boxes and edges as JSON");
 
     private final PrintStream out;
     private final Map<String, String> env;
@@ -41,13 +42,10 @@ final class GraphCommand {
         if (!o.positional.isEmpty()) {
             throw new Main.UsageException("graph takes no arguments (see jcni graph --help)");
         }
-        if (o.json) {
-            throw new Main.UsageException("graph draws; for JSON use jcni inspect node -o json");
-        }
         String text;
         try (NodeHandle node = NodeHandle.open(o.netns, Trace.OFF)) {
             Graph g = Graph.of(NodeView.read(node, o.sources()));
-            text = o.format.equals("dot") ? g.dot() : g.svg();
+            text = o.json ? io.jcni.cni.json.Json.writeIndented(g.json()) + "\n" : o.format.equals("dot") ? g.dot() : g.svg();
         }
         if (o.output == null) {
             out.print(text);

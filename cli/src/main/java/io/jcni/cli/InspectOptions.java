@@ -28,9 +28,6 @@ final class InspectOptions {
               --subnet-file FILE  the agent's subnet.env (default: a running agent's, else /run/jcni/subnet.env)
             """;
 
-    /** Every flag these commands take (for completion), with whether it takes a value. */
-    static final List<String> FLAGS = List.of("-o", "--netns", "--netconf", "--cni-path", "--cache-dir", "--socket", "--subnet-file");
-
     final List<String> positional = new ArrayList<>();
     boolean json;
     String netns;
@@ -67,7 +64,7 @@ final class InspectOptions {
                 inline = a.substring(eq + 1);
             }
             switch (flag) {
-                case "-o", "--output-format" -> {
+                case "-o" -> {
                     String f = inline != null ? inline : value(argv, ++i, a);
                     switch (f) {
                         case "json" -> o.json = true;

@@ -158,6 +158,12 @@ class DoctorCommandTest {
             assertTrue(dot.out().contains("pod " + pod), dot.out());
         }
         Files.writeString(dir.resolve("node.dot"), dot.out());
+        CliRunner json = CliRunner.run(n.view("graph", "-o", "json"));
+        assertEquals(0, json.code(), json.err());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> g = (Map<String, Object>) Json.parse(json.out());
+        assertTrue(((List<?>) g.get("edges")).stream().anyMatch(e -> ((Map<?, ?>) e).get("label").toString().startsWith("NAT: masquerade")),
+                json.out());
         GraphRendering.screenshot(svg, dir.resolve("node.png"));
     }
 

@@ -514,6 +514,14 @@ public final class Graph {
         return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
     }
 
+    /** The graph itself, for tools that draw their own: boxes by layer, edges with their labels. */
+    public Map<String, Object> json() {
+        return J.obj("title", title,
+                "boxes", J.list(new ArrayList<>(boxes.values()), b -> J.obj("id", b.id(), "layer", LAYER_NAMES[b.layer()], "kind", b.kind(),
+                        "title", b.title(), "lines", new ArrayList<Object>(b.lines().stream().filter(l -> !l.isEmpty()).toList()))),
+                "edges", J.list(edges, e -> J.obj("from", e.from(), "to", e.to(), "label", e.label(), "style", e.style())));
+    }
+
     /** The names of every box (for tests and the summary line). */
     public List<String> titles() {
         return boxes.values().stream().map(Box::title).toList();
