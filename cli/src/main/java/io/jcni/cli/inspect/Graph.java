@@ -12,7 +12,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -520,18 +519,5 @@ public final class Graph {
                 "boxes", J.list(new ArrayList<>(boxes.values()), b -> J.obj("id", b.id(), "layer", LAYER_NAMES[b.layer()], "kind", b.kind(),
                         "title", b.title(), "lines", new ArrayList<Object>(b.lines().stream().filter(l -> !l.isEmpty()).toList()))),
                 "edges", J.list(edges, e -> J.obj("from", e.from(), "to", e.to(), "label", e.label(), "style", e.style())));
-    }
-
-    /** The names of every box (for tests and the summary line). */
-    public List<String> titles() {
-        return boxes.values().stream().map(Box::title).toList();
-    }
-
-    public int size() {
-        return boxes.size();
-    }
-
-    static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
     }
 }

@@ -243,8 +243,4 @@ public final class NftState {
         return new PortMasq(set, text, target, e.comment(), e);
     }
 
-    /** The family number of a table of ours. */
-    static int familyOf(String table) {
-        return table.equals(SPOOF_TABLE) ? Nftables.BRIDGE : Nftables.INET;
-    }
 }

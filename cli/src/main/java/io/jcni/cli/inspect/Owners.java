@@ -113,16 +113,6 @@ public final class Owners {
         return Long.toHexString(h);
     }
 
-    /** The bridge's host veth name: {@code veth} + 8 hex digits of FNV-1a over the identity (a collision gets a random name). */
-    public static String hostVethName(String network, String containerId, String ifname) {
-        long h = 0xcbf29ce484222325L;
-        String key = network + "\0" + containerId + "\0" + ifname;
-        for (int i = 0; i < key.length(); i++) {
-            h = (h ^ key.charAt(i)) * 0x100000001b3L;
-        }
-        return "veth" + Long.toHexString((h & 0xffffffffL) | 0x100000000L).substring(1);
-    }
-
     private static String sha256(String s) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));

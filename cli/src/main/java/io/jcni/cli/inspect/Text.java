@@ -1,7 +1,6 @@
 package io.jcni.cli.inspect;
 
 import io.jcni.netlink.route.Address;
-import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.Rtnl;
@@ -56,17 +55,6 @@ final class Text {
 
     static String family(boolean v4) {
         return v4 ? "inet" : "inet6";
-    }
-
-    static String flags(Link l) {
-        StringBuilder sb = new StringBuilder();
-        if (l.isUp()) {
-            sb.append("UP");
-        }
-        if (l.isLowerUp()) {
-            sb.append(sb.isEmpty() ? "" : ",").append("LOWER_UP");
-        }
-        return sb.toString();
     }
 
     static String addr(Address a) {
