@@ -28,6 +28,11 @@ public final class Main {
               status|gc NET             plugin readiness; DEL stale cached attachments + GC
               pod create|delete|list    a named namespace attached to a network, in one step
               networks                  network configurations found, their plugins, load errors
+              inspect node|pod ID       a node's or a pod's network in one view (ip link/addr/route/neigh,
+                                        forwarding, listening sockets, CNI state, inconsistencies)
+              doctor [--fix]            what is wrong with the node's pod networking; --fix repairs the safe part
+              graph [--output FILE]     the node as an SVG picture (--format dot for Graphviz)
+              completion bash|zsh       shell completion for the whole command line
               agent [FLAGS]             the cluster network's node agent (etcd leases, host-gw/vxlan)
               cluster init|status|leave the cluster network's configuration, leases and this node's routes
               demo --cluster            three simulated nodes on etcd, pods pinging across them
@@ -89,6 +94,10 @@ public final class Main {
                 case "add", "del", "check", "status", "gc" -> new NetworkCommand(out, err, trace, System.getenv()).run(command, args);
                 case "pod" -> new PodCommand(out, err, tracer, System.getenv()).run(args);
                 case "networks" -> new NetworksCommand(out, System.getenv()).run(args);
+                case "inspect" -> new InspectCommand(out, System.getenv()).run(args);
+                case "doctor" -> new DoctorCommand(out, System.getenv()).run(args);
+                case "graph" -> new GraphCommand(out, System.getenv()).run(args);
+                case "completion" -> new CompletionCommand(out).run(args);
                 default -> throw new UsageException("unknown command \"" + command + "\" (see jcni --help)");
             };
         } catch (UsageException e) {

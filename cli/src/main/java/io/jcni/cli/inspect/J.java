@@ -1,0 +1,34 @@
+package io.jcni.cli.inspect;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds the ordered maps and lists that {@code -o json} prints (keys in the order given, nulls left out). */
+final class J {
+    private J() {}
+
+    static Map<String, Object> obj(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < kv.length; i += 2) {
+            Object v = kv[i + 1];
+            if (v != null) {
+                m.put((String) kv[i], v instanceof Enum<?> e ? e.name().toLowerCase(java.util.Locale.ROOT) : v);
+            }
+        }
+        return m;
+    }
+
+    static <T> List<Object> list(List<T> items, java.util.function.Function<T, Object> f) {
+        List<Object> out = new ArrayList<>(items.size());
+        for (T t : items) {
+            out.add(f.apply(t));
+        }
+        return out;
+    }
+
+    static String str(Object o) {
+        return o == null ? null : o.toString();
+    }
+}
