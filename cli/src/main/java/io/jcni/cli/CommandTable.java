@@ -75,7 +75,10 @@ final class CommandTable {
     static final List<Flag> AGENT = concat(ETCD, List.of(Flag.of("--iface", Kind.FREE), Flag.of("--public-ip", Kind.FREE),
             Flag.of("--ip-masq", Kind.NONE), Flag.of("--subnet-file", Kind.FILE), Flag.of("--subnet-lease-ttl", Kind.FREE),
             Flag.of("--cni-conf-dir", Kind.DIR), Flag.of("--bridge", Kind.FREE), Flag.of("--plugin-socket", Kind.FILE),
-            Flag.of("--no-plugin-socket", Kind.NONE), Flag.of("--reconcile-interval", Kind.FREE), Flag.of("--help", Kind.NONE)));
+            Flag.of("--no-plugin-socket", Kind.NONE), Flag.of("--reconcile-interval", Kind.FREE),
+            Flag.of("--kube-subnet-mgr", Kind.NONE), Flag.of("--kubeconfig", Kind.FILE), Flag.of("--node-name", Kind.FREE),
+            Flag.of("--net-conf", Kind.FILE), Flag.of("--metrics-addr", Kind.FREE), Flag.of("--no-metrics", Kind.NONE),
+            Flag.of("--help", Kind.NONE)));
 
     @SafeVarargs
     static <T> List<T> concat(List<T>... lists) {
