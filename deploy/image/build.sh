@@ -156,7 +156,7 @@ copy_libs() {
 mapfile -t elves < <(find "$home/jre" -type f \( -name '*.so' -o -path '*/bin/*' \))
 copy_libs "$bash_bin" "${elves[@]}"
 # Loaded with dlopen, which ldd cannot see: glibc's unwinder, for threads that exit by cancellation.
-gcc_s=$(ldconfig -p 2>/dev/null | awk '/libgcc_s.so.1 .*x86-64|libgcc_s.so.1 .*AArch64/ {print $NF; exit}')
+gcc_s=$(ldconfig -p 2>/dev/null | awk '/libgcc_s.so.1 .*(x86-64|AArch64)/ && !found {print $NF; found = 1}')
 if [ -n "$gcc_s" ]; then
     mkdir -p "$rootfs$(dirname "$gcc_s")"
     cp -L "$gcc_s" "$rootfs$gcc_s"
