@@ -4,7 +4,8 @@
 # with podman:
 #
 #   /usr/lib/jcni/jre/           a Java runtime jlinked with only the modules the jars need (jdeps)
-#   /usr/lib/jcni/bin/jcni       the project's launcher (bin/jcni, unchanged: the JVM flags live there)
+#   /usr/lib/jcni/bin/jcni       the project's launcher (bin/jcni and bin/lib, unchanged: the JVM
+#                                flags live there)
 #   /usr/lib/jcni/{cli,agent}/target/   the jars, laid out as bin/jcni expects them; the daemon's jar
 #                                carries the native client that 'jcni install' writes out
 #   /usr/lib/jcni/bin/install-cni   the DaemonSet's init container (deploy/image/install-cni)
@@ -105,7 +106,7 @@ grep -q 'io/jcni/daemon/jcni-client$' <<<"$listing" \
 
 # --- the launcher and the init container's script ---
 cp "$root/bin/jcni" "$home/bin/jcni"
-cp "$root/bin/lib/find-java.sh" "$home/bin/lib/"
+cp "$root"/bin/lib/* "$home/bin/lib/"   # what bin/jcni sources (find-java.sh, the JVM options)
 cp "$root/deploy/image/install-cni" "$home/bin/install-cni"
 chmod 0755 "$home/bin/jcni" "$home/bin/install-cni"
 ln -s ../lib/jcni/bin/jcni "$rootfs/usr/bin/jcni"
