@@ -193,7 +193,7 @@ for label, unit, ref, j, dm, tgt, lower, tv in rows:
                  f"{'' if rj is None else f'{rj:.2f}' + verdict(rj, tv[0] if tv else None, lower)} | "
                  f"{fmt(dm, unit)} | {'' if rd is None else f'{rd:.2f}' + verdict(rd, tv[1] if tv else None, lower)} | {tgt} |")
 lines.append("\nTimes are per plugin process (fork + exec + work + exit) as a runtime sees them; the standalone path is the "
-             "JVM with the install-time AOT cache. ✓/✗: target of issue 6 met or missed.\n")
+             "JVM with the install-time AOT cache. ✓/✗: target met or missed.\n")
 lines.append("![jcni / reference per metric](benchmark.svg)\n")
 lines.append("What dominates where a target is missed, and what would close it: [benchmark-notes.md](benchmark-notes.md).")
 open(os.path.join(out, "benchmark.md"), "w").write("# Benchmark: jcni vs the reference CNI plugins\n\n" + "\n".join(lines) + "\n"

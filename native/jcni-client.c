@@ -24,8 +24,15 @@
  *   reply:    "JCR1" | code (signed; -1 = not served here, run standalone) | len stdout | len stderr
  *             | stdout | stderr
  *
- * Sidecar file: one item a line, "socket PATH" (optional) and "argv ARG" (the command line, in
- * order: java, JVM flags, -cp, class path, main class). Lines starting with '#' are comments.
+ * Sidecar file: one item a line, "socket PATH" (optional), "argv ARG" (the command line, in
+ * order: java, JVM flags, -cp, class path, main class) and "version-reply JSON" (optional: the
+ * plugin's VERSION answer with "@V@" where the request's cniVersion goes). Lines starting with
+ * '#' are comments.
+ *
+ * VERSION is answered here, with no daemon and no JVM, when the request is the one libcni sends
+ * ({"cniVersion":"X"} exactly, X made of letters, digits, '.', '-', '+' and '_') and the sidecar
+ * has the reply: runtimes such as podman ask every plugin for VERSION before each use. Any other
+ * VERSION request goes the usual way, so the answer is always the plugin's own.
  * Socket path: $JCNI_SOCKET, else the sidecar's socket line, else /run/jcni/jcni.sock.
  *
  * libc only; build: cc -O2 -Wall -Wextra -Werror -o jcni-client jcni-client.c
@@ -107,6 +114,7 @@ static int read_u32(int fd, uint32_t *v) {
 static char conf_buf[MAX_CONF + 1];
 static char *conf_argv[MAX_ARGS + 2];
 static const char *conf_socket;
+static const char *conf_version_reply;
 
 static void read_conf(const char *path) {
     FILE *f = fopen(path, "re");
@@ -120,6 +128,7 @@ static void read_conf(const char *path) {
         if (next) *next++ = '\0';
         if (strncmp(line, "argv ", 5) == 0 && argc < MAX_ARGS) conf_argv[argc++] = line + 5;
         else if (strncmp(line, "socket ", 7) == 0) conf_socket = line + 7;
+        else if (strncmp(line, "version-reply ", 14) == 0) conf_version_reply = line + 14;
     }
     conf_argv[argc] = NULL;
 }
@@ -183,6 +192,30 @@ lost:
     return LOST;
 }
 
+/*
+ * VERSION from the sidecar's reply when stdin is exactly {"cniVersion":"X"}. Returns 1 when it
+ * answered, 2 when it could not write the answer, 0 when the request must go to the plugin.
+ */
+static int answer_version(const char *in, size_t in_len) {
+    static const char head[] = "{\"cniVersion\":\"", tail[] = "\"}";
+    const char *mark = conf_version_reply ? strstr(conf_version_reply, "@V@") : NULL;
+    const char *cmd = getenv("CNI_COMMAND");
+    if (!mark || !cmd || strcmp(cmd, "VERSION") != 0) return 0;
+    size_t h = sizeof(head) - 1, t = sizeof(tail) - 1;
+    if (in_len <= h + t || in_len - h - t > 32 || memcmp(in, head, h) != 0 || memcmp(in + in_len - t, tail, t) != 0) return 0;
+    size_t vlen = in_len - h - t;
+    for (size_t i = 0; i < vlen; i++) {
+        char c = in[h + i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '+' || c == '_'))
+            return 0;
+    }
+    const char *after = mark + 3;
+    if (write_all(1, conf_version_reply, (size_t)(mark - conf_version_reply), 0) || write_all(1, in + h, vlen, 0)
+        || write_all(1, after, strlen(after), 0) || write_all(1, "\n", 1, 0))
+        return 2;
+    return 1;
+}
+
 /* The standalone JVM path: stdin replayed from a memfd, then execv. Returns only on failure. */
 static void exec_standalone(const char *conf_path, const char *in, size_t in_len, int replay, char **extra) {
     if (!conf_argv[0]) {
@@ -239,6 +272,8 @@ int main(int argc, char **argv) {
         in_len += (size_t)n;
     }
 
+    int answered = read_error ? 0 : answer_version(in, in_len);
+    if (answered) return answered == 1 ? 0 : 1;
     if (!read_error) {
         const char *sock = getenv("JCNI_SOCKET");
         if (!sock || !*sock) sock = conf_socket ? conf_socket : DEFAULT_SOCKET;

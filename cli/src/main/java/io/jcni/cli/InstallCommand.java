@@ -1,5 +1,8 @@
 package io.jcni.cli;
 
+import io.jcni.cni.PluginRequest;
+import io.jcni.cni.PluginResponse;
+import io.jcni.cni.Skeleton;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 
@@ -18,6 +21,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 
@@ -176,10 +180,14 @@ final class InstallCommand {
             }
         }
 
+        Path jvmOptions = jvmOptionsFile();
         if (print) {
             out.println("mkdir -p " + libDir + " " + dir);
             for (Path jar : jars) {
                 out.println("install -m 0644 " + jar + " " + libDir.resolve(jar.getFileName()));
+            }
+            if (jvmOptions != null) {
+                out.println("install -m 0644 " + jvmOptions + " " + libDir.resolve(JVM_OPTIONS_FILE));
             }
             Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
             if (aot) {
@@ -215,6 +223,10 @@ final class InstallCommand {
         }
         removeStaleJars(libDir, names);
         writeAtomically(libDir, MARKER, "jars installed by jcni install\n".getBytes(StandardCharsets.UTF_8), "rw-r--r--");
+        if (jvmOptions != null) {
+            // the daemon's systemd unit reads its JVM options from here (EnvironmentFile=)
+            writeAtomically(libDir, JVM_OPTIONS_FILE, readAll(jvmOptions), "rw-r--r--");
+        }
         Path cache = aot ? buildCache(java, libDir, trainingNetns(), TRAINING_TIMEOUT) : null;
         for (PluginExe p : PLUGINS) {
             if (client != null) {
@@ -395,6 +407,19 @@ final class InstallCommand {
                 + "exec " + cmd + "\"$@\"\n";
     }
 
+    /** The JVM options of the daemon and the agent, kept with the launcher and copied next to the jars. */
+    static final String JVM_OPTIONS_FILE = "jvm-options.env";
+
+    /** {@code <jcni.home>/bin/lib/jvm-options.env}, when this runs from a jcni checkout or image (bin/jcni sets jcni.home). */
+    static Path jvmOptionsFile() {
+        String home = System.getProperty("jcni.home");
+        if (home == null || home.isEmpty()) {
+            return null;
+        }
+        Path p = Path.of(home, "bin", "lib", JVM_OPTIONS_FILE);
+        return Files.isRegularFile(p) ? p : null;
+    }
+
     /** The standalone path's description next to a client: {@code .<file>.exec}. */
     static String sidecarName(String file) {
         return "." + file + ".exec";
@@ -409,8 +434,26 @@ final class InstallCommand {
         for (String a : command) {
             b.append("argv ").append(a).append('\n');
         }
+        b.append("# VERSION's answer, given by the client itself (the request's cniVersion replaces @V@).\n");
+        b.append("version-reply ").append(versionReply()).append('\n');
         return b.toString();
     }
+
+    /**
+     * The plugins' VERSION answer with {@value #VERSION_MARK} for the request's cniVersion, made
+     * by the same code that answers VERSION in the plugins, so the client's copy cannot differ.
+     */
+    static String versionReply() {
+        String stdin = "{\"cniVersion\":\"" + VERSION_MARK + "\"}";
+        PluginResponse r = Skeleton.version(new PluginRequest(Map.of("CNI_COMMAND", "VERSION"), stdin.getBytes(StandardCharsets.UTF_8)));
+        String out = r.stdoutText();
+        if (!out.endsWith("\n") || out.indexOf('\n') != out.length() - 1 || !out.contains(VERSION_MARK)) {
+            throw new IllegalStateException("the VERSION answer is not one line holding the request's version: " + out);
+        }
+        return out.substring(0, out.length() - 1);
+    }
+
+    static final String VERSION_MARK = "@V@";
 
     /** The native client from the jars (the daemon's jar carries it), or null when none holds it. */
     static byte[] clientBinary(List<Path> jars) {

@@ -105,7 +105,7 @@ final class PodCommand {
             r = cni.add(net, rt);
         } catch (CniError | RuntimeException e) {
             try {
-                cni.del(net, rt); // §1.1: every ADD is followed by a DEL, also a failed one
+                cni.del(net, rt); // the spec: every ADD is followed by a DEL, also a failed one
             } catch (CniError | RuntimeException ignored) {
                 // the ADD's error is the one to report
             }
@@ -140,7 +140,7 @@ final class PodCommand {
             try {
                 net = CniRuntime.loadNetwork(o.netconf, a.networkName());
             } catch (ConfException gone) {
-                // the file changed or went away: DEL with the configuration cached at ADD (§1.1 item 7)
+                // the file changed or went away: DEL with the configuration cached at ADD (as the spec asks)
                 net = io.jcni.runtime.ConfLoader.parseList(a.config(), a.file().toString());
             }
             cni.del(net, a.runtimeConf());

@@ -88,7 +88,9 @@ class InstallCommandTest {
             assertEquals(List.of("socket /run/jcni/jcni.sock", "argv " + JAVA, "argv --enable-native-access=ALL-UNNAMED",
                     "argv -XX:+UseSerialGC", "argv -XX:TieredStopAtLevel=1", "argv -XX:-UsePerfData", "argv -Xlog:disable",
                     "argv -Xlog:all=warning:stderr", "argv -XX:AOTCache=" + lib + "/jcni.aot",
-                    "argv -cp", "argv " + lib + "/*", "argv " + MAINS.get(n)), lines);
+                    "argv -cp", "argv " + lib + "/*", "argv " + MAINS.get(n),
+                    "version-reply {\"cniVersion\":\"@V@\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}"),
+                    lines);
             expected.add(n);
             expected.add("." + n + ".exec");
         }

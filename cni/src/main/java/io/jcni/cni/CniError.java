@@ -28,6 +28,12 @@ public final class CniError extends Exception {
         this.details = details == null ? "" : details;
     }
 
+    /** With the failure that caused it: kept for the stack trace an INTERNAL error logs. */
+    public CniError(int code, String msg, String details, Throwable cause) {
+        this(code, msg, details);
+        initCause(cause);
+    }
+
     public CniError(int code, String msg) {
         this(code, msg, "");
     }

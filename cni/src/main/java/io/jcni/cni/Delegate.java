@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Executes a delegated plugin (IPAM) found in CNI_PATH, as spec §7 says: the caller's whole
+ * Executes a delegated plugin (IPAM) found in CNI_PATH, as the spec says for delegation: the caller's whole
  * environment with only CNI_COMMAND changed, the caller's whole configuration on stdin, the
  * delegate's stderr passed on, its error object returned with its own code. The environment is
  * scrubbed of loader and interpreter variables ({@link #scrubbed}); the delegate runs in a process

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A success result (spec §5), version-neutral: {@link #toJson} writes it in any supported
+ * A success result, version-neutral: {@link #toJson} writes it in any supported
  * version (0.3.x/0.4.0 add {@code ips[].version} and drop the 1.1-only interface fields), and
  * {@link #parse} reads any of them. Field order and omission rules follow the reference types so
  * caches and outputs look the same as the Go plugins'.

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 
 /**
  * The plugin skeleton: environment + stdin in, stdout + exit code out, with the validation order
- * and error codes of the reference skel (spec digest §2.4) — except that the namespace is checked
+ * and error codes of the reference skel — except that the namespace is checked
  * before the plugin acts, not after. Never exits, never touches System.in/out: the same call
  * serves an exec'd plugin and the resident daemon.
  */
@@ -42,6 +42,12 @@ public final class Skeleton {
             byte[] out = dispatch(plugin, inv);
             return new PluginResponse(out, log.toString(), 0);
         } catch (CniError e) {
+            if (e.code() == CniError.INTERNAL && e.getCause() != null) {
+                // a bug behind the error (a teardown step that threw): the runtime's log gets where it happened
+                java.io.StringWriter trace = new java.io.StringWriter();
+                e.printStackTrace(new java.io.PrintWriter(trace));
+                log.append(trace);
+            }
             return error(e, version, log);
         } catch (KernelException e) {
             return error(new CniError(CniError.KERNEL_REFUSED, "the kernel refused an operation", e.getMessage()), version, log);

@@ -20,7 +20,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The skeleton's validation order and error codes (spec digest §2.4), with a plugin that records calls. */
+/** The skeleton's validation order and error codes (the reference skel's), with a plugin that records calls. */
 class SkeletonTest {
     static final String NS = "jsk" + ProcessHandle.current().pid();
     static final String NETNS = "/run/netns/" + NS;

@@ -120,10 +120,8 @@ public final class Protocol {
         if (outLen > 64 << 20 || errLen > 64 << 20) {
             throw new ProtocolException("reply too large");
         }
-        byte[] out = new byte[(int) outLen];
-        d.readFully(out);
-        byte[] err = new byte[(int) errLen];
-        d.readFully(err);
+        byte[] out = readExactly(d, (int) outLen, "reply's stdout");
+        byte[] err = readExactly(d, (int) errLen, "reply's stderr");
         return new PluginResponse(out, new String(err, StandardCharsets.UTF_8), code);
     }
 
@@ -136,10 +134,16 @@ public final class Protocol {
         if (len > max) {
             throw new ProtocolException(what + " is " + len + " bytes, over " + max);
         }
-        byte[] b = new byte[(int) len];
-        try {
-            d.readFully(b);
-        } catch (EOFException e) {
+        return readExactly(d, (int) len, what);
+    }
+
+    /**
+     * Reads {@code len} bytes. The buffer grows with what actually arrives (readNBytes reads in
+     * chunks), so a peer that announces 64 MiB and sends nothing costs no 64 MiB.
+     */
+    private static byte[] readExactly(DataInputStream d, int len, String what) throws IOException {
+        byte[] b = d.readNBytes(len);
+        if (b.length != len) {
             throw new EOFException("connection closed in the middle of the " + what);
         }
         return b;

@@ -215,4 +215,20 @@ class ProtocolFuzzTest {
         }).get(60, TimeUnit.SECONDS);
     }
 
+
+    /** A peer that announces a huge reply and sends nothing costs the reader what arrived, not what was announced. */
+    @Test
+    void anAnnouncedLengthIsNotAllocatedBeforeTheBytesArrive() {
+        ByteArrayOutputStream frame = new ByteArrayOutputStream();
+        frame.writeBytes(Protocol.REPLY_MAGIC);
+        frame.writeBytes(new byte[] {0, 0, 0, 0}); // exit code
+        frame.writeBytes(new byte[] {0x03, (byte) 0xff, (byte) 0xff, (byte) 0xff}); // stdout: 64 MiB - 1
+        frame.writeBytes(new byte[] {0, 0, 0, 0});
+        frame.writeBytes("only this".getBytes(StandardCharsets.UTF_8));
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        assertThrows(EOFException.class, () -> Protocol.readReply(new ByteArrayInputStream(frame.toByteArray())));
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(allocated < 4 << 20, () -> "reading a truncated reply allocated " + allocated + " bytes");
+    }
 }

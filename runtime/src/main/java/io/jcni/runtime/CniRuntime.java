@@ -44,7 +44,7 @@ public final class CniRuntime {
     private final PluginExecutor exec;
     private final ResultCache cache;
     private final GcLock gcLock;
-    /** §1.1 item 4: one operation at a time per container (in this JVM). */
+    /** The spec's rule that a runtime runs one operation at a time per container (in this JVM). */
     private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.locks.ReentrantLock> containerLocks =
             new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -178,7 +178,7 @@ public final class CniRuntime {
         }
         Object v = m.get("cniVersion");
         if (v == null || "".equals(v)) {
-            // §5.5: a result without a version is in the configuration's version
+            // a result without a version is in the configuration's version
             Map<String, Object> fixed = new LinkedHashMap<>();
             fixed.put("cniVersion", version);
             m.remove("cniVersion");
@@ -214,7 +214,7 @@ public final class CniRuntime {
         try {
             cached = cache.read(list.name(), rt.containerId(), rt.ifName());
         } catch (ResultCache.InvalidCacheException e) {
-            deleteCache(list, rt); // §11.3: a torn cache must not make DEL fail forever
+            deleteCache(list, rt); // a torn cache must not make DEL fail forever
         }
         if (cached.isPresent()) {
             if (atLeast(version, CniVersion.V040) && cached.get().result() != null) {
@@ -399,7 +399,7 @@ public final class CniRuntime {
     }
 
     /**
-     * §9.2 on every verb (libcni validates only on ADD): the network name and container ID name
+     * On every verb (libcni validates only on ADD): the network name and container ID name
      * the cache file and the plugins' state (host-local's directory), so a DEL, CHECK or GC with
      * {@code ../x} in either would reach outside them. Only the interface name's length and the
      * names {@code .}/{@code ..} are left to ADD, so an attachment made by another runtime can
@@ -458,7 +458,7 @@ public final class CniRuntime {
     }
 
     /**
-     * §4.4: the plugin object with {@code cniVersion} and {@code name} overwritten, {@code runtimeConfig}
+     * The plugin object with {@code cniVersion} and {@code name} overwritten, {@code runtimeConfig}
      * replaced by the opted-in capability arguments (when any matched), {@code prevResult} set, and
      * {@code capabilities} removed (the spec says a request must not carry it; libcni leaves it).
      */
@@ -489,7 +489,7 @@ public final class CniRuntime {
         return m;
     }
 
-    /** A cached result in {@code version} (§5.4): as-is when the version matches, else via {@link Result}. */
+    /** A cached result in {@code version}: as-is when the version matches, else via {@link Result}. */
     static Map<String, Object> convert(Map<String, Object> result, String version) throws CniError {
         Object from = result.get("cniVersion");
         if (version.equals(from)) {

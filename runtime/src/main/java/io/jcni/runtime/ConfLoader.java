@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Reads network configurations the way libcni does (spec §4.1, §4.7, §9.1): {@code *.conflist}
+ * Reads network configurations the way libcni does: {@code *.conflist}
  * files, then the deprecated single-plugin {@code *.conf}/{@code *.json} files lifted into a
  * list; each group sorted by file name; the sibling directory {@code <dir>/<name>/*.conf}
  * appended unless {@code loadOnlyInlinedPlugins}. Error texts are libcni's.
@@ -80,7 +80,7 @@ public final class ConfLoader {
         return new NetworkConfigList(name, cniVersion, disableCheck, disableGC, onlyInlined, plugins, bytes, file);
     }
 
-    /** §4.3: the highest of cniVersions ∪ {cniVersion}, ignoring versions newer than 1.1.0. */
+    /** The version of a list: the highest of cniVersions ∪ {cniVersion}, ignoring versions newer than 1.1.0. */
     private static String selectVersion(String file, String cniVersion, Object rawVersions) throws ConfException {
         if (!(rawVersions instanceof List<?> rvs)) {
             throw new ConfException(file, "error parsing configuration list: invalid type for cniVersions: " + Json.typeName(rawVersions));

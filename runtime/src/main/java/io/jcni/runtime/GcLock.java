@@ -9,7 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * GC's exclusion (spec §1.1 item 4): ADD/DEL/CHECK hold it shared, GC exclusively, both within
+ * GC's exclusion (the spec: no two operations on one container at once, and GC alone): ADD/DEL/CHECK hold it shared, GC exclusively, both within
  * this JVM (a read-write lock) and across processes (a shared or exclusive lock on
  * {@code <cacheDir>/jcni.lock}; the JVM holds one shared file lock for all its readers).
  */

@@ -6,7 +6,7 @@ import java.util.List;
  * A loaded network configuration ("conflist"), as libcni's {@code NetworkConfigList}.
  *
  * @param name                   the network name
- * @param cniVersion             the selected protocol version (spec §4.3: highest of
+ * @param cniVersion             the selected protocol version (the highest of
  *                               {@code cniVersion} ∪ {@code cniVersions} not newer than 1.1.0;
  *                               {@code cniVersion} as written when there is no {@code cniVersions})
  * @param disableCheck           CHECK must not be sent

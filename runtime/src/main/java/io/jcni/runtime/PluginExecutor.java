@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Finds and runs plugin executables (spec §9.3, §9.4, §6.3): lookup in CNI_PATH refusing names
+ * Finds and runs plugin executables: lookup in CNI_PATH refusing names
  * with a path separator or "..", the inherited environment plus the six CNI_* variables, stdout
  * and stderr captured, a timeout after which the plugin and its children are killed, a real
  * retry on "text file busy", and libcni's mapping of a failed run to an error.
@@ -140,7 +140,7 @@ final class PluginExecutor {
         throw errorOf(streams[0], stderr, status);
     }
 
-    /** §6.3: how libcni turns a failed run into an error. */
+    /** How libcni turns a failed run into an error. */
     static CniError errorOf(byte[] stdout, String stderr, int status) {
         String exit = "exit status " + status;
         if (stdout.length == 0) {

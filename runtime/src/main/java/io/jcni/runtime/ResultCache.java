@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * libcni's result cache (spec §9.5), file for file: {@code <cacheDir>/results/<network>-<containerId>-<ifName>}
+ * libcni's result cache, file for file: {@code <cacheDir>/results/<network>-<containerId>-<ifName>}
  * holding a {@code cniCacheV1} object (keys {@code kind, containerId, config, ifName, networkName,
  * netns, cniArgs, capabilityArgs, result}; {@code config} base64; the last four omitted when
  * empty; compact, map keys sorted, as Go's {@code json.Marshal} writes it). Unlike libcni, files

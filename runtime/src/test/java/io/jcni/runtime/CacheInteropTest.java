@@ -18,7 +18,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The result cache is libcni's (§9.5): the file jcni writes has libcni's name, fields, order and
+ * The result cache is libcni's: the file jcni writes has libcni's name, fields, order and
  * encodings, and DEL works from a file libcni (containerd, podman, cnitool) would have written.
  */
 class CacheInteropTest {

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The configuration corpus under src/test/resources/conf, and libcni's directory rules (§4.1, §4.3, §9.1). */
+/** The configuration corpus under src/test/resources/conf, and libcni's rules for the configuration directory: which files, in which order, which version. */
 class ConfParsingTest {
     @TempDir
     Path tmp;

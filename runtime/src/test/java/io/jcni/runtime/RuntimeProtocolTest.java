@@ -15,7 +15,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** What the runtime sends to plugins, verb by verb (§2.2, §3.7, §4.4, §9.6, §9.7), seen by recording sh plugins. */
+/** What the runtime sends to plugins, verb by verb (environment, stdin, prevResult, runtimeConfig), seen by recording sh plugins. */
 class RuntimeProtocolTest {
     @TempDir
     Path tmp;

@@ -204,6 +204,14 @@ public final class Nftables implements AutoCloseable {
      * data and comment), or null when there is none. One request, whatever the set's size.
      */
     public NftElement element(int family, String table, String set, byte[] key) {
+        return element(family, table, set, key, null);
+    }
+
+    /**
+     * {@code nft get element FAMILY TABLE SET { KEY-KEYEND }}: the range element of an interval
+     * set with a concatenated key that spans exactly {@code key} to {@code keyEnd}, or null.
+     */
+    public NftElement element(int family, String table, String set, byte[] key, byte[] keyEnd) {
         NlRequest r = request(NFT_MSG_GETSETELEM, 0, family, "get nft set element",
                 familyName(family) + " " + table + " " + set)
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
@@ -213,6 +221,11 @@ public final class Nftables implements AutoCloseable {
         int k = r.beginNested(NFTA_SET_ELEM_KEY);
         r.attr(NFTA_DATA_VALUE, key);
         r.endNested(k);
+        if (keyEnd != null) {
+            int ke = r.beginNested(NFTA_SET_ELEM_KEY_END);
+            r.attr(NFTA_DATA_VALUE, keyEnd);
+            r.endNested(ke);
+        }
         r.endNested(e);
         r.endNested(list);
         List<NftElement> out = new ArrayList<>(1);

@@ -9,7 +9,7 @@ import io.jcni.netlink.ip.MacAddress;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The {@code bridge} plugin's options (spec digest §10.1), validated with the reference's messages. */
+/** The {@code bridge} plugin's options, validated with the reference's messages. */
 final class BridgeConfig {
     String bridge = "cni0";
     boolean isGateway;

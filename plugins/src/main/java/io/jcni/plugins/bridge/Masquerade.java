@@ -159,6 +159,47 @@ final class Masquerade {
     }
 
     /**
+     * Removes {@code owner}'s elements of the pod addresses {@code addresses} (each with its
+     * subnet's length), looked up by key: a few requests and one transaction, whatever the number
+     * of pods. An element of one of these addresses that another owner holds now stays. Without
+     * addresses, every element is looked at ({@link #removeOwner(String)}).
+     */
+    List<IpAddress> removeOwner(String owner, java.util.Collection<IpPrefix> addresses) {
+        if (addresses.isEmpty()) {
+            return removeOwner(owner);
+        }
+        List<IpAddress> removed = new ArrayList<>();
+        try (Nftables nft = Nftables.open(trace)) {
+            List<String> sets = new ArrayList<>();
+            List<NftElement> els = new ArrayList<>();
+            for (IpPrefix p : addresses) {
+                IpAddress a = p.address();
+                boolean v4 = a.isV4();
+                NftElement pod;
+                NftElement local;
+                try {
+                    pod = nft.element(F, TABLE, podSet(v4), a.bytes());
+                    byte[][] range = range(p);
+                    local = nft.element(F, TABLE, localSet(v4), range[0], range[1]);
+                } catch (NoSuchObjectException noSet) {
+                    continue; // the table or set is gone: nothing of anyone's is left there
+                }
+                if (pod != null && owner.equals(pod.comment())) {
+                    sets.add(podSet(v4));
+                    els.add(pod);
+                    removed.add(a);
+                }
+                if (local != null && owner.equals(local.comment())) {
+                    sets.add(localSet(v4));
+                    els.add(local);
+                }
+            }
+            delete(nft, sets, els);
+        }
+        return removed;
+    }
+
+    /**
      * GC: removes every element of {@code network} (by its comment) whose (address, owner) is not
      * in {@code keep}, the reservations (address → owner) the IPAM holds. Returns what it removed.
      */

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code host-local} IPAM (spec digest §10.2): one address per range set from files under
+ * {@code host-local} IPAM: one address per range set from files under
  * {@code <dataDir>/<network>}, in the reference plugin's on-disk format so both can share a data
  * directory. Reads the {@code ipam} object of the full network configuration, so a main plugin
  * ({@code bridge}) calls it in-process with its own {@link Invocation}:

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * host-local's view of the full network configuration (spec digest §10.2): the final list of
+ * host-local's view of the full network configuration: the final list of
  * range sets (runtimeConfig.ipRanges, then the legacy top-level range, then {@code ranges}),
  * validated as the reference validates them; routes, data directory, resolv.conf path, and the
  * requested addresses. Every validation failure is code 7 with details naming the offending
@@ -38,6 +38,18 @@ final class IpamConfig {
         this.dataDir = dataDir;
         this.resolvConf = resolvConf;
         this.requested = requested;
+    }
+
+    /** {@code ipam.dataDir} as host-local reads it: the default when unset, without trailing slashes. */
+    static String dataDir(ConfigObject ipam) throws CniError {
+        String dataDir = ipam == null ? "" : ipam.string("dataDir", "");
+        if (dataDir.isEmpty()) {
+            dataDir = DEFAULT_DATA_DIR;
+        }
+        while (dataDir.length() > 1 && dataDir.endsWith("/")) {
+            dataDir = dataDir.substring(0, dataDir.length() - 1);
+        }
+        return dataDir;
     }
 
     /** The network's state directory: {@code <dataDir>/<network name>}. */
@@ -80,13 +92,7 @@ final class IpamConfig {
         for (ConfigObject r : ipam.objects("routes")) {
             routes.add(Result.route(r));
         }
-        String dataDir = ipam.string("dataDir", "");
-        if (dataDir.isEmpty()) {
-            dataDir = DEFAULT_DATA_DIR;
-        }
-        while (dataDir.length() > 1 && dataDir.endsWith("/")) {
-            dataDir = dataDir.substring(0, dataDir.length() - 1);
-        }
+        String dataDir = dataDir(ipam);
         if (dataDir.charAt(0) != '/') {
             // relative to whatever directory the runtime or daemon started the plugin in
             throw CniError.invalidConfig("ipam.dataDir: \"" + dataDir + "\" is not an absolute path");

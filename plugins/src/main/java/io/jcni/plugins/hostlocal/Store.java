@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The reference host-local's on-disk store, byte for byte (spec digest §10.2), so jcni and the Go
+ * The reference host-local's on-disk store, byte for byte, so jcni and the Go
  * plugin can share one data directory:
  *
  * <pre>
@@ -111,7 +111,9 @@ final class Store {
         if (KernelFiles.exists(dir + "/" + ip)) {
             return false; // taken: nothing written, nothing synced
         }
-        String tmp = writeTemp(content(containerId, ifname), true);
+        long before = OwnerIndex.mtimeNanos(dir);
+        String content = content(containerId, ifname);
+        String tmp = writeTemp(content, true);
         boolean linked;
         try {
             linked = KernelFiles.link(tmp, dir + "/" + ip);
@@ -121,6 +123,7 @@ final class Store {
         if (linked) {
             writeLastReserved(rangeIndex, ip);
         }
+        OwnerIndex.changed(this, before, linked ? ip.toString() : null, linked ? content : null);
         return linked;
     }
 
@@ -218,12 +221,14 @@ final class Store {
         return content != null && (content.equals(content(containerId, ifname)) || content.equals(containerId.trim()));
     }
 
-    /** Addresses reserved by (id, ifname), new-format or legacy content. */
+    /** Addresses reserved by (id, ifname), new-format or legacy content; from the owner index, each hit read again. */
     List<IpAddress> findByOwner(String containerId, String ifname) {
+        OwnerIndex index = OwnerIndex.of(this);
+        List<IpAddress> candidates = new ArrayList<>(index.withContent(content(containerId, ifname)));
+        candidates.addAll(index.withContent(containerId.trim()));
         List<IpAddress> out = new ArrayList<>();
-        for (String name : names()) {
-            IpAddress a = addressOf(name);
-            if (a != null && owns(read(name), containerId, ifname)) {
+        for (IpAddress a : candidates) {
+            if (owns(read(a.toString()), containerId, ifname)) {
                 out.add(a);
             }
         }
@@ -233,18 +238,34 @@ final class Store {
     /**
      * The reference's ReleaseByID: removes every reservation whose content is exactly
      * {@code <id>\r\n<ifname>}; only if there was none, those whose content is the legacy {@code <id>}.
+     * The candidates come from the owner index, each read again before it is removed; when the
+     * index knows none, every file is read (an idempotent DEL of a pod already gone pays that).
      * Returns the errors met (empty when all went well).
      */
     List<String> releaseByOwner(String containerId, String ifname) {
-        List<String> errors = new ArrayList<>();
         String exact = content(containerId, ifname);
         String legacy = containerId.trim();
+        OwnerIndex index = OwnerIndex.of(this);
+        List<IpAddress> candidates = index.withContent(exact);
+        if (candidates.isEmpty()) {
+            candidates = index.withContent(legacy);
+        }
+        List<String> names = new ArrayList<>();
+        if (candidates.isEmpty()) {
+            for (String name : names()) {
+                if (addressOf(name) != null) {
+                    names.add(name);
+                }
+            }
+        } else {
+            for (IpAddress a : candidates) {
+                names.add(a.toString());
+            }
+        }
+        List<String> errors = new ArrayList<>();
         List<String> legacyNames = new ArrayList<>();
         boolean found = false;
-        for (String name : names()) {
-            if (addressOf(name) == null) {
-                continue;
-            }
+        for (String name : names) {
             String c = read(name);
             if (exact.equals(c)) {
                 found = true;
@@ -265,17 +286,24 @@ final class Store {
     boolean releaseIfOwned(IpAddress ip, String containerId, String ifname) {
         String name = ip.toString();
         if (owns(read(name), containerId, ifname)) {
-            return KernelFiles.unlink(dir + "/" + name);
+            return unlinkReservation(name);
         }
         return false;
     }
 
     void unlinkCollecting(String name, List<String> errors) {
         try {
-            KernelFiles.unlink(dir + "/" + name);
+            unlinkReservation(name);
         } catch (RuntimeException e) {
             errors.add(e.getMessage());
         }
+    }
+
+    private boolean unlinkReservation(String name) {
+        long before = OwnerIndex.mtimeNanos(dir);
+        boolean removed = KernelFiles.unlink(dir + "/" + name);
+        OwnerIndex.changed(this, before, name, null);
+        return removed;
     }
 
     /**
@@ -291,6 +319,7 @@ final class Store {
         }
         int freed = 0;
         if (recorded != null) {
+            OwnerIndex.invalidate(this);
             for (String name : names()) {
                 if (addressOf(name) != null && KernelFiles.unlink(dir + "/" + name)) {
                     freed++;

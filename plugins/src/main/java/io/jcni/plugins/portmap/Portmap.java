@@ -5,6 +5,7 @@ import io.jcni.cni.ConfigObject;
 import io.jcni.cni.Invocation;
 import io.jcni.cni.Plugin;
 import io.jcni.cni.Result;
+import io.jcni.cni.Teardown;
 import io.jcni.netlink.KernelException;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ObjectExistsException;
@@ -414,6 +415,15 @@ public final class Portmap implements Plugin {
             inv.log("portmap DEL: ignoring unreadable prevResult: " + e.getMessage());
         }
         List<Element> doomed = new ArrayList<>();
+        // the conntrack flush runs even when the elements could not all be removed, and both failures are reported
+        Teardown teardown = new Teardown("DEL");
+        teardown.run("host port elements", () -> removeOwned(c, owner, addresses, doomed));
+        teardown.run("conntrack", () -> flushUdp(inv, udpPorts(doomed)));
+        teardown.finish(CniError.KERNEL_REFUSED);
+    }
+
+    /** Removes {@code owner}'s elements (looked up by key when the mappings and addresses are known); fills {@code doomed}. */
+    private void removeOwned(PortmapConfig c, String owner, List<IpAddress> addresses, List<Element> doomed) {
         try (Nftables nft = Nftables.open(trace)) {
             try {
                 if (c.mappingsGiven && !addresses.isEmpty()) {
@@ -441,7 +451,6 @@ public final class Portmap implements Plugin {
             }
             delete(nft, doomed);
         }
-        flushUdp(inv, udpPorts(doomed));
     }
 
     /** An element as listed, with its set and the address it points at. */

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.UnaryOperator;
 
-/** The {@code portmap} plugin's options (spec digest §10.4), validated. */
+/** The {@code portmap} plugin's options, validated. */
 final class PortmapConfig {
     /** One {@code runtimeConfig.portMappings} entry; {@code hostIP} null means every host address. */
     record Mapping(int hostPort, int containerPort, int protocol, IpAddress hostIP) {

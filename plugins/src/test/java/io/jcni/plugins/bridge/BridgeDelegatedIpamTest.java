@@ -114,7 +114,7 @@ class BridgeDelegatedIpamTest {
     void statusIsForwardedToTheDelegate() throws Exception {
         try (World w = World.create()) {
             // the reference host-local here predates STATUS: its skel fails it as an attachment verb without
-            // CNI_CONTAINERID (code 3). The bridge must pass the delegate's error on unchanged (spec §3.6).
+            // CNI_CONTAINERID (code 3). The bridge must pass the delegate's error on unchanged (the spec: a delegate's error is the plugin's).
             Map<String, Object> ipam = BridgeTests.ipam(w.f, ranges(subnet(w.f)));
             ipam.put("type", "ref-host-local");
             PluginResponse r = call(new Bridge(), w.env("STATUS", "", ""), config(w.f, "1.1.0", "ipam", ipam));

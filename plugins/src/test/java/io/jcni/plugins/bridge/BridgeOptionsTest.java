@@ -220,7 +220,7 @@ class BridgeOptionsTest {
     void l2OnlyWithoutIpam() throws Exception {
         try (PluginFixture f = new PluginFixture("bo")) {
             String ns = f.netns("a");
-            for (Object ipam : new Object[] {REMOVE, Map.of()}) { // absent, and {} (spec digest §10.1)
+            for (Object ipam : new Object[] {REMOVE, Map.of()}) { // absent, and {} (the reference treats both as no IPAM)
                 String cfg = config(f, V, "ipam", ipam, "isGateway", REMOVE);
                 PluginResponse add = call(new Bridge(), env("ADD", "c1", ns, "eth0"), cfg);
                 Map<String, Object> r = ok(add);

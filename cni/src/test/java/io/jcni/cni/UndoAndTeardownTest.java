@@ -1,0 +1,74 @@
+package io.jcni.cni;
+
+import io.jcni.netlink.KernelException;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class UndoAndTeardownTest {
+    @Test
+    void undoRunsNewestFirstAndKeepsGoingPastAFailedStep() {
+        List<String> ran = new ArrayList<>();
+        List<String> log = new ArrayList<>();
+        UndoLog undo = new UndoLog();
+        undo.record("first", () -> ran.add("first"));
+        undo.record("second", () -> {
+            ran.add("second");
+            throw new IllegalStateException("second broke");
+        });
+        undo.record("third", () -> ran.add("third"));
+        assertEquals(List.of("third", "second", "first"), undo.pending());
+
+        CniError failure = new CniError(CniError.KERNEL_REFUSED, "ADD failed");
+        undo.unwind(failure, log::add);
+        assertEquals(List.of("third", "second", "first"), ran);
+        assertEquals(List.of("rollback: second failed: second broke"), log);
+        assertEquals(1, failure.getSuppressed().length);
+        assertEquals(List.of(), undo.pending(), "an unwound log is empty");
+    }
+
+    @Test
+    void teardownRunsEveryStepAndReportsEveryFailureInOneError() {
+        List<String> ran = new ArrayList<>();
+        KernelException first = new KernelException("delete link", "veth1", 16, null);
+        Teardown t = new Teardown("DEL");
+        t.run("veth", () -> {
+            ran.add("veth");
+            throw first;
+        });
+        t.run("NAT", () -> ran.add("NAT"));
+        t.run("IPAM", () -> {
+            ran.add("IPAM");
+            throw new CniError(CniError.IO_FAILURE, "disk full");
+        });
+        assertEquals(List.of("veth", "NAT", "IPAM"), ran);
+        CniError e = assertThrows(CniError.class, () -> t.finish(CniError.KERNEL_REFUSED));
+        assertEquals(CniError.KERNEL_REFUSED, e.code());
+        assertEquals("DEL could not remove everything", e.msg());
+        assertEquals("veth: " + first.getMessage() + "; IPAM: disk full", e.details());
+        assertSame(first, e.getCause());
+        assertEquals(1, e.getSuppressed().length);
+    }
+
+    @Test
+    void aBugInATeardownStepIsAnInternalError() {
+        Teardown t = new Teardown("GC");
+        t.run("NAT", () -> {
+            throw new NullPointerException("oops");
+        });
+        CniError e = assertThrows(CniError.class, () -> t.finish(CniError.KERNEL_REFUSED));
+        assertEquals(CniError.INTERNAL, e.code());
+    }
+
+    @Test
+    void aCleanTeardownDoesNotThrow() throws CniError {
+        Teardown t = new Teardown("DEL");
+        t.run("nothing", () -> { });
+        t.finish(CniError.KERNEL_REFUSED);
+    }
+}
