@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and prints its help, it stays small, and its init container (install-cni, privileged, as the
  * DaemonSet runs it) puts plugins on "the node" (this host, in the test's own directories, mounted at
  * the same paths) that this host then runs on the copied Java runtime with the AOT cache built in
- * the container. Every container runs with {@code --network none}. The image and the store are
+ * the container. The image holds the checkout's launcher and JVM options byte for byte. Every container runs with {@code --network none}. The image and the store are
  * removed at the end. Skipped, saying why, without root, podman or the build's jars.
  */
 @Tag("e2e")
@@ -170,8 +170,26 @@ class NodeImageTest {
         assertTrue(cli.contains("Usage: jcni"), cli);
     }
 
+    /** The JVM options live in one place: the image holds the checkout's launcher and bin/lib byte for byte. */
     @Test
     @Order(2)
+    void theImageRunsTheCheckoutsLauncherAndJvmOptions() throws IOException {
+        assumeTrue(skipped == null, skipped);
+        List<String> files = new ArrayList<>(List.of("bin/jcni"));
+        try (Stream<Path> s = Files.list(root.resolve("bin/lib"))) {
+            s.map(p -> "bin/lib/" + p.getFileName()).sorted().forEach(files::add);
+        }
+        List<String> cat = podman("run", "--rm", "--network", "none", "--entrypoint", "cat", tag);
+        StringBuilder expected = new StringBuilder();
+        for (String f : files) {
+            cat.add("/usr/lib/jcni/" + f);
+            expected.append(Files.readString(root.resolve(f)));
+        }
+        assertEquals(expected.toString(), ok(Duration.ofMinutes(2), cat.toArray(new String[0])), "the image's " + files);
+    }
+
+    @Test
+    @Order(3)
     void theImageIsSmall() {
         assumeTrue(skipped == null, skipped);
         long size = Long.parseLong(ok(Duration.ofMinutes(1), podman("image", "inspect", "--format", "{{.Size}}", tag).toArray(new String[0])).strip());
@@ -182,12 +200,13 @@ class NodeImageTest {
     /**
      * install-cni as the DaemonSet's init container runs it (privileged), with "the node's"
      * directories at the same paths; then this host runs what it installed, as a container runtime
-     * on the node would: the plugin's client, its standalone path on the copied runtime, and that
-     * runtime with {@code -XX:AOTMode=on} (fails unless the cache built in the container is accepted).
+     * on the node would: the plugin's client, which with no daemon execs its standalone path on the
+     * copied runtime, and that runtime with {@code -XX:AOTMode=on} (fails unless the cache built in
+     * the container is accepted).
      * A second run (an upgrade of the same image) keeps the runtime and removes a stale one.
      */
     @Test
-    @Order(3)
+    @Order(4)
     void installCniPutsPluginsOnTheNodeThatTheNodeRuns() throws IOException {
         assumeTrue(skipped == null, skipped);
         Path node = dir.resolve("node");
@@ -218,13 +237,15 @@ class NodeImageTest {
             jre = jres.get(0);
         }
 
-        // the node runs the plugin: no daemon answers, so its client runs the standalone path
-        String version = """
+        // the node runs the plugin: no daemon answers, so its client execs the standalone path, a
+        // JVM on the copied runtime (the missing CNI_NETNS is the plugin skeleton's answer; the
+        // client answers only VERSION itself)
+        String netConf = """
                 {"cniVersion":"1.0.0","name":"jdp","type":"jcni-loopback"}
                 """;
-        String reply = cni(List.of(bin.resolve("jcni-loopback").toString()), version, bin);
-        assertTrue(reply.contains("\"supportedVersions\""), reply);
-        // ... on the copied runtime, with the cache the container built
+        Result add = cni(List.of(bin.resolve("jcni-loopback").toString()), "ADD", netConf, bin);
+        assertEquals(1, add.code(), add.out());
+        assertTrue(add.out().contains("required env variables [CNI_NETNS] missing"), add.out());
         List<String> standalone = new ArrayList<>();
         for (String l : Files.readAllLines(bin.resolve(".jcni-loopback.exec"))) {
             if (l.startsWith("argv ")) {
@@ -233,9 +254,11 @@ class NodeImageTest {
         }
         assertEquals(jre.resolve("bin/java").toString(), standalone.get(0));
         assertTrue(standalone.contains("-XX:AOTCache=" + jcni.resolve("lib/jcni.aot")), standalone.toString());
+        // ... and that runtime accepts the cache the container built
         standalone.add(1, "-XX:AOTMode=on");
-        reply = cni(standalone, version, bin);
-        assertTrue(reply.contains("\"supportedVersions\""), "the AOT cache built in the container is refused on the node: " + reply);
+        Result version = cni(standalone, "VERSION", netConf, bin);
+        assertEquals(0, version.code(), "the AOT cache built in the container is refused on the node: " + version.out());
+        assertTrue(version.out().contains("\"supportedVersions\""), version.out());
 
         // an upgrade to the same image: the runtime stays, a stale one goes
         Path stale = Files.createDirectories(jcni.resolve("jre-00000000deadbeef"));
@@ -247,10 +270,12 @@ class NodeImageTest {
         assertTrue(Files.isExecutable(jre.resolve("bin/java")), out);
     }
 
-    /** A CNI call on this host: the environment of a VERSION call, the configuration on stdin. */
-    private String cni(List<String> cmd, String stdin, Path bin) throws IOException {
+    /** A CNI call on this host, as a runtime makes it: {@code command} without a namespace, the configuration on stdin. */
+    private Result cni(List<String> cmd, String command, String stdin, Path bin) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("CNI_COMMAND", "VERSION");
+        pb.environment().put("CNI_COMMAND", command);
+        pb.environment().put("CNI_CONTAINERID", "jdp-" + RUN);
+        pb.environment().put("CNI_IFNAME", "eth0");
         pb.environment().put("CNI_PATH", bin.toString());
         pb.environment().put("JCNI_SOCKET", dir.resolve("no-daemon.sock").toString());
         Process p = pb.start();
@@ -265,9 +290,7 @@ class NodeImageTest {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), cmd + ": " + out);
-        return out;
+        return new Result(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
     }
 
     @AfterAll
