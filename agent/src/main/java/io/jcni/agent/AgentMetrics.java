@@ -143,10 +143,30 @@ public final class AgentMetrics implements Agent.Observer, Daemon.Observer, Auto
         return new Answer(200, "ok: the last pass ended " + ago + " ago, " + h.peers() + " peer(s)");
     }
 
+    /**
+     * The answer of {@code /livez}, for a liveness probe: 200 while the loop runs and is not stuck,
+     * 503 when it stopped or its last pass is older than {@code stale} while it has work. A node
+     * that waits for its subnet, or whose last pass failed (the network's fault, which a restart
+     * does not mend), is alive: {@code /healthz} is what says it is not ready.
+     */
+    static Answer liveness(Agent.Health h, Duration stale, long nowNanos) {
+        if (!h.running()) {
+            return new Answer(503, "the agent's loop is not running");
+        }
+        if (h.waitingFor() != null) {
+            return new Answer(200, "alive: " + h.waitingFor());
+        }
+        if (h.lastPassNanos() != 0 && nowNanos - h.lastPassNanos() > stale.toNanos()) {
+            return new Answer(503, "the last pass ended " + AgentLog.duration(Duration.ofMillis((nowNanos - h.lastPassNanos()) / 1_000_000))
+                    + " ago (more than " + AgentLog.duration(stale) + "): the loop is stuck");
+        }
+        return new Answer(200, "alive");
+    }
+
     record Answer(int status, String text) {}
 
     /**
-     * Serves {@code /metrics} and {@code /healthz} on {@code address} (one daemon thread), health
+     * Serves {@code /metrics}, {@code /healthz} and {@code /livez} on {@code address} (one daemon thread), health
      * from {@code health}.
      *
      * @throws IOException when the address cannot be bound
@@ -159,7 +179,11 @@ public final class AgentMetrics implements Agent.Observer, Daemon.Observer, Auto
             Answer a = health(health.get(), stale, System.nanoTime());
             respond(ex, a.status(), "text/plain; charset=utf-8", a.text() + "\n");
         });
-        s.createContext("/", ex -> respond(ex, 404, "text/plain; charset=utf-8", "not found: /metrics or /healthz\n"));
+        s.createContext("/livez", ex -> {
+            Answer a = liveness(health.get(), stale, System.nanoTime());
+            respond(ex, a.status(), "text/plain; charset=utf-8", a.text() + "\n");
+        });
+        s.createContext("/", ex -> respond(ex, 404, "text/plain; charset=utf-8", "not found: /metrics, /healthz or /livez\n"));
         s.setExecutor(Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("jcni-agent-metrics").unstarted(r)));
         s.start();
         server = s;

@@ -64,6 +64,19 @@ class AgentMetricsTest {
     }
 
     @Test
+    void livenessRestartsOnlyAStoppedOrStuckLoop() {
+        assertEquals(200, AgentMetrics.liveness(new Agent.Health(true, 0, 0, null, "Node n3 has no podCIDR yet", 0), STALE, NOW).status(),
+                "a node waiting for its subnet is alive (and not ready)");
+        assertEquals(200, AgentMetrics.liveness(new Agent.Health(true, 0, 0, null, null, 0), STALE, NOW).status(), "starting");
+        assertEquals(200, AgentMetrics.liveness(new Agent.Health(true, NOW - 1_000_000_000L, 2, "peer x: route: EEXIST", null, 2),
+                STALE, NOW).status(), "a failed pass is the network's fault: a restart does not mend it");
+        AgentMetrics.Answer stuck = AgentMetrics.liveness(new Agent.Health(true, NOW - 45_000_000_000L, 0, null, null, 2), STALE, NOW);
+        assertEquals(503, stuck.status());
+        assertTrue(stuck.text().contains("stuck"), stuck.text());
+        assertEquals(503, AgentMetrics.liveness(new Agent.Health(false, NOW, 0, null, null, 2), STALE, NOW).status());
+    }
+
+    @Test
     void servedOverHttp() throws Exception {
         AgentMetrics m = new AgentMetrics();
         AtomicReference<Agent.Health> health = new AtomicReference<>(new Agent.Health(true, 0, 0, null, "etcd unreachable", 0));
@@ -73,6 +86,8 @@ class AgentMetricsTest {
             HttpResponse<String> h = http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(503, h.statusCode());
             assertEquals("no pass yet: etcd unreachable\n", h.body());
+            HttpResponse<String> live = http.send(HttpRequest.newBuilder(URI.create(base + "/livez")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, live.statusCode(), "alive while not ready");
             health.set(new Agent.Health(true, System.nanoTime(), 0, null, null, 1));
             h = http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, h.statusCode(), h.body());
