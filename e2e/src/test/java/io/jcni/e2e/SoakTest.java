@@ -739,6 +739,11 @@ class SoakTest {
             b.append(String.format("  leaks found         %d%n", leaks.sum()));
             b.append(String.format("  other failures      %d%n", unexpected.sum()));
             b.append(failures.isEmpty() ? "  PASS" : "  FAIL: " + failures.size() + " failures");
+            synchronized (failures) {
+                for (String f : failures.subList(0, Math.min(20, failures.size()))) {
+                    b.append("\n    ").append(f.length() > 2000 ? f.substring(0, 2000) + " …" : f);
+                }
+            }
             return b.toString();
         }
     }
