@@ -31,7 +31,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
 
@@ -478,8 +477,9 @@ class SoakTest {
                         return null;
                     }
                 }
-                // polls until the plugin's process shows up (after the chain's earlier plugins) or the verb ends
-            } while (!verbDone.await(2, TimeUnit.MILLISECONDS));
+                // polls until the plugin's process shows up (after the chain's earlier plugins) or the verb
+                // ends; each look reads every process's stat, so not much more often than this
+            } while (!verbDone.await(10, TimeUnit.MILLISECONDS));
             return null;
         }
 

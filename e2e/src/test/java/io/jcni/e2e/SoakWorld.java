@@ -1,6 +1,7 @@
 package io.jcni.e2e;
 
 import io.jcni.cli.Main;
+import io.jcni.netlink.KernelException;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.nft.NftElement;
@@ -9,10 +10,10 @@ import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.netlink.sys.Errno;
 import io.jcni.runtime.CniRuntime;
 import io.jcni.runtime.ConfException;
 import io.jcni.runtime.NetworkConfigList;
-import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 
 import java.io.ByteArrayOutputStream;
@@ -102,17 +103,13 @@ final class SoakWorld implements AutoCloseable {
     }
 
     private void refuseIfTaken() {
-        String routes = Commands.run("ip", "-4", "route", "show", "table", "all");
-        String addrs = Commands.run("ip", "-4", "-o", "addr", "show");
+        String routes = witness("ip", "-4", "route", "show", "table", "all");
+        String addrs = witness("ip", "-4", "-o", "addr", "show");
         if (routes.contains("10.213.") || addrs.contains("10.213.")) {
             throw new IllegalStateException("the soak's pod subnet " + SUBNET + " is in use on this host:\n" + routes + addrs);
         }
-        try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
-            for (Link l : host.links().list()) {
-                if (l.name().startsWith(prefix)) {
-                    throw new IllegalStateException("link " + l.name() + " exists: run id " + run + " is taken");
-                }
-            }
+        for (Link l : hostLinks()) {
+            throw new IllegalStateException("link " + l.name() + " exists: run id " + run + " is taken");
         }
         for (String ns : NamedNetns.list()) {
             if (ns.startsWith(prefix)) {
@@ -296,6 +293,10 @@ final class SoakWorld implements AutoCloseable {
 
     /** This network's elements (by their comment) in the bridge's and portmap's tables, read through netlink. */
     List<Element> elements() {
+        return settled(this::readElements);
+    }
+
+    private List<Element> readElements() {
         List<Element> out = new ArrayList<>();
         try (Nftables nft = Nftables.open(Trace.OFF)) {
             for (var t : NFT_SETS.entrySet()) {
@@ -320,6 +321,10 @@ final class SoakWorld implements AutoCloseable {
 
     /** Host links of this run: tagged with this network's alias, on the bridge, or named after the run (the bridge excepted). */
     List<Link> hostLinks() {
+        return settled(this::readHostLinks);
+    }
+
+    private List<Link> readHostLinks() {
         try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
             List<Link> all = host.links().list();
             int br = all.stream().filter(l -> l.name().equals(bridge)).mapToInt(Link::index).findFirst().orElse(-1);
@@ -357,8 +362,67 @@ final class SoakWorld implements AutoCloseable {
         if (!Files.exists(Path.of(path))) {
             return null;
         }
-        try (NetNs ns = NetNs.open(path); RouteNetlink in = RouteNetlink.open(ns, Trace.OFF)) {
-            return in.links().list().stream().map(Link::name).sorted().toList();
+        return settled(() -> {
+            try (NetNs ns = NetNs.open(path); RouteNetlink in = RouteNetlink.open(ns, Trace.OFF)) {
+                return in.links().list().stream().map(Link::name).sorted().toList();
+            }
+        });
+    }
+
+    /**
+     * A read of the kernel's state, repeated while its dump is interrupted by concurrent changes:
+     * with 20 pods coming and going (and other tests of the machine) links change all the time,
+     * and a dump interrupted 8 times in a row is given up with EAGAIN. Bounded by a minute.
+     */
+    static <T> T settled(java.util.function.Supplier<T> read) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                return read.get();
+            } catch (KernelException e) {
+                if (e.errno() != Errno.EAGAIN || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                // a little apart, so the next try does not meet the same burst of changes
+                java.util.concurrent.locks.LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(1_000_000, 20_000_000));
+            }
+        }
+    }
+
+    /**
+     * A command's stdout, run again while it says its dump was interrupted (iproute2 prints that
+     * on stderr and goes on with what it got) or fails; bounded by a minute.
+     */
+    static String witness(String... cmd) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                Path err = Files.createTempFile("jsk-witness-", ".err");
+                try {
+                    Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+                    p.getOutputStream().close();
+                    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                        p.destroyForcibly();
+                        throw new IllegalStateException("timed out: " + String.join(" ", cmd));
+                    }
+                    String errText = Files.readString(err);
+                    if (p.exitValue() == 0 && !errText.contains("nterrupted")) {
+                        return out;
+                    }
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + errText);
+                    }
+                } finally {
+                    Files.deleteIfExists(err);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(1_000_000, 50_000_000));
         }
     }
 
@@ -369,7 +433,7 @@ final class SoakWorld implements AutoCloseable {
      */
     List<String> witnessedLeftovers() {
         List<String> out = new ArrayList<>();
-        for (Map<String, Object> l : io.jcni.testkit.Json.objects(Commands.run("ip", "-j", "-d", "link", "show"))) {
+        for (Map<String, Object> l : io.jcni.testkit.Json.objects(witness("ip", "-j", "-d", "link", "show"))) {
             String name = String.valueOf(l.get("ifname"));
             String alias = String.valueOf(l.get("ifalias"));
             if (!name.equals(bridge) && (name.startsWith(prefix) || alias.startsWith("jcni " + network + "/")
@@ -377,9 +441,9 @@ final class SoakWorld implements AutoCloseable {
                 out.add("ip link: " + name + " (alias " + alias + ", master " + l.get("master") + ")");
             }
         }
-        String json = Commands.run("nft", "-j", "list", "ruleset");
+        String json = witness("nft", "-j", "list", "ruleset");
         if (json.contains("\"" + network + "/") || json.contains("10.213.")) {
-            out.add("nft -j list ruleset still names the network or its subnet:\n" + Commands.run("nft", "list", "ruleset"));
+            out.add("nft -j list ruleset still names the network or its subnet:\n" + witness("nft", "list", "ruleset"));
         }
         return out;
     }
@@ -453,7 +517,7 @@ final class SoakWorld implements AutoCloseable {
                 for (String set : t.getValue()) {
                     List<NftElement> els;
                     try {
-                        els = nft.elements(Nftables.INET, t.getKey(), set);
+                        els = settled(() -> nft.elements(Nftables.INET, t.getKey(), set));
                     } catch (NoSuchObjectException none) {
                         continue;
                     }
@@ -501,7 +565,7 @@ final class SoakWorld implements AutoCloseable {
         int n = 0;
         for (String set : NFT_SETS.get(table)) {
             try {
-                n += nft.elements(Nftables.INET, table, set).size();
+                n += settled(() -> nft.elements(Nftables.INET, table, set)).size();
             } catch (NoSuchObjectException none) {
                 // a set the table does not have
             }
@@ -510,8 +574,10 @@ final class SoakWorld implements AutoCloseable {
     }
 
     private static boolean tableExists(String table) {
-        try (Nftables nft = Nftables.open(Trace.OFF)) {
-            return nft.tables().stream().anyMatch(t -> t.family() == Nftables.INET && t.name().equals(table));
-        }
+        return settled(() -> {
+            try (Nftables nft = Nftables.open(Trace.OFF)) {
+                return nft.tables().stream().anyMatch(t -> t.family() == Nftables.INET && t.name().equals(table));
+            }
+        });
     }
 }
