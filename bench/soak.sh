@@ -35,8 +35,11 @@ cmd=(./mvnw -B -q -pl e2e -am test -Dtest=SoakTest -Dsurefire.failIfNoSpecifiedT
      -Djcni.soak.cycles="$cycles" -Djcni.soak.report="$report" "$@")
 echo "bench/soak.sh: ${cmd[*]}" >&2
 cd "$root"
-status=0
-"${cmd[@]}" >"$log" 2>&1 || status=$?
+# the whole log to a file, the soak's progress lines ("[soak] 200 of 2000 cycles after …") to the terminal
+set +e
+"${cmd[@]}" 2>&1 | tee "$log" | grep --line-buffered '^\[soak\] [0-9]' >&2
+status=${PIPESTATUS[0]}
+set -e
 if [ -s "$report" ]; then
     cat "$report"
 else

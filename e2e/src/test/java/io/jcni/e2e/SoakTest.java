@@ -109,10 +109,13 @@ class SoakTest {
     final Object progress = new Object();
     java.util.concurrent.ExecutorService killer;
 
+    long started;
+
     @Test
     void soak() throws Exception {
         seed = seed();
         long t0 = System.nanoTime();
+        started = t0;
         SoakWorld world = SoakWorld.create();
         Thread hook = Thread.ofPlatform().unstarted(world::close); // a run interrupted with Ctrl-C cleans up too
         Runtime.getRuntime().addShutdownHook(hook);
@@ -251,8 +254,14 @@ class SoakTest {
                 fail("pod " + slot + " cycle " + n + ": " + t);
                 t.printStackTrace();
             }
-            cyclesDone.incrementAndGet();
+            int done = cyclesDone.incrementAndGet();
             progressed();
+            if (done % Math.max(1, CYCLES / 10) == 0) {
+                // a long run says how far it is
+                System.out.printf("[soak] %d of %d cycles after %.0f s: %d plugin kills, %d daemon kills, %d GC runs, %d failures%n",
+                        done, CYCLES, (System.nanoTime() - started) / 1e9, stats.pluginKills(),
+                        stats.daemonKills.sum(), stats.gcRuns.sum(), failures.size());
+            }
         }
     }
 
@@ -674,6 +683,17 @@ class SoakTest {
                 List<Long> l = okNanos.computeIfAbsent(o.verb(), k -> Collections.synchronizedList(new ArrayList<>()));
                 l.add(o.nanos());
             }
+        }
+
+        /** Plugin processes killed so far (those too late to matter included). */
+        long pluginKills() {
+            long n = 0;
+            for (var e : counts.entrySet()) {
+                if (e.getKey().startsWith("kill ") && !e.getKey().equals("kill too late")) {
+                    n += e.getValue().sum();
+                }
+            }
+            return n;
         }
 
         /** The kill delay's scale: the median of the verb's recent uninterrupted runs. */
