@@ -21,6 +21,7 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,7 +35,9 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
@@ -58,6 +61,9 @@ import java.util.function.Supplier;
  * carriers as cores, a few requests waiting for a lock held by another virtual thread that
  * cannot get a carrier would deadlock. Namespace work ({@code setns}) runs on NetNs's own
  * platform threads.
+ *
+ * <p>Order: the requests of one container for one plugin run one at a time, in the order they
+ * came, and one whose caller has exited before it could start is not run (see {@link #inTurn}).
  *
  * <p>Deadlines: a worker gives a client {@link Limits#requestTimeoutMs} to send its whole
  * request and {@link Limits#replyTimeoutMs} to take its reply; then the connection is shut
@@ -115,6 +121,9 @@ public final class Daemon implements AutoCloseable {
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong busy = new AtomicLong();
     private final Thread acceptor;
+    /** Per (plugin, container ID): the request running and those waiting for it. Guarded by itself. */
+    private final Map<String, Turn> turns = new HashMap<>();
+    private final AtomicInteger waiting = new AtomicInteger();
 
     private Daemon(Path socket, UnixSocket server, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits,
                    Observer observer) {
@@ -391,10 +400,80 @@ public final class Daemon implements AutoCloseable {
                 return error(CniError.INVALID_NETWORK_CONFIG, "ipam.dataDir must be an absolute path",
                         "\"" + dataDir + "\" would be relative to the daemon's working directory, not the runtime's");
             }
-            return Skeleton.handle(plugins.get(req.plugin()).get(), new PluginRequest(req.env(), req.stdin()));
+            return inTurn(req, pidfd, () -> Skeleton.handle(plugins.get(req.plugin()).get(), new PluginRequest(req.env(), req.stdin())));
         } finally {
             UnixSocket.closeFd(pidfd);
         }
+    }
+
+    /**
+     * Runs the requests of one container for one plugin one at a time, in the order they came.
+     * A runtime that gives up on a call kills the plugin process, which here is only the client:
+     * the daemon goes on with its request, and the runtime's next call for that container (the
+     * DEL after a failed ADD) must not overtake it, or the ADD would finish after the DEL and
+     * leave its pod's veth, address and NAT elements behind. A request whose caller has exited by
+     * the time it may start is not run: its runtime has seen it fail and acts on that. Requests
+     * without a container ID (VERSION, GC, STATUS) do not wait.
+     */
+    private PluginResponse inTurn(Protocol.Request req, int pidfd, Supplier<PluginResponse> run) {
+        String container = req.env().getOrDefault("CNI_CONTAINERID", "");
+        if (container.isEmpty()) {
+            return run.get();
+        }
+        String key = req.plugin() + "\0" + container;
+        Turn turn;
+        synchronized (turns) {
+            turn = turns.computeIfAbsent(key, k -> new Turn());
+            turn.users++;
+        }
+        try {
+            boolean mine = turn.lock.tryLock();
+            if (!mine) {
+                waiting.incrementAndGet();
+                try {
+                    mine = turn.lock.tryLock(TURN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    waiting.decrementAndGet();
+                }
+            }
+            if (!mine) {
+                return error(CniError.TRY_AGAIN_LATER, "an earlier request for container " + container + " is still running: try again later",
+                        "waited " + TURN_TIMEOUT_MS / 1000 + " s for it");
+            }
+            try {
+                if (pidfd >= 0 && !UnixSocket.alive(pidfd)) {
+                    String verb = req.env().getOrDefault("CNI_COMMAND", "");
+                    log.println("jcni daemon: " + req.plugin() + " " + verb + " for " + container + " not run: its caller exited while it waited");
+                    return error(CniError.TRY_AGAIN_LATER, "not run: the calling process exited before the request could start", "");
+                }
+                return run.get();
+            } finally {
+                turn.lock.unlock();
+            }
+        } finally {
+            synchronized (turns) {
+                if (--turn.users == 0) {
+                    turns.remove(key);
+                }
+            }
+        }
+    }
+
+    /** Longer than any one request takes, shorter than the client's 300 s wait for its reply. */
+    static final long TURN_TIMEOUT_MS = 240_000;
+
+    /** The requests of one (plugin, container) being run or waiting; removed when none is left. */
+    private static final class Turn {
+        /** Fair: the waiting requests run in the order they came. */
+        final ReentrantLock lock = new ReentrantLock(true);
+        int users;
+    }
+
+    /** Requests waiting for an earlier request of the same container (and plugin) to finish. */
+    public int waiting() {
+        return waiting.get();
     }
 
     private static PluginResponse notServed() {

@@ -126,10 +126,12 @@ public final class Routes {
             }
             int oif = m.attrs(RTMSG_LEN).u32(RTA_OIF, 0);
             if (oif != 0) {
-                for (Link l : nl.links().list()) {
-                    if (l.index() == oif) {
-                        return l.name();
-                    }
+                // one link by index, not a dump of all: a dump is interrupted by every link change
+                // meanwhile, and on a busy node links change all the time
+                try {
+                    return nl.links().get(oif).name();
+                } catch (NoSuchObjectException gone) {
+                    return null;
                 }
             }
         }

@@ -267,6 +267,45 @@ class RouteTest {
         }
     }
 
+    /**
+     * The route lookup answers with the output device's index; resolving it to a name must not
+     * take a dump of every link: on a node where links come and go (pods starting and stopping),
+     * a long dump is interrupted again and again, and portmap's ADD failed with "dump interrupted".
+     */
+    @Test
+    void outputDeviceHoldsWhileLinksComeAndGo() throws Exception {
+        // enough links that listing them takes several messages, the window a change interrupts
+        for (int i = 0; i < 300; i++) {
+            nl.links().add(LinkSpec.bridge("d" + i));
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger changes = new java.util.concurrent.atomic.AtomicInteger();
+        List<Thread> churn = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            String name = "churn" + t;
+            churn.add(Thread.ofPlatform().start(() -> {
+                try (NetNs same = NetNs.openNamed(nsName); RouteNetlink other = RouteNetlink.open(same, Trace.OFF)) {
+                    while (!stop.get()) {
+                        other.links().add(LinkSpec.bridge(name));
+                        other.links().delete(name);
+                        changes.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        try {
+            for (int i = 0; i < 1000; i++) {
+                assertEquals(dev, nl.routes().outputDevice(ip("10.10.0.5")));
+            }
+        } finally {
+            stop.set(true);
+            for (Thread t : churn) {
+                t.join();
+            }
+        }
+        assertTrue(changes.get() > 0, "links changed meanwhile");
+    }
+
     private static TreeSet<String> routeSet(RouteNetlink n) {
         TreeSet<String> out = new TreeSet<>();
         for (Route r : n.routes().list(Rtnl.AF_UNSPEC, 0)) {
