@@ -402,6 +402,8 @@ public final class Dataplane implements AutoCloseable {
         final Map<IpPrefix, Route> foreign = new HashMap<>();
         final Map<IpAddress, Neighbour> neighbours = new HashMap<>();
         final List<FdbEntry> fdb = new ArrayList<>();
+        /** {@link #fdb} by MAC: a pass looks up every peer's entry, a scan each would be quadratic in the peers. */
+        final Map<MacAddress, List<FdbEntry>> fdbByMac = new HashMap<>();
         final String device;
 
         private Kernel(String device) {
@@ -429,6 +431,7 @@ public final class Dataplane implements AutoCloseable {
                 for (FdbEntry e : nl.neighbours().listFdb(device)) {
                     if (!e.isMaster()) {
                         k.fdb.add(e);
+                        k.fdbByMac.computeIfAbsent(e.mac(), m -> new ArrayList<>(1)).add(e);
                     }
                 }
             }
@@ -444,8 +447,8 @@ public final class Dataplane implements AutoCloseable {
             if (device == null) {
                 return false;
             }
-            for (FdbEntry e : fdb) {
-                if (e.mac().equals(p.mac()) && p.fdbDst().equals(e.dst()) && e.isPermanent()) {
+            for (FdbEntry e : fdbByMac.getOrDefault(p.mac(), List.of())) {
+                if (p.fdbDst().equals(e.dst()) && e.isPermanent()) {
                     return true;
                 }
             }
