@@ -59,6 +59,7 @@ public final class Dataplane implements AutoCloseable {
     private final NetNs netns;
     private final Nftables nft;
     private final ClusterMasquerade masquerade;
+    private final OwnDeletions ownDeletions = new OwnDeletions();
     private boolean closed;
 
     /**
@@ -85,6 +86,11 @@ public final class Dataplane implements AutoCloseable {
         this.netns = nl.netns();
         this.nft = netns == null ? Nftables.open(trace) : Nftables.open(netns, trace);
         this.masquerade = new ClusterMasquerade(nft);
+    }
+
+    /** The deletions this data plane's passes make, for the {@link KernelWatch} to recognise. */
+    OwnDeletions ownDeletions() {
+        return ownDeletions;
     }
 
     /** The VXLAN device's name for {@code vni}: {@code jcni.<VNI>}. */
@@ -312,7 +318,16 @@ public final class Dataplane implements AutoCloseable {
                 if (!macs.contains(e.mac()) && e.isPermanent() && !ZERO_MAC.equals(e.mac()) && !e.isMaster()) {
                     String args = e.mac() + " dev " + k.device + (e.dst() == null ? "" : " dst " + e.dst()) + " self";
                     pass.attempt("remove fdb entry " + args, () -> {
-                        if (nl.neighbours().deleteFdbIfExists(k.device, e.mac(), e.dst(), Neighbours.SELF)) {
+                        ownDeletions.neighbour();
+                        boolean deleted = false;
+                        try {
+                            deleted = nl.neighbours().deleteFdbIfExists(k.device, e.mac(), e.dst(), Neighbours.SELF);
+                        } finally {
+                            if (!deleted) {
+                                ownDeletions.neighbourNotDeleted();
+                            }
+                        }
+                        if (deleted) {
                             pass.changed("bridge fdb del " + args);
                         }
                     });
@@ -321,7 +336,16 @@ public final class Dataplane implements AutoCloseable {
             for (Neighbour n : k.neighbours.values()) {
                 if (n.isPermanent() && !neighbours.contains(n.address())) {
                     pass.attempt("remove neighbour " + n.address() + " dev " + k.device, () -> {
-                        if (nl.neighbours().deleteIfExists(k.device, n.address())) {
+                        ownDeletions.neighbour();
+                        boolean deleted = false;
+                        try {
+                            deleted = nl.neighbours().deleteIfExists(k.device, n.address());
+                        } finally {
+                            if (!deleted) {
+                                ownDeletions.neighbourNotDeleted();
+                            }
+                        }
+                        if (deleted) {
                             pass.changed("ip neigh del " + n.address() + " dev " + k.device);
                         }
                     });
@@ -378,7 +402,16 @@ public final class Dataplane implements AutoCloseable {
     }
 
     private void deleteRoute(Pass pass, Route r) {
-        if (nl.routes().deleteOfProtocolIfExists(r)) {
+        ownDeletions.route();
+        boolean deleted = false;
+        try {
+            deleted = nl.routes().deleteOfProtocolIfExists(r);
+        } finally {
+            if (!deleted) {
+                ownDeletions.routeNotDeleted();
+            }
+        }
+        if (deleted) {
             pass.routeRemoved("ip route del " + r.toIpArgs());
         }
     }

@@ -389,8 +389,21 @@ class DataplaneTest {
         sh(n1, "ip", "route", "add", "10.244.77.0/24", "via", "198.18.0.13", "dev", "eth0", "proto", "215");
 
         List<Lease> without3 = leases(c, 1, 2);
+        OwnDeletions announced = n1.dataplane().ownDeletions();
+        announced.clear();
         Dataplane.Report r = pass(n1, c, without3, false);
         assertTrue(r.changes().contains("ip route del 10.244.77.0/24 via 198.18.0.13 dev eth0 proto 215"), r.changes().toString());
+        // every deletion was announced for the kernel watch, once: the stale route and peer 3's (vxlan: its neighbour and FDB entry)
+        int routesAnnounced = 0, neighboursAnnounced = 0;
+        while (announced.takeRoute()) {
+            routesAnnounced++;
+        }
+        while (announced.takeNeighbour()) {
+            neighboursAnnounced++;
+        }
+        assertEquals(2, r.routesRemoved(), r.changes().toString());
+        assertEquals(2, routesAnnounced);
+        assertEquals(backend.equals("vxlan") ? 2 : 0, neighboursAnnounced);
         assertProgrammed(n1, c, 2);
         pass(lab.node(2), c, without3, false);
         assertProgrammed(lab.node(2), c, 1);
