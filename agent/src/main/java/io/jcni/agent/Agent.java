@@ -419,9 +419,7 @@ public final class Agent implements Runnable {
         if (r.changed() || reason != null) {
             log.info((reason == null ? "repaired drift" : reason) + ": " + (all.size() - 1) + " peers, "
                     + r.changes().size() + " changes in " + AgentLog.micros(micros));
-            for (String c : r.changes()) {
-                log.detail(c);
-            }
+            log.details(r.changes());
         }
         for (String e : r.errors()) {
             log.warn(e);
