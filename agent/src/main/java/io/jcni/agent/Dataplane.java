@@ -354,19 +354,22 @@ public final class Dataplane implements AutoCloseable {
         }
 
         for (PeerPlan p : plans) {
-            String peer = "peer " + Lease.keyName(p.peer().subnet()) + " (" + p.peer().publicIp() + ")";
             if (p.overlay()) {
                 if (!deviceReady) {
                     continue; // the device's own error says why
                 }
-                boolean ok = pass.attempt(peer + ": neighbour", () -> ensureNeighbour(pass, k, p))
-                        && pass.attempt(peer + ": fdb entry", () -> ensureFdb(pass, k, p));
+                boolean ok = pass.attempt(() -> peerName(p) + ": neighbour", () -> ensureNeighbour(pass, k, p))
+                        && pass.attempt(() -> peerName(p) + ": fdb entry", () -> ensureFdb(pass, k, p));
                 if (!ok) {
                     continue; // no route to a VTEP the kernel cannot reach
                 }
             }
-            pass.attempt(peer + ": route", () -> ensureRoute(pass, k, p));
+            pass.attempt(() -> peerName(p) + ": route", () -> ensureRoute(pass, k, p));
         }
+    }
+
+    private static String peerName(PeerPlan p) {
+        return "peer " + Lease.keyName(p.peer().subnet()) + " (" + p.peer().publicIp() + ")";
     }
 
     private void ensureNeighbour(Pass pass, Kernel k, PeerPlan p) {

@@ -219,7 +219,7 @@ public final class ClusterScale {
     }
 
     /** No default route (so that a route lookup answers only through a peer's route); for host-gw the fake peers' /16 on eth0. */
-    private static void prepare(Node node, boolean vxlan) {
+    static void prepare(Node node, boolean vxlan) {
         try (NetNs ns = NetNs.openNamed(node.netns()); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
             for (Route r : nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN)) {
                 if (r.destination().length() == 0) {
@@ -233,7 +233,7 @@ public final class ClusterScale {
     }
 
     /** Counts of what the kernel holds for peers: routes of the agent, permanent neighbours and FDB entries of the VXLAN device. */
-    private static int[] count(RouteNetlink nl, boolean vxlan) {
+    static int[] count(RouteNetlink nl, boolean vxlan) {
         int routes = 0, neigh = 0, fdb = 0;
         for (Route r : nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN)) {
             if (r.protocol() == Dataplane.ROUTE_PROTOCOL) {
