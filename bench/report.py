@@ -123,7 +123,7 @@ def scale_section(c):
     n = B[bk[0]][top]["new_lease"]["put_ack_to_route_ms"]["n"]
     L = ["## Cluster scale", "",
          f"Run of `bench/cluster-scale.sh`: {c['cpus']} CPUs, {round(c['duration_s'])} s; load average "
-         f"`{c['load_start']}` at the start, `{c['load_end']}` at the end (a shared machine: other jobs ran meanwhile).", "",
+         f"`{' '.join(c['load_start'].split()[:3])}` at the start, `{' '.join(c['load_end'].split()[:3])}` at the end (a shared machine: other jobs ran meanwhile).", "",
          "Per backend, a one-member etcd filled by `LeaseWriter fill` with flannel-format leases of fake peers "
          f"(public IPs in 198.19.0.0/16, for vxlan a VTEP MAC each; the network 10.244.0.0/16 in /{c['subnet_len']}s, so that "
          "5000 nodes fit), then one real `jcni agent` "
