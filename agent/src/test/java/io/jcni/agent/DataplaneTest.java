@@ -419,6 +419,37 @@ class DataplaneTest {
         assertAllPodsTalk();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"host-gw", "vxlan"})
+    void aJoinedPeerIsProgrammedAloneAsAFullPassWouldOrLeftToTheFullPass(String backend) {
+        NetworkConfig c = config(backend);
+        List<Lease> all = allLeases(c);
+        List<Lease> without3 = leases(c, 1, 2);
+        Node n1 = lab.node(1);
+        pass(n1, c, without3, false);
+        Lease third = lease(lab.node(3), c);
+
+        Dataplane.Report r = n1.dataplane().addPeers(c, own(n1, all), all, List.of(third));
+        assertNotNull(r, "only a new peer: programmed alone");
+        assertEquals(backend.equals("vxlan") ? 3 : 1, r.changes().size(), r.changes().toString());
+        assertEquals(1, r.routesAdded());
+        assertProgrammed(n1, c, 2, 3);
+        assertEquals(List.of(), pass(n1, c, all, false).changes(), "a full pass after it finds nothing to do");
+
+        // a route already there (here another owner's): left to the full pass, which leaves it alone and says so
+        pass(n1, c, without3, false);
+        sh(n1, "ip", "route", "add", third.subnet().toString(), "via", "198.18.0.12", "dev", "eth0", "proto", "static");
+        assertNull(n1.dataplane().addPeers(c, own(n1, all), all, List.of(third)), "a route in the way");
+        assertTrue(allRoutes(n1).contains(third.subnet() + " static"), "the foreign route is untouched");
+        sh(n1, "ip", "route", "del", third.subnet().toString(), "proto", "static");
+
+        // a lease that cannot be planned, even another one: the full pass is the one to report it
+        List<Lease> withBad = new ArrayList<>(all);
+        withBad.add(new Lease(IpPrefix.parse("10.99.0.0/24"), IpAddress.parse("198.18.0.99"), backend,
+                backend.equals("vxlan") ? MacAddress.parse("0a:6a:00:00:00:99") : null, backend.equals("vxlan") ? 1 : 0, 0));
+        assertNull(n1.dataplane().addPeers(c, own(n1, all), withBad, List.of(third)), "a lease outside the network");
+    }
+
     @Test
     void keepsGoingPastAFailingPeerAndLeavesAForeignRouteInTheWayAlone() {
         NetworkConfig c = config("host-gw");

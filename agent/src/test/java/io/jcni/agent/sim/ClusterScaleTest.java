@@ -75,6 +75,16 @@ class ClusterScaleTest {
                     assertFalse(nl.neighbours().listFdb(device).stream().anyMatch(e -> e.mac().equals(gone.vtepMac())),
                             "its FDB entry gone");
                     assertTrue(hasRoute(nl, LeaseWriter.fake(1, ClusterScale.SUBNET_LEN, ClusterScale.VNI)), "the others stay");
+
+                    // a lease joining a running agent: programmed on its own (the agent logs it as a pass of 3 changes)
+                    Lease joins = LeaseWriter.fake(LEASES + 10, ClusterScale.SUBNET_LEN, ClusterScale.VNI);
+                    writer.command("put " + joins.subnet() + " " + joins.publicIp() + " " + joins.vtepMac() + " " + ClusterScale.VNI);
+                    boolean added = Procs.await(() -> {
+                        seen[0] = ClusterScale.count(nl, true);
+                        return hasRoute(nl, joins) && seen[0][0] == LEASES && seen[0][1] == LEASES && seen[0][2] == LEASES;
+                    }, Duration.ofSeconds(30));
+                    assertTrue(added, "after adding " + joins.subnet() + ": " + Arrays.toString(seen[0]) + "; the agent's log:\n"
+                            + agent.logText());
                 }
                 assertTrue(agent.alive(), "the agent still runs");
             }
