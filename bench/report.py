@@ -112,7 +112,7 @@ def scale_section(c):
     def cell(b, get, d=1):
         try:
             return f(get(B[b]), d)
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, IndexError):
             return "—"
 
     def dist(key, b):

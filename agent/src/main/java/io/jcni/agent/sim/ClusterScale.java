@@ -194,6 +194,7 @@ public final class ClusterScale {
                     Map<String, Object> c = new LinkedHashMap<>();
                     c.put("peers", (long) n);
                     c.putAll(awaitProgrammed(node, agent, n, vxlan, t0));
+                    agent.awaitLog(" changes in ", Duration.ofSeconds(30)); // the pass is logged once it ended: after its last change
                     c.put("passes", passes(agent));
                     say(backend + ": " + n + " peers: " + c);
                     if (last) {
