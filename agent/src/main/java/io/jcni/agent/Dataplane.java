@@ -15,6 +15,7 @@ import io.jcni.netlink.route.Links;
 import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Neighbours;
 import io.jcni.netlink.route.Route;
+import io.jcni.netlink.route.RouteBatch;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
 
@@ -403,6 +404,57 @@ public final class Dataplane implements AutoCloseable {
             }
         }
 
+        if (!programBatched(pass, k, plans, deviceReady)) {
+            programEach(pass, k, plans, deviceReady);
+        }
+    }
+
+    /**
+     * Every peer's missing or wrong entries in one {@link RouteBatch} (a start-up pass at 5000 vxlan
+     * peers is 15000 of them); false when the kernel refused any, and then the caller programs
+     * peer by peer, which names the failing one. A foreign route in the way is left to that too.
+     */
+    private boolean programBatched(Pass pass, Kernel k, List<PeerPlan> plans, boolean deviceReady) {
+        RouteBatch batch = nl.batch();
+        List<String> changes = new ArrayList<>();
+        List<String> routes = new ArrayList<>();
+        for (PeerPlan p : plans) {
+            if (p.overlay()) {
+                if (!deviceReady) {
+                    continue; // the device's own error says why
+                }
+                if (!k.neighbourRight(p)) {
+                    batch.replaceNeighbour(p.route().device(), p.neighbour(), p.mac(), Rtnl.NUD_PERMANENT);
+                    changes.add("ip neigh replace " + p.neighbourArgs());
+                }
+                if (!k.fdbRight(p)) {
+                    batch.replaceFdb(p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+                    changes.add("bridge fdb replace " + p.fdbArgs());
+                }
+            }
+            Route want = p.route();
+            Route have = k.ours.get(want.destination());
+            if (have != null && sameRoute(have, want)) {
+                continue;
+            }
+            if (have == null && k.foreign.containsKey(want.destination())) {
+                return false; // the one-by-one pass reports it, and leaves it alone
+            }
+            batch.replaceRoute(want);
+            routes.add("ip route replace " + want.toIpArgs());
+        }
+        try {
+            batch.execute();
+        } catch (RuntimeException e) {
+            return false;
+        }
+        changes.forEach(pass::changed);
+        routes.forEach(pass::routeAdded);
+        return true;
+    }
+
+    /** Each peer on its own: neighbour, FDB entry, route, each only when it differs from the kernel's. */
+    private void programEach(Pass pass, Kernel k, List<PeerPlan> plans, boolean deviceReady) {
         for (PeerPlan p : plans) {
             if (p.overlay()) {
                 if (!deviceReady) {
