@@ -137,6 +137,8 @@ def scale_section(c):
         L.append(f"| {cnt} leases: agent start → all programmed (JVM start, etcd read, one pass) | ms | "
                  + ("≤ 5000" if cnt == counts[-1] else "") + " | "
                  + " | ".join(cell(b, lambda x: x[k]["start_to_all_programmed_ms"], 0) for b in bk) + " |")
+        L.append(f"| {cnt} leases: agent start → first route (JVM start, etcd connect, lease, etcd read) | ms |  | "
+                 + " | ".join(cell(b, lambda x: x[k]["start_to_first_route_ms"], 0) for b in bk) + " |")
         L.append(f"| {cnt} leases: of which the start-up pass (the agent's log) | ms |  | "
                  + " | ".join(cell(b, lambda x: x[k]["passes"][0]["ms"], 0) for b in bk) + " |")
     L.append(f"| {top} peers: RSS at steady state | MiB | ≤ 128 | "

@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The node agent's one loop. It alone decides what the node should look like, and every change
  * goes through one {@link Dataplane#reconcile} pass over the full lease set, whatever triggered it:
- * start-up, a watch event, the timer, a renewed or re-taken lease, the store coming back.
+ * start-up, a watch event, the timer, a renewed or re-taken lease, the store coming back. The one
+ * shortcut: a watch event in which peers only joined programs just them ({@link Dataplane#addPeers},
+ * planned from the full lease set), and falls back to the full pass whenever that is in doubt.
  *
  * <ol>
  * <li><b>Wait for the store</b>: read the configuration and take a lease. Until both succeed
