@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Renders bench.py's benchmark.json as a Markdown table (benchmark.md) and an SVG chart (benchmark.svg),
-and ClusterBench's benchmark-cluster.json, when there is one, as the "Cluster network" section of benchmark.md.
+ClusterBench's benchmark-cluster.json, when there is one, as the "Cluster network" section of benchmark.md, and
+ClusterScale's benchmark-scale.json, when there is one, as its "Cluster scale" section.
 Usage: report.py RESULT_DIR OUT_DIR
 Each JSON file is read from RESULT_DIR, else from OUT_DIR; so `report.py docs docs` re-renders benchmark.md from
 what is there. Without a benchmark.json, benchmark.md holds the cluster section alone and no SVG is written."""
@@ -98,11 +99,79 @@ def cluster_section(c):
     return "\n".join(L) + "\n"
 
 
+def scale_section(c):
+    """The cluster scale benchmark (bench/cluster-scale.sh) as Markdown."""
+    bk = [b for b in ("vxlan", "host-gw") if b in c["backends"]]
+    B = c["backends"]
+    counts = sorted({int(n) for b in bk for n in B[b]}, key=int)
+    top = str(counts[-1])
+
+    def f(x, d=1):
+        return "—" if x is None else f"{x:.{d}f}"
+
+    def cell(b, get, d=1):
+        try:
+            return f(get(B[b]), d)
+        except (KeyError, TypeError, IndexError):
+            return "—"
+
+    def dist(key, b):
+        d = B[b][top]["new_lease"][key]
+        return f"{f(d['p50'])} / {f(d['p90'])} / {f(d['p99'])} / {f(d['max'])}"
+
+    head = "| metric | unit | goal | " + " | ".join(bk) + " |\n|---|---|---|" + "---:|" * len(bk)
+    n = B[bk[0]][top]["new_lease"]["put_ack_to_route_ms"]["n"]
+    L = ["## Cluster scale", "",
+         f"Run of `bench/cluster-scale.sh`: {c['cpus']} CPUs, {round(c['duration_s'])} s; load average "
+         f"`{' '.join(c['load_start'].split()[:3])}` at the start, `{' '.join(c['load_end'].split()[:3])}` at the end (a shared machine: other jobs ran meanwhile).", "",
+         "Per backend, a one-member etcd filled by `LeaseWriter fill` with flannel-format leases of fake peers "
+         f"(public IPs in 198.19.0.0/16, for vxlan a VTEP MAC each; the network 10.244.0.0/16 in /{c['subnet_len']}s, so that "
+         "5000 nodes fit), then one real `jcni agent` "
+         f"(`{c['agent_jvm_options']}`) started on a fresh simulated node per count. host-gw needs every peer on a "
+         "connected subnet: its node has 198.19.255.254/16 on `eth0` beside its underlay address; vxlan needs nothing of the "
+         "kind (the FDB entry names the peer's address, nothing is sent). The benchmark polls the node's kernel through "
+         "netlink every 10 ms until every peer's route (vxlan: and its neighbour and FDB entry) is there.", "",
+         head]
+    for cnt in counts:
+        k = str(cnt)
+        L.append(f"| {cnt} leases: agent start → all programmed (JVM start, etcd read, one pass) | ms | "
+                 + ("≤ 5000" if cnt == counts[-1] else "") + " | "
+                 + " | ".join(cell(b, lambda x: x[k]["start_to_all_programmed_ms"], 0) for b in bk) + " |")
+        L.append(f"| {cnt} leases: agent start → first route (JVM start, etcd connect, lease, etcd read) | ms |  | "
+                 + " | ".join(cell(b, lambda x: x[k]["start_to_first_route_ms"], 0) for b in bk) + " |")
+        L.append(f"| {cnt} leases: of which the start-up pass (the agent's log) | ms |  | "
+                 + " | ".join(cell(b, lambda x: x[k]["passes"][0]["ms"], 0) for b in bk) + " |")
+    L.append(f"| {top} peers: RSS at steady state | MiB | ≤ 128 | "
+             + " | ".join(cell(b, lambda x: x[top]["steady"]["rss_kib"] / 1024) for b in bk) + " |")
+    idle = B[bk[0]][top]["steady"]["idle_seconds"]
+    L.append(f"| {top} peers: CPU over {idle:.0f} s idle (drift check every 10 s included) | ms | ≈ 0 | "
+             + " | ".join(cell(b, lambda x: x[top]["steady"]["idle_cpu_ms"], 0) for b in bk) + " |")
+    L.append(f"| {top} peers: of which the agent's loop (`jcni-agent`, the drift passes) | ms |  | "
+             + " | ".join(cell(b, lambda x: x[top]["steady"]["idle_cpu_ms_by_thread"].get("jcni-agent", 0), 0) for b in bk) + " |")
+    L += ["", f"**A new lease with {top} peers present** ({n} samples, each a new subnet put by `LeaseWriter`, deleted again "
+          "before the next; the node is polled with `ip route get` through netlink every 0.5 ms: the scale nodes have no "
+          "default route, so only the new peer's route answers); p50 / p90 / p99 / max:", "",
+          "| metric | unit | goal | " + " | ".join(bk) + " |\n|---|---|---|" + "---:|" * len(bk)]
+    for label, key, goal in (("etcd put acknowledged", "etcd_put_ack_ms", ""),
+                             ("put acknowledged → route in the kernel", "put_ack_to_route_ms", "p99 ≤ 200"),
+                             ("the agent's pass (its log: \"N changes in X ms\")", "agent_pass_ms", ""),
+                             ("delete acknowledged → route gone", "delete_ack_to_gone_ms", "")):
+        L.append(f"| {label} | ms | {goal} | " + " | ".join(dist(key, b) for b in bk) + " |")
+    L += ["", f"Idle CPU by thread at {top} peers (ms over {idle:.0f} s; names cut to 15 characters by the kernel): " + "; ".join(
+        f"{b}: " + ", ".join(f"{t} {ms:.0f}" for t, ms in B[b][top]["steady"]["idle_cpu_ms_by_thread"].items()) for b in bk)
+          + ". Raw samples: [benchmark-scale.json](benchmark-scale.json); the profile behind the fixes: "
+          "[benchmark-notes.md](benchmark-notes.md#cluster-scale)."]
+    return "\n".join(L) + "\n"
+
+
 cluster_json = find("benchmark-cluster.json")
 cluster_md = "" if cluster_json is None else "\n" + cluster_section(json.load(open(cluster_json)))
+scale_json = find("benchmark-scale.json")
+if scale_json is not None:
+    cluster_md += "\n" + scale_section(json.load(open(scale_json)))
 plugin_json = find("benchmark.json")
 if plugin_json is None:
-    if cluster_json is None:
+    if cluster_json is None and scale_json is None:
         sys.exit(f"report.py: neither benchmark.json nor benchmark-cluster.json in {src} or {out}")
     open(os.path.join(out, "benchmark.md"), "w").write("# Benchmark" + "\n" + cluster_md)
     print(cluster_md)

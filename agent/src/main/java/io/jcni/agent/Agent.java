@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The node agent's one loop. It alone decides what the node should look like, and every change
  * goes through one {@link Dataplane#reconcile} pass over the full lease set, whatever triggered it:
- * start-up, a watch event, the timer, a renewed or re-taken lease, the store coming back.
+ * start-up, a watch event, the timer, a renewed or re-taken lease, the store coming back. The one
+ * shortcut: a watch event in which peers only joined programs just them ({@link Dataplane#addPeers},
+ * planned from the full lease set), and falls back to the full pass whenever that is in doubt.
  *
  * <ol>
  * <li><b>Wait for the store</b>: read the configuration and take a lease. Until both succeed
@@ -68,6 +70,9 @@ public final class Agent implements Runnable {
     private String lastProblem;
     /** Set by {@link #waitFor} when the kernel changed while the loop waited. */
     private boolean kernelDirty;
+    /** Peers that joined since the last pass, and whether any other event since then needs a full pass. */
+    private final List<Lease> joined = new java.util.ArrayList<>();
+    private boolean fullPassNeeded;
 
     // read by other threads (health, metrics)
     private volatile boolean running;
@@ -317,7 +322,10 @@ public final class Agent implements Runnable {
                     return;
                 }
             }
-            if (reason != null) {
+            if (reason != null && !fullPassNeeded && !kernelDirty && !joined.isEmpty() && lastPassErrors == 0
+                    && System.nanoTime() < nextPass && addPeers(reason)) {
+                // only peers joined: programmed alone; the next full pass stays at its time
+            } else if (reason != null) {
                 reconcile(reason);
                 nextPass = System.nanoTime() + interval;
             } else if (kernelDirty || System.nanoTime() >= nextPass) {
@@ -344,8 +352,15 @@ public final class Agent implements Runnable {
                 if (e.subnet().equals(own.subnet())) {
                     return null; // our own write
                 }
-                return before == null ? "node " + e.lease().publicIp() + " joined with " + e.subnet()
-                        : before.equals(e.lease()) ? null : "node " + e.lease().publicIp() + " updated " + e.subnet();
+                if (before == null) {
+                    joined.add(e.lease());
+                    return "node " + e.lease().publicIp() + " joined with " + e.subnet();
+                }
+                if (before.equals(e.lease())) {
+                    return null;
+                }
+                fullPassNeeded = true;
+                return "node " + e.lease().publicIp() + " updated " + e.subnet();
             }
             case DELETE -> {
                 Lease gone = leases.remove(e.subnet());
@@ -354,7 +369,11 @@ public final class Agent implements Runnable {
                     own = null;
                     return "own lease lost";
                 }
-                return gone == null ? null : "node " + gone.publicIp() + " left " + e.subnet();
+                if (gone == null) {
+                    return null;
+                }
+                fullPassNeeded = true;
+                return "node " + gone.publicIp() + " left " + e.subnet();
             }
         }
         return null;
@@ -414,14 +433,14 @@ public final class Agent implements Runnable {
         long t0 = System.nanoTime();
         lastPassNanos = t0;
         kernelDirty = false;
+        joined.clear();
+        fullPassNeeded = false;
         Dataplane.Report r = dataplane.reconcile(config, own, all, options.ipMasq);
         long micros = (System.nanoTime() - t0) / 1000;
         if (r.changed() || reason != null) {
             log.info((reason == null ? "repaired drift" : reason) + ": " + (all.size() - 1) + " peers, "
                     + r.changes().size() + " changes in " + AgentLog.micros(micros));
-            for (String c : r.changes()) {
-                log.detail(c);
-            }
+            log.details(r.changes());
         }
         for (String e : r.errors()) {
             log.warn(e);
@@ -444,6 +463,27 @@ public final class Agent implements Runnable {
         peerCount = all.size() - 1;
         lastPassEndNanos = System.nanoTime();
         observer.passed(lastPassEndNanos - t0, r, all.size(), handoffError == null);
+    }
+
+    /**
+     * The pass for a watch event in which peers only joined: just their objects
+     * ({@link Dataplane#addPeers}); false when the data plane wants the full pass instead.
+     */
+    private boolean addPeers(String reason) {
+        Collection<Lease> all = List.copyOf(leases.values());
+        long t0 = System.nanoTime();
+        Dataplane.Report r = dataplane.addPeers(config, own, all, joined);
+        if (r == null) {
+            return false;
+        }
+        joined.clear();
+        long micros = (System.nanoTime() - t0) / 1000;
+        log.info(reason + ": " + (all.size() - 1) + " peers, " + r.changes().size() + " changes in " + AgentLog.micros(micros));
+        log.details(r.changes());
+        peerCount = all.size() - 1;
+        lastPassEndNanos = System.nanoTime();
+        observer.passed(lastPassEndNanos - t0, r, all.size(), true);
+        return true;
     }
 
     /**

@@ -32,6 +32,24 @@ public final class AgentLog {
         }
     }
 
+    /**
+     * Details under the previous line, written at once: a start-up pass at thousands of peers has
+     * three per peer, a write and flush each would cost more than the pass's own netlink work.
+     */
+    public void details(java.util.List<String> messages) {
+        if (messages.isEmpty()) {
+            return;
+        }
+        StringBuilder b = new StringBuilder(messages.size() * 64);
+        for (String m : messages) {
+            b.append("    ").append(m).append(System.lineSeparator());
+        }
+        synchronized (out) {
+            out.print(b);
+            out.flush();
+        }
+    }
+
     private void line(String level, String message) {
         synchronized (out) {
             out.println(Instant.now().truncatedTo(ChronoUnit.MILLIS) + " jcni agent: " + level + message);

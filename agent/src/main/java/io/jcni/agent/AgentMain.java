@@ -114,7 +114,7 @@ public final class AgentMain {
         Thread loop = Thread.ofPlatform().name("jcni-agent").start(agent);
         KernelWatch kernelWatch = null;
         try {
-            kernelWatch = KernelWatch.start(null, underlay.iface(), agent::kernelChanged);
+            kernelWatch = KernelWatch.start(null, underlay.iface(), agent::kernelChanged, dataplane.ownDeletions());
         } catch (KernelException e) {
             log.warn("not watching the kernel for changes (" + e.getMessage() + "): drift is repaired every "
                     + AgentLog.duration(o.reconcileInterval));

@@ -15,6 +15,7 @@ import io.jcni.netlink.route.Links;
 import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Neighbours;
 import io.jcni.netlink.route.Route;
+import io.jcni.netlink.route.RouteBatch;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
 
@@ -59,6 +60,7 @@ public final class Dataplane implements AutoCloseable {
     private final NetNs netns;
     private final Nftables nft;
     private final ClusterMasquerade masquerade;
+    private final OwnDeletions ownDeletions = new OwnDeletions();
     private boolean closed;
 
     /**
@@ -85,6 +87,11 @@ public final class Dataplane implements AutoCloseable {
         this.netns = nl.netns();
         this.nft = netns == null ? Nftables.open(trace) : Nftables.open(netns, trace);
         this.masquerade = new ClusterMasquerade(nft);
+    }
+
+    /** The deletions this data plane's passes make, for the {@link KernelWatch} to recognise. */
+    OwnDeletions ownDeletions() {
+        return ownDeletions;
     }
 
     /** The VXLAN device's name for {@code vni}: {@code jcni.<VNI>}. */
@@ -155,6 +162,56 @@ public final class Dataplane implements AutoCloseable {
             pass.attempt("remove the masquerade (nft table inet " + NFT_TABLE + ")", () -> masquerade.remove(pass));
         }
         return pass.report();
+    }
+
+    /**
+     * Programs the peers that just joined ({@code joined}: leases new to the agent) without reading
+     * the kernel, for a watch event at thousands of peers, where a full pass (three dumps of every
+     * route, neighbour and FDB entry) costs tens of milliseconds and this a few netlink requests:
+     * the plan is still made from all of {@code leases}, so a peer is programmed exactly as a full
+     * pass would. Its route is added, not replaced, so that it never overwrites one already there.
+     *
+     * <p>Returns null, having perhaps done part of it, whenever the full pass is the one to run:
+     * a lease that cannot be planned (any lease: the full pass reports it), DirectRouting, a joined
+     * lease not planned as a peer, a route already there (ours or another's), any failing step.
+     * The full pass then finishes or repairs whatever this did.
+     */
+    public synchronized Report addPeers(NetworkConfig config, Lease own, Collection<Lease> leases, Collection<Lease> joined) {
+        NetworkConfig.Backend backend = config.backend();
+        if (backend.directRouting()) {
+            return null;
+        }
+        String device = backend.isVxlan() ? vxlanDevice(backend.vni()) : null;
+        List<String> errors = new ArrayList<>();
+        List<PeerPlan> plans = PeerPlan.of(config, own, leases, underlay, device, List.of(), errors);
+        if (!errors.isEmpty()) {
+            return null;
+        }
+        Set<IpPrefix> wanted = new HashSet<>();
+        for (Lease l : joined) {
+            wanted.add(l.subnet().network());
+        }
+        Pass pass = new Pass();
+        int done = 0;
+        try {
+            for (PeerPlan p : plans) {
+                if (!wanted.contains(p.route().destination())) {
+                    continue;
+                }
+                if (p.overlay()) {
+                    nl.neighbours().replace(p.route().device(), p.neighbour(), p.mac(), Rtnl.NUD_PERMANENT);
+                    pass.changed("ip neigh replace " + p.neighbourArgs());
+                    nl.neighbours().replaceFdb(p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+                    pass.changed("bridge fdb replace " + p.fdbArgs());
+                }
+                nl.routes().add(p.route());
+                pass.routeAdded("ip route add " + p.route().toIpArgs());
+                done++;
+            }
+        } catch (RuntimeException e) {
+            return null;
+        }
+        return done == wanted.size() ? pass.report() : null;
     }
 
     /** What {@code jcni cluster status} shows for each peer: whether each wanted object is there. */
@@ -312,7 +369,16 @@ public final class Dataplane implements AutoCloseable {
                 if (!macs.contains(e.mac()) && e.isPermanent() && !ZERO_MAC.equals(e.mac()) && !e.isMaster()) {
                     String args = e.mac() + " dev " + k.device + (e.dst() == null ? "" : " dst " + e.dst()) + " self";
                     pass.attempt("remove fdb entry " + args, () -> {
-                        if (nl.neighbours().deleteFdbIfExists(k.device, e.mac(), e.dst(), Neighbours.SELF)) {
+                        ownDeletions.neighbour();
+                        boolean deleted = false;
+                        try {
+                            deleted = nl.neighbours().deleteFdbIfExists(k.device, e.mac(), e.dst(), Neighbours.SELF);
+                        } finally {
+                            if (!deleted) {
+                                ownDeletions.neighbourNotDeleted();
+                            }
+                        }
+                        if (deleted) {
                             pass.changed("bridge fdb del " + args);
                         }
                     });
@@ -321,7 +387,16 @@ public final class Dataplane implements AutoCloseable {
             for (Neighbour n : k.neighbours.values()) {
                 if (n.isPermanent() && !neighbours.contains(n.address())) {
                     pass.attempt("remove neighbour " + n.address() + " dev " + k.device, () -> {
-                        if (nl.neighbours().deleteIfExists(k.device, n.address())) {
+                        ownDeletions.neighbour();
+                        boolean deleted = false;
+                        try {
+                            deleted = nl.neighbours().deleteIfExists(k.device, n.address());
+                        } finally {
+                            if (!deleted) {
+                                ownDeletions.neighbourNotDeleted();
+                            }
+                        }
+                        if (deleted) {
                             pass.changed("ip neigh del " + n.address() + " dev " + k.device);
                         }
                     });
@@ -329,20 +404,74 @@ public final class Dataplane implements AutoCloseable {
             }
         }
 
+        if (!programBatched(pass, k, plans, deviceReady)) {
+            programEach(pass, k, plans, deviceReady);
+        }
+    }
+
+    /**
+     * Every peer's missing or wrong entries in one {@link RouteBatch} (a start-up pass at 5000 vxlan
+     * peers is 15000 of them); false when the kernel refused any, and then the caller programs
+     * peer by peer, which names the failing one. A foreign route in the way is left to that too.
+     */
+    private boolean programBatched(Pass pass, Kernel k, List<PeerPlan> plans, boolean deviceReady) {
+        RouteBatch batch = nl.batch();
+        List<String> changes = new ArrayList<>();
+        List<String> routes = new ArrayList<>();
         for (PeerPlan p : plans) {
-            String peer = "peer " + Lease.keyName(p.peer().subnet()) + " (" + p.peer().publicIp() + ")";
             if (p.overlay()) {
                 if (!deviceReady) {
                     continue; // the device's own error says why
                 }
-                boolean ok = pass.attempt(peer + ": neighbour", () -> ensureNeighbour(pass, k, p))
-                        && pass.attempt(peer + ": fdb entry", () -> ensureFdb(pass, k, p));
+                if (!k.neighbourRight(p)) {
+                    batch.replaceNeighbour(p.route().device(), p.neighbour(), p.mac(), Rtnl.NUD_PERMANENT);
+                    changes.add("ip neigh replace " + p.neighbourArgs());
+                }
+                if (!k.fdbRight(p)) {
+                    batch.replaceFdb(p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+                    changes.add("bridge fdb replace " + p.fdbArgs());
+                }
+            }
+            Route want = p.route();
+            Route have = k.ours.get(want.destination());
+            if (have != null && sameRoute(have, want)) {
+                continue;
+            }
+            if (have == null && k.foreign.containsKey(want.destination())) {
+                return false; // the one-by-one pass reports it, and leaves it alone
+            }
+            batch.replaceRoute(want);
+            routes.add("ip route replace " + want.toIpArgs());
+        }
+        try {
+            batch.execute();
+        } catch (RuntimeException e) {
+            return false;
+        }
+        changes.forEach(pass::changed);
+        routes.forEach(pass::routeAdded);
+        return true;
+    }
+
+    /** Each peer on its own: neighbour, FDB entry, route, each only when it differs from the kernel's. */
+    private void programEach(Pass pass, Kernel k, List<PeerPlan> plans, boolean deviceReady) {
+        for (PeerPlan p : plans) {
+            if (p.overlay()) {
+                if (!deviceReady) {
+                    continue; // the device's own error says why
+                }
+                boolean ok = pass.attempt(() -> peerName(p) + ": neighbour", () -> ensureNeighbour(pass, k, p))
+                        && pass.attempt(() -> peerName(p) + ": fdb entry", () -> ensureFdb(pass, k, p));
                 if (!ok) {
                     continue; // no route to a VTEP the kernel cannot reach
                 }
             }
-            pass.attempt(peer + ": route", () -> ensureRoute(pass, k, p));
+            pass.attempt(() -> peerName(p) + ": route", () -> ensureRoute(pass, k, p));
         }
+    }
+
+    private static String peerName(PeerPlan p) {
+        return "peer " + Lease.keyName(p.peer().subnet()) + " (" + p.peer().publicIp() + ")";
     }
 
     private void ensureNeighbour(Pass pass, Kernel k, PeerPlan p) {
@@ -378,7 +507,16 @@ public final class Dataplane implements AutoCloseable {
     }
 
     private void deleteRoute(Pass pass, Route r) {
-        if (nl.routes().deleteOfProtocolIfExists(r)) {
+        ownDeletions.route();
+        boolean deleted = false;
+        try {
+            deleted = nl.routes().deleteOfProtocolIfExists(r);
+        } finally {
+            if (!deleted) {
+                ownDeletions.routeNotDeleted();
+            }
+        }
+        if (deleted) {
             pass.routeRemoved("ip route del " + r.toIpArgs());
         }
     }
@@ -402,6 +540,8 @@ public final class Dataplane implements AutoCloseable {
         final Map<IpPrefix, Route> foreign = new HashMap<>();
         final Map<IpAddress, Neighbour> neighbours = new HashMap<>();
         final List<FdbEntry> fdb = new ArrayList<>();
+        /** {@link #fdb} by MAC: a pass looks up every peer's entry, a scan each would be quadratic in the peers. */
+        final Map<MacAddress, List<FdbEntry>> fdbByMac = new HashMap<>();
         final String device;
 
         private Kernel(String device) {
@@ -429,6 +569,7 @@ public final class Dataplane implements AutoCloseable {
                 for (FdbEntry e : nl.neighbours().listFdb(device)) {
                     if (!e.isMaster()) {
                         k.fdb.add(e);
+                        k.fdbByMac.computeIfAbsent(e.mac(), m -> new ArrayList<>(1)).add(e);
                     }
                 }
             }
@@ -444,8 +585,8 @@ public final class Dataplane implements AutoCloseable {
             if (device == null) {
                 return false;
             }
-            for (FdbEntry e : fdb) {
-                if (e.mac().equals(p.mac()) && p.fdbDst().equals(e.dst()) && e.isPermanent()) {
+            for (FdbEntry e : fdbByMac.getOrDefault(p.mac(), List.of())) {
+                if (p.fdbDst().equals(e.dst()) && e.isPermanent()) {
                     return true;
                 }
             }

@@ -13,8 +13,10 @@ import java.util.List;
  * Tells the agent at once when the kernel lost something it owns, instead of at the next
  * periodic pass: a route of {@link Dataplane#ROUTE_PROTOCOL} deleted (by hand, or by the kernel
  * when the underlay went down), a neighbour or FDB entry of a VXLAN device deleted, the underlay or a
- * {@code jcni.*} device added, removed or flapped. Changes the agent's own passes make wake it
- * too; such a pass finds nothing to do. The periodic pass stays as the safety net.
+ * {@code jcni.*} device added, removed or flapped. The deletions the agent's own passes make are
+ * announced in {@link OwnDeletions} and do not wake it (a peer leaving would otherwise cost a
+ * second full pass); its own link changes do, and such a pass finds nothing to do. The periodic
+ * pass stays as the safety net.
  */
 final class KernelWatch implements AutoCloseable {
     /** How long one wait for notifications lasts: the reader checks for close this often. */
@@ -25,10 +27,12 @@ final class KernelWatch implements AutoCloseable {
     private final RouteNetlink names;
     private final String underlay;
     private final Runnable onChange;
+    private final OwnDeletions own;
     private final Thread reader;
     private volatile boolean closed;
 
-    private KernelWatch(RouteEvents events, RouteNetlink names, String underlay, Runnable onChange) {
+    private KernelWatch(RouteEvents events, RouteNetlink names, String underlay, Runnable onChange, OwnDeletions own) {
+        this.own = own;
         this.events = events;
         this.names = names;
         this.underlay = underlay;
@@ -38,6 +42,11 @@ final class KernelWatch implements AutoCloseable {
 
     /** Watches the namespace {@code netns} (null: this process's); {@code onChange} runs on the reader thread. */
     static KernelWatch start(NetNs netns, String underlay, Runnable onChange) {
+        return start(netns, underlay, onChange, new OwnDeletions());
+    }
+
+    /** Like {@link #start(NetNs, String, Runnable)}, not waking for the deletions announced in {@code own}. */
+    static KernelWatch start(NetNs netns, String underlay, Runnable onChange, OwnDeletions own) {
         RouteEvents events = RouteEvents.open(netns, WAIT_MILLIS);
         RouteNetlink names;
         try {
@@ -46,7 +55,7 @@ final class KernelWatch implements AutoCloseable {
             events.close();
             throw e;
         }
-        KernelWatch w = new KernelWatch(events, names, underlay, onChange);
+        KernelWatch w = new KernelWatch(events, names, underlay, onChange, own);
         w.reader.start();
         return w;
     }
@@ -55,8 +64,20 @@ final class KernelWatch implements AutoCloseable {
         try {
             while (!closed) {
                 List<RouteEvents.Change> changes = events.next();
-                if (changes != null && (changes.isEmpty() || changes.stream().anyMatch(this::concernsUs))) {
-                    onChange.run(); // empty: notifications were dropped, so anything may have changed
+                if (changes == null) {
+                    continue;
+                }
+                if (changes.isEmpty()) {
+                    own.clear();
+                    onChange.run(); // notifications were dropped, so anything may have changed
+                    continue;
+                }
+                boolean wake = false;
+                for (RouteEvents.Change c : changes) {
+                    wake |= concernsUs(c) && !announced(c); // every one looked at: each announced one is counted off
+                }
+                if (wake) {
+                    onChange.run();
                 }
             }
         } catch (RuntimeException e) {
@@ -76,6 +97,15 @@ final class KernelWatch implements AutoCloseable {
             case Rtnl.RTM_DELNEIGH -> ours(c.linkIndex());
             case Rtnl.RTM_NEWLINK, Rtnl.RTM_DELLINK -> c.linkName() != null
                     && (c.linkName().equals(underlay) || c.linkName().startsWith(Dataplane.VXLAN_PREFIX));
+            default -> false;
+        };
+    }
+
+    /** Whether {@code c} (one that concerns us) is a deletion the agent's own pass announced. */
+    private boolean announced(RouteEvents.Change c) {
+        return switch (c.type()) {
+            case Rtnl.RTM_DELROUTE -> own.takeRoute();
+            case Rtnl.RTM_DELNEIGH -> own.takeNeighbour();
             default -> false;
         };
     }

@@ -38,6 +38,20 @@ final class Pass {
         errors.add(message);
     }
 
+    /**
+     * Like {@link #attempt(String, Step)}, the name made only on failure: a pass over thousands of
+     * peers would otherwise build several strings per peer for nothing.
+     */
+    boolean attempt(java.util.function.Supplier<String> what, Step step) {
+        try {
+            step.run();
+            return true;
+        } catch (RuntimeException e) {
+            errors.add(what.get() + ": " + e.getMessage());
+            return false;
+        }
+    }
+
     /** Runs {@code step}; a failure becomes an error naming {@code what}. Returns whether it succeeded. */
     boolean attempt(String what, Step step) {
         try {

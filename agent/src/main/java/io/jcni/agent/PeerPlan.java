@@ -53,14 +53,13 @@ record PeerPlan(Lease peer, Route route, IpAddress neighbour, MacAddress mac, Ip
                 // before (it expires on its own): routing to it would point at ourselves.
                 continue;
             }
-            String name = "lease " + Lease.keyName(subnet);
             if (!subnet.isV4() || subnet.length() < config.network().length()
                     || !config.network().contains(subnet.address())) {
-                errors.add(name + ": outside the network " + config.network() + ", ignored");
+                errors.add("lease " + Lease.keyName(subnet) + ": outside the network " + config.network() + ", ignored");
                 continue;
             }
             if (!l.publicIp().isV4()) {
-                errors.add(name + ": public IP " + l.publicIp() + " is not IPv4, ignored");
+                errors.add("lease " + Lease.keyName(subnet) + ": public IP " + l.publicIp() + " is not IPv4, ignored");
                 continue;
             }
             if (vxlanDevice == null || onAny(direct, l.publicIp())) {
@@ -69,13 +68,13 @@ record PeerPlan(Lease peer, Route route, IpAddress neighbour, MacAddress mac, Ip
                 continue;
             }
             if (l.vtepMac() == null) {
-                errors.add(name + ": no VTEP MAC (the peer runs backend " + l.backendType() + "), not reachable over "
+                errors.add("lease " + Lease.keyName(subnet) + ": no VTEP MAC (the peer runs backend " + l.backendType() + "), not reachable over "
                         + vxlanDevice);
                 continue;
             }
             Lease other = macs.putIfAbsent(l.vtepMac(), l);
             if (other != null) {
-                errors.add(name + ": VTEP MAC " + l.vtepMac() + " is also published by lease "
+                errors.add("lease " + Lease.keyName(subnet) + ": VTEP MAC " + l.vtepMac() + " is also published by lease "
                         + Lease.keyName(other.subnet()) + ", ignored");
                 continue;
             }

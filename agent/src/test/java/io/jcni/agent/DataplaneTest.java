@@ -389,8 +389,21 @@ class DataplaneTest {
         sh(n1, "ip", "route", "add", "10.244.77.0/24", "via", "198.18.0.13", "dev", "eth0", "proto", "215");
 
         List<Lease> without3 = leases(c, 1, 2);
+        OwnDeletions announced = n1.dataplane().ownDeletions();
+        announced.clear();
         Dataplane.Report r = pass(n1, c, without3, false);
         assertTrue(r.changes().contains("ip route del 10.244.77.0/24 via 198.18.0.13 dev eth0 proto 215"), r.changes().toString());
+        // every deletion was announced for the kernel watch, once: the stale route and peer 3's (vxlan: its neighbour and FDB entry)
+        int routesAnnounced = 0, neighboursAnnounced = 0;
+        while (announced.takeRoute()) {
+            routesAnnounced++;
+        }
+        while (announced.takeNeighbour()) {
+            neighboursAnnounced++;
+        }
+        assertEquals(2, r.routesRemoved(), r.changes().toString());
+        assertEquals(2, routesAnnounced);
+        assertEquals(backend.equals("vxlan") ? 2 : 0, neighboursAnnounced);
         assertProgrammed(n1, c, 2);
         pass(lab.node(2), c, without3, false);
         assertProgrammed(lab.node(2), c, 1);
@@ -404,6 +417,37 @@ class DataplaneTest {
         routes = allRoutes(n1);
         assertTrue(routes.contains("10.244.50.0/24 static") && routes.contains("10.99.0.0/24 boot"), routes.toString());
         assertAllPodsTalk();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"host-gw", "vxlan"})
+    void aJoinedPeerIsProgrammedAloneAsAFullPassWouldOrLeftToTheFullPass(String backend) {
+        NetworkConfig c = config(backend);
+        List<Lease> all = allLeases(c);
+        List<Lease> without3 = leases(c, 1, 2);
+        Node n1 = lab.node(1);
+        pass(n1, c, without3, false);
+        Lease third = lease(lab.node(3), c);
+
+        Dataplane.Report r = n1.dataplane().addPeers(c, own(n1, all), all, List.of(third));
+        assertNotNull(r, "only a new peer: programmed alone");
+        assertEquals(backend.equals("vxlan") ? 3 : 1, r.changes().size(), r.changes().toString());
+        assertEquals(1, r.routesAdded());
+        assertProgrammed(n1, c, 2, 3);
+        assertEquals(List.of(), pass(n1, c, all, false).changes(), "a full pass after it finds nothing to do");
+
+        // a route already there (here another owner's): left to the full pass, which leaves it alone and says so
+        pass(n1, c, without3, false);
+        sh(n1, "ip", "route", "add", third.subnet().toString(), "via", "198.18.0.12", "dev", "eth0", "proto", "static");
+        assertNull(n1.dataplane().addPeers(c, own(n1, all), all, List.of(third)), "a route in the way");
+        assertTrue(allRoutes(n1).contains(third.subnet() + " static"), "the foreign route is untouched");
+        sh(n1, "ip", "route", "del", third.subnet().toString(), "proto", "static");
+
+        // a lease that cannot be planned, even another one: the full pass is the one to report it
+        List<Lease> withBad = new ArrayList<>(all);
+        withBad.add(new Lease(IpPrefix.parse("10.99.0.0/24"), IpAddress.parse("198.18.0.99"), backend,
+                backend.equals("vxlan") ? MacAddress.parse("0a:6a:00:00:00:99") : null, backend.equals("vxlan") ? 1 : 0, 0));
+        assertNull(n1.dataplane().addPeers(c, own(n1, all), withBad, List.of(third)), "a lease outside the network");
     }
 
     @Test

@@ -19,6 +19,7 @@ class KernelWatchTest {
     private final String ns = "jkw-" + Integer.toString(ThreadLocalRandom.current().nextInt(46656, 1679616), 36);
     private final Semaphore wakeUps = new Semaphore(0);
     private NetNs handle;
+    private final OwnDeletions own = new OwnDeletions();
     private KernelWatch watch;
 
     @BeforeEach
@@ -29,7 +30,7 @@ class KernelWatchTest {
         ip("link", "set", "eth0", "up");
         ip("addr", "add", "198.18.0.11/24", "dev", "eth0");
         ip("link", "add", "other0", "type", "bridge");
-        watch = KernelWatch.start(handle, "eth0", wakeUps::release);
+        watch = KernelWatch.start(handle, "eth0", wakeUps::release, own);
     }
 
     @AfterEach
@@ -87,6 +88,34 @@ class KernelWatchTest {
         assertTrue(wokenWithin(2000), "a neighbour of the VXLAN device deleted");
         ip("link", "del", "jcni.1");
         assertTrue(wokenWithin(2000), "the VXLAN device deleted");
+    }
+
+    @Test
+    void deletionsTheAgentAnnouncedDoNotWakeIt() throws Exception {
+        ip("route", "add", "10.244.2.0/24", "via", "198.18.0.12", "proto", "215");
+        ip("route", "add", "10.244.3.0/24", "via", "198.18.0.13", "proto", "215");
+        ip("route", "add", "10.244.4.0/24", "via", "198.18.0.14", "proto", "215");
+        ip("link", "add", "jcni.1", "type", "vxlan", "id", "1", "dstport", "8472");
+        ip("neigh", "add", "10.244.5.0", "lladdr", "02:00:00:00:00:05", "dev", "jcni.1", "nud", "permanent");
+        ip("neigh", "add", "10.244.6.0", "lladdr", "02:00:00:00:00:06", "dev", "jcni.1", "nud", "permanent");
+        Thread.sleep(300);
+        wakeUps.drainPermits();
+
+        own.route(); // as a pass announces each deletion it makes
+        own.neighbour();
+        ip("route", "del", "10.244.2.0/24");
+        ip("neigh", "del", "10.244.5.0", "dev", "jcni.1");
+        assertFalse(wokenWithin(1500), "the agent's own deletions");
+
+        ip("route", "del", "10.244.3.0/24");
+        assertTrue(wokenWithin(2000), "a route deletion nobody announced");
+        ip("neigh", "del", "10.244.6.0", "dev", "jcni.1");
+        assertTrue(wokenWithin(2000), "a neighbour deletion nobody announced");
+
+        own.route();
+        own.routeNotDeleted(); // the route was gone already: nothing to swallow
+        ip("route", "del", "10.244.4.0/24");
+        assertTrue(wokenWithin(2000), "an announcement taken back swallows nothing");
     }
 
     @Test

@@ -592,7 +592,7 @@ public final class ClusterBench {
     }
 
     /** The node's pod subnet, from the subnet.env its agent wrote ({@code JCNI_SUBNET=10.244.1.1/24}). */
-    private static IpPrefix nodeSubnet(Node n) throws IOException {
+    static IpPrefix nodeSubnet(Node n) throws IOException {
         for (String line : Files.readAllLines(n.runDir().resolve("subnet.env"))) {
             if (line.startsWith("JCNI_SUBNET=")) {
                 return IpPrefix.parse(line.substring("JCNI_SUBNET=".length()).trim()).network();
@@ -674,7 +674,7 @@ public final class ClusterBench {
      * ({@code … joined with 10.244.250.0/24: 3 peers, 3 changes in 1.2 ms}, where several reasons
      * of one pass are listed with commas); -1 when the line did not appear within 5 s.
      */
-    private static double passMillis(AgentProcess agent, String reason) {
+    static double passMillis(AgentProcess agent, String reason) {
         double[] found = {-1};
         Procs.await(() -> {
             for (String line : agent.logText().split("\n")) {
@@ -692,7 +692,7 @@ public final class ClusterBench {
     }
 
     /** {@link LeaseWriter} running in etcd member 1's namespace, one command at a time. */
-    private static final class LeaseWriterProcess implements AutoCloseable {
+    static final class LeaseWriterProcess implements AutoCloseable {
         private final Process process;
         private final BufferedWriter in;
         private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -722,9 +722,9 @@ public final class ClusterBench {
         long[] command(String command) throws IOException, InterruptedException {
             in.write(command + "\n");
             in.flush();
-            String answer = lines.poll(30, TimeUnit.SECONDS);
+            String answer = lines.poll(300, TimeUnit.SECONDS); // a fill of thousands of leases takes a while
             if (answer == null || !answer.startsWith("ok ")) {
-                throw new IllegalStateException("LeaseWriter: " + command + ": " + (answer == null ? "no answer in 30 s" : answer));
+                throw new IllegalStateException("LeaseWriter: " + command + ": " + (answer == null ? "no answer in 300 s" : answer));
             }
             String[] w = answer.split(" ");
             return new long[] {Long.parseLong(w[1]), Long.parseLong(w[2])};
@@ -820,10 +820,10 @@ public final class ClusterBench {
         return r;
     }
 
-    private record ThreadTicks(String name, long ticks) {}
+    record ThreadTicks(String name, long ticks) {}
 
     /** Every thread of {@code pid}: its name (/proc/PID/task/TID/comm, a Java thread's name cut to 15 characters) and CPU ticks. */
-    private static Map<Long, ThreadTicks> threadTicks(long pid) throws IOException {
+    static Map<Long, ThreadTicks> threadTicks(long pid) throws IOException {
         Map<Long, ThreadTicks> m = new LinkedHashMap<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path t : tasks) {
@@ -857,7 +857,7 @@ public final class ClusterBench {
     }
 
     /** The agent's JVM: the process started on the node is it (nsenter execs), or else its java descendant. */
-    private static long javaPid(AgentProcess agent) {
+    static long javaPid(AgentProcess agent) {
         if ("java".equals(comm(agent.pid()))) {
             return agent.pid();
         }
@@ -875,7 +875,7 @@ public final class ClusterBench {
     }
 
     /** A field of /proc/PID/status in KiB ({@code VmRSS: 81234 kB}). */
-    private static long status(long pid, String field) throws IOException {
+    static long status(long pid, String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
             if (line.startsWith(field + ":")) {
                 return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
@@ -885,7 +885,7 @@ public final class ClusterBench {
     }
 
     /** utime + stime of the process (all its threads), in clock ticks, from /proc/PID/stat. */
-    private static long cpuTicks(long pid) throws IOException {
+    static long cpuTicks(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
         // the command name (field 2) may hold spaces: count the fields after its closing parenthesis
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
@@ -895,7 +895,7 @@ public final class ClusterBench {
     // ---------------------------------------------------------------- plumbing
 
     /** p50, p90 (nearest rank), min, max and every sample, in ms. */
-    private static Map<String, Object> dist(List<Double> v) {
+    static Map<String, Object> dist(List<Double> v) {
         Map<String, Object> m = new LinkedHashMap<>();
         List<Double> s = new ArrayList<>(v);
         Collections.sort(s);
@@ -908,7 +908,7 @@ public final class ClusterBench {
         return m;
     }
 
-    private static double rank(List<Double> sorted, double p) {
+    static double rank(List<Double> sorted, double p) {
         int i = (int) Math.ceil(p * sorted.size()) - 1;
         return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i)));
     }
@@ -920,7 +920,7 @@ public final class ClusterBench {
         return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
-    private static double round(double v, int digits) {
+    static double round(double v, int digits) {
         double f = Math.pow(10, digits);
         return Math.round(v * f) / f;
     }
@@ -945,7 +945,7 @@ public final class ClusterBench {
         }
     }
 
-    private static void sleep(long ms) {
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {

@@ -28,12 +28,19 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  *   put SUBNET PUBLIC_IP [VTEP_MAC VNI]   e.g. put 10.244.250.0/24 198.18.0.200 0a:6a:62:00:00:01 1
  *   del SUBNET
+ *   fill COUNT SUBNET_LEN [VNI]          e.g. fill 5000 29 1
  * </pre>
  * It prints {@code ready} once etcd answered, then for each command {@code ok T0 T1}: the
  * {@link System#nanoTime()} just before the request was sent and just after etcd's answer arrived
  * (CLOCK_MONOTONIC, so comparable with another process's on the same machine), or
  * {@code error MESSAGE}. The value is flannel's ({@link Lease#valueJson()}), with no etcd lease
  * attached: a reservation, which agents route to like any other lease. End of input ends it.
+ *
+ * <p>{@code fill} is the load tool of the scale benchmark: it makes sure the {@link #fake fake
+ * leases} 0, 1, … exist until COUNT of them were created by this or earlier fills, skipping a
+ * subnet some agent holds (each key is created only if absent), with up to {@value #IN_FLIGHT}
+ * requests in flight. It answers {@code ok T0 T1 CREATED NEXT}: CREATED keys written by this
+ * command, and the next fake index not yet tried.
  */
 public final class LeaseWriter {
     private LeaseWriter() {}
@@ -60,6 +67,7 @@ public final class LeaseWriter {
                     out.println(switch (w[0]) {
                         case "put" -> put(client, prefix, w);
                         case "del" -> del(client, prefix, w);
+                        case "fill" -> fill(client, prefix, w);
                         default -> throw new IllegalArgumentException("unknown command \"" + w[0] + "\"");
                     });
                 } catch (Exception e) {
@@ -93,6 +101,57 @@ public final class LeaseWriter {
         client.getKVClient().delete(key).get(10, TimeUnit.SECONDS);
         long t1 = System.nanoTime();
         return "ok " + t0 + " " + t1;
+    }
+
+    /** Requests a {@code fill} keeps in flight. */
+    static final int IN_FLIGHT = 64;
+    /** The next fake index {@code fill} tries, and how many fake leases fills created so far. */
+    private static int nextFake, filled;
+
+    /**
+     * Fake lease number {@code i} of the scale benchmark, in a network of {@code 10.244.0.0/16}
+     * cut into /{@code subnetLen}s: subnets taken from the top of the network down (agents lease
+     * at random, a create-if-absent skips theirs), public IPs 198.19.0.1 … 198.19.255.250 (250 a
+     * /24, so the peers sit on one /16 that a node can put on its underlay for host-gw), for vxlan
+     * a locally administered VTEP MAC {@code 0a:6a:63:..} derived from {@code i}.
+     */
+    public static Lease fake(int i, int subnetLen, int vni) {
+        int count = 1 << (subnetLen - 16);
+        if (i < 0 || i >= count - 1 || i >= 250 * 256) {
+            throw new IllegalArgumentException("fake lease " + i + ": out of range for /" + subnetLen);
+        }
+        IpPrefix subnet = new IpPrefix(IpAddress.parse("10.244.0.0").add((long) (count - 1 - i) << (32 - subnetLen)), subnetLen);
+        IpAddress ip = IpAddress.parse("198.19." + (i / 250) + "." + (i % 250 + 1));
+        MacAddress mac = vni == 0 ? null
+                : MacAddress.of(new byte[] {0x0a, 0x6a, 0x63, (byte) (i >> 16), (byte) (i >> 8), (byte) i});
+        return new Lease(subnet, ip, vni == 0 ? NetworkConfig.HOST_GW : NetworkConfig.VXLAN, mac, vni, 0);
+    }
+
+    private static String fill(Client client, String prefix, String[] w) throws Exception {
+        if (w.length != 3 && w.length != 4) {
+            throw new IllegalArgumentException("fill COUNT SUBNET_LEN [VNI]");
+        }
+        int count = Integer.parseInt(w[1]), subnetLen = Integer.parseInt(w[2]);
+        int vni = w.length == 4 ? Integer.parseInt(w[3]) : 0;
+        long t0 = System.nanoTime();
+        int created = 0;
+        java.util.ArrayDeque<java.util.concurrent.CompletableFuture<io.etcd.jetcd.kv.TxnResponse>> pending = new java.util.ArrayDeque<>();
+        while (filled + created < count || !pending.isEmpty()) {
+            while (filled + created + pending.size() < count && pending.size() < IN_FLIGHT) {
+                Lease l = fake(nextFake++, subnetLen, vni);
+                ByteSequence key = bytes(key(prefix, l.subnet()));
+                pending.add(client.getKVClient().txn()
+                        .If(new io.etcd.jetcd.op.Cmp(key, io.etcd.jetcd.op.Cmp.Op.EQUAL, io.etcd.jetcd.op.CmpTarget.createRevision(0)))
+                        .Then(io.etcd.jetcd.op.Op.put(key, bytes(l.valueJson()), io.etcd.jetcd.options.PutOption.DEFAULT))
+                        .commit());
+            }
+            if (pending.poll().get(30, TimeUnit.SECONDS).isSucceeded()) {
+                created++;
+            }
+        }
+        filled += created;
+        long t1 = System.nanoTime();
+        return "ok " + t0 + " " + t1 + " " + created + " " + nextFake;
     }
 
     /** The lease key in the agents' layout: {@code <prefix>/subnets/10.244.3.0-24}. */

@@ -76,15 +76,19 @@ public final class Neighbours {
         }
     }
 
-    private void modify(int type, int nlFlags, String op, String verb, String link, IpAddress ip, MacAddress mac,
-                        int state) {
-        int index = nl.links().get(link).index();
+    static NlRequest neighbourRequest(int type, int nlFlags, String op, String link, int index, IpAddress ip, MacAddress mac,
+                                      int state) {
         NlRequest r = ndmsg(type, nlFlags, op, ip + " dev " + link, ip.isV4() ? AF_INET : AF_INET6, index, state, 0)
                 .attr(NDA_DST, ip.bytes());
         if (mac != null) {
             r.attr(NDA_LLADDR, mac.bytes());
         }
-        nl.socket().execute(r);
+        return r;
+    }
+
+    private void modify(int type, int nlFlags, String op, String verb, String link, IpAddress ip, MacAddress mac,
+                        int state) {
+        nl.socket().execute(neighbourRequest(type, nlFlags, op, link, nl.links().get(link).index(), ip, mac, state));
         if (nl.trace().enabled()) {
             StringBuilder cmd = new StringBuilder("neigh ").append(verb).append(' ').append(ip);
             if (mac != null) {
@@ -174,18 +178,22 @@ public final class Neighbours {
         }
     }
 
-    private void fdb(int type, int nlFlags, String op, String verb, String dev, MacAddress mac, IpAddress dst,
-                     int ntfFlags, int state) {
-        if ((ntfFlags & (SELF | MASTER)) == 0) {
-            throw new IllegalArgumentException("an FDB entry needs SELF and/or MASTER");
-        }
-        int index = nl.links().get(dev).index();
+    static NlRequest fdbRequest(int type, int nlFlags, String op, String dev, int index, MacAddress mac, IpAddress dst,
+                                int ntfFlags, int state) {
         NlRequest r = ndmsg(type, nlFlags, op, mac + " dev " + dev + (dst == null ? "" : " dst " + dst), AF_BRIDGE,
                 index, state, ntfFlags).attr(NDA_LLADDR, mac.bytes());
         if (dst != null) {
             r.attr(NDA_DST, dst.bytes());
         }
-        nl.socket().execute(r);
+        return r;
+    }
+
+    private void fdb(int type, int nlFlags, String op, String verb, String dev, MacAddress mac, IpAddress dst,
+                     int ntfFlags, int state) {
+        if ((ntfFlags & (SELF | MASTER)) == 0) {
+            throw new IllegalArgumentException("an FDB entry needs SELF and/or MASTER");
+        }
+        nl.socket().execute(fdbRequest(type, nlFlags, op, dev, nl.links().get(dev).index(), mac, dst, ntfFlags, state));
         if (nl.trace().enabled()) {
             StringBuilder cmd = new StringBuilder("fdb ").append(verb).append(' ').append(mac).append(" dev ").append(dev);
             if (dst != null) {

@@ -55,6 +55,11 @@ public final class RouteNetlink implements AutoCloseable {
         return addresses;
     }
 
+    /** A new, empty batch of route, neighbour and FDB replacements on this handle. */
+    public RouteBatch batch() {
+        return new RouteBatch(this);
+    }
+
     public Routes routes() {
         return routes;
     }

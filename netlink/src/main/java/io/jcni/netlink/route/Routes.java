@@ -74,6 +74,12 @@ public final class Routes {
     }
 
     private NlRequest message(int type, int flags, String op, Route route, boolean sameProtocol) {
+        return message(type, flags, op, route, sameProtocol, name -> nl.links().get(name).index());
+    }
+
+    /** The request for {@code route}, its device's index from {@code index} (a {@link RouteBatch} resolves each name once). */
+    NlRequest message(int type, int flags, String op, Route route, boolean sameProtocol,
+                      java.util.function.ToIntFunction<String> index) {
         IpPrefix dst = route.destination();
         boolean del = type == RTM_DELROUTE;
         NlRequest r = new NlRequest(type, flags, op, route.toIpArgs())
@@ -90,7 +96,7 @@ public final class Routes {
             r.attr(RTA_GATEWAY, route.gateway().bytes());
         }
         if (route.device() != null) {
-            r.attrU32(RTA_OIF, nl.links().get(route.device()).index());
+            r.attrU32(RTA_OIF, index.applyAsInt(route.device()));
         }
         if (route.source() != null) {
             r.attr(RTA_PREFSRC, route.source().bytes());
