@@ -4,6 +4,7 @@ import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
 import io.jcni.netlink.Trace;
+import io.jcni.plugins.PluginRegistry;
 import io.jcni.netlink.ns.NamedNetns;
 
 import java.io.File;
@@ -55,7 +56,7 @@ final class InstallCommand {
     static final String USAGE = """
             Usage: jcni install [--dir DIR] [--lib-dir DIR] [--from DIR] [--socket PATH] [--scripts] [--no-aot-cache] [--print]
 
-            Installs jcni-bridge, jcni-host-local and jcni-loopback as CNI plugins.
+            Installs %s as CNI plugins.
 
               --dir DIR       where the plugin executables go (default /opt/cni/bin)
               --lib-dir DIR   where the runtime jars go (default /opt/jcni/lib); jars left there
@@ -90,11 +91,9 @@ final class InstallCommand {
     /** One installed executable: its file name and entry point. */
     record PluginExe(String file, String mainClass) {}
 
-    static final List<PluginExe> PLUGINS = List.of(
-            new PluginExe("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain"),
-            new PluginExe("jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain"),
-            new PluginExe("jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain"),
-            new PluginExe("jcni-portmap", "io.jcni.plugins.portmap.PortmapMain"));
+    /** One executable per plugin of the registry. */
+    static final List<PluginExe> PLUGINS = PluginRegistry.ALL.stream()
+            .map(e -> new PluginExe(e.executable(), e.mainClass())).toList();
 
     /**
      * JVM options of the plugin executables (short-lived processes), chosen by measuring a real
@@ -147,7 +146,7 @@ final class InstallCommand {
             String a = args.get(i);
             switch (a) {
                 case "--help", "-h" -> {
-                    out.print(USAGE.formatted(javaExecutable()));
+                    out.print(USAGE.formatted(String.join(", ", PLUGINS.stream().map(PluginExe::file).toList()), javaExecutable()));
                     return 0;
                 }
                 case "--print" -> print = true;

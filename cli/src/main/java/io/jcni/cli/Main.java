@@ -22,7 +22,7 @@ public final class Main {
               netns add|del|list|exec   named network namespaces (like ip netns)
               link [list] [--netns NAME] interfaces of a namespace (like ip link)
               demo [--keep|--cleanup]   build two pods on a bridge with NAT and show it working
-              install [--dir DIR]       install jcni-bridge, -host-local, -loopback, -portmap as CNI plugins
+              install [--dir DIR]       install jcni's CNI plugins (jcni-bridge, -host-local, ...)
               daemon [--socket PATH]    serve the plugins from a resident JVM (the executables use it)
               add|del|check NET NETNS   run a network's plugin chain for a namespace (cnitool)
               status|gc NET             plugin readiness; DEL stale cached attachments + GC

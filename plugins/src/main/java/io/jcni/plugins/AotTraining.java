@@ -74,8 +74,8 @@ public final class AotTraining {
                               "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}}"""
                     .formatted(network, bridge, data.resolve("br"), subnet));
             // what the exec'd path loads besides the plugin: its main classes, the environment, the VERSION answer
-            for (String main : List.of("bridge.BridgeMain", "hostlocal.HostLocalMain", "loopback.LoopbackMain")) {
-                Class.forName("io.jcni.plugins." + main);
+            for (PluginRegistry.Entry e : PluginRegistry.ALL) {
+                Class.forName(e.mainClass());
             }
             Class.forName("io.jcni.cni.PluginMain");
             System.getenv().size();

@@ -56,7 +56,12 @@ class RuntimeErrorsTest {
         assertEquals(CniError.TRY_AGAIN_LATER, e.code());
         assertEquals("plugin type=\"slow\" failed (add): plugin slow timed out after 2s and was killed; stderr: starting",
                 e.getMessage());
-        Thread.sleep(200);
+        // SIGKILL is delivered at once, but the kernel reaps the group's processes on its own time
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine().orElse("").contains("31.4159"))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(10); // the polling interval of a wait on a condition
+        }
         assertTrue(ProcessHandle.allProcesses().noneMatch(p -> p.info().commandLine().orElse("").contains("31.4159")),
                 "the plugin's child (sleep) was killed too");
         assertEquals(-1, calls.get(0).exitCode());

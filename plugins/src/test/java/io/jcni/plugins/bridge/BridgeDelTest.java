@@ -15,6 +15,7 @@ import static io.jcni.plugins.bridge.BridgeTests.ok;
 import static io.jcni.plugins.bridge.BridgeTests.withPrev;
 import static io.jcni.plugins.testing.PluginFixture.call;
 import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,7 +45,7 @@ class BridgeDelTest {
     private static void clean(PluginFixture f, String... netns) {
         BridgeTests.assertClean(f, netns);
         String veth = BridgeTests.stableVethName(f.network, "c1", "eth0");
-        assertTrue(!BridgeTests.hostHasLink(veth), veth + " is still on the host");
+        assertFalse(BridgeTests.hostHasLink(veth), veth + " is still on the host");
     }
 
     private void delOk(String netns, String cfg) {

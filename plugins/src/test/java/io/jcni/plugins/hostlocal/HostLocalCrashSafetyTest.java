@@ -87,7 +87,11 @@ class HostLocalCrashSafetyTest extends HostLocalTestBase {
             byte[] line = new byte[8];
             int n = child.getInputStream().read(line);
             assertTrue(n > 0, "child started");
-            Thread.sleep(400);
+            // let it get a few reservations made and released, then kill it wherever it is
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (reservations().size() < 4 && System.nanoTime() < deadline) {
+                Thread.sleep(10); // the polling interval of a wait on a condition
+            }
         } finally {
             child.destroyForcibly(); // SIGKILL
             child.waitFor(10, TimeUnit.SECONDS);
