@@ -11,6 +11,7 @@ import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.plugins.bridge.Bridge;
 import io.jcni.plugins.hostlocal.HostLocal;
 import io.jcni.plugins.loopback.Loopback;
+import io.jcni.plugins.portmap.Portmap;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -73,6 +74,11 @@ public final class AotTraining {
                      "ipam": {"type": "host-local", "dataDir": "%s",
                               "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}}"""
                     .formatted(network, bridge, data.resolve("br"), subnet));
+            failures += portmapVerbs(netns, """
+                    {"cniVersion": "1.1.0", "name": "%s", "type": "jcni-bridge", "bridge": "%s",
+                     "isGateway": true, "ipMasq": true,
+                     "ipam": {"type": "host-local", "dataDir": "%s", "ranges": [[{"subnet": "%s"}]]}}"""
+                    .formatted(network, bridge, data.resolve("pm"), subnet), network);
             // what the exec'd path loads besides the plugin: its main classes, the environment, the VERSION answer
             for (PluginRegistry.Entry e : PluginRegistry.ALL) {
                 Class.forName(e.mainClass());
@@ -131,6 +137,44 @@ public final class AotTraining {
                 System.err.println("jcni aot training: " + plugin.getClass().getSimpleName() + " " + verb + " failed: "
                         + r.stdoutText());
             }
+        }
+        return failed;
+    }
+
+    /**
+     * portmap's ADD, CHECK, DEL and DEL again, chained after a bridge ADD as a conflist runs it (its
+     * prevResult is the bridge's result); the bridge's DEL afterwards. Returns the failed steps.
+     */
+    private static int portmapVerbs(String netns, String bridgeConf, String network) {
+        Map<String, String> env = new HashMap<>();
+        env.put("CNI_CONTAINERID", "jcni-aot-portmap");
+        env.put("CNI_NETNS", netns);
+        env.put("CNI_IFNAME", "eth2");
+        env.put("CNI_PATH", "/nonexistent");
+        env.put("CNI_COMMAND", "ADD");
+        PluginResponse add = Skeleton.handle(new Bridge(), new PluginRequest(env, bridgeConf.getBytes(StandardCharsets.UTF_8)));
+        if (add.exitCode() != 0) {
+            System.err.println("jcni aot training: the bridge ADD under portmap failed: " + add.stdoutText());
+            return 1;
+        }
+        String conf = """
+                {"cniVersion": "1.1.0", "name": "%s", "type": "jcni-portmap",
+                 "runtimeConfig": {"portMappings": [{"hostPort": 18080, "containerPort": 80, "protocol": "tcp"}]},
+                 "prevResult": %s}""".formatted(network, add.stdoutText());
+        int failed = 0;
+        for (String verb : List.of("ADD", "CHECK", "DEL", "DEL")) {
+            env.put("CNI_COMMAND", verb);
+            PluginResponse r = Skeleton.handle(new Portmap(), new PluginRequest(env, conf.getBytes(StandardCharsets.UTF_8)));
+            if (r.exitCode() != 0) {
+                failed++;
+                System.err.println("jcni aot training: Portmap " + verb + " failed: " + r.stdoutText());
+            }
+        }
+        env.put("CNI_COMMAND", "DEL");
+        PluginResponse del = Skeleton.handle(new Bridge(), new PluginRequest(env, bridgeConf.getBytes(StandardCharsets.UTF_8)));
+        if (del.exitCode() != 0) {
+            failed++;
+            System.err.println("jcni aot training: the bridge DEL under portmap failed: " + del.stdoutText());
         }
         return failed;
     }
