@@ -106,11 +106,7 @@ public final class Owners {
     }
 
     private static String fnv(String s) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = 0; i < s.length(); i++) {
-            h = (h ^ s.charAt(i)) * 0x100000001b3L;
-        }
-        return Long.toHexString(h);
+        return Long.toHexString(io.jcni.cni.Fnv.hash64(s));
     }
 
     private static String sha256(String s) {

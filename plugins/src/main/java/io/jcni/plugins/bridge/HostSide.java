@@ -1,6 +1,7 @@
 package io.jcni.plugins.bridge;
 
 import io.jcni.cni.CniError;
+import io.jcni.cni.Fnv;
 import io.jcni.cni.Invocation;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ObjectExistsException;
@@ -34,17 +35,7 @@ final class HostSide {
 
     /** The host end's name: stable per attachment, so a person can find a pod's veth ({@code veth} + 8 hex). */
     static String hostVethName(Invocation inv) {
-        long h = 0xcbf29ce484222325L;
-        String key = inv.network() + "\0" + inv.containerId() + "\0" + inv.ifname();
-        for (int i = 0; i < key.length(); i++) {
-            h = (h ^ key.charAt(i)) * 0x100000001b3L;
-        }
-        return "veth" + hex8(h);
-    }
-
-    private static String hex8(long v) {
-        String s = Long.toHexString((v & 0xffffffffL) | 0x100000000L);
-        return s.substring(1);
+        return "veth" + Fnv.hex8(Fnv.hash64(inv.network() + "\0" + inv.containerId() + "\0" + inv.ifname()));
     }
 
     /** Creates the bridge unless it exists (a concurrent ADD may create it first: EEXIST is fine). */
@@ -111,7 +102,7 @@ final class HostSide {
                     throw new CniError(CniError.INTERFACE_EXISTS, "could not find a free host veth name", e.getMessage());
                 }
                 // The stable name is taken (hash collision, or a link someone else made): use a random one.
-                name = "veth" + hex8(ThreadLocalRandom.current().nextLong());
+                name = "veth" + Fnv.hex8(ThreadLocalRandom.current().nextLong());
             }
         }
     }

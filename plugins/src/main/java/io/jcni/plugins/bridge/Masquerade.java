@@ -49,7 +49,7 @@ final class Masquerade {
     static final List<String> SETS = List.of(PODS4, LOCAL4, PODS6, LOCAL6);
     /** The rules {@link #ensure} puts in the chain. */
     static final int RULES = 4;
-    private static final int F = Nftables.INET;
+    private static final int FAMILY = Nftables.INET;
     private static final IpPrefix MULTICAST4 = IpPrefix.parse("224.0.0.0/4");
     private static final IpPrefix MULTICAST6 = IpPrefix.parse("ff00::/8");
 
@@ -96,14 +96,14 @@ final class Masquerade {
             byte[] key = a.bytes();
             String text = a.toString();
             // add (no-op when present), delete, add with our comment: the element is ours whoever had it.
-            b.addElement(F, TABLE, podSet(v4), key, null, null, text);
-            b.deleteElement(F, TABLE, podSet(v4), key, text);
-            b.addElement(F, TABLE, podSet(v4), key, null, e.owner(), text);
+            b.addElement(FAMILY, TABLE, podSet(v4), key, null, null, text);
+            b.deleteElement(FAMILY, TABLE, podSet(v4), key, text);
+            b.addElement(FAMILY, TABLE, podSet(v4), key, null, e.owner(), text);
             byte[][] range = range(e.address());
             String rtext = a + " . " + e.address().network();
-            b.addRangeElement(F, TABLE, localSet(v4), range[0], range[1], null, rtext);
-            b.deleteRangeElement(F, TABLE, localSet(v4), range[0], range[1], rtext);
-            b.addRangeElement(F, TABLE, localSet(v4), range[0], range[1], e.owner(), rtext);
+            b.addRangeElement(FAMILY, TABLE, localSet(v4), range[0], range[1], null, rtext);
+            b.deleteRangeElement(FAMILY, TABLE, localSet(v4), range[0], range[1], rtext);
+            b.addRangeElement(FAMILY, TABLE, localSet(v4), range[0], range[1], e.owner(), rtext);
         }
         b.commit();
     }
@@ -121,7 +121,7 @@ final class Masquerade {
         for (Entry e : entries) {
             boolean v4 = e.address().isV4();
             byte[] a = e.address().address().bytes();
-            for (NftElement el : nft.elements(F, TABLE, localSet(v4))) {
+            for (NftElement el : nft.elements(FAMILY, TABLE, localSet(v4))) {
                 if (el.keyEnd() != null && Arrays.equals(Arrays.copyOf(el.key(), a.length), a)) {
                     doomed.add(el);
                     sets.add(localSet(v4));
@@ -133,20 +133,20 @@ final class Masquerade {
 
     /** The table, its sets and its chain with its four rules, idempotently (the rules are rewritten). */
     static void ensure(NftBatch b) {
-        b.addTable(F, TABLE);
-        b.addSet(F, TABLE, PODS4, SetKeyType.IPV4_ADDR, false);
-        b.addSet(F, TABLE, PODS6, SetKeyType.IPV6_ADDR, false);
-        b.addSet(F, TABLE, LOCAL4, SetKeyType.IPV4_ADDR_IPV4_ADDR, true);
-        b.addSet(F, TABLE, LOCAL6, SetKeyType.IPV6_ADDR_IPV6_ADDR, true);
-        b.addChain(F, TABLE, CHAIN, ChainHook.nat("postrouting", 100));
-        b.flushChain(F, TABLE, CHAIN);
-        b.addRule(F, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP_SADDR, Rule.Field.IP_DADDR, LOCAL4).ret(),
+        b.addTable(FAMILY, TABLE);
+        b.addSet(FAMILY, TABLE, PODS4, SetKeyType.IPV4_ADDR, false);
+        b.addSet(FAMILY, TABLE, PODS6, SetKeyType.IPV6_ADDR, false);
+        b.addSet(FAMILY, TABLE, LOCAL4, SetKeyType.IPV4_ADDR_IPV4_ADDR, true);
+        b.addSet(FAMILY, TABLE, LOCAL6, SetKeyType.IPV6_ADDR_IPV6_ADDR, true);
+        b.addChain(FAMILY, TABLE, CHAIN, ChainHook.nat("postrouting", 100));
+        b.flushChain(FAMILY, TABLE, CHAIN);
+        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP_SADDR, Rule.Field.IP_DADDR, LOCAL4).ret(),
                 "jcni ipMasq: a pod to its own subnet");
-        b.addRule(F, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP_SADDR, PODS4).isNot(Rule.Field.IP_DADDR, MULTICAST4)
+        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP_SADDR, PODS4).isNot(Rule.Field.IP_DADDR, MULTICAST4)
                 .masquerade(), "jcni ipMasq");
-        b.addRule(F, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP6_SADDR, Rule.Field.IP6_DADDR, LOCAL6).ret(),
+        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP6_SADDR, Rule.Field.IP6_DADDR, LOCAL6).ret(),
                 "jcni ipMasq: a pod to its own subnet");
-        b.addRule(F, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP6_SADDR, PODS6).isNot(Rule.Field.IP6_DADDR, MULTICAST6)
+        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP6_SADDR, PODS6).isNot(Rule.Field.IP6_DADDR, MULTICAST6)
                 .masquerade(), "jcni ipMasq");
     }
 
@@ -178,9 +178,9 @@ final class Masquerade {
                 NftElement pod;
                 NftElement local;
                 try {
-                    pod = nft.element(F, TABLE, podSet(v4), a.bytes());
+                    pod = nft.element(FAMILY, TABLE, podSet(v4), a.bytes());
                     byte[][] range = range(p);
-                    local = nft.element(F, TABLE, localSet(v4), range[0], range[1]);
+                    local = nft.element(FAMILY, TABLE, localSet(v4), range[0], range[1]);
                 } catch (NoSuchObjectException noSet) {
                     continue; // the table or set is gone: nothing of anyone's is left there
                 }
@@ -222,7 +222,7 @@ final class Masquerade {
             for (String set : SETS) {
                 List<NftElement> all;
                 try {
-                    all = nft.elements(F, TABLE, set);
+                    all = nft.elements(FAMILY, TABLE, set);
                 } catch (NoSuchObjectException none) {
                     continue; // the table or set is gone: nothing of anyone's is left there
                 }
@@ -267,9 +267,9 @@ final class Masquerade {
 
     private static void deleteOne(NftBatch b, String set, NftElement el) {
         if (el.keyEnd() != null) {
-            b.deleteRangeElement(F, TABLE, set, el.key(), el.keyEnd(), el.toString());
+            b.deleteRangeElement(FAMILY, TABLE, set, el.key(), el.keyEnd(), el.toString());
         } else {
-            b.deleteElement(F, TABLE, set, el.key(), podAddress(el).toString());
+            b.deleteElement(FAMILY, TABLE, set, el.key(), podAddress(el).toString());
         }
     }
 
@@ -282,14 +282,14 @@ final class Masquerade {
         try (Nftables nft = Nftables.open(Trace.OFF)) {
             boolean table = false;
             for (io.jcni.netlink.nft.NftTable t : nft.tables()) {
-                table |= t.family() == F && t.name().equals(TABLE);
+                table |= t.family() == FAMILY && t.name().equals(TABLE);
             }
             if (!table) {
                 out.add("nft table inet " + TABLE + " is missing");
                 return out;
             }
             Set<String> have = new HashSet<>();
-            for (NftSet s : nft.sets(F, TABLE)) {
+            for (NftSet s : nft.sets(FAMILY, TABLE)) {
                 have.add(s.name());
             }
             for (String s : SETS) {
@@ -298,7 +298,7 @@ final class Masquerade {
                 }
             }
             try {
-                int rules = nft.rules(F, TABLE, CHAIN).size();
+                int rules = nft.rules(FAMILY, TABLE, CHAIN).size();
                 if (rules != RULES) {
                     out.add("nft chain inet " + TABLE + " " + CHAIN + " has " + rules + " rules, not " + RULES);
                 }
@@ -310,7 +310,7 @@ final class Masquerade {
             }
             for (Entry e : entries) {
                 IpAddress a = e.address().address();
-                NftElement pod = nft.element(F, TABLE, podSet(a.isV4()), a.bytes());
+                NftElement pod = nft.element(FAMILY, TABLE, podSet(a.isV4()), a.bytes());
                 if (pod == null || !e.owner().equals(pod.comment())) {
                     out.add("address " + a + " is not masqueraded for " + e.owner() + " (nft set " + podSet(a.isV4())
                             + (pod == null ? "" : " has it for " + pod.comment()) + ")");
@@ -318,7 +318,7 @@ final class Masquerade {
                 }
                 byte[][] range = range(e.address());
                 boolean local = false;
-                for (NftElement el : nft.elements(F, TABLE, localSet(a.isV4()))) {
+                for (NftElement el : nft.elements(FAMILY, TABLE, localSet(a.isV4()))) {
                     local |= Arrays.equals(el.key(), range[0]) && Arrays.equals(el.keyEnd(), range[1])
                             && e.owner().equals(el.comment());
                 }

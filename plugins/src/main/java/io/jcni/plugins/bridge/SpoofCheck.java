@@ -23,7 +23,7 @@ import java.util.List;
  */
 final class SpoofCheck {
     static final String TABLE = "jcni_spoofchk", CHAIN = "prerouting", PORTS = "ports", ALLOWED = "allowed";
-    private static final int F = Nftables.BRIDGE;
+    private static final int FAMILY = Nftables.BRIDGE;
 
     private final Trace trace;
 
@@ -38,12 +38,12 @@ final class SpoofCheck {
                 elements(nft.batch(), hostVeth, mac).commit();
             } catch (NoSuchObjectException firstPod) {
                 NftBatch b = nft.batch()
-                        .addTable(F, TABLE)
-                        .addChain(F, TABLE, CHAIN, ChainHook.filter("prerouting", -300))
-                        .addSet(F, TABLE, PORTS, SetKeyType.IFNAME, false)
-                        .addSet(F, TABLE, ALLOWED, SetKeyType.IFNAME_ETHER_ADDR, false)
-                        .flushChain(F, TABLE, CHAIN)
-                        .addRule(F, TABLE, CHAIN, Rule.create().iifnameInSet(PORTS).iifnameEtherSaddrNotInSet(ALLOWED).drop(),
+                        .addTable(FAMILY, TABLE)
+                        .addChain(FAMILY, TABLE, CHAIN, ChainHook.filter("prerouting", -300))
+                        .addSet(FAMILY, TABLE, PORTS, SetKeyType.IFNAME, false)
+                        .addSet(FAMILY, TABLE, ALLOWED, SetKeyType.IFNAME_ETHER_ADDR, false)
+                        .flushChain(FAMILY, TABLE, CHAIN)
+                        .addRule(FAMILY, TABLE, CHAIN, Rule.create().iifnameInSet(PORTS).iifnameEtherSaddrNotInSet(ALLOWED).drop(),
                                 "jcni macspoofchk");
                 elements(b, hostVeth, mac).commit();
             }
@@ -51,8 +51,8 @@ final class SpoofCheck {
     }
 
     private static NftBatch elements(NftBatch b, String hostVeth, MacAddress mac) {
-        return b.addElementKeys(F, TABLE, PORTS, List.of(SetKeyType.ifname(hostVeth)), "\"" + hostVeth + "\"")
-                .addElementKeys(F, TABLE, ALLOWED, List.of(SetKeyType.ifnameEther(hostVeth, mac)),
+        return b.addElementKeys(FAMILY, TABLE, PORTS, List.of(SetKeyType.ifname(hostVeth)), "\"" + hostVeth + "\"")
+                .addElementKeys(FAMILY, TABLE, ALLOWED, List.of(SetKeyType.ifnameEther(hostVeth, mac)),
                         "\"" + hostVeth + "\" . " + mac);
     }
 
@@ -61,7 +61,7 @@ final class SpoofCheck {
         try (Nftables nft = Nftables.open(trace)) {
             List<NftElement> allowed;
             try {
-                allowed = nft.elements(F, TABLE, ALLOWED);
+                allowed = nft.elements(FAMILY, TABLE, ALLOWED);
             } catch (NoSuchObjectException noTable) {
                 return; // spoof checking was never set up here
             }
@@ -80,7 +80,7 @@ final class SpoofCheck {
 
     private static void deleteQuietly(Nftables nft, String set, byte[] key, String text) {
         try {
-            nft.batch().deleteElementKeys(F, TABLE, set, List.of(key), text).commit();
+            nft.batch().deleteElementKeys(FAMILY, TABLE, set, List.of(key), text).commit();
         } catch (NoSuchObjectException gone) {
             // already removed
         }
@@ -91,10 +91,10 @@ final class SpoofCheck {
         try (Nftables nft = Nftables.open(Trace.OFF)) {
             byte[] want = SetKeyType.ifnameEther(hostVeth, mac);
             boolean port = false, pair = false;
-            for (NftElement e : nft.elements(F, TABLE, PORTS)) {
+            for (NftElement e : nft.elements(FAMILY, TABLE, PORTS)) {
                 port |= Arrays.equals(e.key(), SetKeyType.ifname(hostVeth));
             }
-            for (NftElement e : nft.elements(F, TABLE, ALLOWED)) {
+            for (NftElement e : nft.elements(FAMILY, TABLE, ALLOWED)) {
                 pair |= Arrays.equals(e.key(), want);
             }
             return port && pair;

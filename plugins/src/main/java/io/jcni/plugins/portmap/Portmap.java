@@ -1,6 +1,7 @@
 package io.jcni.plugins.portmap;
 
 import io.jcni.cni.CniError;
+import io.jcni.cni.Fnv;
 import io.jcni.cni.ConfigObject;
 import io.jcni.cni.Invocation;
 import io.jcni.cni.Plugin;
@@ -60,7 +61,7 @@ import static io.jcni.netlink.nft.Rule.Field.*;
  */
 public final class Portmap implements Plugin {
     static final String TABLE = "jcni_hostport";
-    static final int F = Nftables.INET;
+    static final int FAMILY = Nftables.INET;
     /** ADD: another attachment already maps this host port (protocol, hostIP). */
     public static final int HOST_PORT_TAKEN = 120;
 
@@ -69,6 +70,8 @@ public final class Portmap implements Plugin {
     static final String HOSTPORTS = "hostports", PREROUTING = "prerouting", OUTPUT = "output", POSTROUTING = "postrouting";
     static final List<String> MAPS = List.of(PORTS4, HOSTIP4, PORTS6, HOSTIP6);
     static final List<String> SETS = List.of(MASQ4, MASQALL4, MASQ6, MASQALL6);
+    /** The maps and sets keyed by an IPv4 address (the others by IPv6), as the table declares them. */
+    private static final Set<String> IPV4 = Set.of(PORTS4, HOSTIP4, MASQ4, MASQALL4);
     private static final IpAddress LOCALHOST = IpAddress.parse("127.0.0.1");
 
     private final Trace trace;
@@ -97,6 +100,18 @@ public final class Portmap implements Plugin {
         boolean isMapping() {
             return MAPS.contains(set);
         }
+
+        boolean isV4() {
+            return Portmap.isV4(set);
+        }
+    }
+
+    /** Whether {@code set}'s addresses are IPv4: the set's declared type, not a guess from its name. */
+    static boolean isV4(String set) {
+        if (!MAPS.contains(set) && !SETS.contains(set)) {
+            throw new IllegalArgumentException("not a set of the table: " + set);
+        }
+        return IPV4.contains(set);
     }
 
     // ------------------------------------------------------------------ names
@@ -116,11 +131,7 @@ public final class Portmap implements Plugin {
     }
 
     private static String hash(String s) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = 0; i < s.length(); i++) {
-            h = (h ^ s.charAt(i)) * 0x100000001b3L;
-        }
-        return Long.toHexString(h);
+        return Long.toHexString(Fnv.hash64(s));
     }
 
     static SetKeyType keyType(String set) {
@@ -261,9 +272,9 @@ public final class Portmap implements Plugin {
             if (!el.isMapping()) {
                 continue;
             }
-            NftElement have = nft.element(F, TABLE, el.set(), el.key());
+            NftElement have = nft.element(FAMILY, TABLE, el.set(), el.key());
             if (have != null && !Arrays.equals(have.data(), el.data())) {
-                SetKeyType dt = el.set().endsWith("4") ? SetKeyType.IPV4_ADDR_INET_SERVICE : SetKeyType.IPV6_ADDR_INET_SERVICE;
+                SetKeyType dt = el.isV4() ? SetKeyType.IPV4_ADDR_INET_SERVICE : SetKeyType.IPV6_ADDR_INET_SERVICE;
                 clashes.add(keyType(el.set()).format(el.key()) + " is mapped to " + dt.format(have.data())
                         + (have.comment() == null ? "" : " by " + have.comment()));
             }
@@ -282,46 +293,46 @@ public final class Portmap implements Plugin {
         NftBatch b = nft.batch();
         setUp(b);
         for (String chain : List.of(PREROUTING, OUTPUT)) {
-            b.flushChain(F, TABLE, chain);
-            b.addRule(F, TABLE, chain, c.conditionsV4.apply(Rule.create().nfproto(Nftables.IP)).fibDaddrLocal().jump(HOSTPORTS),
+            b.flushChain(FAMILY, TABLE, chain);
+            b.addRule(FAMILY, TABLE, chain, c.conditionsV4.apply(Rule.create().nfproto(Nftables.IP)).fibDaddrLocal().jump(HOSTPORTS),
                     "jcni-portmap ipv4");
-            b.addRule(F, TABLE, chain, c.conditionsV6.apply(Rule.create().nfproto(Nftables.IP6)).fibDaddrLocal().jump(HOSTPORTS),
+            b.addRule(FAMILY, TABLE, chain, c.conditionsV6.apply(Rule.create().nfproto(Nftables.IP6)).fibDaddrLocal().jump(HOSTPORTS),
                     "jcni-portmap ipv6");
         }
         for (Element e : elements) {
-            b.addElement(F, TABLE, e.set(), e.key(), e.data(), null, e.text());
-            b.deleteElement(F, TABLE, e.set(), e.key(), keyType(e.set()).format(e.key()));
-            b.addElement(F, TABLE, e.set(), e.key(), e.data(), owner, e.text());
+            b.addElement(FAMILY, TABLE, e.set(), e.key(), e.data(), null, e.text());
+            b.deleteElement(FAMILY, TABLE, e.set(), e.key(), keyType(e.set()).format(e.key()));
+            b.addElement(FAMILY, TABLE, e.set(), e.key(), e.data(), owner, e.text());
         }
         b.commit();
     }
 
     /** The table's objects, idempotently: maps, sets, chains, the static rules (rewritten). */
     static void setUp(NftBatch b) {
-        b.addTable(F, TABLE);
-        b.addMap(F, TABLE, PORTS4, keyType(PORTS4), SetKeyType.IPV4_ADDR_INET_SERVICE);
-        b.addMap(F, TABLE, HOSTIP4, keyType(HOSTIP4), SetKeyType.IPV4_ADDR_INET_SERVICE);
-        b.addMap(F, TABLE, PORTS6, keyType(PORTS6), SetKeyType.IPV6_ADDR_INET_SERVICE);
-        b.addMap(F, TABLE, HOSTIP6, keyType(HOSTIP6), SetKeyType.IPV6_ADDR_INET_SERVICE);
+        b.addTable(FAMILY, TABLE);
+        b.addMap(FAMILY, TABLE, PORTS4, keyType(PORTS4), SetKeyType.IPV4_ADDR_INET_SERVICE);
+        b.addMap(FAMILY, TABLE, HOSTIP4, keyType(HOSTIP4), SetKeyType.IPV4_ADDR_INET_SERVICE);
+        b.addMap(FAMILY, TABLE, PORTS6, keyType(PORTS6), SetKeyType.IPV6_ADDR_INET_SERVICE);
+        b.addMap(FAMILY, TABLE, HOSTIP6, keyType(HOSTIP6), SetKeyType.IPV6_ADDR_INET_SERVICE);
         for (String s : SETS) {
-            b.addSet(F, TABLE, s, keyType(s), false);
+            b.addSet(FAMILY, TABLE, s, keyType(s), false);
         }
-        b.addChain(F, TABLE, HOSTPORTS, null);
-        b.addChain(F, TABLE, PREROUTING, ChainHook.nat("prerouting", -100));
-        b.addChain(F, TABLE, OUTPUT, ChainHook.nat("output", -100));
-        b.addChain(F, TABLE, POSTROUTING, ChainHook.nat("postrouting", 100));
-        b.flushChain(F, TABLE, HOSTPORTS);
-        b.addRule(F, TABLE, HOSTPORTS, Rule.create().dnatMap(Nftables.IP, true, HOSTIP4), "hostIP-bound mappings first");
-        b.addRule(F, TABLE, HOSTPORTS, Rule.create().nfproto(Nftables.IP).dnatMap(Nftables.IP, false, PORTS4), null);
-        b.addRule(F, TABLE, HOSTPORTS, Rule.create().dnatMap(Nftables.IP6, true, HOSTIP6), "hostIP-bound mappings first");
-        b.addRule(F, TABLE, HOSTPORTS, Rule.create().nfproto(Nftables.IP6).dnatMap(Nftables.IP6, false, PORTS6), null);
-        b.flushChain(F, TABLE, POSTROUTING);
-        b.addRule(F, TABLE, POSTROUTING, Rule.create().ctStatusDnat().pairInSet(IP_SADDR, IP_DADDR, MASQ4).masquerade(),
+        b.addChain(FAMILY, TABLE, HOSTPORTS, null);
+        b.addChain(FAMILY, TABLE, PREROUTING, ChainHook.nat("prerouting", -100));
+        b.addChain(FAMILY, TABLE, OUTPUT, ChainHook.nat("output", -100));
+        b.addChain(FAMILY, TABLE, POSTROUTING, ChainHook.nat("postrouting", 100));
+        b.flushChain(FAMILY, TABLE, HOSTPORTS);
+        b.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().dnatMap(Nftables.IP, true, HOSTIP4), "hostIP-bound mappings first");
+        b.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().nfproto(Nftables.IP).dnatMap(Nftables.IP, false, PORTS4), null);
+        b.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().dnatMap(Nftables.IP6, true, HOSTIP6), "hostIP-bound mappings first");
+        b.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().nfproto(Nftables.IP6).dnatMap(Nftables.IP6, false, PORTS6), null);
+        b.flushChain(FAMILY, TABLE, POSTROUTING);
+        b.addRule(FAMILY, TABLE, POSTROUTING, Rule.create().ctStatusDnat().pairInSet(IP_SADDR, IP_DADDR, MASQ4).masquerade(),
                 "hairpin and localhost");
-        b.addRule(F, TABLE, POSTROUTING, Rule.create().ctStatusDnat().inSet(IP_DADDR, MASQALL4).masquerade(), "masqAll");
-        b.addRule(F, TABLE, POSTROUTING, Rule.create().ctStatusDnat().pairInSet(IP6_SADDR, IP6_DADDR, MASQ6).masquerade(),
+        b.addRule(FAMILY, TABLE, POSTROUTING, Rule.create().ctStatusDnat().inSet(IP_DADDR, MASQALL4).masquerade(), "masqAll");
+        b.addRule(FAMILY, TABLE, POSTROUTING, Rule.create().ctStatusDnat().pairInSet(IP6_SADDR, IP6_DADDR, MASQ6).masquerade(),
                 "hairpin");
-        b.addRule(F, TABLE, POSTROUTING, Rule.create().ctStatusDnat().inSet(IP6_DADDR, MASQALL6).masquerade(), "masqAll");
+        b.addRule(FAMILY, TABLE, POSTROUTING, Rule.create().ctStatusDnat().inSet(IP6_DADDR, MASQALL6).masquerade(), "masqAll");
     }
 
     /**
@@ -345,7 +356,7 @@ public final class Portmap implements Plugin {
         Set<List<Integer>> out = new LinkedHashSet<>();
         for (Element e : elements) {
             if (e.isMapping() && protocolOf(e.set(), e.key()) == Conntrack.UDP) {
-                out.add(List.of(e.set().endsWith("4") ? Conntrack.AF_INET : Conntrack.AF_INET6, portOf(e.set(), e.key())));
+                out.add(List.of(e.isV4() ? Conntrack.AF_INET : Conntrack.AF_INET6, portOf(e.set(), e.key())));
             }
         }
         return out;
@@ -386,9 +397,9 @@ public final class Portmap implements Plugin {
     /** The container address an element points at: a mapping's data, a masquerade key's (last) address. */
     static IpAddress targetOf(String set, byte[] key, byte[] data) {
         if (data != null) {
-            return IpAddress.of(Arrays.copyOfRange(data, 0, set.endsWith("4") ? 4 : 16));
+            return IpAddress.of(Arrays.copyOfRange(data, 0, isV4(set) ? 4 : 16));
         }
-        int n = set.endsWith("4") ? 4 : 16;
+        int n = isV4(set) ? 4 : 16;
         return IpAddress.of(Arrays.copyOfRange(key, key.length - n, key.length));
     }
 
@@ -438,7 +449,7 @@ public final class Portmap implements Plugin {
                         candidates.addAll(masqElements(a, true));
                     }
                     for (Element e : candidates) {
-                        NftElement have = nft.element(F, TABLE, e.set(), e.key());
+                        NftElement have = nft.element(FAMILY, TABLE, e.set(), e.key());
                         if (have != null && owner.equals(have.comment())) {
                             doomed.add(e);
                         }
@@ -473,7 +484,7 @@ public final class Portmap implements Plugin {
     }
 
     private static void collect(Nftables nft, String set, java.util.function.Predicate<Listed> wanted, List<Element> out) {
-        for (NftElement e : nft.elements(F, TABLE, set)) {
+        for (NftElement e : nft.elements(FAMILY, TABLE, set)) {
             byte[] key = e.key();
             Listed l = new Listed(set, e, targetOf(set, key, e.data()));
             if (wanted.test(l)) {
@@ -490,13 +501,13 @@ public final class Portmap implements Plugin {
         try {
             NftBatch b = nft.batch();
             for (Element e : elements) {
-                b.deleteElement(F, TABLE, e.set(), e.key(), keyType(e.set()).format(e.key()));
+                b.deleteElement(FAMILY, TABLE, e.set(), e.key(), keyType(e.set()).format(e.key()));
             }
             b.commit();
         } catch (NoSuchObjectException someGone) {
             for (Element e : elements) {
                 try {
-                    nft.batch().deleteElement(F, TABLE, e.set(), e.key(), keyType(e.set()).format(e.key())).commit();
+                    nft.batch().deleteElement(FAMILY, TABLE, e.set(), e.key(), keyType(e.set()).format(e.key())).commit();
                 } catch (NoSuchObjectException gone) {
                     // already removed
                 }
@@ -526,7 +537,7 @@ public final class Portmap implements Plugin {
             for (Element e : expected) {
                 NftElement have;
                 try {
-                    have = nft.element(F, TABLE, e.set(), e.key());
+                    have = nft.element(FAMILY, TABLE, e.set(), e.key());
                 } catch (NoSuchObjectException noTable) {
                     throw failed("table inet " + TABLE + " or its " + e.set() + " is missing");
                 }
@@ -534,7 +545,7 @@ public final class Portmap implements Plugin {
                     throw failed(e.set() + " has no element " + keyType(e.set()).format(e.key()) + " (expected " + e.text() + ")");
                 }
                 if (e.data() != null && !Arrays.equals(have.data(), e.data())) {
-                    SetKeyType dt = e.set().endsWith("4") ? SetKeyType.IPV4_ADDR_INET_SERVICE : SetKeyType.IPV6_ADDR_INET_SERVICE;
+                    SetKeyType dt = e.isV4() ? SetKeyType.IPV4_ADDR_INET_SERVICE : SetKeyType.IPV6_ADDR_INET_SERVICE;
                     throw failed(e.set() + " maps " + keyType(e.set()).format(e.key()) + " to " + dt.format(have.data())
                             + ", expected " + e.text());
                 }
@@ -553,7 +564,7 @@ public final class Portmap implements Plugin {
         for (var r : RULES.entrySet()) {
             int have;
             try {
-                have = nft.rules(F, TABLE, r.getKey()).size();
+                have = nft.rules(FAMILY, TABLE, r.getKey()).size();
             } catch (NoSuchObjectException gone) {
                 throw failed("nft chain inet " + TABLE + " " + r.getKey() + " is missing");
             }

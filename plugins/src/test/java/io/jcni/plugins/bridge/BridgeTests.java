@@ -119,12 +119,7 @@ final class BridgeTests {
 
     /** The host end's name the plugin gives an attachment (Bridge.hostVethName), to look for it anywhere on the host. */
     static String stableVethName(String network, String containerId, String ifname) {
-        long h = 0xcbf29ce484222325L;
-        String key = network + "\0" + containerId + "\0" + ifname;
-        for (int i = 0; i < key.length(); i++) {
-            h = (h ^ key.charAt(i)) * 0x100000001b3L;
-        }
-        return "veth" + Long.toHexString((h & 0xffffffffL) | 0x100000000L).substring(1);
+        return "veth" + io.jcni.cni.Fnv.hex8(io.jcni.cni.Fnv.hash64(network + "\0" + containerId + "\0" + ifname));
     }
 
     static boolean hostHasLink(String name) {

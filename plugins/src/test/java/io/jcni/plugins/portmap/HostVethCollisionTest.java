@@ -21,12 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class HostVethCollisionTest {
     /** The bridge's stable host veth name: veth + the low 32 bits of FNV-1a over network, container ID, ifname. */
     static String stableName(String network, String containerId, String ifname) {
-        long h = 0xcbf29ce484222325L;
-        String key = network + "\0" + containerId + "\0" + ifname;
-        for (int i = 0; i < key.length(); i++) {
-            h = (h ^ key.charAt(i)) * 0x100000001b3L;
-        }
-        return "veth" + Long.toHexString((h & 0xffffffffL) | 0x100000000L).substring(1);
+        return "veth" + io.jcni.cni.Fnv.hex8(io.jcni.cni.Fnv.hash64(network + "\0" + containerId + "\0" + ifname));
     }
 
     /** Two container IDs of one network whose stable names are the same (a birthday search). */
