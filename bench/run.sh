@@ -42,7 +42,8 @@ if [ -z "${JCNI_BIN:-}" ]; then
     "$root/bin/jcni" install --dir "$tmp/bin" --lib-dir "$tmp/lib" >&2
     export JCNI_BIN=$tmp/bin
 fi
-grep -q -- '-XX:AOTCache=' "$JCNI_BIN/jcni-bridge" 2>/dev/null || echo "note: $JCNI_BIN/jcni-bridge has no AOT cache" >&2
+# the standalone command is in the executable (a script) or in its sidecar (the native client)
+grep -qs -- '-XX:AOTCache=' "$JCNI_BIN/jcni-bridge" "$JCNI_BIN/.jcni-bridge.exec" || echo "note: $JCNI_BIN/jcni-bridge has no AOT cache" >&2
 if [ -z "$out" ]; then
     if [ -n "$quick" ]; then out=/tmp/jcni-bench-quick; else out=$root/docs; fi
 fi

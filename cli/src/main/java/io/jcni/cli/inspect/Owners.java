@@ -1,21 +1,18 @@
 package io.jcni.cli.inspect;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import io.jcni.plugins.bridge.Attachment;
+import io.jcni.plugins.portmap.Portmap;
 
 /**
  * How jcni's plugins write an attachment's identity on what they create, so that an element, a
  * link or a reservation can be traced back to the pod that owns it: the bridge's host-veth alias
  * ({@code jcni <network>/<containerID>/<ifname>}), its NAT element comment and portmap's element
- * comment ({@code <network>/<containerID>/<ifname>}), each shortened with a hash when long. These
- * are the plugins' rules (docs/plugins.md), repeated here so the command line reads them without
- * reaching into the plugins' internals; {@code OwnersTest} holds them equal.
+ * comment ({@code <network>/<containerID>/<ifname>}), each shortened with a hash when long. The
+ * tags come from the plugins' own code, so what the views look for is what the plugins wrote;
+ * this class adds reading them back.
  */
 public final class Owners {
     private Owners() {}
-
-    private static final int COMMENT_MAX = 120, ALIAS_MAX = 255;
 
     /** One attachment: the key of the result cache, the owner of a reservation. */
     public record Id(String network, String containerId, String ifname) {
@@ -40,41 +37,29 @@ public final class Owners {
         }
     }
 
-    /** The bridge's host-veth alias. */
+    /** The bridge's host-veth alias (the bridge's own code: what is looked for is what was written). */
     public static String alias(String network, String containerId, String ifname) {
-        String full = "jcni " + network + "/" + containerId + "/" + ifname;
-        if (full.getBytes(StandardCharsets.UTF_8).length <= ALIAS_MAX && full.indexOf('\0') < 0) {
-            return full;
-        }
-        return "jcni " + natNetworkTag(network) + "/#" + sha256(network + "\0" + containerId + "\0" + ifname);
+        return Attachment.alias(network, containerId, ifname);
     }
 
     /** The bridge's NAT element comment. */
     public static String natComment(String network, String containerId, String ifname) {
-        String c = natNetworkTag(network) + "/" + containerId + "/" + ifname;
-        if (c.getBytes(StandardCharsets.UTF_8).length > COMMENT_MAX || !plain(c)) {
-            c = natNetworkTag(network) + "/#" + sha256(network + "\0" + containerId + "\0" + ifname);
-        }
-        return c;
+        return Attachment.comment(network, containerId, ifname);
     }
 
     /** The network part of a NAT comment: the name, or a hash of it when it is long or odd. */
     public static String natNetworkTag(String network) {
-        return network.length() <= 48 && plain(network) && network.indexOf('/') < 0 ? network : "#" + sha256(network).substring(0, 16);
+        return Attachment.networkTag(network);
     }
 
     /** Portmap's element comment. */
     public static String portmapComment(String network, String containerId, String ifname) {
-        String o = portmapNetworkTag(network) + "/" + containerId + "/" + ifname;
-        if (o.getBytes(StandardCharsets.UTF_8).length > COMMENT_MAX || o.indexOf('"') >= 0) {
-            o = portmapNetworkTag(network) + "/#" + fnv(containerId + "/" + ifname);
-        }
-        return o;
+        return Portmap.owner(network, containerId, ifname);
     }
 
     /** The network part of a portmap comment. */
     public static String portmapNetworkTag(String network) {
-        return network.length() <= 48 && network.indexOf('"') < 0 && network.indexOf('/') < 0 ? network : "#" + fnv(network);
+        return Portmap.networkTag(network);
     }
 
     /**
@@ -99,26 +84,5 @@ public final class Owners {
     public static String networkTagOf(String comment) {
         int i = comment == null ? -1 : comment.indexOf('/');
         return i <= 0 ? null : comment.substring(0, i);
-    }
-
-    private static boolean plain(String s) {
-        return s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\0') < 0;
-    }
-
-    private static String fnv(String s) {
-        return Long.toHexString(io.jcni.cni.Fnv.hash64(s));
-    }
-
-    private static String sha256(String s) {
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-            StringBuilder sb = new StringBuilder(64);
-            for (byte b : d) {
-                sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
-            }
-            return sb.toString();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
     }
 }

@@ -9,7 +9,7 @@ import java.security.NoSuchAlgorithmException;
  * it creates, so that DEL and GC remove only what is this attachment's: the host veth's alias
  * and the comment of every NAT element.
  */
-final class Attachment {
+public final class Attachment {
     /** nft keeps comments of up to 128 bytes. */
     private static final int COMMENT_MAX = 120;
     /** The kernel keeps aliases of up to 255 bytes. */
@@ -22,7 +22,7 @@ final class Attachment {
      * longer than an alias can be, the network part and a SHA-256 of the whole identity. Names
      * derived from a 32-bit hash can collide; this tag cannot in practice.
      */
-    static String alias(String network, String containerId, String ifname) {
+    public static String alias(String network, String containerId, String ifname) {
         String full = "jcni " + network + "/" + containerId + "/" + ifname;
         if (full.getBytes(StandardCharsets.UTF_8).length <= ALIAS_MAX && full.indexOf('\0') < 0) {
             return full;
@@ -34,7 +34,7 @@ final class Attachment {
      * The comment on an attachment's NAT elements: {@code <network>/<containerID>/<ifname>}, or
      * the network part and a SHA-256 of the identity when that would not fit or quote.
      */
-    static String comment(String network, String containerId, String ifname) {
+    public static String comment(String network, String containerId, String ifname) {
         String c = networkTag(network) + "/" + containerId + "/" + ifname;
         if (c.getBytes(StandardCharsets.UTF_8).length > COMMENT_MAX || !plain(c)) {
             c = networkTag(network) + "/#" + sha256(network + "\0" + containerId + "\0" + ifname);
@@ -43,7 +43,7 @@ final class Attachment {
     }
 
     /** The network part of {@link #comment}: the name, or a hash of it when it is long or odd. */
-    static String networkTag(String network) {
+    public static String networkTag(String network) {
         return network.length() <= 48 && plain(network) && network.indexOf('/') < 0 ? network : "#" + sha256(network).substring(0, 16);
     }
 

@@ -117,7 +117,7 @@ public final class Portmap implements Plugin {
     // ------------------------------------------------------------------ names
 
     /** The comment on every element of an attachment: {@code <network>/<containerID>/<ifname>} (≤ 128 bytes). */
-    static String owner(String network, String containerId, String ifname) {
+    public static String owner(String network, String containerId, String ifname) {
         String o = networkTag(network) + "/" + containerId + "/" + ifname;
         if (o.getBytes(StandardCharsets.UTF_8).length > 120 || o.indexOf('"') >= 0) {
             o = networkTag(network) + "/#" + hash(containerId + "/" + ifname);
@@ -126,7 +126,7 @@ public final class Portmap implements Plugin {
     }
 
     /** The network part of {@link #owner}: the name, or a hash when it is long. */
-    static String networkTag(String network) {
+    public static String networkTag(String network) {
         return network.length() <= 48 && network.indexOf('"') < 0 && network.indexOf('/') < 0 ? network : "#" + hash(network);
     }
 
