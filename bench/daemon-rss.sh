@@ -17,7 +17,11 @@ tmp=$(mktemp -d /tmp/jcni-rss.XXXXXX)
 chmod 755 "$tmp"
 pid= made=0
 cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    set +e # remove everything, whatever fails (the daemon's own exit status included)
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
     for i in $(seq "$made"); do ip netns del "jrss-p$i" 2>/dev/null || true; done
     ip link del jrss-br0 2>/dev/null || true
     rm -rf "$tmp"
