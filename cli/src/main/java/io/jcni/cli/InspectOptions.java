@@ -111,10 +111,7 @@ final class InspectOptions {
     }
 
     private static String value(List<String> argv, int i, String flag) {
-        if (i >= argv.size()) {
-            throw new Main.UsageException(flag + " needs a value");
-        }
-        return argv.get(i);
+        return RuntimeOptions.value(argv, i, flag);
     }
 
     Sources sources() {

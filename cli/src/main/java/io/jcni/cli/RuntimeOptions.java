@@ -112,7 +112,8 @@ final class RuntimeOptions {
         return o;
     }
 
-    private static String value(List<String> argv, int i, String flag) {
+    /** The value after {@code flag} (at {@code i}), or the usage error every command gives without one. */
+    static String value(List<String> argv, int i, String flag) {
         if (i >= argv.size()) {
             throw new Main.UsageException(flag + " needs a value");
         }
