@@ -169,6 +169,7 @@ final class Masquerade {
             return removeOwner(owner);
         }
         List<IpAddress> removed = new ArrayList<>();
+        boolean rangeNotFound = false;
         try (Nftables nft = Nftables.open(trace)) {
             List<String> sets = new ArrayList<>();
             List<NftElement> els = new ArrayList<>();
@@ -192,9 +193,14 @@ final class Masquerade {
                 if (local != null && owner.equals(local.comment())) {
                     sets.add(localSet(v4));
                     els.add(local);
+                } else if (pod != null && owner.equals(pod.comment())) {
+                    rangeNotFound = true; // our address, but its range under another prefix than we were told
                 }
             }
             delete(nft, sets, els);
+        }
+        if (rangeNotFound) {
+            removed.addAll(removeOwner(owner)); // what the lookups missed, by a walk over every element
         }
         return removed;
     }

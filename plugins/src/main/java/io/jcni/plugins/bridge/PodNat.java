@@ -94,11 +94,14 @@ final class PodNat {
             if (lock != null) {
                 List<IpPrefix> subnets = subnets();
                 for (IpAddress a : store.addressesOf(inv.containerId(), inv.ifname())) {
-                    for (IpPrefix net : subnets) {
-                        if (net.contains(a)) {
-                            addresses.add(new IpPrefix(a, net.length()));
-                        }
+                    IpPrefix net = subnets.stream().filter(n -> n.contains(a)).findFirst().orElse(null);
+                    if (net == null) {
+                        // reserved outside today's configured subnets (the configuration changed):
+                        // its range element's key is unknown, so look at every element instead
+                        addresses.clear();
+                        break;
                     }
+                    addresses.add(new IpPrefix(a, net.length()));
                 }
             }
             new Masquerade(trace).removeOwner(owner(), addresses);
