@@ -467,8 +467,20 @@ public final class KubeLeaseStore implements LeaseStore {
         }
     }
 
-    /** Waits for the informer's first list: a snapshot before it would lack every peer. */
+    /**
+     * Waits for the informer's first list: a snapshot before it would lack every peer. The
+     * informer says it has synced once its cache holds the list, while its handlers may still be
+     * delivering that list's events: the cache's Nodes are applied here too (a Node applied twice
+     * makes no second event), so the snapshot is the whole list.
+     */
     private void awaitSynced() {
+        waitForSync();
+        for (Node node : informer.getStore().list()) {
+            update(name(node), node);
+        }
+    }
+
+    private void waitForSync() {
         long deadline = System.nanoTime() + options.timeout().toNanos();
         while (!informer.hasSynced()) {
             if (System.nanoTime() - deadline > 0) {
