@@ -2,12 +2,18 @@ package io.jcni.cni;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * Teardown that keeps going: DEL and GC run every step even when an earlier one failed (what one
  * step could not remove must not keep the next from removing its part), then report all the
  * failures at once, as one {@link CniError} whose cause is the first failure and whose suppressed
  * exceptions are the others.
+ *
+ * <p>A step that mostly waits in the kernel (a link's unregister waits for RCU grace periods
+ * without using a CPU) may run {@link #alongside} the others. The record of failures is shared by
+ * the threads, so its methods are synchronized.
  */
 public final class Teardown {
     /** One teardown step. */
@@ -36,13 +42,56 @@ public final class Teardown {
         }
     }
 
+    /** A step running on a thread of its own: {@link #join} waits for it. */
+    public interface Alongside {
+        /** Waits for the step; its failure has then been recorded, as {@link #run} records one. */
+        void join();
+    }
+
+    /**
+     * Starts {@code step} on a platform thread of its own (it may enter namespaces) and returns at
+     * once; the caller goes on with steps that do not depend on it and then {@link Alongside#join
+     * joins} it, before {@link #finish}. Where no thread can be started, the step runs now.
+     */
+    public Alongside alongside(String what, Step step) {
+        FutureTask<Void> task = new FutureTask<>(() -> {
+            run(what, step);
+            return null;
+        });
+        try {
+            Thread.ofPlatform().name("jcni-teardown").start(task);
+        } catch (OutOfMemoryError | RuntimeException noThread) {
+            task.run();
+        }
+        return () -> {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    task.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the step is under way: a teardown does not leave it half-reported
+                } catch (ExecutionException e) {
+                    // run() records every Exception: what arrives here is an Error
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        };
+    }
+
     /** Records a failure found without running a step. */
-    public void fail(String what, String why, Exception cause) {
+    public synchronized void fail(String what, String why, Exception cause) {
         failed.add(what + ": " + why);
         causes.add(cause);
     }
 
-    public boolean failed() {
+    public synchronized boolean failed() {
         return !failed.isEmpty();
     }
 
@@ -51,7 +100,7 @@ public final class Teardown {
      * {@code code}, or {@link CniError#INTERNAL} when a step failed with an unexpected exception
      * (a bug, not the kernel or a file refusing), so that its stack trace gets logged.
      */
-    public void finish(int code) throws CniError {
+    public synchronized void finish(int code) throws CniError {
         if (failed.isEmpty()) {
             return;
         }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -70,5 +71,36 @@ class UndoAndTeardownTest {
         Teardown t = new Teardown("DEL");
         t.run("nothing", () -> { });
         t.finish(CniError.KERNEL_REFUSED);
+    }
+
+    @Test
+    void aStepAlongsideRunsOnItsOwnThreadAndItsFailureIsReportedWithTheOthers() throws Exception {
+        Teardown t = new Teardown("DEL");
+        java.util.concurrent.CountDownLatch mainStepRan = new java.util.concurrent.CountDownLatch(1);
+        String[] thread = {null};
+        KernelException busy = new KernelException("delete link", "veth1", 16, null);
+        Teardown.Alongside pair = t.alongside("delete the veth pair", () -> {
+            thread[0] = Thread.currentThread().getName();
+            // waits for the caller's own step: the two really run at the same time
+            if (!mainStepRan.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the caller's step never ran");
+            }
+            throw busy;
+        });
+        t.run("NAT", mainStepRan::countDown);
+        pair.join();
+        assertNotEquals(Thread.currentThread().getName(), thread[0]);
+        CniError e = assertThrows(CniError.class, () -> t.finish(CniError.KERNEL_REFUSED));
+        assertEquals(CniError.KERNEL_REFUSED, e.code());
+        assertSame(busy, e.getCause());
+    }
+
+    @Test
+    void anErrorInAStepAlongsideReachesTheCaller() {
+        Teardown t = new Teardown("DEL");
+        Teardown.Alongside step = t.alongside("overflow", () -> {
+            throw new StackOverflowError("deep");
+        });
+        assertThrows(StackOverflowError.class, step::join);
     }
 }

@@ -132,9 +132,8 @@ public final class Bridge implements Plugin {
     public void del(Invocation inv) throws CniError {
         BridgeConfig c = BridgeConfig.parse(inv);
         Ipam ipam = c.ipamType == null ? null : Ipam.of(c.ipamType);
-        HostSide hostSide = new HostSide(trace);
         Teardown teardown = new Teardown("DEL");
-        // Candidates for the host end, best first: the one named in prevResult, the container end's peer, the stable name.
+        // Candidates for the host end, best first: the one named in prevResult, then the stable name.
         List<String> hostVeths = new ArrayList<>();
         List<IpPrefix> addresses = new ArrayList<>();
         try {
@@ -152,18 +151,17 @@ public final class Bridge implements Plugin {
         } catch (CniError e) {
             inv.log("DEL: ignoring unreadable prevResult: " + e.getMessage());
         }
-        if (inv.netns() != null) {
-            teardown.run("delete " + inv.ifname(), () -> addOnce(hostVeths, new PodSide(trace).deleteInterface(inv)));
-        }
         addOnce(hostVeths, HostSide.hostVethName(inv));
-        // Namespace unreachable (CNI_NETNS empty, or gone while the kernel still tears it down):
-        // deleting the host end removes the pair, so no veth stays on the bridge.
+        // The pair's unregister waits in the kernel for RCU grace periods (about 20 ms, most of a DEL)
+        // without using a CPU; the NAT elements do not depend on it and are removed meanwhile. The
+        // address is released only once the pair is gone: until then it is still on the old pod's interface.
         List<String> ours = new ArrayList<>();
-        teardown.run("delete host veth", () -> ours.addAll(hostSide.deleteTaggedVeths(hostVeths, inv, inv::log)));
+        Teardown.Alongside pair = teardown.alongside("delete the veth pair", () -> ours.addAll(deletePair(inv, hostVeths, teardown)));
         // NAT before IPAM: if DEL dies in between, the retry still finds the elements by their owner.
         if (c.ipMasq) {
             teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
         }
+        pair.join();
         if (ipam != null) {
             teardown.run("IPAM", () -> ipam.del(inv));
         }
@@ -171,6 +169,37 @@ public final class Bridge implements Plugin {
             teardown.run("macspoofchk", () -> new SpoofCheck(trace).remove(ours));
         }
         teardown.finish(CniError.KERNEL_REFUSED);
+    }
+
+    /**
+     * Deletes the attachment's veth pair; returns the host end's names that were this attachment's
+     * (for the spoof check). The host end is looked for first, in the host's own namespace, under
+     * its candidate names: deleting a tagged one removes the container end with it, and the pod's
+     * namespace is never entered (no thread to enter it, no socket in it). Only when none is left
+     * (its name is not among the candidates, or the pair is already gone) is the container
+     * interface deleted in the pod's namespace, and then its peer if that is tagged as ours.
+     * Without a namespace (CNI_NETNS empty, or gone while the kernel still tears it down) the
+     * host end is all there is to delete.
+     */
+    private List<String> deletePair(Invocation inv, List<String> hostVeths, Teardown teardown) {
+        HostSide hostSide = new HostSide(trace);
+        List<String> ours = new ArrayList<>();
+        HostSide.VethSweep[] sweep = {null};
+        teardown.run("delete host veth", () -> sweep[0] = hostSide.deleteTaggedVeths(hostVeths, inv, inv::log));
+        if (sweep[0] != null) {
+            ours.addAll(sweep[0].ours());
+            if (sweep[0].deletedOne()) {
+                return ours;
+            }
+        }
+        if (inv.netns() != null) {
+            String[] peer = {null};
+            teardown.run("delete " + inv.ifname(), () -> peer[0] = new PodSide(trace).deleteInterface(inv));
+            if (peer[0] != null && !ours.contains(peer[0])) {
+                teardown.run("delete host veth", () -> ours.addAll(hostSide.deleteTaggedVeths(List.of(peer[0]), inv, inv::log).ours()));
+            }
+        }
+        return ours;
     }
 
     private static void addOnce(List<String> names, String name) {

@@ -219,19 +219,19 @@ final class HostSide {
 
     /**
      * Deletes the candidates that are veths tagged as this attachment's; leaves any other link of
-     * that name alone (a name can be another pod's: hashes collide). Returns the names that were
-     * this attachment's, deleted now or already gone, for the spoof check's cleanup.
+     * that name alone (a name can be another pod's: hashes collide).
      */
-    List<String> deleteTaggedVeths(List<String> candidates, Invocation inv, Consumer<String> log) {
+    VethSweep deleteTaggedVeths(List<String> candidates, Invocation inv, Consumer<String> log) {
         String tag = Attachment.alias(inv.network(), inv.containerId(), inv.ifname());
         List<String> ours = new ArrayList<>();
+        boolean deleted = false;
         try (RouteNetlink host = RouteNetlink.open(trace)) {
             for (String name : candidates) {
                 Link l = host.links().find(name).orElse(null);
                 if (l == null) {
                     ours.add(name); // gone: what the spoof check still holds under this name was ours
                 } else if ("veth".equals(l.kind()) && tag.equals(l.alias())) {
-                    host.links().deleteIfExists(name);
+                    deleted |= host.links().deleteIfExists(name);
                     ours.add(name);
                 } else {
                     log.accept("DEL: leaving " + name + " alone: it is not this attachment's (alias "
@@ -239,6 +239,12 @@ final class HostSide {
                 }
             }
         }
-        return ours;
+        return new VethSweep(ours, deleted);
     }
+
+    /**
+     * What {@link #deleteTaggedVeths} found: the names that were this attachment's (deleted now, or
+     * already gone), and whether it deleted one (the pair is then gone, container end included).
+     */
+    record VethSweep(List<String> ours, boolean deletedOne) {}
 }

@@ -5,6 +5,8 @@ import io.jcni.plugins.testing.PluginFixture;
 import io.jcni.testkit.Commands;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -159,6 +161,41 @@ class BridgeDelTest {
             assertEquals(List.of("eth0", "lo"), PluginFixture.nsLinks(ns2));
             ok(call(bridge, env("DEL", "c2", ns2, "eth0"), a.cfg));
             clean(f, a.ns, ns2);
+        }
+    }
+
+    /**
+     * With its tagged host end in place, DEL deletes the pair from the host side: the container end
+     * goes with it, and the pod's namespace is never entered (no command runs in it).
+     */
+    @Test
+    void taggedHostEndIsDeletedWithoutEnteringThePod() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            List<String> commands = Collections.synchronizedList(new ArrayList<>());
+            ok(call(new Bridge(commands::add), env("DEL", "c1", a.ns, "eth0"), a.cfg));
+            assertTrue(commands.contains("ip link del " + hostVeth(a.result)), commands.toString());
+            assertTrue(commands.stream().noneMatch(c -> c.startsWith("ip -n ") || c.startsWith("ip netns")), commands.toString());
+            assertEquals(List.of("lo"), PluginFixture.nsLinks(a.ns), "the container end went with the host end");
+            clean(f, a.ns);
+        }
+    }
+
+    /**
+     * A host end renamed by hand is not among DEL's candidate names: DEL then deletes the container
+     * interface in the pod, which takes the renamed host end (still tagged) with it.
+     */
+    @Test
+    void renamedHostEndIsFoundThroughThePod() {
+        try (PluginFixture f = new PluginFixture("bd")) {
+            Added a = add(f);
+            String renamed = "bdr" + hostVeth(a.result).substring(7);
+            Commands.run("ip", "link", "set", hostVeth(a.result), "down");
+            Commands.run("ip", "link", "set", hostVeth(a.result), "name", renamed);
+            delOk(a.ns, a.cfg); // no prevResult: only the stable name is a candidate
+            assertFalse(BridgeTests.hostHasLink(renamed), renamed + " is still on the host");
+            assertEquals(List.of("lo"), PluginFixture.nsLinks(a.ns));
+            clean(f, a.ns);
         }
     }
 }
