@@ -264,6 +264,8 @@ def main():
         for impl in impls:
             attach(impl, 0)
             detach(impl, 0)
+        if any(i.key == "daemon" for i in impls) and daemon_pid():
+            res["daemon_rss_kib"] = {"VmRSS_idle": proc_kib(daemon_pid(), "VmRSS")}
 
         log(f"sequential ADD, CHECK, DEL of {SEQ_PODS} pods, interleaved ...")
         add_t, add_rss = interleaved(impls, SEQ_PODS, attach)
@@ -307,19 +309,28 @@ def main():
             pods = list(range(3000, 3000 + DAEMON_PODS))
             run_all(attach, [(d, p) for p in pods], 16)
             if pid:
-                res["daemon_rss_kib"] = {"VmRSS": proc_kib(pid, "VmRSS"), "VmHWM": proc_kib(pid, "VmHWM"),
-                                         "pods": DAEMON_PODS}
+                res.setdefault("daemon_rss_kib", {}).update({"VmRSS": proc_kib(pid, "VmRSS"), "VmHWM": proc_kib(pid, "VmHWM"),
+                                                             "pods": DAEMON_PODS})
             drain([d], workers=16)
 
-        log(f"growth: ADD latency around pod {GROWTH_WINDOW} and around pod {GROWTH_HI} ...")
-        lo_t, _ = interleaved(impls, GROWTH_WINDOW * 2 - 1, attach, first=1)  # pods 1..19; window = pods 5..14
-        fill(impls, GROWTH_WINDOW * 2, GROWTH_HI - GROWTH_WINDOW // 2)
-        hi_t, _ = interleaved(impls, GROWTH_WINDOW, attach, first=GROWTH_HI - GROWTH_WINDOW // 2)
+        log(f"growth: ADD and DEL latency around pod {GROWTH_WINDOW} and around pod {GROWTH_HI} ...")
+        w0 = GROWTH_WINDOW // 2  # the window: pods w0..w0+GROWTH_WINDOW-1 (5..14), with pods 1..19 attached
+        lo_t, _ = interleaved(impls, GROWTH_WINDOW * 2 - 1, attach, first=1)
+        lo_del, _ = interleaved(impls, GROWTH_WINDOW, detach, first=w0)
+        interleaved(impls, GROWTH_WINDOW, attach, first=w0)  # back, untimed: the count goes on from 19
+        fill(impls, GROWTH_WINDOW * 2, GROWTH_HI - w0)
+        hi_t, _ = interleaved(impls, GROWTH_WINDOW, attach, first=GROWTH_HI - w0)
+        if any(i.key == "daemon" for i in impls) and daemon_pid():
+            res.setdefault("daemon_rss_kib", {})["VmRSS_growth_hi"] = proc_kib(daemon_pid(), "VmRSS")
+            res["daemon_rss_kib"]["growth_hi_pods"] = sum(1 for (k, _) in attached if k == "daemon")
+        hi_del, _ = interleaved(impls, GROWTH_WINDOW, detach, first=GROWTH_HI - w0)
         res["growth"] = {}
         for impl in impls:
-            lo = statistics.median(lo_t[impl.key][GROWTH_WINDOW // 2 - 1:GROWTH_WINDOW // 2 - 1 + GROWTH_WINDOW])
+            lo = statistics.median(lo_t[impl.key][w0 - 1:w0 - 1 + GROWTH_WINDOW])
             hi = statistics.median(hi_t[impl.key])
-            res["growth"][impl.key] = {"lo": lo, "hi": hi, "factor": hi / lo}
+            dlo, dhi = statistics.median(lo_del[impl.key]), statistics.median(hi_del[impl.key])
+            res["growth"][impl.key] = {"lo": lo, "hi": hi, "factor": hi / lo,
+                                       "del_lo": dlo, "del_hi": dhi, "del_factor": dhi / dlo}
         t_del = time.time()
         log("removing the growth pods ...")
         drain(impls)
@@ -333,6 +344,8 @@ def main():
         cleanup(impls)
         open("/proc/sys/net/ipv4/ip_forward", "w").write(fwd + "\n")
         raise
+    if any(i.key == "daemon" for i in impls) and daemon_pid():
+        res.setdefault("daemon_rss_kib", {})["VmHWM_end"] = proc_kib(daemon_pid(), "VmHWM")
     cleanup(impls)
     open("/proc/sys/net/ipv4/ip_forward", "w").write(fwd + "\n")
     res["cpu_s"] = {f"{k}:{v}": statistics.median(t) for (k, v), t in cpu.items()}

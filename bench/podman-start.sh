@@ -1,57 +1,72 @@
 #!/usr/bin/env bash
-# Container start time under podman (4.3, CNI backend) with jcni's network and with the reference
-# plugins' network, measured in one run, interleaved, medians: `podman run --rm --network N IMAGE true`.
-# Same conflist shape for both (bridge + host-local + isGateway + ipMasq, then loopback), each on its
-# own bridge, subnet and IPAM dataDir; a private podman (containers.conf, storage.conf under a temp dir,
-# the same settings as e2e/PodmanE2eTest), an image imported offline from Debian's busybox-static.
-# Everything created is removed at the end (also on error / Ctrl-C).
+# Container start time under podman (CNI backend): `podman run --rm --network N IMAGE true` on three
+# networks of the same shape (bridge + host-local + isGateway + ipMasq, then loopback), each on its own
+# bridge, subnet and IPAM dataDir, measured in one run, interleaved:
+#   ref     the reference plugins (/usr/lib/cni)
+#   daemon  jcni's clients with a `jcni daemon` behind them, started by this script as the systemd unit
+#           runs it (the installed jars and JVM options)
+#   alone   jcni's clients with no daemon: the standalone path (a JVM per exec, with the AOT cache)
+# It also counts, in one more untimed start per network, the plugin executables podman exec'd
+# (strace), by plugin and CNI_COMMAND. A private podman (containers.conf and storage.conf under a
+# temp dir), an image imported offline from Debian's busybox-static. Everything created is removed at
+# the end (also on error / Ctrl-C).
 #
-# Usage: bench/podman-start.sh [RUNS per network (default 20)]
-# Needs root, podman, runc, busybox-static, /usr/lib/cni (containernetworking-plugins).
+# Usage: bench/podman-start.sh [RUNS per network (default 20)] [--json FILE]
+# Needs root, podman, runc, strace, busybox-static, /usr/lib/cni (containernetworking-plugins), a JDK 25.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
-runs=${1:-20}
+. "$root/bench/lib/container-start.sh"
+. "$root/bench/lib/jcni-daemon.sh"
+runs=20 json=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --json) json=$2; shift ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) runs=$1 ;;
+    esac
+    shift
+done
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-for t in podman runc /bin/busybox /usr/lib/cni/bridge; do
+for t in podman runc strace /bin/busybox /usr/lib/cni/bridge; do
     command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
 done
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
+. "$root/bin/lib/find-java.sh"
+jcni_find_java
+JAVA=$JCNI_JAVA_HOME/bin/java
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/jcni-podman-bench.XXXXXX)
 tag=$(printf '%04x' $((RANDOM % 65536)))
-jnet=jcnibenchj$tag rnet=jcnibenchr$tag jbr=jcbj$tag rbr=jcbr$tag
-export CONTAINERS_CONF=$work/containers.conf CONTAINERS_STORAGE_CONF=$work/storage.conf
+keys="ref daemon alone"
+declare -A net bridge prefix dirs
+for k in $keys; do net[$k]=jcpb$k$tag; bridge[$k]=jcpb${k:0:1}$tag; done
+prefix=([ref]="" [daemon]=jcni- [alone]=jcni-)
+dirs=([ref]=/usr/lib/cni [daemon]=$work/jcni-daemon/bin:/usr/lib/cni [alone]=$work/jcni-alone/bin:/usr/lib/cni)
+export CONTAINERS_STORAGE_CONF=$work/storage.conf
 cleanup() {
-    podman rm -a -f -t 0 >/dev/null 2>&1 || true
-    podman rmi -a -f >/dev/null 2>&1 || true
-    ip link del "$jbr" 2>/dev/null || true
-    ip link del "$rbr" 2>/dev/null || true
-    nft delete chain inet jcni "masq_$jnet" 2>/dev/null || true
-    for s in pods4 pods6 local4 local6; do nft delete set inet jcni "${s}_$jnet" 2>/dev/null || true; done
+    CONTAINERS_CONF=$work/containers-ref.conf podman rm -a -f -t 0 >/dev/null 2>&1 || true
+    CONTAINERS_CONF=$work/containers-ref.conf podman rmi -a -f >/dev/null 2>&1 || true
+    jcni_daemon_stop
+    for k in $keys; do
+        ip link del "${bridge[$k]}" 2>/dev/null || true
+        nft delete chain inet jcni "masq_${net[$k]}" 2>/dev/null || true
+        for s in pods4 pods6 local4 local6; do nft delete set inet jcni "${s}_${net[$k]}" 2>/dev/null || true; done
+    done
     # the reference bridge's ipMasq: per-container chains are removed by DEL; the table stays (shared)
     grep " $work/" /proc/self/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-"$root/bin/jcni" install --dir "$work/jcni-bin" --lib-dir "$work/lib" >&2
-mkdir -p "$work/net.d" "$work/rootfs/bin" "$work/rootfs/etc" "$work/ipam"
-cp /bin/busybox "$work/rootfs/bin/"
-for a in sh true sleep; do ln -s busybox "$work/rootfs/bin/$a"; done
-tar --owner=0 --group=0 -C "$work/rootfs" -cf "$work/rootfs.tar" .
-# subnets: two free 10.2xx.y.0/24 (no route of the host in 10.0.0.0/8 overlapping them)
-pick() { while :; do local s="10.$((200 + RANDOM % 50)).$((RANDOM % 256))"; ip -4 route show table all | grep -q "^$s\." || { echo "$s"; return; }; done; }
-js=$(pick); rs=$(pick); while [ "$rs" = "$js" ]; do rs=$(pick); done
-conf() { # name type-prefix bridge subnet
-    cat <<JSON
-{"cniVersion": "1.0.0", "name": "$1", "plugins": [
-  {"type": "${2}bridge", "bridge": "$3", "isGateway": true, "ipMasq": true,
-   "ipam": {"type": "${2}host-local", "dataDir": "$work/ipam", "ranges": [[{"subnet": "$4.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "${2}loopback"}]}
-JSON
-}
-conf "$jnet" jcni- "$jbr" "$js" >"$work/net.d/$jnet.conflist"
-conf "$rnet" "" "$rbr" "$rs" >"$work/net.d/$rnet.conflist"
-cat >"$work/containers.conf" <<CONF
+jcni_bench_install "$root" "$work"
+busybox_rootfs "$work"
+for k in $keys; do
+    # a configuration directory per network: podman validates every network it finds there (a VERSION
+    # exec per plugin), which would add the other networks' execs to this one's
+    mkdir -p "$work/net.d-$k"
+    bench_conflist "${net[$k]}" "${prefix[$k]}" "${bridge[$k]}" "$(pick_subnet)" "$work/ipam" >"$work/net.d-$k/${net[$k]}.conflist"
+    # one containers.conf per network: its plugin directories and its configuration directory
+    cat >"$work/containers-$k.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 [engine]
@@ -62,22 +77,27 @@ events_logfile_path = "$work/events.log"
 tmp_dir = "$work/tmp"
 [network]
 network_backend = "cni"
-cni_plugin_dirs = ["$work/jcni-bin", "/usr/lib/cni"]
-network_config_dir = "$work/net.d"
+cni_plugin_dirs = [$(echo "${dirs[$k]}" | sed 's/\([^:]*\)/"\1"/g; s/:/, /g')]
+network_config_dir = "$work/net.d-$k"
 CONF
+    printf '#!/bin/sh\nexec env CONTAINERS_CONF=%s CONTAINERS_STORAGE_CONF=%s podman run --rm --network %s localhost/jcni-bench:1 true\n' \
+        "$work/containers-$k.conf" "$work/storage.conf" "${net[$k]}" >"$work/start-$k"
+    chmod +x "$work/start-$k"
+done
 cat >"$work/storage.conf" <<CONF
 [storage]
 driver = "overlay"
 graphroot = "$work/storage/root"
 runroot = "$work/storage/run"
 CONF
-podman import "$work/rootfs.tar" localhost/jcni-bench:1 >/dev/null
-echo "podman $(podman version -f '{{.Client.Version}}'), $(nproc) CPUs, load $load0, $runs runs per network, interleaved" >&2
-# Interleaved (jcni, reference, jcni, …) so load changes on a shared machine hit both alike; 2 warm-up rounds.
-t() { local s e; s=$(date +%s%N); podman run --rm --network "$1" localhost/jcni-bench:1 true >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-for i in 1 2; do t "$jnet" >/dev/null; t "$rnet" >/dev/null; done
-for i in $(seq "$runs"); do t "$jnet" >>"$work/jcni.ms"; t "$rnet" >>"$work/ref.ms"; done
-stats() { sort -n "$1" | awk '{a[NR]=$1; s+=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "median %d ms, mean %d ms, min %d ms, max %d ms (%d runs)\n", m, s/NR, a[1], a[NR], NR}'; }
-echo "podman run --rm, jcni network      (jcni-bridge + jcni-host-local + jcni-loopback): $(stats "$work/jcni.ms")"
-echo "podman run --rm, reference network (/usr/lib/cni bridge + host-local + loopback):  $(stats "$work/ref.ms")"
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+CONTAINERS_CONF=$work/containers-ref.conf podman import "$work/rootfs.tar" localhost/jcni-bench:1 >/dev/null
+jcni_daemon_start "$work"
+version=$(podman version -f '{{.Client.Version}}')
+echo "podman $version: $runs runs per network, interleaved ..." >&2
+# shellcheck disable=SC2086
+time_runs "$runs" "$work" $keys
+for k in $keys; do count_execs "$work" "$k" "${dirs[$k]}"; done
+# shellcheck disable=SC2086
+write_json "$work" "$work/result.json" podman "$version" "$runs" $keys
+print_summary "$work/result.json"
+[ -z "$json" ] || cp "$work/result.json" "$json"
