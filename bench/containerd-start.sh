@@ -6,6 +6,7 @@
 #   daemon  jcni's clients with a `jcni daemon` behind them, started by this script as the systemd unit
 #           runs it (the installed jars and JVM options)
 #   alone   jcni's clients with no daemon: the standalone path
+#   none    no --cni: no CNI at all, ctr's own cost, the floor any plugin adds to
 # plus, in one more untimed start per network, the plugin executables ctr exec'd (strace).
 #
 # A private containerd (root, state and socket under a temp dir, the CRI plugin off, the native
@@ -94,6 +95,9 @@ for k in $keys; do
         "$work/ns/$k" "$work/containerd.sock" "$namespace" "$image" >"$work/start-$k"
     chmod +x "$work/start-$k"
 done
+printf '#!/bin/sh\nexec ctr --address %s --namespace %s run --rm --snapshotter native %s "b$(date +%%s%%N)" true\n' \
+    "$work/containerd.sock" "$namespace" "$image" >"$work/start-none"
+chmod +x "$work/start-none"
 
 cat >"$work/config.toml" <<TOML
 version = 2
@@ -139,9 +143,9 @@ jcni_daemon_start "$work" nsenter --mount="$work/ns/daemon"
 version=$(ctr --version | awk '{print $3}')
 echo "containerd $version: $runs runs per network, interleaved ..." >&2
 # shellcheck disable=SC2086
-time_runs "$runs" "$work" $keys
+time_runs "$runs" "$work" $keys none
 for k in $keys; do count_execs "$work" "$k" /opt/cni/bin; done
 # shellcheck disable=SC2086
-write_json "$work" "$work/result.json" containerd "$version" "$runs" $keys
+write_json "$work" "$work/result.json" containerd "$version" "$runs" $keys none
 print_summary "$work/result.json"
 [ -z "$json" ] || cp "$work/result.json" "$json"

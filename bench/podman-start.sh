@@ -6,6 +6,7 @@
 #   daemon  jcni's clients with a `jcni daemon` behind them, started by this script as the systemd unit
 #           runs it (the installed jars and JVM options)
 #   alone   jcni's clients with no daemon: the standalone path (a JVM per exec, with the AOT cache)
+#   none    `--network none`: no CNI at all, podman's own cost, the floor any plugin adds to
 # It also counts, in one more untimed start per network, the plugin executables podman exec'd
 # (strace), by plugin and CNI_COMMAND. A private podman (containers.conf and storage.conf under a
 # temp dir), an image imported offline from Debian's busybox-static. Everything created is removed at
@@ -84,6 +85,9 @@ CONF
         "$work/containers-$k.conf" "$work/storage.conf" "${net[$k]}" >"$work/start-$k"
     chmod +x "$work/start-$k"
 done
+printf '#!/bin/sh\nexec env CONTAINERS_CONF=%s CONTAINERS_STORAGE_CONF=%s podman run --rm --network none localhost/jcni-bench:1 true\n' \
+    "$work/containers-ref.conf" "$work/storage.conf" >"$work/start-none"
+chmod +x "$work/start-none"
 cat >"$work/storage.conf" <<CONF
 [storage]
 driver = "overlay"
@@ -95,9 +99,9 @@ jcni_daemon_start "$work"
 version=$(podman version -f '{{.Client.Version}}')
 echo "podman $version: $runs runs per network, interleaved ..." >&2
 # shellcheck disable=SC2086
-time_runs "$runs" "$work" $keys
+time_runs "$runs" "$work" $keys none
 for k in $keys; do count_execs "$work" "$k" "${dirs[$k]}"; done
 # shellcheck disable=SC2086
-write_json "$work" "$work/result.json" podman "$version" "$runs" $keys
+write_json "$work" "$work/result.json" podman "$version" "$runs" $keys none
 print_summary "$work/result.json"
 [ -z "$json" ] || cp "$work/result.json" "$json"

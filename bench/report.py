@@ -174,15 +174,19 @@ def runtime_section(runs):
          "on three networks of the same shape (bridge + host-local + isGateway + ipMasq, then loopback): the reference "
          "plugins, jcni's clients with the daemon behind them, and jcni's clients alone (the standalone path). "
          "Interleaved in one run; medians. The plugin executables the runtime exec'd for one container are counted "
-         "with strace in one more start per network. ✓/✗: the goal (daemon ≤ 0.8 × the reference) met or missed.", "",
-         "| runtime | runs | reference (ms) | jcni daemon (ms) | daemon / ref | jcni standalone (ms) | standalone / ref | load (start → end) |",
-         "|---|---:|---:|---:|---:|---:|---:|---|"]
+         "with strace in one more start per network. \"No network\" is the same start with no CNI at all (podman "
+         "`--network none`, ctr without `--cni`): the runtime's own cost, which no plugin can go below; \"floor / ref\" "
+         "is the best ratio any plugin could reach. ✓/✗: the goal (daemon ≤ 0.8 × the reference) met or missed.", "",
+         "| runtime | runs | reference (ms) | jcni daemon (ms) | daemon / ref | jcni standalone (ms) | standalone / ref | no network (ms) | floor / ref | load (start → end) |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for rr in runs:
         N = rr["networks"]
         ref = N["ref"]["median_ms"]
         d, a = N["daemon"]["median_ms"], N["alone"]["median_ms"]
+        z = N["none"]["median_ms"] if "none" in N else None
         L.append(f"| {rr['runtime']} {rr['version']} | {rr['runs']} | {ref:.0f} | {d:.0f} | {d / ref:.2f}{verdict(d / ref, 0.8, True)} | "
-                 f"{a:.0f} | {a / ref:.2f} | {rr['load_start']} → {rr['load_end']} |")
+                 f"{a:.0f} | {a / ref:.2f} | {'—' if z is None else f'{z:.0f}'} | {'' if z is None else f'{z / ref:.2f}'} | "
+                 f"{rr['load_start']} → {rr['load_end']} |")
     L += ["", "Plugin executables per container (by plugin and CNI_COMMAND):", ""]
     for rr in runs:
         N = rr["networks"]

@@ -126,7 +126,8 @@ r = json.load(open(sys.argv[1]))
 N = r["networks"]
 ref = N["ref"]["median_ms"]
 print(f"{r['runtime']} {r['version']}, {r['cpus']} CPUs, {r['runs']} runs per network, interleaved; load {r['load_start']} -> {r['load_end']}")
-for k, label in (("ref", "reference plugins"), ("daemon", "jcni, daemon path"), ("alone", "jcni, standalone path")):
+for k, label in (("ref", "reference plugins"), ("daemon", "jcni, daemon path"), ("alone", "jcni, standalone path"),
+                 ("none", "no network (the floor)")):
     if k in N:
         n = N[k]
         e = ", ".join(f"{name} ×{c}" for name, c in sorted(n["execs"].items()))
