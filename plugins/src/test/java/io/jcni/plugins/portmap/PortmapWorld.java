@@ -87,7 +87,11 @@ final class PortmapWorld implements AutoCloseable {
         return node.run(work);
     }
 
-    /** "set: element" lines of every portmap map and set in the node. */
+    /**
+     * "set: element" lines of every portmap map and set in the node, sorted: a set lists its
+     * elements in its hash order, which can change with no element added or removed (an aborted
+     * transaction's inserts).
+     */
     List<String> elements() {
         List<String> out = new ArrayList<>();
         try (Nftables nft = Nftables.open(node, Trace.OFF)) {
@@ -100,6 +104,7 @@ final class PortmapWorld implements AutoCloseable {
         } catch (NoSuchObjectException noTable) {
             // nothing mapped yet
         }
+        out.sort(null);
         return out;
     }
 
