@@ -279,7 +279,7 @@ class ClientTest {
             assertTrue(d.served() >= 2L * stopAt && d.served() <= 2L * stopAt + 2, "served before the stop: " + d.served());
             assertEquals(List.of(), g.reservations(), "no reservation left");
             assertEquals(List.of(), g.natElements(), "no NAT element left");
-            assertEquals(List.of(), g.hostLinks().stream().filter(l -> l.contains("veth")).toList(), "no veth left");
+            assertEquals(List.of(), g.hostLinks().stream().filter(l -> l.endsWith("(veth)")).toList(), "no veth left");
             for (String ns : nss) {
                 assertEquals(List.of("lo"), PluginFixture.nsLinks(ns));
             }

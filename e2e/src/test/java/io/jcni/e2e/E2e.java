@@ -2,6 +2,8 @@ package io.jcni.e2e;
 
 import io.jcni.cli.Main;
 import io.jcni.testkit.Jars;
+import io.jcni.testkit.Json;
+import io.jcni.testkit.Witness;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -379,15 +381,11 @@ final class E2e {
      */
     static void assertNothingLeft(String net, String bridge, Path dataDir, List<String> addresses, int hostPort) throws IOException {
         List<String> failures = new ArrayList<>();
-        String ports = ok("ip", "-o", "link", "show", "master", bridge);
-        if (!ports.isBlank()) {
+        // every link whose master is the bridge, veths included
+        List<String> ports = Json.objects(ok("ip", "-j", "-d", "link", "show", "master", bridge)).stream()
+                .map(port -> port.get("ifname") + " (" + Witness.map(port.get("linkinfo")).get("info_kind") + ")").toList();
+        if (!ports.isEmpty()) {
             failures.add("ports left on " + bridge + ": " + ports);
-        }
-        String vethPeers = ok("ip", "-o", "link", "show", "type", "veth");
-        for (String l : vethPeers.lines().toList()) {
-            if (l.contains("master " + bridge + " ")) {
-                failures.add("veth left: " + l);
-            }
         }
         Path netDir = dataDir.resolve(net);
         if (Files.isDirectory(netDir)) {

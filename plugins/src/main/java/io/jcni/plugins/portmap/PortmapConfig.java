@@ -5,7 +5,6 @@ import io.jcni.cni.ConfigObject;
 import io.jcni.cni.Invocation;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.Rule;
 
 import java.nio.charset.StandardCharsets;
@@ -26,9 +25,9 @@ final class PortmapConfig {
             };
         }
 
-        /** Whether this mapping applies to container addresses of the family of {@code a}. */
-        boolean appliesTo(IpAddress a) {
-            return hostIP == null || hostIP.isV4() == a.isV4();
+        /** Whether this mapping applies to container addresses of the family of {@code container}. */
+        boolean appliesTo(IpAddress container) {
+            return hostIP == null || hostIP.isV4() == container.isV4();
         }
 
         @Override
@@ -44,16 +43,15 @@ final class PortmapConfig {
     List<Mapping> mappings = new ArrayList<>();
     /** Whether runtimeConfig.portMappings was given at all (DEL falls back to a search without it). */
     boolean mappingsGiven;
-    /** The conditions as rule builders, and their text. */
-    UnaryOperator<Rule> conditionsV4 = r -> r, conditionsV6 = r -> r;
-    String conditionsV4Text = "", conditionsV6Text = "";
+    /** conditionsV4 and conditionsV6 as rule builders: each adds its matches to the entry rule of its family. */
+    UnaryOperator<Rule> conditionsV4 = UnaryOperator.identity(), conditionsV6 = UnaryOperator.identity();
 
     static PortmapConfig parse(Invocation inv) throws CniError {
-        ConfigObject o = inv.config();
-        PortmapConfig c = new PortmapConfig();
-        c.snat = o.bool("snat", true);
-        c.masqAll = o.bool("masqAll", false);
-        String backend = o.string("backend", "");
+        ConfigObject options = inv.config();
+        PortmapConfig config = new PortmapConfig();
+        config.snat = options.bool("snat", true);
+        config.masqAll = options.bool("masqAll", false);
+        String backend = options.string("backend", "");
         if (backend.equals("iptables")) {
             throw new CniError(CniError.UNSUPPORTED_FIELD, "unsupported field",
                     "backend \"iptables\": jcni-portmap works with nftables only");
@@ -61,55 +59,51 @@ final class PortmapConfig {
         if (!backend.isEmpty() && !backend.equals("nftables")) {
             throw CniError.invalidConfig("unrecognized backend \"" + backend + "\"");
         }
-        if (o.has("externalSetMarkChain")) {
+        if (options.has("externalSetMarkChain")) {
             throw new CniError(CniError.UNSUPPORTED_FIELD, "unsupported field",
                     "externalSetMarkChain is iptables-only; jcni-portmap works with nftables");
         }
-        if (o.has("markMasqBit")) {
-            long bit = o.integer("markMasqBit", 13, Long.MIN_VALUE, Long.MAX_VALUE);
+        if (options.has("markMasqBit")) {
+            long bit = options.integer("markMasqBit", 13, Long.MIN_VALUE, Long.MAX_VALUE);
             if (bit < 0 || bit > 31) {
                 throw CniError.invalidConfig("MasqMarkBit must be between 0 and 31");
             }
-            c.markMasqBit = (int) bit;
+            config.markMasqBit = (int) bit;
         }
-        List<String> v4 = o.strings("conditionsV4");
-        List<String> v6 = o.strings("conditionsV6");
-        c.conditionsV4Text = String.join(" ", v4).trim();
-        c.conditionsV6Text = String.join(" ", v6).trim();
-        c.conditionsV4 = conditions(c.conditionsV4Text, true);
-        c.conditionsV6 = conditions(c.conditionsV6Text, false);
+        config.conditionsV4 = conditions(String.join(" ", options.strings("conditionsV4")).trim(), true);
+        config.conditionsV6 = conditions(String.join(" ", options.strings("conditionsV6")).trim(), false);
 
-        ConfigObject rc = o.object("runtimeConfig");
-        if (rc != null && rc.has("portMappings")) {
-            c.mappingsGiven = true;
-            for (ConfigObject m : rc.objects("portMappings")) {
-                c.mappings.add(mapping(m));
+        ConfigObject runtimeConfig = options.object("runtimeConfig");
+        if (runtimeConfig != null && runtimeConfig.has("portMappings")) {
+            config.mappingsGiven = true;
+            for (ConfigObject entry : runtimeConfig.objects("portMappings")) {
+                config.mappings.add(mapping(entry));
             }
         }
-        return c;
+        return config;
     }
 
-    private static Mapping mapping(ConfigObject m) throws CniError {
-        long host = m.integer("hostPort", 0, Long.MIN_VALUE, Long.MAX_VALUE);
+    private static Mapping mapping(ConfigObject entry) throws CniError {
+        long host = entry.integer("hostPort", 0, Long.MIN_VALUE, Long.MAX_VALUE);
         if (host <= 0 || host > 65535) {
             throw CniError.invalidConfig("Invalid host port number: " + host);
         }
-        long container = m.integer("containerPort", 0, Long.MIN_VALUE, Long.MAX_VALUE);
+        long container = entry.integer("containerPort", 0, Long.MIN_VALUE, Long.MAX_VALUE);
         if (container <= 0 || container > 65535) {
             throw CniError.invalidConfig("Invalid container port number: " + container);
         }
-        String proto = m.string("protocol", "tcp").toLowerCase(Locale.ROOT);
-        int p = switch (proto) {
+        String proto = entry.string("protocol", "tcp").toLowerCase(Locale.ROOT);
+        int protocol = switch (proto) {
             case "", "tcp" -> 6;
             case "udp" -> 17;
             case "sctp" -> 132;
-            default -> throw CniError.invalidConfig(m.path() + ".protocol: unknown protocol \"" + proto + "\" (tcp, udp or sctp)");
+            default -> throw CniError.invalidConfig(entry.path() + ".protocol: unknown protocol \"" + proto + "\" (tcp, udp or sctp)");
         };
-        IpAddress hostIP = m.ip("hostIP");
+        IpAddress hostIP = entry.ip("hostIP");
         if (hostIP != null && hostIP.equals(IpAddress.parse(hostIP.isV4() ? "0.0.0.0" : "::"))) {
             hostIP = null; // the unspecified address means every address, as in the reference
         }
-        return new Mapping((int) host, (int) container, p, hostIP);
+        return new Mapping((int) host, (int) container, protocol, hostIP);
     }
 
     /**
@@ -119,44 +113,44 @@ final class PortmapConfig {
      */
     static UnaryOperator<Rule> conditions(String text, boolean v4) throws CniError {
         String where = v4 ? "conditionsV4" : "conditionsV6";
-        String[] t = text.isEmpty() ? new String[0] : text.split("\\s+");
+        String[] tokens = text.isEmpty() ? new String[0] : text.split("\\s+");
         List<UnaryOperator<Rule>> parts = new ArrayList<>();
-        int i = 0;
-        while (i < t.length) {
-            String tok = t[i];
+        int next = 0;
+        while (next < tokens.length) {
+            String tok = tokens[next];
             if (tok.equals("ip") || tok.equals("ip6")) {
                 if (tok.equals("ip") != v4) {
                     throw unsupported(where, tok, "a condition of the other family");
                 }
-                String field = i + 1 < t.length ? t[i + 1] : "";
+                String field = next + 1 < tokens.length ? tokens[next + 1] : "";
                 if (!field.equals("saddr") && !field.equals("daddr")) {
                     throw unsupported(where, field.isEmpty() ? tok : field, "expected saddr or daddr after " + tok);
                 }
-                i += 2;
-                boolean neg = i < t.length && t[i].equals("!=");
+                next += 2;
+                boolean neg = next < tokens.length && tokens[next].equals("!=");
                 if (neg) {
-                    i++;
+                    next++;
                 }
-                String value = i < t.length ? t[i++] : "";
+                String value = next < tokens.length ? tokens[next++] : "";
                 IpPrefix prefix;
                 try {
                     prefix = value.contains("/") ? IpPrefix.parse(value) : IpPrefix.host(IpAddress.parse(value));
-                } catch (IllegalArgumentException e) {
+                } catch (IllegalArgumentException notAnAddress) {
                     throw unsupported(where, value, "expected an address or prefix");
                 }
                 if (prefix.isV4() != v4) {
                     throw unsupported(where, value, "an address of the other family");
                 }
-                Rule.Field f = v4 ? (field.equals("saddr") ? Rule.Field.IP_SADDR : Rule.Field.IP_DADDR)
+                Rule.Field matched = v4 ? (field.equals("saddr") ? Rule.Field.IP_SADDR : Rule.Field.IP_DADDR)
                         : (field.equals("saddr") ? Rule.Field.IP6_SADDR : Rule.Field.IP6_DADDR);
-                parts.add(neg ? r -> r.isNot(f, prefix) : r -> r.is(f, prefix));
+                parts.add(neg ? rule -> rule.isNot(matched, prefix) : rule -> rule.is(matched, prefix));
             } else if (tok.equals("iifname") || tok.equals("oifname")) {
-                i++;
-                boolean neg = i < t.length && t[i].equals("!=");
+                next++;
+                boolean neg = next < tokens.length && tokens[next].equals("!=");
                 if (neg) {
-                    i++;
+                    next++;
                 }
-                String value = i < t.length ? t[i++] : "";
+                String value = next < tokens.length ? tokens[next++] : "";
                 if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
                     value = value.substring(1, value.length() - 1);
                 }
@@ -166,16 +160,16 @@ final class PortmapConfig {
                 }
                 String name = value;
                 boolean in = tok.equals("iifname");
-                parts.add(r -> in ? r.iifname(name, neg) : r.oifname(name, neg));
+                parts.add(rule -> in ? rule.iifname(name, neg) : rule.oifname(name, neg));
             } else {
                 throw unsupported(where, tok, null);
             }
         }
-        return r -> {
-            for (UnaryOperator<Rule> p : parts) {
-                r = p.apply(r);
+        return rule -> {
+            for (UnaryOperator<Rule> part : parts) {
+                rule = part.apply(rule);
             }
-            return r;
+            return rule;
         };
     }
 
@@ -183,9 +177,5 @@ final class PortmapConfig {
         return new CniError(CniError.UNSUPPORTED_FIELD, "unsupported field",
                 where + ": unsupported token \"" + token + "\"" + (why == null ? "" : " (" + why + ")")
                         + "; jcni-portmap understands: ip|ip6 saddr|daddr [!=] ADDRESS[/LEN], iifname|oifname [!=] NAME");
-    }
-
-    static int family(IpAddress a) {
-        return a.isV4() ? Nftables.IP : Nftables.IP6;
     }
 }

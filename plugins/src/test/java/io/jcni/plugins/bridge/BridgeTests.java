@@ -145,7 +145,7 @@ final class BridgeTests {
     /** Asserts nothing of the attachment is left: no veth on the bridge, only lo in the pod, no reservation, no NAT. */
     static void assertClean(PluginFixture f, String... netns) {
         for (String l : f.hostLinks()) {
-            assertFalse(l.contains("(veth)"), () -> "host veth left: " + f.hostLinks());
+            assertFalse(l.endsWith("(veth)"), () -> "host veth left: " + f.hostLinks());
         }
         for (String n : netns) {
             List<String> links = PluginFixture.nsLinks(n);

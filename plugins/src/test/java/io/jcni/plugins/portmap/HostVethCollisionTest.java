@@ -2,10 +2,12 @@ package io.jcni.plugins.portmap;
 
 import io.jcni.cni.PluginResponse;
 import io.jcni.plugins.bridge.Bridge;
-import io.jcni.testkit.Commands;
+import io.jcni.testkit.Json;
+import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static io.jcni.plugins.testing.PluginFixture.call;
@@ -36,6 +38,14 @@ class HostVethCollisionTest {
         }
     }
 
+    /** The names of the interfaces of a bridge ADD result that are on the host (no sandbox): the bridge and the host veth. */
+    static List<String> hostSideInterfaces(String bridgeResult) {
+        return Witness.list(Witness.map(Json.parse(bridgeResult)).get("interfaces")).stream()
+                .filter(iface -> iface.get("sandbox") == null)
+                .map(iface -> (String) iface.get("name"))
+                .toList();
+    }
+
     @Test
     void delOfTheSecondOfTwoCollidingAttachmentsLeavesTheFirstOnesVeth() {
         try (PortmapWorld w = new PortmapWorld("hb")) {
@@ -46,16 +56,17 @@ class HostVethCollisionTest {
             String cfg = w.bridgeConfig("1.0.0");
 
             String[] first = w.pod("a", ids[0], "1.0.0");
-            assertTrue(first[1].contains("\"" + name + "\""), "the first takes the stable name: " + first[1]);
+            assertTrue(hostSideInterfaces(first[1]).contains(name), "the first takes the stable name: " + first[1]);
             String[] second = w.pod("b", ids[1], "1.0.0");
-            assertFalse(second[1].contains("\"" + name + "\""), "the second gets another name: " + second[1]);
+            assertFalse(hostSideInterfaces(second[1]).contains(name), "the second gets another name: " + second[1]);
 
             // The second pod goes away (its veth with it); its DEL comes without prevResult.
             w.f.deleteNetns(second[0]);
             PluginResponse del = w.inNode(() -> call(new Bridge(), env("DEL", ids[1], second[0], "eth0"), cfg));
             assertEquals(0, del.exitCode(), del.stdoutText() + del.stderr());
 
-            assertTrue(Commands.ip(node, "link", "show").contains("\"" + name + "\""), "the first pod's host veth is still there");
+            assertTrue(Witness.linkNames(node).contains(name), "the first pod's host veth is still there");
+            assertEquals("veth", Witness.map(Witness.link(node, name).get("linkinfo")).get("info_kind"), "and it is a veth");
             String c = cfg.trim();
             String check = c.substring(0, c.length() - 1) + ", \"prevResult\": " + first[1] + "}";
             PluginResponse ok = w.inNode(() -> call(new Bridge(), env("CHECK", ids[0], first[0], "eth0"), check));

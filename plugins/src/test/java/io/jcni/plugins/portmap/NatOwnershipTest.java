@@ -103,7 +103,7 @@ class NatOwnershipTest {
             assertEquals(0, bridge(w, "CHECK", "ca", a[0], withPrev(cfg, a[1])).exitCode());
 
             // A deleted chain: the elements are there, but do nothing.
-            for (String table : new String[] {"jcni", Portmap.TABLE}) {
+            for (String table : new String[] {"jcni", PortmapTable.TABLE}) {
                 w.nft("flush", "chain", "inet", table, "postrouting");
                 w.nft("delete", "chain", "inet", table, "postrouting");
             }

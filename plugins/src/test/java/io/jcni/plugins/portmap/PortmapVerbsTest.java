@@ -46,11 +46,11 @@ class PortmapVerbsTest {
                     "masq4: " + ip + " . " + ip + " comment " + owner,
                     "masq4: 127.0.0.1 . " + ip + " comment " + owner).stream().sorted().toList(),
                     w.elements().stream().sorted().toList(), "the IPv6 hostIP mapping is skipped for an IPv4-only pod");
-            String listed = w.nft("list", "map", "inet", Portmap.TABLE, "ports4");
+            String listed = w.nft("list", "map", "inet", PortmapTable.TABLE, "ports4");
             assertTrue(listed.contains("tcp . 8080 comment \"" + owner + "\" : " + ip + " . 80"), listed);
             assertEquals("1", Sysctl.read(w.node, "net/ipv4/conf/" + w.f.bridge + "/route_localnet").trim());
             int rules = w.rules();
-            assertEquals(12, rules, w.nft("list", "table", "inet", Portmap.TABLE));
+            assertEquals(12, rules, w.nft("list", "table", "inet", PortmapTable.TABLE));
 
             // ADD again (a runtime retry): nothing changes, nothing fails
             PluginResponse again = w.portmap("ADD", "c1", ns, cfg);
@@ -215,7 +215,7 @@ class PortmapVerbsTest {
                             + " \"conditionsV6\": [\"ip6 daddr fd00::/8\"],", a[1]));
             assertEquals(0, ok.exitCode(), ok.stdoutText());
             assertTrue(ok.stderr().contains("markMasqBit"), ok.stderr());
-            String pre = w.nft("list", "chain", "inet", Portmap.TABLE, "prerouting");
+            String pre = w.nft("list", "chain", "inet", PortmapTable.TABLE, "prerouting");
             assertTrue(pre.contains("ip saddr != 192.0.2.0/24 iifname != \"eth9\" fib daddr type local jump hostports"), pre);
             assertTrue(pre.contains("ip6 daddr fd00::/8 fib daddr type local jump hostports"), pre);
         }
@@ -248,7 +248,7 @@ class PortmapVerbsTest {
                     "ports4: tcp . 8088" + o,
                     "ports6: sctp . 7077" + o,
                     "ports6: tcp . 8088" + o), w.elements().stream().sorted().toList());
-            String listed = w.nft("list", "table", "inet", Portmap.TABLE);
+            String listed = w.nft("list", "table", "inet", PortmapTable.TABLE);
             assertTrue(listed.contains("fd00::1 . udp . 9099 comment \"" + w.f.network + "/c6/eth0\" : fd00:88::5 . 90"), listed);
             assertEquals(0, w.portmap("CHECK", "c6", ns, w.portmapConfig("1.1.0", mappings, "", prev)).exitCode());
             assertEquals(0, w.portmap("DEL", "c6", "", w.portmapConfig("1.1.0", null, "", null)).exitCode());

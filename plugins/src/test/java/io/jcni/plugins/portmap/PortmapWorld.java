@@ -87,18 +87,24 @@ final class PortmapWorld implements AutoCloseable {
         return node.run(work);
     }
 
-    /** "set: element" lines of every portmap map and set in the node. */
+    /**
+     * "set: element" lines of every portmap map and set in the node, sorted: a set lists its
+     * elements in its hash order, which can change with no element added or removed (an aborted
+     * transaction's inserts).
+     */
     List<String> elements() {
         List<String> out = new ArrayList<>();
         try (Nftables nft = Nftables.open(node, Trace.OFF)) {
-            for (String s : List.of("ports4", "hostip4", "ports6", "hostip6", "masq4", "masqall4", "masq6", "masqall6")) {
-                for (NftElement e : nft.elements(Nftables.INET, Portmap.TABLE, s)) {
-                    out.add(s + ": " + Portmap.keyType(s).format(e.key()) + (e.comment() == null ? "" : " comment " + e.comment()));
+            for (PortmapTable.TableSet set : PortmapTable.TableSet.values()) {
+                for (NftElement element : nft.elements(Nftables.INET, PortmapTable.TABLE, set.nftName)) {
+                    out.add(set.nftName + ": " + set.keyType.format(element.key())
+                            + (element.comment() == null ? "" : " comment " + element.comment()));
                 }
             }
         } catch (NoSuchObjectException noTable) {
             // nothing mapped yet
         }
+        out.sort(null);
         return out;
     }
 
@@ -106,8 +112,8 @@ final class PortmapWorld implements AutoCloseable {
     int rules() {
         int n = 0;
         try (Nftables nft = Nftables.open(node, Trace.OFF)) {
-            for (NftChain c : nft.chains(Nftables.INET, Portmap.TABLE)) {
-                n += nft.rules(Nftables.INET, Portmap.TABLE, c.name()).size();
+            for (NftChain c : nft.chains(Nftables.INET, PortmapTable.TABLE)) {
+                n += nft.rules(Nftables.INET, PortmapTable.TABLE, c.name()).size();
             }
         } catch (NoSuchObjectException noTable) {
             return 0;
