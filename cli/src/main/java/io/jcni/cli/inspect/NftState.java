@@ -220,8 +220,9 @@ public final class NftState {
     static Mapping mapping(String set, NftElement e) {
         byte[] k = e.key();
         byte[] d = e.data();
-        boolean v4 = set.endsWith("4");
-        int n = v4 ? 4 : 16;
+        // the family from the data itself (the target address and port, padded to 32 bits: 8 bytes
+        // for IPv4, 20 for IPv6), not from the set's name
+        int n = d != null && d.length >= 18 ? 16 : 4;
         boolean hostIp = set.startsWith("hostip");
         int o = hostIp ? n : 0;
         if (d == null || k.length < o + 8 || d.length < n + 2) {
@@ -237,7 +238,8 @@ public final class NftState {
 
     static PortMasq portMasq(String set, NftElement e) {
         byte[] k = e.key();
-        int n = set.endsWith("4") ? 4 : 16;
+        // the key is the target address, or the host address and the target: 4 or 8 bytes for IPv4, 16 or 32 for IPv6
+        int n = k.length % 16 == 0 ? 16 : 4;
         IpAddress target = IpAddress.of(Arrays.copyOfRange(k, k.length - n, k.length));
         String text = k.length == n ? target.toString() : IpAddress.of(Arrays.copyOf(k, n)) + " . " + target;
         return new PortMasq(set, text, target, e.comment(), e);
