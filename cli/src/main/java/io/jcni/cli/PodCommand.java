@@ -1,6 +1,7 @@
 package io.jcni.cli;
 
 import io.jcni.cni.CniError;
+import io.jcni.cni.Names;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
@@ -18,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * {@code jcni pod create|delete|list}: the quickest way to a networked namespace. A pod is a
@@ -28,7 +28,6 @@ import java.util.regex.Pattern;
  */
 final class PodCommand {
     static final String PREFIX = "jcni-pod-";
-    private static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
 
     static final String USAGE = """
             Usage: jcni pod create NAME --network NET [options]
@@ -85,7 +84,8 @@ final class PodCommand {
             throw new Main.UsageException("pod " + verb + " takes exactly one NAME");
         }
         String n = o.positional.get(0);
-        if (!NAME.matcher(n).matches() || n.length() > 64) {
+        // the container ID's rule: the pod's ID is jcni-pod-NAME, and NAME names its namespace's file
+        if (!Names.isValidId(n) || n.length() > 64) {
             throw new Main.UsageException("pod name \"" + n + "\" must be letters, digits, '_', '.', '-' (at most 64, not starting with a sign)");
         }
         return n;
