@@ -1,5 +1,6 @@
 package io.jcni.cli;
 
+import io.jcni.cli.inspect.TextTable;
 import io.jcni.cni.CniError;
 import io.jcni.cni.Names;
 import io.jcni.cni.json.Json;
@@ -60,8 +61,7 @@ final class PodCommand {
             err.print(USAGE);
             return 2;
         }
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         String verb = args.get(0);
@@ -158,11 +158,9 @@ final class PodCommand {
     }
 
     private int list(RuntimeOptions o, CniRuntime cni) {
-        if (!o.positional.isEmpty()) {
-            throw new Main.UsageException("pod list takes no arguments");
-        }
+        Main.noArguments("pod list", o.positional);
         List<Object> pods = new ArrayList<>();
-        RuntimeOptions.Table t = new RuntimeOptions.Table("POD", "NETWORK", "IFNAME", "ADDRESSES", "NETNS");
+        TextTable t = new TextTable("", "POD", "NETWORK", "IFNAME", "ADDRESSES", "NETNS");
         for (CachedAttachment a : cni.cachedAttachments(null)) {
             if (!a.containerId().startsWith(PREFIX)) {
                 continue;
@@ -190,7 +188,7 @@ final class PodCommand {
         if (o.json) {
             out.println(Json.writeIndented(pods));
         } else {
-            t.print(out);
+            t.printColumns(out);
         }
         return 0;
     }
