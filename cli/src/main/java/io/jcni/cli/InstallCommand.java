@@ -4,6 +4,7 @@ import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
 import io.jcni.cni.io.AtomicFiles;
+import io.jcni.cni.io.Processes;
 import io.jcni.netlink.Trace;
 import io.jcni.plugins.PluginRegistry;
 import io.jcni.netlink.ns.NamedNetns;
@@ -361,13 +362,7 @@ final class InstallCommand {
 
     /** Kills the training and everything it started, and waits until they are gone. */
     private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        try {
-            p.waitFor(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Processes.killTree(p, Duration.ofSeconds(30));
     }
 
     /**
