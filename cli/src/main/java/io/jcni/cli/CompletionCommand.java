@@ -35,8 +35,7 @@ final class CompletionCommand {
     }
 
     int run(List<String> args) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         if (args.size() != 1) {

@@ -41,14 +41,11 @@ final class DoctorCommand {
     }
 
     int run(List<String> args) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         InspectOptions o = InspectOptions.parse(args, env, "--fix");
-        if (!o.positional.isEmpty()) {
-            throw new Main.UsageException("doctor takes no arguments (see jcni doctor --help)");
-        }
+        Main.noArguments("doctor", o.positional);
         if (!o.fix) {
             List<Finding> found;
             try (NodeHandle node = NodeHandle.open(o.netns, Trace.OFF)) {

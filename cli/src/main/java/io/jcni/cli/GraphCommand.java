@@ -34,14 +34,11 @@ final class GraphCommand {
     }
 
     int run(List<String> args) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         InspectOptions o = InspectOptions.parse(args, env, "--output", "--format");
-        if (!o.positional.isEmpty()) {
-            throw new Main.UsageException("graph takes no arguments (see jcni graph --help)");
-        }
+        Main.noArguments("graph", o.positional);
         String text;
         try (NodeHandle node = NodeHandle.open(o.netns, Trace.OFF)) {
             Graph g = Graph.of(NodeView.read(node, o.sources()));

@@ -43,17 +43,14 @@ final class InspectCommand {
         if (args.isEmpty()) {
             throw new Main.UsageException("inspect needs node or pod (see jcni inspect --help)");
         }
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         String what = args.get(0);
         InspectOptions o = InspectOptions.parse(args.subList(1, args.size()), env);
         switch (what) {
             case "node" -> {
-                if (!o.positional.isEmpty()) {
-                    throw new Main.UsageException("inspect node takes no arguments");
-                }
+                Main.noArguments("inspect node", o.positional);
                 try (NodeHandle node = NodeHandle.open(o.netns, Trace.OFF)) {
                     NodeView v = NodeView.read(node, o.sources());
                     if (o.json) {

@@ -3,6 +3,8 @@ package io.jcni.cli;
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
+import io.jcni.cni.io.AtomicFiles;
+import io.jcni.cni.io.Processes;
 import io.jcni.netlink.Trace;
 import io.jcni.plugins.PluginRegistry;
 import io.jcni.netlink.ns.NamedNetns;
@@ -12,12 +14,10 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +35,8 @@ import java.util.jar.JarFile;
  * daemon answers. With {@code --scripts}, or when the jars hold no client, each plugin is a small
  * sh script that always runs the standalone path. Every file is written to a temp name in its
  * directory and renamed into place, so a runtime never executes a half-written file and
- * re-installing simply replaces everything.
+ * re-installing simply replaces everything. What it does is decided first, as an
+ * {@link InstallPlan}: {@code --print} prints that plan, an install applies the same one.
  *
  * <p>What it writes must not be replaceable by anyone but root: a target directory that is a
  * symlink, or that (or an ancestor without the sticky bit) is writable by group or others, is
@@ -69,7 +70,7 @@ final class InstallCommand {
                               plugin start is ~40%% slower. Building it needs root and nsenter: the
                               training run works in a network namespace of its own (scratch pod,
                               bridge, nftables), removed afterwards; it is killed after 5 minutes
-              --print         only print what would be done
+              --print         only print what would be done, step by step; changes nothing
 
             The executables forward each call to 'jcni daemon'; when no daemon answers they run
             the plugin in a JVM of their own (same results), on the Java this command runs on:
@@ -179,69 +180,12 @@ final class InstallCommand {
             }
         }
 
-        Path jvmOptions = jvmOptionsFile();
+        InstallPlan plan = plan(dir, libDir, jars, jvmOptionsFile(), aot, java, client, socket);
         if (print) {
-            out.println("mkdir -p " + libDir + " " + dir);
-            for (Path jar : jars) {
-                out.println("install -m 0644 " + jar + " " + libDir.resolve(jar.getFileName()));
-            }
-            if (jvmOptions != null) {
-                out.println("install -m 0644 " + jvmOptions + " " + libDir.resolve(JVM_OPTIONS_FILE));
-            }
-            Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
-            if (aot) {
-                String netns = trainingNetns();
-                out.println("ip netns add " + netns);
-                out.println("timeout " + TRAINING_TIMEOUT.toSeconds() + " " + String.join(" ", inNetns(netns, trainingCommand(java, libDir, cache))));
-                out.println("ip netns delete " + netns);
-            }
-            for (PluginExe p : PLUGINS) {
-                if (client != null) {
-                    out.println("install -m 0755 jcni-client " + dir.resolve(p.file()));
-                    out.println("install -m 0644 /dev/stdin " + dir.resolve(sidecarName(p.file())) + " <<'EOF'");
-                    out.print(sidecar(p.file(), socket, standaloneCommand(java, libDir, cache, p.mainClass())));
-                } else {
-                    out.println("install -m 0755 /dev/stdin " + dir.resolve(p.file()) + " <<'EOF'");
-                    out.print(script(java, libDir, cache, p.mainClass()));
-                }
-                out.println("EOF");
-            }
+            plan.print(out);
             return 0;
         }
-
-        mkdirs(libDir, "--lib-dir");
-        mkdirs(dir, "--dir");
-        // again, now that they exist: a directory someone else made in between is not ours
-        checkTarget(dir, "--dir");
-        checkTarget(libDir, "--lib-dir");
-        deleteCache(libDir); // before any jar changes: a cache must never describe other jars
-        List<String> names = new ArrayList<>();
-        for (Path jar : jars) {
-            writeAtomically(libDir, jar.getFileName().toString(), readAll(jar), "rw-r--r--");
-            names.add(jar.getFileName().toString());
-        }
-        removeStaleJars(libDir, names);
-        writeAtomically(libDir, MARKER, "jars installed by jcni install\n".getBytes(StandardCharsets.UTF_8), "rw-r--r--");
-        if (jvmOptions != null) {
-            // the daemon's systemd unit reads its JVM options from here (EnvironmentFile=)
-            writeAtomically(libDir, JVM_OPTIONS_FILE, readAll(jvmOptions), "rw-r--r--");
-        }
-        Path cache = aot ? buildCache(java, libDir, trainingNetns(), TRAINING_TIMEOUT) : null;
-        for (PluginExe p : PLUGINS) {
-            if (client != null) {
-                // the sidecar first: a client must never run without its standalone path
-                writeAtomically(dir, sidecarName(p.file()), sidecar(p.file(), socket, standaloneCommand(java, libDir, cache, p.mainClass()))
-                        .getBytes(StandardCharsets.UTF_8), "rw-r--r--");
-                writeAtomically(dir, p.file(), client, "rwxr-xr-x");
-            } else {
-                writeAtomically(dir, p.file(), script(java, libDir, cache, p.mainClass()).getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
-                try {
-                    Files.deleteIfExists(dir.resolve(sidecarName(p.file()))); // of an earlier client install
-                } catch (IOException e) {
-                    throw new IllegalStateException("cannot remove " + dir.resolve(sidecarName(p.file())) + ": " + e.getMessage());
-                }
-            }
-        }
+        Path cache = plan.apply();
         List<String> files = new ArrayList<>();
         for (PluginExe p : PLUGINS) {
             files.add(p.file());
@@ -250,6 +194,63 @@ final class InstallCommand {
                 + libDir + ", java " + java + (client != null ? ", daemon socket " + socket : "")
                 + (cache != null ? ", AOT cache " + cache : ", no AOT cache") + ")" + note);
         return 0;
+    }
+
+    /**
+     * Everything an install does, in order: the directories; the old AOT cache removed before any
+     * jar changes (a cache must never describe other jars); the jars, then the jars of an earlier
+     * install that this one does not have; the marker; the JVM options file; the training; per
+     * plugin the sidecar before the client (a client must never run without its standalone path),
+     * or the script and no sidecar. {@code client} null: scripts.
+     */
+    static InstallPlan plan(Path dir, Path libDir, List<Path> jars, Path jvmOptions, boolean aot, Path java, byte[] client,
+            String socket) {
+        List<InstallPlan.Step> steps = new ArrayList<>();
+        steps.add(new InstallPlan.Step(libDir, 0755, new InstallPlan.Content.Directory("--lib-dir"),
+                "the lib dir and its missing parents, each 0755, then checked again as --lib-dir is"));
+        steps.add(new InstallPlan.Step(dir, 0755, new InstallPlan.Content.Directory("--dir"),
+                "the plugin dir and its missing parents, each 0755, then checked again as --dir is"));
+        for (String old : List.of(AOT_CACHE, AOT_CACHE + ".config")) {
+            steps.add(new InstallPlan.Step(libDir.resolve(old), 0, new InstallPlan.Content.Removal(),
+                    "the old AOT cache, before any jar changes: a cache must never describe other jars"));
+        }
+        List<String> names = new ArrayList<>();
+        for (Path jar : jars) {
+            names.add(jar.getFileName().toString());
+            steps.add(new InstallPlan.Step(libDir.resolve(jar.getFileName()), 0644, new InstallPlan.Content.CopyOf(jar), "a runtime jar"));
+        }
+        for (Path stale : staleJars(libDir, names)) {
+            steps.add(new InstallPlan.Step(stale, 0, new InstallPlan.Content.Removal(), "a jar of an earlier install that this one does not have"));
+        }
+        steps.add(new InstallPlan.Step(libDir.resolve(MARKER), 0644, new InstallPlan.Content.Text("jars installed by jcni install\n"),
+                "marks the lib dir as jcni install's: a re-install may remove the jars it no longer has"));
+        if (jvmOptions != null) {
+            steps.add(new InstallPlan.Step(libDir.resolve(JVM_OPTIONS_FILE), 0644, new InstallPlan.Content.CopyOf(jvmOptions),
+                    "the daemon's and the agent's JVM options (their systemd unit's EnvironmentFile=)"));
+        }
+        Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
+        if (aot) {
+            steps.add(new InstallPlan.Step(cache, 0644, new InstallPlan.Content.Training(java, libDir, trainingNetns(), TRAINING_TIMEOUT),
+                    "the JDK AOT cache, from a training run in a network namespace of its own, killed after "
+                            + TRAINING_TIMEOUT.toSeconds() + " s; if it fails, what follows is written without -XX:AOTCache"));
+        }
+        for (PluginExe p : PLUGINS) {
+            List<String> withCache = standaloneCommand(java, libDir, cache, p.mainClass());
+            List<String> without = standaloneCommand(java, libDir, null, p.mainClass());
+            Path exe = dir.resolve(p.file()), sidecar = dir.resolve(sidecarName(p.file()));
+            if (client != null) {
+                steps.add(new InstallPlan.Step(sidecar, 0644, new InstallPlan.Content.Text(sidecar(p.file(), socket, withCache),
+                        sidecar(p.file(), socket, without)),
+                        p.file() + "'s standalone path, read by its client; written first: a client must never run without it"));
+                steps.add(new InstallPlan.Step(exe, 0755, new InstallPlan.Content.Bytes("jcni-client", client),
+                        p.file() + ": the native client (" + CLIENT_ENTRY + " in the jars), forwarding to the daemon"));
+            } else {
+                steps.add(new InstallPlan.Step(exe, 0755, new InstallPlan.Content.Text(script(java, libDir, cache, p.mainClass()),
+                        script(java, libDir, null, p.mainClass())), p.file() + ": a sh script that runs " + p.mainClass() + " in a JVM"));
+                steps.add(new InstallPlan.Step(sidecar, 0, new InstallPlan.Content.Removal(), "the sidecar of an earlier client install"));
+            }
+        }
+        return new InstallPlan(steps);
     }
 
     /** The training run: the plugin JVM options, the plugin class path, -XX:AOTCacheOutput. */
@@ -262,6 +263,11 @@ final class InstallCommand {
         cmd.add(libDir.resolve("*").toString());
         cmd.add(TRAINING_MAIN);
         return cmd;
+    }
+
+    /** Where the training writes the cache before it is renamed into place. */
+    static Path trainingOutput(Path libDir) {
+        return libDir.resolve("." + AOT_CACHE + ".tmp");
     }
 
     static String trainingNetns() {
@@ -289,7 +295,7 @@ final class InstallCommand {
      */
     static Path buildCache(Path java, Path libDir, String netns, Duration timeout) {
         Path cache = libDir.resolve(AOT_CACHE);
-        Path tmp = libDir.resolve("." + AOT_CACHE + ".tmp");
+        Path tmp = trainingOutput(libDir);
         Path log = null;
         Process p = null;
         boolean created = false;
@@ -322,8 +328,7 @@ final class InstallCommand {
                 Files.deleteIfExists(tmp);
                 return null;
             }
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            Files.move(tmp, cache, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.moveIntoPlace(tmp, cache, "rw-r--r--");
             return cache;
         } catch (IOException | RuntimeException e) {
             System.err.println("jcni: warning: AOT cache not built (" + e.getMessage() + "); the plugins run without it");
@@ -357,13 +362,7 @@ final class InstallCommand {
 
     /** Kills the training and everything it started, and waits until they are gone. */
     private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        try {
-            p.waitFor(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Processes.killTree(p, Duration.ofSeconds(30));
     }
 
     /**
@@ -378,15 +377,6 @@ final class InstallCommand {
             }
         } catch (RuntimeException e) {
             System.err.println("jcni: warning: cannot delete the training's namespace " + pod + ": " + e.getMessage());
-        }
-    }
-
-    private static void deleteCache(Path libDir) {
-        try {
-            Files.deleteIfExists(libDir.resolve(AOT_CACHE));
-            Files.deleteIfExists(libDir.resolve(AOT_CACHE + ".config"));
-        } catch (IOException e) {
-            throw new IllegalStateException("--lib-dir " + libDir + ": cannot remove the old AOT cache: " + e.getMessage());
         }
     }
 
@@ -584,7 +574,7 @@ final class InstallCommand {
     }
 
     /** Creates the missing directories of {@code dir}, each 0755 whatever the umask. */
-    private static void mkdirs(Path dir, String option) {
+    static void mkdirs(Path dir, String option) {
         List<Path> missing = new ArrayList<>();
         for (Path p = dir; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
             missing.add(0, p);
@@ -599,7 +589,7 @@ final class InstallCommand {
         }
     }
 
-    private static byte[] readAll(Path p) {
+    static byte[] readAll(Path p) {
         try {
             return Files.readAllBytes(p);
         } catch (IOException e) {
@@ -607,52 +597,25 @@ final class InstallCommand {
         }
     }
 
-    /** Temp file in the same directory, permissions set, fsync'ed, renamed over the target. */
-    private static void writeAtomically(Path dir, String name, byte[] content, String perms) {
-        Path target = dir.resolve(name);
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(dir, "." + name + ".", ".tmp");
-            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                var buf = java.nio.ByteBuffer.wrap(content);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString(perms));
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot write " + target + ": " + e.getMessage());
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            }
-        }
-    }
-
-    /** A lib dir written by an earlier install loses jars the new install does not have (old versions). */
-    private static void removeStaleJars(Path libDir, List<String> keep) {
+    /**
+     * The jars of an earlier install in {@code libDir} that are not in {@code keep} (old versions);
+     * none in a lib dir without the marker (a first install, or a directory shared with others).
+     */
+    private static List<Path> staleJars(Path libDir, List<String> keep) {
+        List<Path> stale = new ArrayList<>();
         if (!Files.exists(libDir.resolve(MARKER))) {
-            return; // not ours (first install, or a directory shared with others): remove nothing
+            return stale;
         }
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(libDir, "*.jar")) {
             for (Path p : ds) {
                 if (!keep.contains(p.getFileName().toString())) {
-                    Files.deleteIfExists(p);
+                    stale.add(p);
                 }
             }
         } catch (IOException e) {
             throw new IllegalStateException("--lib-dir " + libDir + ": " + e.getMessage());
         }
+        stale.sort(null);
+        return stale;
     }
 }

@@ -112,6 +112,23 @@ public final class Main {
         }
     }
 
+    /** Every command's {@code --help} and {@code -h}: true, with {@code usage} printed, when {@code args} hold either. */
+    static boolean helpAsked(List<String> args, PrintStream out, String usage) {
+        if (args.contains("--help") || args.contains("-h")) {
+            out.print(usage);
+            return true;
+        }
+        return false;
+    }
+
+    /** A command (or verb) that takes no arguments refuses any: a usage error naming it and its help. */
+    static void noArguments(String command, List<String> positional) {
+        if (!positional.isEmpty()) {
+            throw new UsageException(command + " takes no arguments, got \"" + positional.get(0) + "\" (see jcni "
+                    + command.split(" ")[0] + " --help)");
+        }
+    }
+
     /** Prints each kernel change as a command line, prefixed like a shell's xtrace. */
     static final class PrintingTrace implements Trace {
         private final PrintStream err;

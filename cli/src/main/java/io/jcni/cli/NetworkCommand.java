@@ -39,8 +39,7 @@ final class NetworkCommand {
     }
 
     int run(String verb, List<String> args) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         RuntimeOptions o = RuntimeOptions.parse(args, env, false);

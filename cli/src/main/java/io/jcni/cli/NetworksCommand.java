@@ -1,5 +1,6 @@
 package io.jcni.cli;
 
+import io.jcni.cli.inspect.TextTable;
 import io.jcni.cni.json.Json;
 import io.jcni.runtime.CniRuntime;
 import io.jcni.runtime.ConfException;
@@ -32,14 +33,11 @@ final class NetworksCommand {
     }
 
     int run(List<String> args) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         RuntimeOptions o = RuntimeOptions.parse(args, env, false);
-        if (!o.positional.isEmpty()) {
-            throw new Main.UsageException("networks takes no arguments");
-        }
+        Main.noArguments("networks", o.positional);
         NetworkConfigs all;
         try {
             all = CniRuntime.loadNetworks(o.netconf);
@@ -74,12 +72,12 @@ final class NetworksCommand {
             out.println("no network configurations in " + o.netconf);
             return 0;
         }
-        RuntimeOptions.Table t = new RuntimeOptions.Table("NETWORK", "VERSION", "PLUGINS", "FILE");
+        TextTable t = new TextTable("", "NETWORK", "VERSION", "PLUGINS", "FILE");
         for (NetworkConfigList n : all.networks()) {
             t.row(n.name(), n.cniVersion().isEmpty() ? "-" : n.cniVersion(),
                     String.join(",", n.plugins().stream().map(PluginConfig::type).toList()), n.file());
         }
-        t.print(out);
+        t.printColumns(out);
         for (ConfException e : all.errors()) {
             out.println("error: " + e.file() + ": " + e.reason());
         }

@@ -1,6 +1,8 @@
 package io.jcni.cli;
 
+import io.jcni.cli.inspect.TextTable;
 import io.jcni.cni.CniError;
+import io.jcni.cni.Names;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
@@ -18,7 +20,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * {@code jcni pod create|delete|list}: the quickest way to a networked namespace. A pod is a
@@ -28,7 +29,6 @@ import java.util.regex.Pattern;
  */
 final class PodCommand {
     static final String PREFIX = "jcni-pod-";
-    private static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
 
     static final String USAGE = """
             Usage: jcni pod create NAME --network NET [options]
@@ -61,8 +61,7 @@ final class PodCommand {
             err.print(USAGE);
             return 2;
         }
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE);
+        if (Main.helpAsked(args, out, USAGE)) {
             return 0;
         }
         String verb = args.get(0);
@@ -85,7 +84,8 @@ final class PodCommand {
             throw new Main.UsageException("pod " + verb + " takes exactly one NAME");
         }
         String n = o.positional.get(0);
-        if (!NAME.matcher(n).matches() || n.length() > 64) {
+        // the container ID's rule: the pod's ID is jcni-pod-NAME, and NAME names its namespace's file
+        if (!Names.isValidId(n) || n.length() > 64) {
             throw new Main.UsageException("pod name \"" + n + "\" must be letters, digits, '_', '.', '-' (at most 64, not starting with a sign)");
         }
         return n;
@@ -158,11 +158,9 @@ final class PodCommand {
     }
 
     private int list(RuntimeOptions o, CniRuntime cni) {
-        if (!o.positional.isEmpty()) {
-            throw new Main.UsageException("pod list takes no arguments");
-        }
+        Main.noArguments("pod list", o.positional);
         List<Object> pods = new ArrayList<>();
-        RuntimeOptions.Table t = new RuntimeOptions.Table("POD", "NETWORK", "IFNAME", "ADDRESSES", "NETNS");
+        TextTable t = new TextTable("", "POD", "NETWORK", "IFNAME", "ADDRESSES", "NETNS");
         for (CachedAttachment a : cni.cachedAttachments(null)) {
             if (!a.containerId().startsWith(PREFIX)) {
                 continue;
@@ -190,7 +188,7 @@ final class PodCommand {
         if (o.json) {
             out.println(Json.writeIndented(pods));
         } else {
-            t.print(out);
+            t.printColumns(out);
         }
         return 0;
     }

@@ -1,5 +1,6 @@
 package io.jcni.cli;
 
+import io.jcni.cli.inspect.TextTable;
 import io.jcni.cni.CniError;
 import io.jcni.cni.Result;
 import io.jcni.cni.json.Json;
@@ -222,14 +223,14 @@ final class RuntimeOptions {
         }
         out.println("cniVersion " + r.cniVersion());
         if (!res.interfaces().isEmpty()) {
-            Table t = new Table("INTERFACE", "MAC", "MTU", "SANDBOX");
+            TextTable t = new TextTable("", "INTERFACE", "MAC", "MTU", "SANDBOX");
             for (Result.Interface i : res.interfaces()) {
                 t.row(i.name(), nz(i.mac()), i.mtu() == null ? "" : String.valueOf(i.mtu()), nz(i.sandbox()));
             }
-            t.print(out);
+            t.printColumns(out);
         }
         if (!res.ips().isEmpty()) {
-            Table t = new Table("ADDRESS", "GATEWAY", "INTERFACE");
+            TextTable t = new TextTable("", "ADDRESS", "GATEWAY", "INTERFACE");
             for (Result.IpConfig ip : res.ips()) {
                 String ifn = "";
                 if (ip.interfaceIndex() != null) {
@@ -238,14 +239,14 @@ final class RuntimeOptions {
                 }
                 t.row(ip.address().toString(), ip.gateway() == null ? "" : ip.gateway().toString(), ifn);
             }
-            t.print(out);
+            t.printColumns(out);
         }
         if (!res.routes().isEmpty()) {
-            Table t = new Table("ROUTE", "GATEWAY");
+            TextTable t = new TextTable("", "ROUTE", "GATEWAY");
             for (Result.RouteEntry re : res.routes()) {
                 t.row(re.dst().toString(), re.gw() == null ? "" : re.gw().toString());
             }
-            t.print(out);
+            t.printColumns(out);
         }
         if (!res.dns().isEmpty()) {
             out.println("DNS " + String.join(" ", res.dns().nameservers())
@@ -256,35 +257,5 @@ final class RuntimeOptions {
 
     static String nz(String s) {
         return s == null ? "" : s;
-    }
-
-    /** Left-aligned columns. */
-    static final class Table {
-        private final List<String[]> rows = new ArrayList<>();
-
-        Table(String... header) {
-            rows.add(header);
-        }
-
-        void row(String... cells) {
-            rows.add(cells);
-        }
-
-        void print(PrintStream out) {
-            int n = rows.get(0).length;
-            int[] w = new int[n];
-            for (String[] r : rows) {
-                for (int i = 0; i < n; i++) {
-                    w[i] = Math.max(w[i], r[i].length());
-                }
-            }
-            for (String[] r : rows) {
-                StringBuilder sb = new StringBuilder();
-                for (int i = 0; i < n; i++) {
-                    sb.append(i == n - 1 ? r[i] : String.format("%-" + (w[i] + 2) + "s", r[i]));
-                }
-                out.println(sb.toString().stripTrailing());
-            }
-        }
     }
 }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -187,6 +188,80 @@ class InstallCommandTest {
         assertTrue(r.out().contains(lib.resolve("jcni-plugins").toString()), r.out());
         assertFalse(Files.exists(bin));
         assertFalse(Files.exists(lib));
+    }
+
+    /** The files the print says an install leaves, with their modes: the targets of its "install -m MODE SOURCE TARGET" lines. */
+    static Map<String, String> printedFiles(String print) {
+        Map<String, String> files = new TreeMap<>();
+        for (String line : print.lines().toList()) {
+            String[] w = line.split(" ");
+            if (w.length >= 5 && w[0].equals("install") && w[1].equals("-m")) {
+                files.put(w[4], w[2]);
+            }
+        }
+        return files;
+    }
+
+    /** Every file below {@code root}, with its mode in octal. */
+    static Map<String, String> filesBelow(Path root) throws IOException {
+        Map<String, String> files = new TreeMap<>();
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                files.put(p.toString(), String.format("%04o", (Integer) Files.getAttribute(p, "unix:mode") & 07777));
+            }
+        }
+        return files;
+    }
+
+    /** What is there below {@code root}: each path's kind, mode, size, inode and modification time. */
+    static Map<String, String> snapshot(Path root) throws IOException {
+        Map<String, String> all = new TreeMap<>();
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.toList()) {
+                Map<String, Object> a = Files.readAttributes(p, "unix:mode,size,ino,lastModifiedTime", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                all.put(p.toString(), new TreeMap<>(a).toString());
+            }
+        }
+        return all;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "--scripts --no-aot-cache"})
+    void printListsExactlyTheFilesAnInstallWritesAndWritesNothing(String options, @TempDir Path tmp) throws IOException {
+        Path target = tmp.resolve("target");
+        Path bin = target.resolve("bin"), lib = target.resolve("lib");
+        List<String> more = options.isEmpty() ? List.of() : List.of(options.split(" "));
+        String before = System.getProperty("jcni.home");
+        System.setProperty("jcni.home", JvmOptionsTest.ROOT.toString()); // so that jvm-options.env is copied too
+        try {
+            List<String> print = new ArrayList<>(more);
+            print.add("--print");
+            CliRunner printed = install(bin, lib, print.toArray(new String[0]));
+            assertEquals(0, printed.code(), printed.err());
+            assertFalse(Files.exists(target), "--print made nothing");
+            Map<String, String> planned = printedFiles(printed.out());
+            assertEquals("0644", planned.get(lib.resolve(InstallCommand.JVM_OPTIONS_FILE).toString()), printed.out());
+            assertEquals("0755", planned.get(bin.resolve("jcni-bridge").toString()), printed.out());
+            assertEquals(!options.isEmpty(), planned.get(lib.resolve("jcni.aot").toString()) == null, printed.out());
+
+            CliRunner applied = install(bin, lib, more.toArray(new String[0]));
+            assertEquals(0, applied.code(), applied.err());
+            assertEquals(planned, filesBelow(target), "what --print listed is exactly what the install wrote");
+
+            Map<String, String> installed = snapshot(target);
+            // another plan than the one installed: applied, it would change files
+            List<String> other = options.isEmpty() ? List.of("--print", "--scripts", "--no-aot-cache")
+                    : List.of("--print", "--socket", "/run/other.sock");
+            CliRunner again = install(bin, lib, other.toArray(new String[0]));
+            assertEquals(0, again.code(), again.err());
+            assertEquals(installed, snapshot(target), "--print over an install changes nothing");
+        } finally {
+            if (before == null) {
+                System.clearProperty("jcni.home");
+            } else {
+                System.setProperty("jcni.home", before);
+            }
+        }
     }
 
     @Test

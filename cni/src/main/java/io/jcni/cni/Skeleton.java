@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The plugin skeleton: environment + stdin in, stdout + exit code out, with the validation order
@@ -25,8 +24,6 @@ public final class Skeleton {
 
     /** Largest configuration accepted on stdin: real ones are a few KiB; this bounds memory per request. */
     public static final int MAX_STDIN = 1 << 20;
-    static final Pattern CONTAINER_ID = Pattern.compile("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
-    static final Pattern NETWORK_NAME = CONTAINER_ID;
 
     public static PluginResponse handle(Plugin plugin, PluginRequest request) {
         if (request.env("CNI_COMMAND").equals("VERSION")) {
@@ -140,10 +137,8 @@ public final class Skeleton {
             if (!missing.isEmpty()) {
                 throw CniError.invalidEnv("required env variables " + missing + " missing", "");
             }
-            if (!CONTAINER_ID.matcher(containerId).matches()) {
-                throw CniError.invalidEnv("invalid characters in containerID", containerId);
-            }
-            validateIfname(ifname);
+            Names.checkContainerId(containerId);
+            Names.checkIfname(ifname);
         }
 
         byte[] stdin = req.stdin() == null ? new byte[0] : req.stdin();
@@ -159,12 +154,7 @@ public final class Skeleton {
         }
         ConfigObject config = new ConfigObject(map, "");
         String name = config.string("name", "");
-        if (name.isEmpty()) {
-            throw CniError.invalidConfig("missing network name");
-        }
-        if (!NETWORK_NAME.matcher(name).matches()) {
-            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "invalid network name", name);
-        }
+        Names.checkNetworkName(name);
         String version = config.string("cniVersion", "");
         if (version.isEmpty()) {
             version = "0.1.0"; // what the reference library assumes
@@ -190,22 +180,6 @@ public final class Skeleton {
         NetNs netns = attachment ? openNetns(command, netnsPath, req.env("CNI_NETNS_OVERRIDE")) : null;
         return new Invocation(command, containerId, netnsPath, netns, ifname, args, cniPath, req.env(), stdin, config,
                 version, name, log);
-    }
-
-    /** The kernel's dev_valid_name, as the reference skel checks it: code 4 on failure. */
-    static void validateIfname(String ifname) throws CniError {
-        if (ifname.getBytes(StandardCharsets.UTF_8).length > 15) {
-            throw CniError.invalidEnv("interface name is too long", "interface name should be less than 16 characters: " + ifname);
-        }
-        if (ifname.equals(".") || ifname.equals("..")) {
-            throw CniError.invalidEnv("interface name is . or ..", ifname);
-        }
-        for (int i = 0; i < ifname.length(); i++) {
-            char c = ifname.charAt(i);
-            if (c == '/' || c == ':' || Character.isWhitespace(c) || c == 0) {
-                throw CniError.invalidEnv("interface name contains / or : or whitespace characters", ifname);
-            }
-        }
     }
 
     /**

@@ -56,11 +56,7 @@ public final class Protocol {
 
     public static Request readRequest(InputStream in) throws IOException {
         DataInputStream d = new DataInputStream(in);
-        byte[] magic = new byte[4];
-        d.readFully(magic);
-        if (!java.util.Arrays.equals(magic, REQUEST_MAGIC)) {
-            throw new ProtocolException("not a jcni request");
-        }
+        expectMagic(d, REQUEST_MAGIC, "request");
         String plugin = new String(bytes(d, MAX_NAME, "plugin name"), StandardCharsets.UTF_8);
         long count = u32(d);
         if (count > MAX_ENV_ENTRIES) {
@@ -107,14 +103,19 @@ public final class Protocol {
         return b.toByteArray();
     }
 
+    /** The message's first four bytes must be {@code magic}: anything else is not a jcni {@code what}. */
+    private static void expectMagic(DataInputStream d, byte[] magic, String what) throws IOException {
+        byte[] read = new byte[magic.length];
+        d.readFully(read);
+        if (!java.util.Arrays.equals(read, magic)) {
+            throw new ProtocolException("not a jcni " + what);
+        }
+    }
+
     /** Reads one reply (the Java client). */
     public static PluginResponse readReply(InputStream in) throws IOException {
         DataInputStream d = new DataInputStream(in);
-        byte[] magic = new byte[4];
-        d.readFully(magic);
-        if (!java.util.Arrays.equals(magic, REPLY_MAGIC)) {
-            throw new ProtocolException("not a jcni reply");
-        }
+        expectMagic(d, REPLY_MAGIC, "reply");
         int code = d.readInt();
         long outLen = u32(d), errLen = u32(d);
         if (outLen > 64 << 20 || errLen > 64 << 20) {

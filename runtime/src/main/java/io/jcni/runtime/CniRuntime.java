@@ -2,6 +2,7 @@ package io.jcni.runtime;
 
 import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
+import io.jcni.cni.Names;
 import io.jcni.cni.Result;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The runtime side of CNI, a libcni for Java: runs a network configuration's plugin chain for an
@@ -39,7 +39,6 @@ import java.util.regex.Pattern;
  * jcni processes using the same cache directory).
  */
 public final class CniRuntime {
-    private static final Pattern ID = Pattern.compile("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
 
     private final PluginExecutor exec;
     private final ResultCache cache;
@@ -289,7 +288,7 @@ public final class CniRuntime {
 
     /** STATUS on every plugin in order (config 1.1.0 and later; success otherwise); the first error, unwrapped. */
     public void status(NetworkConfigList list) throws CniError {
-        validateNetworkName(list);
+        Names.checkNetworkName(list.name());
         String version = list.effectiveVersion();
         if (!atLeast(version, CniVersion.V110)) {
             return;
@@ -314,7 +313,7 @@ public final class CniRuntime {
             return new GcReport(List.of(), List.of());
         }
         try {
-            validateNetworkName(list);
+            Names.checkNetworkName(list.name());
         } catch (CniError e) {
             return new GcReport(List.of(), List.of(e));
         }
@@ -406,38 +405,12 @@ public final class CniRuntime {
      * still be deleted.
      */
     private static void validateAttachment(NetworkConfigList list, RuntimeConf rt, boolean add) throws CniError {
-        if (rt.containerId().isEmpty()) {
-            throw new CniError(CniError.UNKNOWN_CONTAINER, "missing containerID");
-        }
-        if (!ID.matcher(rt.containerId()).matches()) {
-            throw new CniError(CniError.INVALID_ENVIRONMENT, "invalid characters in containerID", rt.containerId());
-        }
-        validateNetworkName(list);
-        String ifn = rt.ifName();
-        if (ifn.isEmpty()) {
-            throw new CniError(CniError.INVALID_ENVIRONMENT, "interface name is empty");
-        }
+        Names.checkContainerId(rt.containerId());
+        Names.checkNetworkName(list.name());
         if (add) {
-            if (ifn.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 15) {
-                throw new CniError(CniError.INVALID_ENVIRONMENT, "interface name is too long", ifn);
-            }
-            if (ifn.equals(".") || ifn.equals("..")) {
-                throw new CniError(CniError.INVALID_ENVIRONMENT, "interface name is . or ..", ifn);
-            }
-        }
-        for (char c : ifn.toCharArray()) {
-            if (c == '/' || c == ':' || Character.isWhitespace(c)) {
-                throw new CniError(CniError.INVALID_ENVIRONMENT, "interface name contains / or : or whitespace characters", ifn);
-            }
-        }
-    }
-
-    private static void validateNetworkName(NetworkConfigList list) throws CniError {
-        if (list.name().isEmpty()) {
-            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "missing network name");
-        }
-        if (!ID.matcher(list.name()).matches()) {
-            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "invalid characters found in network name", list.name());
+            Names.checkIfname(rt.ifName());
+        } else {
+            Names.checkExistingIfname(rt.ifName());
         }
     }
 

@@ -2,6 +2,7 @@ package io.jcni.runtime;
 
 import io.jcni.cni.CniError;
 import io.jcni.cni.ConfigObject;
+import io.jcni.cni.io.Processes;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 
@@ -167,16 +168,7 @@ final class PluginExecutor {
 
     /** Kills the plugin and everything it started (a shell script's children hold the pipes open). */
     private static void kill(Process p) {
-        List<ProcessHandle> kids = p.descendants().toList();
-        p.destroyForcibly();
-        for (ProcessHandle h : kids) {
-            h.destroyForcibly();
-        }
-        try {
-            p.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Processes.killTree(p, Duration.ofSeconds(5));
     }
 
     private static Thread drain(InputStream in, byte[][] into, int slot) {

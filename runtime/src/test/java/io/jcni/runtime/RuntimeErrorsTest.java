@@ -148,7 +148,7 @@ class RuntimeErrorsTest {
         assertEquals(CniError.UNKNOWN_CONTAINER, assertThrows(CniError.class, () -> rt.add(l, new RuntimeConf("", "/x", "eth0"))).code());
         assertEquals("invalid characters in containerID; a/b",
                 assertThrows(CniError.class, () -> rt.add(l, new RuntimeConf("a/b", "/x", "eth0"))).getMessage());
-        assertEquals("interface name is too long; abcdefghijklmnop",
+        assertEquals("interface name is too long; interface name should be less than 16 characters: abcdefghijklmnop",
                 assertThrows(CniError.class, () -> rt.add(l, new RuntimeConf("c", "/x", "abcdefghijklmnop"))).getMessage());
         assertEquals(List.of(), fake.calls());
     }

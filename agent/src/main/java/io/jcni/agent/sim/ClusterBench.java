@@ -3,6 +3,7 @@ package io.jcni.agent.sim;
 import io.jcni.agent.Dataplane;
 import io.jcni.agent.EtcdLeaseStore;
 import io.jcni.agent.Handoff;
+import io.jcni.cni.io.AtomicFiles;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.Trace;
@@ -30,7 +31,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -206,10 +206,7 @@ public final class ClusterBench {
         res.put("load_end", loadAvg());
         res.put("uptime_end", uptime());
         res.put("duration_s", round((System.nanoTime() - started) / 1e9, 1));
-        Files.createDirectories(out.toAbsolutePath().getParent());
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        Files.writeString(tmp, Json.writeIndented(res) + "\n", StandardCharsets.UTF_8);
-        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(out, (Json.writeIndented(res) + "\n").getBytes(StandardCharsets.UTF_8), "rw-r--r--", "rwxr-xr-x");
         say("written: " + out + " (" + Math.round((System.nanoTime() - started) / 1e9) + " s)");
     }
 

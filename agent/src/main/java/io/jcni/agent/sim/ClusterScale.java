@@ -3,6 +3,7 @@ package io.jcni.agent.sim;
 import io.jcni.agent.Dataplane;
 import io.jcni.agent.JvmOptions;
 import io.jcni.agent.Lease;
+import io.jcni.cni.io.AtomicFiles;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
@@ -19,7 +20,6 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -130,10 +130,7 @@ public final class ClusterScale {
         res.put("backends", per);
         res.put("load_end", Files.readString(Path.of("/proc/loadavg")).trim());
         res.put("duration_s", ClusterBench.round((System.nanoTime() - started) / 1e9, 1));
-        Files.createDirectories(out.toAbsolutePath().getParent());
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        Files.writeString(tmp, Json.writeIndented(res) + "\n", StandardCharsets.UTF_8);
-        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(out, (Json.writeIndented(res) + "\n").getBytes(StandardCharsets.UTF_8), "rw-r--r--", "rwxr-xr-x");
         say("written: " + out);
     }
 

@@ -1,5 +1,6 @@
 package io.jcni.agent.sim;
 
+import io.jcni.cni.io.Processes;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 
@@ -73,18 +74,9 @@ final class Procs {
         }
     }
 
-    /** SIGKILL to {@code p} and every descendant, then waits for {@code p} to be gone. */
+    /** SIGKILL to {@code p} and every descendant, then waits (10 s at most) for {@code p} to be gone. */
     static void kill(Process p) {
-        List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
-        p.destroyForcibly();
-        for (ProcessHandle h : tree) {
-            h.destroyForcibly();
-        }
-        try {
-            p.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Processes.killTree(p, Duration.ofSeconds(10));
     }
 
     /** SIGTERM, up to {@code grace} to exit, then SIGKILL. Returns the exit code. */

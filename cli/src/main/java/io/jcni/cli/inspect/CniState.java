@@ -304,14 +304,22 @@ public final class CniState {
 
     /** The addresses of an attachment's cached result ({@code ips[].address}). */
     public static List<IpPrefix> cachedAddresses(CachedAttachment a) {
+        return cachedPrefixes(a, "ips", "address");
+    }
+
+    /**
+     * The prefixes in the cached result's list {@code list}, one from each entry's field
+     * {@code field} ({@code ips[].address}, {@code routes[].dst}).
+     */
+    static List<IpPrefix> cachedPrefixes(CachedAttachment a, String list, String field) {
         List<IpPrefix> out = new ArrayList<>();
-        if (a.result() != null && a.result().get("ips") instanceof List<?> ips) {
-            for (Object ip : ips) {
-                if (ip instanceof Map<?, ?> m && m.get("address") instanceof String s) {
+        if (a.result() != null && a.result().get(list) instanceof List<?> entries) {
+            for (Object entry : entries) {
+                if (entry instanceof Map<?, ?> m && m.get(field) instanceof String s) {
                     try {
                         out.add(IpPrefix.parse(s));
                     } catch (IllegalArgumentException bad) {
-                        // not an address: the runtime wrote what the plugin said; skip it
+                        // not a prefix: the runtime wrote what the plugin said; skip it
                     }
                 }
             }

@@ -568,19 +568,7 @@ public final class PodView {
     }
 
     private List<IpPrefix> cachedRoutes() {
-        List<IpPrefix> out = new ArrayList<>();
-        if (cached != null && cached.result() != null && cached.result().get("routes") instanceof List<?> rs) {
-            for (Object o : rs) {
-                if (o instanceof Map<?, ?> m && m.get("dst") instanceof String d) {
-                    try {
-                        out.add(IpPrefix.parse(d));
-                    } catch (IllegalArgumentException bad) {
-                        // not ours to judge
-                    }
-                }
-            }
-        }
-        return out;
+        return cached == null ? new ArrayList<>() : CniState.cachedPrefixes(cached, "routes", "dst");
     }
 
     static String ip(String netns) {

@@ -32,6 +32,11 @@ public final class TextTable {
             out.println(indent + "(none)");
             return;
         }
+        printColumns(out);
+    }
+
+    /** The header and the rows, the header alone when there are none (for lists whose emptiness the caller tells). */
+    public void printColumns(PrintStream out) {
         int n = rows.get(0).length;
         int[] w = new int[n];
         for (String[] r : rows) {

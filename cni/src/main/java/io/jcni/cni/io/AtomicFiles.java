@@ -36,13 +36,30 @@ public final class AtomicFiles {
                 }
                 ch.force(true);
             }
-            // createTempFile's mode is filtered by the umask; the target's mode must not be
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString(perms));
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            renameIntoPlace(tmp, file, perms);
         } finally {
             Files.deleteIfExists(tmp);
         }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+    }
+
+    /**
+     * Puts {@code finished}, a file another writer (a process) completed in {@code target}'s
+     * directory, in place as {@code target} with mode {@code perms}: fsynced, renamed over the
+     * target, the directory fsynced. On failure {@code finished} is left for the caller to remove.
+     */
+    public static void moveIntoPlace(Path finished, Path target, String perms) throws IOException {
+        try (FileChannel ch = FileChannel.open(finished, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        renameIntoPlace(finished, target, perms);
+    }
+
+    /** Sets the mode, renames {@code synced} over {@code target}, fsyncs the directory. */
+    private static void renameIntoPlace(Path synced, Path target, String perms) throws IOException {
+        // a created file's mode is filtered by the umask; the target's mode must not be
+        Files.setPosixFilePermissions(synced, PosixFilePermissions.fromString(perms));
+        Files.move(synced, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel d = FileChannel.open(target.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException ignored) {
             // directory fsync is best effort (not every file system allows it)

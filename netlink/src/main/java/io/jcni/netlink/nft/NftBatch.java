@@ -51,8 +51,18 @@ public final class NftBatch {
         }
     }
 
+    /** Validates the family and the table's name; the table as nft names it: {@code FAMILY TABLE}. */
     private static String where(int family, String table) {
+        Nftables.validateFamily(family);
+        Nftables.validateName("table", table);
         return Nftables.familyName(family) + " " + table;
+    }
+
+    /** Validates the family and both names; the object as nft names it: {@code FAMILY TABLE NAME}. */
+    private static String where(int family, String table, String kind, String name) {
+        String w = where(family, table);
+        Nftables.validateName(kind, name);
+        return w + " " + name;
     }
 
     private static NlRequest request(int msg, int flags, int family, String operation, String object) {
@@ -64,8 +74,6 @@ public final class NftBatch {
 
     /** {@code nft add table FAMILY TABLE}: creates it, or does nothing if it exists. */
     public NftBatch addTable(int family, String table) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
         String w = where(family, table);
         add(request(NFT_MSG_NEWTABLE, NLM_F_CREATE, family, "add table", w)
                 .attrString(NFTA_TABLE_NAME, table).attrBe32(NFTA_TABLE_FLAGS, 0), "add table " + w);
@@ -74,8 +82,6 @@ public final class NftBatch {
 
     /** {@code nft delete table FAMILY TABLE}, with everything in it. */
     public NftBatch deleteTable(int family, String table) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
         String w = where(family, table);
         add(request(NFT_MSG_DELTABLE, 0, family, "delete table", w).attrString(NFTA_TABLE_NAME, table),
                 "delete table " + w);
@@ -86,10 +92,7 @@ public final class NftBatch {
 
     /** {@code nft add chain FAMILY TABLE CHAIN [{ type … hook … priority … ; policy … ; }]}; {@code hook} null for a regular chain. */
     public NftBatch addChain(int family, String table, String chain, ChainHook hook) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("chain", chain);
-        String w = where(family, table) + " " + chain;
+        String w = where(family, table, "chain", chain);
         NlRequest r = request(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, "add chain", w)
                 .attrString(NFTA_CHAIN_TABLE, table)
                 .attrString(NFTA_CHAIN_NAME, chain);
@@ -107,10 +110,7 @@ public final class NftBatch {
 
     /** {@code nft delete chain FAMILY TABLE CHAIN} (the chain must be empty and unreferenced). */
     public NftBatch deleteChain(int family, String table, String chain) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("chain", chain);
-        String w = where(family, table) + " " + chain;
+        String w = where(family, table, "chain", chain);
         add(request(NFT_MSG_DELCHAIN, 0, family, "delete chain", w)
                 .attrString(NFTA_CHAIN_TABLE, table).attrString(NFTA_CHAIN_NAME, chain), "delete chain " + w);
         return this;
@@ -118,10 +118,7 @@ public final class NftBatch {
 
     /** {@code nft flush chain FAMILY TABLE CHAIN}: deletes all its rules. */
     public NftBatch flushChain(int family, String table, String chain) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("chain", chain);
-        String w = where(family, table) + " " + chain;
+        String w = where(family, table, "chain", chain);
         add(request(NFT_MSG_DELRULE, 0, family, "flush chain", w)
                 .attrString(NFTA_RULE_TABLE, table).attrString(NFTA_RULE_CHAIN, chain), "flush chain " + w);
         return this;
@@ -147,10 +144,7 @@ public final class NftBatch {
     }
 
     private NftBatch set(int family, String table, String set, SetKeyType keyType, SetKeyType dataType, boolean interval) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName(dataType == null ? "set" : "map", set);
-        String w = where(family, table) + " " + set;
+        String w = where(family, table, dataType == null ? "set" : "map", set);
         // Ranges over a concatenation live in the kernel's pipapo backend, which needs the field
         // lengths (NFTA_SET_DESC) and elements with a start and an end key (see addRangeElement).
         boolean concatRanges = interval && keyType.fields != null;
@@ -192,10 +186,7 @@ public final class NftBatch {
 
     /** {@code nft delete set FAMILY TABLE SET} (no rule may still refer to it). */
     public NftBatch deleteSet(int family, String table, String set) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("set", set);
-        String w = where(family, table) + " " + set;
+        String w = where(family, table, "set", set);
         add(request(NFT_MSG_DELSET, 0, family, "delete set", w)
                 .attrString(NFTA_SET_TABLE, table).attrString(NFTA_SET_NAME, set), "delete set " + w);
         return this;
@@ -261,36 +252,20 @@ public final class NftBatch {
 
     private NftBatch element(boolean add, int family, String table, String set, byte[] key, byte[] keyEnd, byte[] data,
                              String comment, String text) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("set", set);
-        byte[] c = comment == null ? null : checkedComment(comment);
-        String what = where(family, table) + " " + set + " { " + text + " }";
+        String what = where(family, table, "set", set) + " { " + text + " }";
+        byte[] userdata = comment == null ? null : commentUserdata(UDATA_SET_ELEM_COMMENT, comment);
         String op = add ? "add element" : "delete element";
         NlRequest r = request(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, family, op, what)
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
                 .attrString(NFTA_SET_ELEM_LIST_SET, set);
         int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
         int e = r.beginNested(NFTA_LIST_ELEM);
-        int k = r.beginNested(NFTA_SET_ELEM_KEY);
-        r.attr(NFTA_DATA_VALUE, key);
-        r.endNested(k);
-        if (keyEnd != null) {
-            int ke = r.beginNested(NFTA_SET_ELEM_KEY_END);
-            r.attr(NFTA_DATA_VALUE, keyEnd);
-            r.endNested(ke);
-        }
+        Nftables.elementKey(r, key, keyEnd);
         if (data != null) {
-            int d = r.beginNested(NFTA_SET_ELEM_DATA);
-            r.attr(NFTA_DATA_VALUE, data);
-            r.endNested(d);
+            Nftables.dataValue(r, NFTA_SET_ELEM_DATA, data);
         }
-        if (c != null) {
-            byte[] ud = new byte[2 + c.length + 1];
-            ud[0] = UDATA_SET_ELEM_COMMENT;
-            ud[1] = (byte) (c.length + 1);
-            System.arraycopy(c, 0, ud, 2, c.length);
-            r.attr(NFTA_SET_ELEM_USERDATA, ud);
+        if (userdata != null) {
+            r.attr(NFTA_SET_ELEM_USERDATA, userdata);
         }
         r.endNested(e);
         r.endNested(list);
@@ -349,9 +324,7 @@ public final class NftBatch {
      */
     private NftBatch elements(boolean add, int family, String table, String set, List<byte[]> keys,
                               boolean[] ends, String text) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("set", set);
+        String w = where(family, table, "set", set);
         if (keys.isEmpty()) {
             throw new IllegalArgumentException("no elements to " + (add ? "add to" : "delete from") + " set " + set);
         }
@@ -362,7 +335,7 @@ public final class NftBatch {
             }
             text = sb.toString();
         }
-        String what = where(family, table) + " " + set + " { " + text + " }";
+        String what = w + " { " + text + " }";
         String op = add ? "add element" : "delete element";
         NlRequest r = request(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, family, op, what)
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
@@ -370,9 +343,7 @@ public final class NftBatch {
         int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
         for (int i = 0; i < keys.size(); i++) {
             int e = r.beginNested(NFTA_LIST_ELEM);
-            int k = r.beginNested(NFTA_SET_ELEM_KEY);
-            r.attr(NFTA_DATA_VALUE, keys.get(i));
-            r.endNested(k);
+            Nftables.dataValue(r, NFTA_SET_ELEM_KEY, keys.get(i));
             if (ends != null && ends[i]) {
                 r.attrBe32(NFTA_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
             }
@@ -390,45 +361,43 @@ public final class NftBatch {
      * (≤ 128 bytes, may be null) is stored as nft stores it, so {@code nft list} shows it.
      */
     public NftBatch addRule(int family, String table, String chain, Rule rule, String comment) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("chain", chain);
+        String w = where(family, table, "chain", chain);
         if (rule.isEmpty()) {
             throw new IllegalArgumentException("an nft rule needs at least one statement");
         }
         rule.checkFamily(family);
-        byte[] c = comment == null ? null : checkedComment(comment);
-        String w = where(family, table) + " " + chain;
+        byte[] userdata = comment == null ? null : commentUserdata(UDATA_RULE_COMMENT, comment);
         NlRequest r = request(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, family, "add rule", w)
                 .attrString(NFTA_RULE_TABLE, table)
                 .attrString(NFTA_RULE_CHAIN, chain);
         rule.encode(r, family);
-        if (c != null) {
-            byte[] ud = new byte[2 + c.length + 1];
-            ud[0] = UDATA_RULE_COMMENT;
-            ud[1] = (byte) (c.length + 1);
-            System.arraycopy(c, 0, ud, 2, c.length);
-            r.attr(NFTA_RULE_USERDATA, ud);
+        if (userdata != null) {
+            r.attr(NFTA_RULE_USERDATA, userdata);
         }
         add(r, tracing ? "add rule " + w + " " + rule.text(family) + (comment == null ? "" : " comment \"" + comment + "\"") : null);
         return this;
     }
 
-    private static byte[] checkedComment(String comment) {
+    /**
+     * A comment as nft stores it, so that {@code nft list} shows it: a libnftnl udata TLV of
+     * {@code type} holding the NUL-terminated text (at most 128 bytes, no quote or newline).
+     */
+    private static byte[] commentUserdata(int type, String comment) {
         byte[] c = comment.getBytes(StandardCharsets.UTF_8);
         if (c.length > COMMENT_MAXLEN || comment.indexOf('"') >= 0 || comment.indexOf('\n') >= 0) {
             throw new IllegalArgumentException("an nft comment is at most " + COMMENT_MAXLEN
                     + " bytes without '\"' or newlines: " + comment);
         }
-        return c;
+        byte[] ud = new byte[2 + c.length + 1];
+        ud[0] = (byte) type;
+        ud[1] = (byte) (c.length + 1);
+        System.arraycopy(c, 0, ud, 2, c.length);
+        return ud;
     }
 
     /** {@code nft delete rule FAMILY TABLE CHAIN handle HANDLE}. */
     public NftBatch deleteRule(int family, String table, String chain, long handle) {
-        Nftables.validateFamily(family);
-        Nftables.validateName("table", table);
-        Nftables.validateName("chain", chain);
-        String w = where(family, table) + " " + chain;
+        String w = where(family, table, "chain", chain);
         add(request(NFT_MSG_DELRULE, 0, family, "delete rule", w + " handle " + handle)
                 .attrString(NFTA_RULE_TABLE, table).attrString(NFTA_RULE_CHAIN, chain)
                 .attrBe64(NFTA_RULE_HANDLE, handle), "delete rule " + w + " handle " + handle);

@@ -127,6 +127,21 @@ public final class Nftables implements AutoCloseable {
         }
     }
 
+    /** {@code value} as the kernel's nft_data_init reads it: an NFTA_DATA_VALUE nested in the attribute {@code type}. */
+    static void dataValue(NlRequest r, int type, byte[] value) {
+        int n = r.beginNested(type);
+        r.attr(NFTA_DATA_VALUE, value);
+        r.endNested(n);
+    }
+
+    /** One set element's key, and for a range of a concatenated interval set its key end ({@code keyEnd} null otherwise). */
+    static void elementKey(NlRequest r, byte[] key, byte[] keyEnd) {
+        dataValue(r, NFTA_SET_ELEM_KEY, key);
+        if (keyEnd != null) {
+            dataValue(r, NFTA_SET_ELEM_KEY_END, keyEnd);
+        }
+    }
+
     // ---- listings ----
 
     static NlRequest request(int msg, int flags, int family, String operation, String object) {
@@ -218,14 +233,7 @@ public final class Nftables implements AutoCloseable {
                 .attrString(NFTA_SET_ELEM_LIST_SET, set);
         int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
         int e = r.beginNested(NFTA_LIST_ELEM);
-        int k = r.beginNested(NFTA_SET_ELEM_KEY);
-        r.attr(NFTA_DATA_VALUE, key);
-        r.endNested(k);
-        if (keyEnd != null) {
-            int ke = r.beginNested(NFTA_SET_ELEM_KEY_END);
-            r.attr(NFTA_DATA_VALUE, keyEnd);
-            r.endNested(ke);
-        }
+        elementKey(r, key, keyEnd);
         r.endNested(e);
         r.endNested(list);
         List<NftElement> out = new ArrayList<>(1);

@@ -212,20 +212,12 @@ final class IpamConfig {
         if (gateway == null) {
             gateway = subnet.address().next();
         }
-        IpAddress start = optionalIp(o, "rangeStart", path);
-        if (start != null) {
-            if (!subnet.contains(start)) {
-                throw CniError.invalidConfig(path + ": RangeStart " + start + " not in network " + subnet);
-            }
-        } else {
+        IpAddress start = optionalIpIn(o, "rangeStart", "RangeStart", subnet, path);
+        if (start == null) {
             start = subnet.address().next();
         }
-        IpAddress end = optionalIp(o, "rangeEnd", path);
-        if (end != null) {
-            if (!subnet.contains(end)) {
-                throw CniError.invalidConfig(path + ": RangeEnd " + end + " not in network " + subnet);
-            }
-        } else {
+        IpAddress end = optionalIpIn(o, "rangeEnd", "RangeEnd", subnet, path);
+        if (end == null) {
             end = subnet.lastAddress();
             if (end.isV4()) {
                 end = end.previous();
@@ -235,6 +227,15 @@ final class IpamConfig {
             throw CniError.invalidConfig(path + ": RangeStart " + start + " is after RangeEnd " + end);
         }
         return new Range(network, start, end, gateway, path);
+    }
+
+    /** An optional address field that must lie in {@code subnet}; {@code name} is how the reference's errors spell it. */
+    private static IpAddress optionalIpIn(ConfigObject o, String key, String name, IpPrefix subnet, String path) throws CniError {
+        IpAddress a = optionalIp(o, key, path);
+        if (a != null && !subnet.contains(a)) {
+            throw CniError.invalidConfig(path + ": " + name + " " + a + " not in network " + subnet);
+        }
+        return a;
     }
 
     /** An optional address field; must parse (a family mismatch then shows as "not in network"). */

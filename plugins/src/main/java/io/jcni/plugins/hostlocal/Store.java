@@ -33,6 +33,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * #cleanTemps} removes old leftovers. Only the reservation kept is written and fsync'ed: a probe
  * of an address that is already taken is one existence check (the lock excludes every other
  * writer, the Go plugin included, and {@code link(2)} still refuses a name that appeared anyway).
+ * This is not {@code AtomicFiles}' replace-by-rename on purpose: a reservation must never replace
+ * one that exists (rename would), the cursor needs no fsync (a lost cursor only restarts the
+ * round-robin), and temp names must be the ones {@link #cleanTemps} recognises.
  *
  * <p>Reboots: the {@code lock} file holds the kernel's boot id of the boot that last used the
  * store (the Go plugin only flocks it, never reads or writes it; no extra file appears).
