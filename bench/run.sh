@@ -3,7 +3,8 @@
 # daemon path) side by side in one interleaved run — sequential ADD/CHECK/DEL latency, 50 and 200
 # parallel ADDs/DELs, ADD and DEL latency growth from pod 10 to pod 1000, the daemon's RSS, pod->pod
 # iperf3 throughput — then container start under podman and containerd (bench/podman-start.sh,
-# bench/containerd-start.sh), as docs/benchmark.md (tables), docs/benchmark.svg and the raw JSON.
+# bench/containerd-start.sh) and one agent against 1000 and 5000 leases (bench/cluster-scale.sh), as
+# docs/benchmark.md (tables), docs/benchmark.svg and the raw JSON.
 #
 # Usage (as root): bench/run.sh [--quick] [--out DIR]
 #   --quick            smoke run (a few minutes, smaller counts); writes to /tmp/jcni-bench-quick unless --out is given
@@ -13,9 +14,10 @@
 # Environment:
 #   REF_BIN=DIR          the reference plugins (default /usr/lib/cni)
 #   BENCH_SKIP_RUNTIMES=1  leave out the podman and containerd rows
+#   BENCH_SKIP_SCALE=1     leave out the cluster scale rows
 # Needs: python3, iproute2, nftables, iptables (the reference's ipMasq), iperf3 (apt-get installs it if
 # missing), containernetworking-plugins; for the container rows podman, containerd, runc, strace and
-# busybox-static. Everything created is removed at the end, on error and on Ctrl-C.
+# busybox-static; for the scale rows etcd. Everything created is removed at the end, on error and on Ctrl-C.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 quick=
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=--quick ;;
         --out) out=$2; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -67,6 +69,13 @@ if [ -z "${BENCH_SKIP_RUNTIMES:-}" ]; then
             echo "container start under $rt: not measured ($rt is not installed)" >&2
         fi
     done
+fi
+if [ -z "${BENCH_SKIP_SCALE:-}" ]; then
+    if command -v etcd >/dev/null; then
+        "$root/bench/cluster-scale.sh" $quick --out "$tmp/raw" >&2
+    else
+        echo "cluster scale: not measured (etcd is not installed)" >&2
+    fi
 fi
 python3 "$root/bench/report.py" "$tmp/raw" "$out"
 for f in "$tmp"/raw/benchmark*.json; do cp "$f" "$out/"; done
