@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,6 +49,27 @@ public final class Commands {
         cmd.add("-j");
         cmd.addAll(List.of(args));
         return run(cmd.toArray(new String[0]));
+    }
+
+    /** Whether {@code name} is an executable in the system's directories (a test may run with a narrow PATH). */
+    public static boolean installed(String name) {
+        for (String d : List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")) {
+            if (Files.isExecutable(Path.of(d, name))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Those of {@code names} (commands, or absolute paths) that are not installed: what a test that needs them is skipped for. */
+    public static List<String> missing(String... names) {
+        List<String> m = new ArrayList<>();
+        for (String n : names) {
+            if (n.startsWith("/") ? !Files.isExecutable(Path.of(n)) : !installed(n)) {
+                m.add(n);
+            }
+        }
+        return m;
     }
 
     public static Command of(String... args) {
@@ -195,6 +218,14 @@ public final class Commands {
             return expect(0);
         }
 
+        /** {@link #ok()}, the failure saying first what the command was for ("ping c1 -> c2"). */
+        public Result ok(String what) {
+            if (code != 0) {
+                throw new CommandFailedException(what + ": ", this, 0);
+            }
+            return this;
+        }
+
         public Result expect(int expected) {
             if (code != expected) {
                 throw new CommandFailedException(this, expected);
@@ -214,7 +245,11 @@ public final class Commands {
         private final transient Result result;
 
         CommandFailedException(Result result, int expected) {
-            super("expected exit code " + expected + " from " + result);
+            this("", result, expected);
+        }
+
+        CommandFailedException(String what, Result result, int expected) {
+            super(what + "expected exit code " + expected + " from " + result);
             this.result = result;
         }
 

@@ -33,12 +33,22 @@ public final class TestNames {
 
     /** {@code prefix + RUN + next()}: a name no other object of this JVM or of another JVM running now gets. */
     public static String unique(String prefix) {
-        return prefix + RUN + next();
+        return unique(prefix, "");
     }
 
-    /** {@code prefix + RUN + next()}, checked to fit a link's name. */
+    /** {@code prefix + RUN + what + next()}: the same, with what the object is in the middle. */
+    public static String unique(String prefix, String what) {
+        return prefix + RUN + what + next();
+    }
+
+    /** {@link #unique(String)}, checked to fit a link's name. */
     public static String link(String prefix) {
         return fitsLink(unique(prefix));
+    }
+
+    /** {@link #unique(String, String)}, checked to fit a link's name. */
+    public static String link(String prefix, String what) {
+        return fitsLink(unique(prefix, what));
     }
 
     /** {@code name} itself when it fits a link's name (at most {@value #MAX_LINK_NAME} bytes), else a failure naming it. */

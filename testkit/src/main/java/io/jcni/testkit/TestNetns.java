@@ -1,12 +1,16 @@
 package io.jcni.testkit;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * The named network namespaces of one test ({@code ip netns} compatible, under /run/netns): those it
@@ -27,9 +31,7 @@ public final class TestNetns implements AutoCloseable {
     /** Creates the namespace {@code name} (it must not exist) and returns its path, for CNI_NETNS. */
     public String create(String name) {
         Commands.run("ip", "netns", "add", name);
-        synchronized (names) {
-            names.push(name); // only once it is ours: a name that existed already belongs to someone else
-        }
+        adopt(name); // only once it is ours: a name that existed already belongs to someone else
         return path(name);
     }
 
@@ -41,6 +43,26 @@ public final class TestNetns implements AutoCloseable {
             }
         }
         return name;
+    }
+
+    /**
+     * Deletes at close every namespace whose name starts with {@code prefix} and exists now (those
+     * the code under test made under a test's own prefix, however many); returns their names.
+     */
+    public List<String> adoptExisting(String prefix) {
+        if (prefix.isEmpty()) {
+            throw new IllegalArgumentException("an empty prefix would take every namespace of the machine");
+        }
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> s = Files.list(DIR)) {
+            s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix)).sorted().forEach(found::add);
+        } catch (NoSuchFileException none) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        found.forEach(this::adopt);
+        return found;
     }
 
     /** Deletes the namespace {@code name} now if it exists, and not again at close. */
