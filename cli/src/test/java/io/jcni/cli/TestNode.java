@@ -67,7 +67,11 @@ final class TestNode implements AutoCloseable {
         try {
             setUp();
         } catch (Exception | Error e) {
-            close();
+            try {
+                close();
+            } catch (RuntimeException left) {
+                e.addSuppressed(left); // what was left behind, after why
+            }
             throw e;
         }
     }
