@@ -3,6 +3,7 @@ package io.jcni.agent;
 import io.jcni.agent.sim.SimulatedCluster;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Jars;
+import io.jcni.testkit.TestNames;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,8 +29,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * file; a kept cluster stays up until {@code --cleanup}; usage errors exit 2.
  */
 class ClusterDemoTest {
-    /** One run's names: "jcdt" and four random characters, then a letter per test. */
-    private static final String RUN = "jcdt" + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
+    /** One run's names: "jcdt" and the run id, then a letter per test. */
+    private static final String RUN = "jcdt" + TestNames.RUN;
 
     private static Path jars;
 

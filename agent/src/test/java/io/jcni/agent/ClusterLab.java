@@ -3,12 +3,13 @@ package io.jcni.agent;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,11 +17,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A small cluster in namespaces, for the dataplane's tests: an underlay namespace with a bridge
@@ -35,8 +33,9 @@ final class ClusterLab implements AutoCloseable {
     static final String POD_BRIDGE = "jcni0";
     static final IpAddress OUTSIDE_IP = IpAddress.parse("198.18.0.200");
 
-    final String run = Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36, 36L * 36 * 36 * 36 * 36), 36);
-    private final Deque<String> namespaces = new ArrayDeque<>();
+    /** {@code jdp-<run><n>}: this lab's, apart from other labs of this JVM and of others. */
+    final String prefix = TestNames.unique("jdp-");
+    private final TestNetns namespaces = new TestNetns();
     private final List<AutoCloseable> handles = new ArrayList<>();
     final List<Node> nodes = new ArrayList<>();
     NetNs outside;
@@ -53,15 +52,18 @@ final class ClusterLab implements AutoCloseable {
         try {
             build();
         } catch (RuntimeException | Error e) {
-            close();
+            try {
+                close();
+            } catch (RuntimeException left) {
+                e.addSuppressed(left); // what was left behind, after why
+            }
             throw e;
         }
     }
 
     private String ns(String what) {
-        String name = "jdp-" + run + "-" + what;
-        NamedNetns.create(name, Trace.OFF);
-        namespaces.push(name);
+        String name = prefix + "-" + what;
+        namespaces.create(name);
         return name;
     }
 
@@ -76,7 +78,7 @@ final class ClusterLab implements AutoCloseable {
 
     /** A link name of ours on the underlay, at most 15 bytes. */
     private String linkName(String what) {
-        return "jdp-" + run + "-" + what;
+        return TestNames.fitsLink(prefix + "-" + what);
     }
 
     private void build() {
@@ -188,13 +190,6 @@ final class ClusterLab implements AutoCloseable {
                 // keep cleaning
             }
         }
-        while (!namespaces.isEmpty()) {
-            String name = namespaces.pop();
-            try {
-                NamedNetns.delete(name, Trace.OFF);
-            } catch (RuntimeException ignored) {
-                // keep cleaning
-            }
-        }
+        namespaces.close();
     }
 }

@@ -9,6 +9,7 @@ import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
+import io.jcni.testkit.TestNames;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,8 +54,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * that take etcd down, freeze it or need TLS start their own.
  */
 class EtcdLeaseStoreTest {
-    private static final String RUN = Long.toString(ProcessHandle.current().pid(), 36)
-            + Long.toString(System.nanoTime() & 0xFFFFFF, 36);
+    private static final String RUN = TestNames.RUN;
     private static final IpAddress NODE_A = IpAddress.parse("198.18.0.11");
     private static final IpAddress NODE_B = IpAddress.parse("198.18.0.12");
     private static final MacAddress MAC_1 = MacAddress.parse("0a:58:0a:f4:00:01");

@@ -1,22 +1,24 @@
 package io.jcni.agent;
 
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.testkit.Commands;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The agent's kernel watch wakes it for what it owns (and only that), caused by iproute2 as a person would. */
 class KernelWatchTest {
-    private final String ns = "jkw-" + Integer.toString(ThreadLocalRandom.current().nextInt(46656, 1679616), 36);
+    @AutoClose
+    private final TestNetns namespaces = new TestNetns();
+    private final String ns = TestNames.unique("jkw-");
     private final Semaphore wakeUps = new Semaphore(0);
     private NetNs handle;
     private final OwnDeletions own = new OwnDeletions();
@@ -24,7 +26,7 @@ class KernelWatchTest {
 
     @BeforeEach
     void setUp() {
-        NamedNetns.create(ns, Trace.OFF);
+        namespaces.create(ns);
         handle = NetNs.openNamed(ns);
         ip("link", "add", "eth0", "type", "bridge");
         ip("link", "set", "eth0", "up");
@@ -41,7 +43,6 @@ class KernelWatchTest {
         if (handle != null) {
             handle.close();
         }
-        NamedNetns.delete(ns, Trace.OFF);
     }
 
     private void ip(String... args) {

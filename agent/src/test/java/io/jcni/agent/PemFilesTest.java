@@ -1,5 +1,6 @@
 package io.jcni.agent;
 
+import io.jcni.testkit.TestNames;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,7 @@ class PemFilesTest {
 
     @BeforeAll
     static void dir() throws Exception {
-        dir = Files.createTempDirectory("jst-" + ProcessHandle.current().pid() + "-pem-");
+        dir = Files.createTempDirectory("jst-" + TestNames.RUN + "-pem-");
     }
 
     @AfterAll

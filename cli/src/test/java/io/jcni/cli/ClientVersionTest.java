@@ -2,6 +2,7 @@ package io.jcni.cli;
 
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.Skeleton;
+import io.jcni.testkit.Commands;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,10 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -53,30 +54,22 @@ class ClientVersionTest {
         }
     }
 
-    record Run(int exit, byte[] stdout) {}
-
-    static Run run(String command, String stdin) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(client.toString());
-        pb.environment().clear();
-        pb.environment().put("CNI_COMMAND", command);
-        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
-        Process p = pb.start();
-        try (var out = p.getOutputStream()) {
-            out.write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-        byte[] stdout = p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(10, TimeUnit.SECONDS));
-        return new Run(p.exitValue(), stdout);
+    /** The client with only CNI_COMMAND in its environment; its stdout apart from stderr. */
+    static Commands.Result run(String command, String stdin) {
+        Commands.Result r = Commands.of(client.toString()).clearEnv().env("CNI_COMMAND", command).stdin(stdin).separateErr()
+                .timeout(Duration.ofSeconds(10)).result();
+        assertNotEquals(Commands.TIMED_OUT, r.code(), () -> "the client did not exit: " + r);
+        return r;
     }
 
     @Test
     void versionAnswersAreTheSkeletonsOwnBytes() throws Exception {
         for (String v : List.of("1.1.0", "1.0.0", "0.4.0", "0.3.1", "0.3.0", "0.2.0", "9.9.9-rc1", "2.0.0+build_7")) {
             String stdin = "{\"cniVersion\":\"" + v + "\"}";
-            Run r = run("VERSION", stdin);
+            Commands.Result r = run("VERSION", stdin);
             byte[] expected = Skeleton.version(new PluginRequest(Map.of("CNI_COMMAND", "VERSION"),
                     stdin.getBytes(StandardCharsets.UTF_8))).stdout();
-            assertEquals(0, r.exit(), v);
+            assertEquals(0, r.code(), v);
             assertEquals(new String(expected, StandardCharsets.UTF_8), new String(r.stdout(), StandardCharsets.UTF_8), v);
             assertArrayEquals(expected, r.stdout(), v);
         }
@@ -86,12 +79,12 @@ class ClientVersionTest {
     void otherRequestsGoToThePlugin() throws Exception {
         for (String stdin : List.of("", "{}", "{\"cniVersion\": \"1.0.0\"}", "{\"cniVersion\":\"1.0.0\",\"name\":\"x\"}",
                 "{\"cniVersion\":\"a\\\"b\"}", "{\"cniVersion\":\"\"}", "{\"cniVersion\":\"" + "1".repeat(40) + "\"}")) {
-            Run r = run("VERSION", stdin);
-            assertEquals(1, r.exit(), stdin);
+            Commands.Result r = run("VERSION", stdin);
+            assertEquals(1, r.code(), stdin);
             assertTrue(new String(r.stdout(), StandardCharsets.UTF_8).contains("no standalone path"), stdin);
         }
-        Run add = run("ADD", "{\"cniVersion\":\"1.0.0\"}");
-        assertEquals(1, add.exit());
+        Commands.Result add = run("ADD", "{\"cniVersion\":\"1.0.0\"}");
+        assertEquals(1, add.code());
         assertTrue(new String(add.stdout(), StandardCharsets.UTF_8).contains("no standalone path"));
     }
 }

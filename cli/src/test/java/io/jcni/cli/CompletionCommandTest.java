@@ -1,17 +1,18 @@
 package io.jcni.cli;
 
+import io.jcni.testkit.Commands;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,13 +31,7 @@ class CompletionCommandTest {
         Path h = dir.resolve("harness." + shell);
         Files.writeString(h, harness.replace("@SCRIPT@", f.toString()));
         List<String> cmd = shell.equals("zsh") ? List.of("zsh", "-f", h.toString()) : List.of("bash", "--norc", h.toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("NETCONFPATH", dir.resolve("net.d").toString());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        return out;
+        return Commands.of(cmd).env("NETCONFPATH", dir.resolve("net.d").toString()).timeout(Duration.ofSeconds(30)).ok();
     }
 
     static void netconf(Path dir) throws Exception {

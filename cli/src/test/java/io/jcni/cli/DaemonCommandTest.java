@@ -2,6 +2,7 @@ package io.jcni.cli;
 
 import io.jcni.cni.PluginResponse;
 import io.jcni.daemon.Protocol;
+import io.jcni.testkit.Jars;
 import org.junit.jupiter.api.Test;
 
 import java.net.UnixDomainSocketAddress;
@@ -23,9 +24,7 @@ class DaemonCommandTest {
     void servesThenStopsOnSigtermRemovingTheSocket() throws Exception {
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "jcni-daemon-cmd-");
         Path socket = dir.resolve("run/jcni.sock");
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", cp, "io.jcni.cli.Main", "daemon", "--socket", socket.toString())
+        Process p = new ProcessBuilder(Jars.javaCommand(List.of(), "io.jcni.cli.Main", "daemon", "--socket", socket.toString()))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(dir.resolve("stderr").toFile()).start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

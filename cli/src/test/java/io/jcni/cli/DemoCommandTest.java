@@ -2,11 +2,13 @@ package io.jcni.cli;
 
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Witness;
+import io.jcni.testkit.Jars;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -73,9 +75,8 @@ class DemoCommandTest {
     @Test
     void interruptedMidwayCleansUp() throws Exception {
         String before = hostState();
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "demo", "--slow", "400").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(Jars.javaCommand(List.of(), Main.class.getName(), "demo", "--slow", "400"))
+                .redirectErrorStream(true).start();
         StringBuilder seen = new StringBuilder();
         try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
             String line;

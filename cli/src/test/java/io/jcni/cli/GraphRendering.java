@@ -1,13 +1,14 @@
 package io.jcni.cli;
 
+import io.jcni.testkit.Commands;
 import org.junit.jupiter.api.Assumptions;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -40,19 +41,19 @@ final class GraphRendering {
         int w = Integer.parseInt(m.group(1)), h = Integer.parseInt(m.group(2));
         Files.deleteIfExists(png);
         Path profile = Files.createTempDirectory("jin-chromium");
-        Process p = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                "--user-data-dir=" + profile, "--window-size=" + w + "," + h, "--screenshot=" + png.toAbsolutePath(),
-                svg.toAbsolutePath().toUri().toString())
-                .redirectErrorStream(true).redirectOutput(png.resolveSibling(png.getFileName() + ".log").toFile()).start();
+        Commands.Result r;
         try {
-            assertTrue(p.waitFor(180, TimeUnit.SECONDS), "chromium finished");
+            r = Commands.of(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--user-data-dir=" + profile, "--window-size=" + w + "," + h, "--screenshot=" + png.toAbsolutePath(),
+                    svg.toAbsolutePath().toUri().toString()).timeout(Duration.ofSeconds(180)).result();
         } finally {
-            p.destroyForcibly();
             try (var s = Files.walk(profile)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         }
-        assertEquals(0, p.exitValue(), Files.readString(png.resolveSibling(png.getFileName() + ".log")));
+        Files.writeString(png.resolveSibling(png.getFileName() + ".log"), r.out());
+        assertNotEquals(Commands.TIMED_OUT, r.code(), "chromium finished");
+        assertEquals(0, r.code(), r.out());
         BufferedImage img = ImageIO.read(png.toFile());
         assertNotNull(img, "a PNG");
         assertEquals(w, img.getWidth());

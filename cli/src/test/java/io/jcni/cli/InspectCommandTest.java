@@ -1,6 +1,5 @@
 package io.jcni.cli;
 
-import io.jcni.testkit.Json;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.MacAddress;
@@ -8,6 +7,8 @@ import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.testkit.Commands;
+import io.jcni.testkit.Json;
+import io.jcni.testkit.TestNames;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,7 +48,7 @@ class InspectCommandTest {
         sockets.add(n.closeLater(in(() -> new ServerSocket(0))));
         sockets.add(n.closeLater(in(() -> new ServerSocket(0, 5, InetAddress.getByName(n.ip(2).toString())))));
         sockets.add(n.closeLater(in(() -> new DatagramSocket(new InetSocketAddress(0)))));
-        httpPort = 20000 + (int) (ProcessHandle.current().pid() % 20000);
+        httpPort = 20000 + TestNames.RUN_NUMBER % 20000;
         n.startIn(n.nodeNs, n.root.resolve("httpd.log"), List.of("busybox", "httpd", "-f", "-p", n.ip(2) + ":" + httpPort, "-h",
                 n.root.toString()));
         TestNode.waitFor("busybox httpd listening", () -> ss().stream().anyMatch(l -> l.contains(":" + httpPort + " ")));

@@ -1,23 +1,23 @@
 package io.jcni.cli;
 
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NamedNetns;
+import io.jcni.daemon.Daemon;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.Json;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import io.jcni.daemon.Daemon;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -39,7 +39,9 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class InstallCommandTest {
     static final List<String> NAMES = List.of("jcni-bridge", "jcni-host-local", "jcni-loopback", "jcni-portmap");
-    static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
+    /** The namespaces of the installed plugins' ADDs: deleted after each test, also when it failed. */
+    @AutoClose
+    final TestNetns namespaces = new TestNetns();
 
     @TempDir
     static Path shared;
@@ -61,7 +63,7 @@ class InstallCommandTest {
     static final Map<String, String> MAINS = Map.of("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain",
             "jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain",
             "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain", "jcni-portmap", "io.jcni.plugins.portmap.PortmapMain");
-    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    static final String JAVA = Jars.java();
 
     static byte[] clientBinary() throws IOException {
         try (var in = InstallCommandTest.class.getResourceAsStream("/io/jcni/daemon/jcni-client")) {
@@ -291,28 +293,20 @@ class InstallCommandTest {
 
     // ---- the installed executable, run as a container runtime runs it ----
 
-    record Run(int code, String out, String err) {}
-
     /** The daemon socket the installed client is pointed at (null: scripts, no variable). */
     static String jcniSocket;
 
-    static Run exec(Path exe, Map<String, String> cniEnv, String stdin) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(exe.toString());
-        Map<String, String> env = pb.environment();
-        env.clear(); // a runtime passes the CNI_* variables and little else
+    static Commands.Result exec(Path exe, Map<String, String> cniEnv, String stdin) {
+        Map<String, String> env = new HashMap<>(); // a runtime passes the CNI_* variables and little else
         env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         if (jcniSocket != null) {
             env.put("JCNI_SOCKET", jcniSocket); // not the machine's daemon, if one runs
         }
         env.putAll(cniEnv);
-        Process p = pb.start();
-        try (OutputStream in = p.getOutputStream()) {
-            in.write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "plugin did not exit");
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        Commands.Result r = Commands.of(exe.toString()).clearEnv().env(env).stdin(stdin).separateErr().timeout(Duration.ofSeconds(60))
+                .result();
+        assertNotEquals(Commands.TIMED_OUT, r.code(), () -> "plugin did not exit: " + r);
+        return r;
     }
 
     static Map<String, String> cni(String command, String netns) {
@@ -339,15 +333,15 @@ class InstallCommandTest {
         Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
         assertEquals(0, (mode.equals("scripts") ? install(bin, lib, "--scripts") : install(bin, lib)).code());
         Path exe = bin.resolve("jcni-loopback");
-        String ns = "jit" + RUN + "lo" + mode.charAt(0);
+        String ns = "jit" + TestNames.RUN + "lo" + mode.charAt(0);
         String path = "/run/netns/" + ns;
         String conf = "{\"cniVersion\": \"1.1.0\", \"name\": \"lonet\", \"type\": \"jcni-loopback\"}";
         jcniSocket = mode.equals("scripts") ? null : tmp.resolve("run/jcni.sock").toString();
         Daemon daemon = mode.equals("daemon") ? Daemon.start(Path.of(jcniSocket), System.err) : null;
-        NamedNetns.create(ns, Trace.OFF);
+        namespaces.create(ns);
         try {
             assertFalse(loUp(ns));
-            Run add = exec(exe, cni("ADD", path), conf);
+            Commands.Result add = exec(exe, cni("ADD", path), conf);
             assertEquals(0, add.code(), add.out() + add.err());
             Map<String, Object> r = (Map<String, Object>) Json.parse(add.out());
             assertEquals("1.1.0", r.get("cniVersion"));
@@ -356,21 +350,21 @@ class InstallCommandTest {
                     r.get("ips"));
             assertTrue(loUp(ns), "lo is up after ADD through the installed executable");
 
-            Run check = exec(exe, cni("CHECK", path), conf);
+            Commands.Result check = exec(exe, cni("CHECK", path), conf);
             assertEquals(0, check.code(), check.out() + check.err());
 
-            Run del = exec(exe, cni("DEL", path), conf);
+            Commands.Result del = exec(exe, cni("DEL", path), conf);
             assertEquals(0, del.code(), del.out() + del.err());
             assertEquals("", del.out());
             assertFalse(loUp(ns));
 
-            Run down = exec(exe, cni("CHECK", path), conf);
+            Commands.Result down = exec(exe, cni("CHECK", path), conf);
             assertEquals(1, down.code(), down.out());
             Map<String, Object> e = (Map<String, Object>) Json.parse(down.out());
             assertEquals(7L, e.get("code"));
             assertEquals("loopback interface is down", e.get("msg"));
 
-            Run version = exec(exe, Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"0.4.0\"}");
+            Commands.Result version = exec(exe, Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"0.4.0\"}");
             assertEquals(0, version.code(), version.err());
             Map<String, Object> v = (Map<String, Object>) Json.parse(version.out());
             assertEquals("0.4.0", v.get("cniVersion"));
@@ -379,7 +373,6 @@ class InstallCommandTest {
                 assertEquals(5, daemon.served(), "every call went through the daemon");
             }
         } finally {
-            NamedNetns.delete(ns, Trace.OFF);
             if (daemon != null) {
                 daemon.close();
             }
@@ -409,31 +402,27 @@ class InstallCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("AOT cache " + lib.resolve("jcni.aot")), r.out());
         for (String n : NAMES) {
-            Run v = exec(strict(bin.resolve(n), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
+            Commands.Result v = exec(strict(bin.resolve(n), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
             assertEquals(0, v.code(), n + ": the JVM rejected the AOT cache: " + v.out() + v.err());
             assertEquals(VERSION_OUT, v.out().strip(), n);
             assertEquals("", v.err(), n);
         }
         // a real ADD/DEL through the strict loopback: the cache is taken on the path a runtime uses
-        String ns = "jit" + RUN + "aot";
-        NamedNetns.create(ns, Trace.OFF);
-        try {
-            Path loopback = strict(bin.resolve("jcni-loopback"), tmp);
-            String conf = "{\"cniVersion\": \"1.1.0\", \"name\": \"lonet\", \"type\": \"jcni-loopback\"}";
-            Run add = exec(loopback, cni("ADD", "/run/netns/" + ns), conf);
-            assertEquals(0, add.code(), add.out() + add.err());
-            assertTrue(loUp(ns));
-            assertEquals(0, exec(loopback, cni("DEL", "/run/netns/" + ns), conf).code());
-        } finally {
-            NamedNetns.delete(ns, Trace.OFF);
-        }
+        String ns = "jit" + TestNames.RUN + "aot";
+        namespaces.create(ns);
+        Path loopback = strict(bin.resolve("jcni-loopback"), tmp);
+        String conf = "{\"cniVersion\": \"1.1.0\", \"name\": \"lonet\", \"type\": \"jcni-loopback\"}";
+        Commands.Result add = exec(loopback, cni("ADD", "/run/netns/" + ns), conf);
+        assertEquals(0, add.code(), add.out() + add.err());
+        assertTrue(loUp(ns));
+        assertEquals(0, exec(loopback, cni("DEL", "/run/netns/" + ns), conf).code());
         // and the check has teeth: a damaged cache makes the strict executable fail (not run without it)
         Path bad = Files.write(tmp.resolve("bad.aot"), java.util.Arrays.copyOf(Files.readAllBytes(lib.resolve("jcni.aot")), 4096));
         Path broken = tmp.resolve("broken");
         Files.writeString(broken, Files.readString(strict(bin.resolve("jcni-loopback"), tmp))
                 .replace(lib.resolve("jcni.aot").toString(), bad.toString()));
         Files.setPosixFilePermissions(broken, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Run rejected = exec(broken, Map.of("CNI_COMMAND", "VERSION"), "{}");
+        Commands.Result rejected = exec(broken, Map.of("CNI_COMMAND", "VERSION"), "{}");
         assertNotEquals(0, rejected.code(), rejected.out());
         assertFalse(rejected.out().contains("supportedVersions"), rejected.out());
     }
@@ -477,7 +466,7 @@ class InstallCommandTest {
         Object secondKey = Files.readAttributes(cache, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
         assertNotEquals(firstKey, secondKey, "a new cache file was written");
         assertFalse(java.util.Arrays.equals(first, Files.readAllBytes(cache)), "the cache describes the new jar");
-        Run v = exec(strict(bin.resolve("jcni-bridge"), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
+        Commands.Result v = exec(strict(bin.resolve("jcni-bridge"), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
         assertEquals(0, v.code(), "the rebuilt cache is accepted: " + v.out() + v.err());
         assertEquals(VERSION_OUT, v.out().strip());
     }

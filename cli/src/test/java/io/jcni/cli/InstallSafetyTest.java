@@ -1,14 +1,17 @@
 package io.jcni.cli;
 
 import io.jcni.netlink.ns.NamedNetns;
+import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -24,7 +27,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * network namespace of its own, killed after a timeout.
  */
 class InstallSafetyTest {
-    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    /** The trainings' namespaces, should a training leave one. */
+    @AutoClose
+    final TestNetns namespaces = new TestNetns();
 
     @TempDir
     static Path shared;
@@ -87,13 +92,10 @@ class InstallSafetyTest {
     void modesAreFixedWhateverTheUmask(@TempDir Path tmp) throws Exception {
         Path bin = tmp.resolve("new/bin");
         Path lib = tmp.resolve("new/lib");
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask 000; exec \"$@\"", "sh", JAVA,
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "io.jcni.cli.Main",
-                "install", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", from.toString(), "--scripts",
-                "--no-aot-cache"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask 000; exec \"$@\"", "sh"));
+        cmd.addAll(Jars.javaCommand(List.of(), "io.jcni.cli.Main", "install", "--dir", bin.toString(), "--lib-dir", lib.toString(),
+                "--from", from.toString(), "--scripts", "--no-aot-cache"));
+        Commands.of(cmd).timeout(Duration.ofSeconds(120)).ok();
         for (Path d : List.of(tmp.resolve("new"), bin, lib)) {
             assertEquals("rwxr-xr-x", mode(d), d.toString());
         }
@@ -114,7 +116,7 @@ class InstallSafetyTest {
     }
 
     private static String netnsName() {
-        return "jhi-aot-" + ProcessHandle.current().pid();
+        return "jhi-aot-" + TestNames.RUN;
     }
 
     @Test
@@ -125,43 +127,31 @@ class InstallSafetyTest {
                 readlink /proc/self/ns/net > '%s'
                 for a in "$@"; do case "$a" in -XX:AOTCacheOutput=*) echo cache > "${a#-XX:AOTCacheOutput=}";; esac; done
                 """.formatted(seen));
-        String ns = netnsName();
-        try {
-            Path cache = InstallCommand.buildCache(java, lib, ns, Duration.ofSeconds(120));
-            assertEquals(lib.resolve("jcni.aot"), cache);
-            String host = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
-            assertNotEquals(host, Files.readString(seen).strip(), "the training ran in the host's network namespace");
-            assertFalse(NamedNetns.exists(ns), "the training's namespace is removed");
-            assertEquals("rw-r--r--", mode(cache));
-        } finally {
-            if (NamedNetns.exists(ns)) {
-                NamedNetns.delete(ns, io.jcni.netlink.Trace.OFF);
-            }
-        }
+        String ns = namespaces.adopt(netnsName());
+        Path cache = InstallCommand.buildCache(java, lib, ns, Duration.ofSeconds(120));
+        assertEquals(lib.resolve("jcni.aot"), cache);
+        String host = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        assertNotEquals(host, Files.readString(seen).strip(), "the training ran in the host's network namespace");
+        assertFalse(NamedNetns.exists(ns), "the training's namespace is removed");
+        assertEquals("rw-r--r--", mode(cache));
     }
 
     @Test
     @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // fails, not hangs, when the training is never killed
     void aHangingTrainingIsKilledAfterTheTimeout(@TempDir Path tmp) throws Exception {
         Path lib = Files.createDirectory(tmp.resolve("lib"));
-        String marker = "3141.5" + ProcessHandle.current().pid();
+        String marker = "3141.5" + TestNames.RUN_NUMBER; // a number: sleep's argument
         Path java = fakeJava(tmp, "sleep " + marker + " & wait");
-        String ns = netnsName() + "h";
-        try {
-            assertNull(InstallCommand.buildCache(java, lib, ns, Duration.ofSeconds(2)));
-            assertFalse(Files.exists(lib.resolve("jcni.aot")));
-            assertFalse(NamedNetns.exists(ns), "the training's namespace is removed");
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains(marker))
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains(marker)),
-                    "the training and its children were killed");
-        } finally {
-            if (NamedNetns.exists(ns)) {
-                NamedNetns.delete(ns, io.jcni.netlink.Trace.OFF);
-            }
+        String ns = namespaces.adopt(netnsName() + "h");
+        assertNull(InstallCommand.buildCache(java, lib, ns, Duration.ofSeconds(2)));
+        assertFalse(Files.exists(lib.resolve("jcni.aot")));
+        assertFalse(NamedNetns.exists(ns), "the training's namespace is removed");
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains(marker))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(100);
         }
+        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains(marker)),
+                "the training and its children were killed");
     }
 }

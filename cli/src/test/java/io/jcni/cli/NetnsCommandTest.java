@@ -1,8 +1,8 @@
 package io.jcni.cli;
 
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NamedNetns;
-import org.junit.jupiter.api.AfterEach;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -12,14 +12,9 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 class NetnsCommandTest {
-    private final String name = "jcl" + ProcessHandle.current().pid() + "ns";
-
-    @AfterEach
-    void removeNamespace() {
-        if (NamedNetns.exists(name)) {
-            NamedNetns.delete(name, Trace.OFF);
-        }
-    }
+    @AutoClose
+    private final TestNetns namespaces = new TestNetns();
+    private final String name = namespaces.adopt("jcl" + TestNames.RUN + "ns"); // jcni netns add makes it
 
     @Test
     void addListExecDelete() throws IOException {

@@ -1,9 +1,10 @@
 package io.jcni.cli;
 
 import io.jcni.cni.json.Json;
-import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Commands;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The runtime commands end to end via Main.run, driving the reference plugins in /usr/lib/cni. */
 class NetworkCommandTest {
-    private static final long PID = ProcessHandle.current().pid();
-    private final String tag = "jrt" + Long.toString(PID % 46656, 36) + "cl";
+    private static final int RUN = TestNames.RUN_NUMBER;
+    private final String tag = "jrt" + TestNames.RUN + "cl";
     private final String network = tag + "net";
     private final String bridge = tag + "br";
     private final String pod = tag + "pod";
@@ -32,13 +33,14 @@ class NetworkCommandTest {
     private Path netconf;
     private Path cache;
     private final List<String> common = new ArrayList<>();
+    private final TestNetns namespaces = new TestNetns();
 
     @BeforeEach
     void setUp() throws IOException {
         root = Files.createTempDirectory("jcni-cli-rt-");
         netconf = Files.createDirectory(root.resolve("net.d"));
         cache = root.resolve("cache");
-        String subnet = "10." + (180 + PID % 60) + "." + (251 - PID % 4);
+        String subnet = "10." + (180 + RUN % 60) + "." + (251 - RUN % 4);
         Files.writeString(netconf.resolve("10-" + network + ".conflist"), """
                 {"cniVersion": "1.0.0", "name": "%s", "plugins": [
                   {"type": "bridge", "bridge": "%s", "isGateway": true,
@@ -49,24 +51,21 @@ class NetworkCommandTest {
         Files.writeString(netconf.resolve("30-missing.conflist"), "{\"cniVersion\": \"1.0.0\", \"name\": \"" + tag + "missing\", "
                 + "\"plugins\": [{\"type\": \"no-such-plugin\"}]}");
         common.addAll(List.of("--netconf", netconf.toString(), "--cni-path", "/usr/lib/cni", "--cache-dir", cache.toString()));
+        namespaces.adopt(pod); // jcni pod create makes it
     }
 
     @AfterEach
     void tearDown() throws IOException {
-        // DEL whatever is still cached (reference DEL is idempotent), then namespaces, bridge, files
+        // DEL whatever is still cached (reference DEL is idempotent), then bridge, files, namespaces
         CliRunner.run(args("pod", "delete", pod));
         CliRunner.run(args("del", network, "/run/netns/" + ns));
-        for (String n : List.of(pod, ns)) {
-            if (NamedNetns.exists(n)) {
-                NamedNetns.delete(n, Trace.OFF);
-            }
-        }
         if (Witness.linkNames(null).contains(bridge)) {
             Commands.run("ip", "link", "del", bridge);
         }
         try (Stream<Path> s = Files.walk(root)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
+        namespaces.close();
     }
 
     private String[] args(String... a) {
@@ -77,7 +76,7 @@ class NetworkCommandTest {
 
     @Test
     void addCheckDelLikeCnitool() throws Exception {
-        NamedNetns.create(ns, Trace.OFF);
+        namespaces.create(ns);
         CliRunner add = CliRunner.run(args("add", network, ns, "-o", "json", "--args", "IgnoreUnknown=1",
                 "--cap", "{\"portMappings\": [{\"hostPort\": 18181, \"containerPort\": 80, \"protocol\": \"tcp\"}]}"));
         assertEquals(0, add.code(), add.err());
@@ -135,7 +134,7 @@ class NetworkCommandTest {
 
     @Test
     void badInputIsOneLineNamingTheThing() throws Exception {
-        NamedNetns.create(ns, Trace.OFF);
+        namespaces.create(ns);
         assertOneLine(CliRunner.run(args("add", "nosuchnet", ns)), 1, "no net configuration with name \"nosuchnet\" in " + netconf
                 + " (1 file could not be loaded: " + netconf.resolve("20-broken.conflist") + ": error parsing configuration list: no plugins in list)");
         assertOneLine(CliRunner.run(args("add", tag + "missing", ns)), 1,

@@ -3,13 +3,14 @@ package io.jcni.cli;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,9 +32,6 @@ import java.util.stream.Stream;
  * 10.214.0.0/16, nothing is sent outside these namespaces, and {@link #close} removes it all.
  */
 final class TestNode implements AutoCloseable {
-    static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
-    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    static final String CP = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
 
     final String prefix;
     final String node, out, uplink, bridge, network;
@@ -43,11 +41,12 @@ final class TestNode implements AutoCloseable {
     final List<String> pods = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final TestNetns namespaces = new TestNetns();
     NetNs nodeNs;
 
     /** {@code letter} keeps the names and subnets of two test classes apart. */
     TestNode(char letter) throws Exception {
-        prefix = "jin-" + RUN + letter;
+        prefix = "jin-" + TestNames.RUN + letter;
         node = prefix + "-node";
         out = prefix + "-out";
         uplink = prefix + "up";
@@ -56,7 +55,7 @@ final class TestNode implements AutoCloseable {
         base = 10 * (letter - 'a' + 1);
         uplinkNet = IpPrefix.parse("10.214." + base + ".0/24");
         podNet = IpPrefix.parse("10.214." + (base + 1) + ".0/24");
-        root = Files.createTempDirectory("jin-" + RUN + letter);
+        root = Files.createTempDirectory(prefix);
         netconf = Files.createDirectory(root.resolve("net.d"));
         bin = root.resolve("bin");
         lib = root.resolve("lib");
@@ -68,7 +67,11 @@ final class TestNode implements AutoCloseable {
         try {
             setUp();
         } catch (Exception | Error e) {
-            close();
+            try {
+                close();
+            } catch (RuntimeException left) {
+                e.addSuppressed(left); // what was left behind, after why
+            }
             throw e;
         }
     }
@@ -80,8 +83,8 @@ final class TestNode implements AutoCloseable {
         if (install.code() != 0) {
             throw new IllegalStateException("install: " + install.out() + install.err());
         }
-        NamedNetns.create(node, Trace.OFF);
-        NamedNetns.create(out, Trace.OFF);
+        namespaces.create(node);
+        namespaces.create(out);
         nodeNs = NetNs.openNamed(node);
         closeables.add(nodeNs);
         try (NetNs o = NetNs.openNamed(out); RouteNetlink inNode = RouteNetlink.open(nodeNs, Trace.OFF);
@@ -117,10 +120,7 @@ final class TestNode implements AutoCloseable {
 
     /** Starts {@code java -cp <test class path> MAIN ARGS} inside {@code ns}; killed at close. */
     Process startIn(NetNs ns, Path log, String main, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-cp", CP, main));
-        cmd.addAll(List.of(args));
-        return startIn(ns, log, cmd);
+        return startIn(ns, log, Jars.javaCommand(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), main, args));
     }
 
     /**
@@ -224,21 +224,14 @@ final class TestNode implements AutoCloseable {
                 // keep cleaning
             }
         }
-        // the pods, the node (its bridge, veths and nft tables go with it), the outside
-        for (String n : NamedNetns.list()) {
-            if (n.startsWith(prefix + "-")) {
-                try {
-                    NamedNetns.delete(n, Trace.OFF);
-                } catch (RuntimeException ignored) {
-                    // keep cleaning
-                }
-            }
-        }
         try (Stream<Path> s = Files.walk(root)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // a temp dir left behind
         }
+        // the pods, the node (its bridge, veths and nft tables go with it), the outside; last, as it fails if one is left
+        namespaces.adoptExisting(prefix + "-");
+        namespaces.close();
     }
 
     /** Closed with the node (before its namespaces go). */

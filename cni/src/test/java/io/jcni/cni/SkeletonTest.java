@@ -2,10 +2,10 @@ package io.jcni.cni;
 
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.KernelException;
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.sys.Errno;
-import org.junit.jupiter.api.AfterAll;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,17 +22,14 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The skeleton's validation order and error codes (the reference skel's), with a plugin that records calls. */
 class SkeletonTest {
-    static final String NS = "jsk" + ProcessHandle.current().pid();
-    static final String NETNS = "/run/netns/" + NS;
+    static final String NS = "jsk" + TestNames.RUN;
+    static final String NETNS = TestNetns.path(NS);
+    @AutoClose
+    static final TestNetns NAMESPACES = new TestNetns();
 
     @BeforeAll
     static void namespace() {
-        NamedNetns.create(NS, Trace.OFF);
-    }
-
-    @AfterAll
-    static void removeNamespace() {
-        NamedNetns.delete(NS, Trace.OFF);
+        NAMESPACES.create(NS);
     }
 
     /** Records what it was asked; throws what it is told to. */

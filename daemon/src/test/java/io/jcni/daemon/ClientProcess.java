@@ -1,17 +1,19 @@
 package io.jcni.daemon;
 
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.Jars;
+
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -55,10 +57,8 @@ final class ClientProcess implements AutoCloseable {
 
     /** The standalone command, as InstallCommand.standaloneCommand makes it, on the test's class path. */
     static String sidecar(String mainClass) {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
-                "-Xshare:auto", "-cp", cp, mainClass));
+        List<String> argv = Jars.javaCommand(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xshare:auto"),
+                mainClass);
         StringBuilder b = new StringBuilder("# test sidecar\n");
         argv.forEach(a -> b.append("argv ").append(a).append('\n'));
         return b.toString();
@@ -78,42 +78,13 @@ final class ClientProcess implements AutoCloseable {
     Run run(String name, Map<String, String> env, byte[] stdin, Path socket, String... prefix) {
         List<String> cmd = new ArrayList<>(List.of(prefix));
         cmd.add(exe(name).toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().clear();
-        pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-        pb.environment().put("JCNI_SOCKET", socket.toString());
-        pb.environment().putAll(env);
-        try {
-            Process p = pb.start();
-            Thread feeder = Thread.ofPlatform().start(() -> {
-                try (OutputStream in = p.getOutputStream()) {
-                    in.write(stdin);
-                } catch (IOException ignored) {
-                    // the client reads at most MAX_STDIN + 1 bytes, then the pipe breaks: as with a runtime
-                }
-            });
-            byte[] err;
-            byte[] out;
-            var errReader = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return p.getErrorStream().readAllBytes();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, r -> Thread.ofPlatform().start(r));
-            out = p.getInputStream().readAllBytes();
-            err = errReader.join();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError(name + " did not exit");
-            }
-            feeder.join();
-            return new Run(p.exitValue(), out, new String(err, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
+        // the client reads at most MAX_STDIN + 1 bytes, then the pipe breaks: as with a runtime, that is no error
+        Commands.Result r = Commands.of(cmd).clearEnv().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("JCNI_SOCKET", socket.toString())
+                .env(env).stdin(stdin).separateErr().timeout(Duration.ofSeconds(120)).result();
+        if (r.code() == Commands.TIMED_OUT || r.code() == Commands.NOT_STARTED) {
+            throw new AssertionError(name + " did not exit: " + r);
         }
+        return new Run(r.code(), r.stdout(), r.err());
     }
 
     @Override

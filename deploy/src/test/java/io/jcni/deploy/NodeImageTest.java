@@ -1,5 +1,8 @@
 package io.jcni.deploy;
 
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.Trees;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -9,18 +12,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NodeImageTest {
-    static final String RUN = Long.toString(ProcessHandle.current().pid(), 36) + Long.toString(System.nanoTime() % 1296, 36);
+    static final String RUN = TestNames.RUN;
     /**
      * What the image may weigh (uncompressed, as podman reports it): 63 MiB with the etcd client
      * alone, 105 MiB with the Kubernetes client, whose model jars for every API group (about 15 MB
@@ -53,47 +53,16 @@ class NodeImageTest {
     Map<String, String> env;
     String skipped;
 
-    record Result(int code, String out) {}
-
     static void log(String msg) {
         System.out.println("[image] " + msg);
     }
 
-    Result run(Duration timeout, List<String> cmd) {
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            pb.environment().putAll(env == null ? Map.of() : env);
-            Process p = pb.start();
-            p.getOutputStream().close();
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    p.getInputStream().transferTo(buf);
-                } catch (IOException ignored) {
-                    // killed
-                }
-            });
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-                reader.join(2000);
-                return new Result(124, "timed out after " + timeout + ": " + String.join(" ", cmd) + "\n" + buf.toString(StandardCharsets.UTF_8));
-            }
-            reader.join(5000);
-            return new Result(p.exitValue(), buf.toString(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            return new Result(127, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+    Commands.Result run(Duration timeout, List<String> cmd) {
+        return Commands.of(cmd).env(env == null ? Map.of() : env).timeout(timeout).result();
     }
 
     String ok(Duration timeout, String... cmd) {
-        Result r = run(timeout, List.of(cmd));
-        assertEquals(0, r.code(), String.join(" ", cmd) + " exited " + r.code() + ":\n" + r.out());
-        return r.out();
+        return run(timeout, List.of(cmd)).ok().out();
     }
 
     List<String> podman(String... args) {
@@ -102,26 +71,12 @@ class NodeImageTest {
         return cmd;
     }
 
-    static boolean installed(String name) {
-        for (String d : List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")) {
-            if (Files.isExecutable(Path.of(d, name))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     @BeforeAll
     void buildTheImage() throws IOException {
         if (!"0".equals(run(Duration.ofSeconds(10), List.of("id", "-u")).out().strip())) {
             skipped = "needs root";
         } else {
-            List<String> missing = new ArrayList<>();
-            for (String t : List.of("podman", "runc", "conmon", "tar", "unzip", "busybox", "bash", "sha256sum")) {
-                if (!installed(t)) {
-                    missing.add(t);
-                }
-            }
+            List<String> missing = Commands.missing("podman", "runc", "conmon", "tar", "unzip", "busybox", "bash", "sha256sum");
             if (!missing.isEmpty()) {
                 skipped = "not installed: " + missing + " (apt-get install podman busybox-static unzip; .ci/run installs them)";
             } else if (!Files.isDirectory(root.resolve("cli/target/lib")) || !Files.isDirectory(root.resolve("agent/target/lib"))) {
@@ -247,7 +202,7 @@ class NodeImageTest {
         String netConf = """
                 {"cniVersion":"1.0.0","name":"jdp","type":"jcni-loopback"}
                 """;
-        Result add = cni(List.of(bin.resolve("jcni-loopback").toString()), "ADD", netConf, bin);
+        Commands.Result add = cni(List.of(bin.resolve("jcni-loopback").toString()), "ADD", netConf, bin);
         assertEquals(1, add.code(), add.out());
         assertTrue(add.out().contains("required env variables [CNI_NETNS] missing"), add.out());
         List<String> standalone = new ArrayList<>();
@@ -260,7 +215,7 @@ class NodeImageTest {
         assertTrue(standalone.contains("-XX:AOTCache=" + jcni.resolve("lib/jcni.aot")), standalone.toString());
         // ... and that runtime accepts the cache the container built
         standalone.add(1, "-XX:AOTMode=on");
-        Result version = cni(standalone, "VERSION", netConf, bin);
+        Commands.Result version = cni(standalone, "VERSION", netConf, bin);
         assertEquals(0, version.code(), "the AOT cache built in the container is refused on the node: " + version.out());
         assertTrue(version.out().contains("\"supportedVersions\""), version.out());
 
@@ -275,26 +230,12 @@ class NodeImageTest {
     }
 
     /** A CNI call on this host, as a runtime makes it: {@code command} without a namespace, the configuration on stdin. */
-    private Result cni(List<String> cmd, String command, String stdin, Path bin) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("CNI_COMMAND", command);
-        pb.environment().put("CNI_CONTAINERID", "jdp-" + RUN);
-        pb.environment().put("CNI_IFNAME", "eth0");
-        pb.environment().put("CNI_PATH", bin.toString());
-        pb.environment().put("JCNI_SOCKET", dir.resolve("no-daemon.sock").toString());
-        Process p = pb.start();
-        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        try {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                fail("timed out: " + cmd);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-        return new Result(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    private Commands.Result cni(List<String> cmd, String command, String stdin, Path bin) {
+        Commands.Result r = Commands.of(cmd).env(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", "jdp-" + RUN, "CNI_IFNAME", "eth0",
+                "CNI_PATH", bin.toString(), "JCNI_SOCKET", dir.resolve("no-daemon.sock").toString())).stdin(stdin)
+                .timeout(Duration.ofSeconds(60)).result();
+        assertNotEquals(Commands.TIMED_OUT, r.code(), () -> "timed out: " + cmd);
+        return r;
     }
 
     @AfterAll
@@ -304,25 +245,10 @@ class NodeImageTest {
         }
         run(Duration.ofSeconds(60), podman("rm", "-a", "-f", "-t", "0"));
         run(Duration.ofSeconds(60), podman("rmi", "-f", tag));
-        removeTree(dir);
-    }
-
-    /** Removes {@code dir}, after unmounting whatever podman's storage left mounted below it. */
-    private void removeTree(Path d) {
         try {
-            String prefix = d.toRealPath() + "/";
-            List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream().map(l -> l.split(" ")[1])
-                    .map(m -> m.replace("\\040", " ")).filter(m -> m.startsWith(prefix)).sorted(Comparator.reverseOrder()).toList();
-            for (String m : mounts) {
-                run(Duration.ofSeconds(20), List.of("umount", "-l", m));
-            }
-            try (Stream<Path> s = Files.walk(d)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        } catch (IOException e) {
-            log("could not remove " + d + ": " + e);
+            Trees.remove(dir);
+        } catch (UncheckedIOException e) {
+            log(e.getMessage() + ": " + e.getCause());
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.jcni.e2e;
 
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.TestNames;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -18,10 +20,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 import static io.jcni.e2e.E2e.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * containerd (Debian's 1.6) runs busybox containers with {@code ctr run --cni} on a jcni network.
@@ -38,51 +40,26 @@ class ContainerdE2eTest {
     static final String IMAGE = "localhost/jcni-busybox:e2e";
     static final String SERVE = "httpd -p 8080 -h /www && exec sleep 600";
 
-    final String net = "jcnie2ec" + RUN;
-    final String bridge = "jce2ec" + RUN;
     final String namespace = "jcnie2e" + RUN;
+    E2eNetwork n;
     Path dir;
     Path socket;
     Process daemon;
-    Plugins plugins;
-    String prefix;
-    String gateway;
     final List<Path> createdDirs = new ArrayList<>();
     boolean runContainerdExisted;
     /** name → address, and name → the foreground ctr run */
     final Map<String, String> containers = new LinkedHashMap<>();
     final Map<String, Process> runs = new LinkedHashMap<>();
 
-    /** Why this class's tests are skipped (the runtime is not installed), or null. */
-    String skipped;
-
-    private void skip(String why) {
-        skipped = "containerd e2e tests skipped: " + why;
-        log(skipped);
-    }
-
-    private void requireRuntime() {
-        assumeTrue(skipped == null, skipped);
-    }
-
     @BeforeAll
     void setUp() throws Exception {
-        if (!"0".equals(ok("id", "-u").strip())) {
-            skip("needs root");
-            return;
-        }
-        String missing = missing("containerd", "ctr", "containerd-shim-runc-v2", "runc", "unshare", "mount", "tar", "ip", "nft", BUSYBOX);
-        if (!missing.isEmpty()) {
-            skip("not installed: " + missing + " (apt-get install containerd busybox-static; .ci/run installs them)");
-            return;
-        }
         runContainerdExisted = Files.exists(Path.of("/run/containerd"));
-        dir = Files.createTempDirectory("jcni-e2e-containerd-");
-        plugins = install(dir);
-        prefix = freeSubnet();
-        gateway = prefix + ".1";
-        Path netDir = Files.createDirectories(dir.resolve("net.d"));
-        Files.writeString(netDir.resolve("10-" + net + ".conflist"), conflist(net, bridge, prefix, dir.resolve("ipam"), plugins.portmap()));
+        n = E2eNetwork.setUp("containerd", 'c', "containerd", net -> "10-" + net + ".conflist",
+                "containerd", "ctr", "containerd-shim-runc-v2", "runc", "unshare", "mount");
+        if (n.skipped != null) {
+            return;
+        }
+        dir = n.dir;
         for (Path d : List.of(Path.of("/etc/cni/net.d"), Path.of("/opt/cni/bin"))) {
             mkdirsRemembered(d);
         }
@@ -94,19 +71,20 @@ class ContainerdE2eTest {
                 mount --bind '%s' /etc/cni/net.d
                 mount --bind '%s' /opt/cni/bin
                 exec ctr --address '%s' --namespace '%s' "$@"
-                """.formatted(netDir, plugins.bin(), dir.resolve("containerd.sock"), namespace));
+                """.formatted(n.netDir, n.plugins.bin(), dir.resolve("containerd.sock"), namespace));
         Files.setPosixFilePermissions(dir.resolve("ctr-cni"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
 
         socket = dir.resolve("containerd.sock");
         Files.writeString(dir.resolve("config.toml"), config(dir));
         daemon = new ProcessBuilder("containerd", "--config", dir.resolve("config.toml").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("containerd.log").toFile()).start();
-        Result up = retry(Duration.ofSeconds(20), () -> ctr("version"));
+        Commands.Result up = retry(Duration.ofSeconds(20), () -> ctr("version"), r -> r.code() == 0);
         assertEquals(0, up.code(), "private containerd did not come up: " + up.out() + "\n" + Files.readString(dir.resolve("containerd.log")));
-        log("containerd: " + dir + ", network " + net + " on " + bridge + " " + prefix + ".0/24, portmap "
-                + (plugins.portmap() ? "present (no port publishing in ctr: chained with no mappings)" : "absent"));
+        if (n.plugins.portmap()) {
+            log("containerd: no port publishing in ctr: jcni-portmap is chained with no mappings");
+        }
         Path archive = ociArchive(dir, rootfsTar(dir), IMAGE);
-        ctr("image", "import", "--snapshotter", "native", archive.toString()).ok(List.of("ctr image import"));
+        ctr("image", "import", "--snapshotter", "native", archive.toString()).ok("ctr image import");
         assertTrue(ctr("image", "ls", "-q").out().contains(IMAGE));
     }
 
@@ -141,14 +119,14 @@ class ContainerdE2eTest {
                 """.formatted(dir, dir, dir, dir);
     }
 
-    Result ctr(String... args) {
+    Commands.Result ctr(String... args) {
         List<String> cmd = new ArrayList<>(List.of("ctr", "--address", socket.toString(), "--namespace", namespace));
         cmd.addAll(List.of(args));
-        return run(Map.of(), Duration.ofSeconds(60), cmd);
+        return Commands.of(cmd).timeout(Duration.ofSeconds(60)).result();
     }
 
-    Result exec(String container, String... cmd) {
-        List<String> args = new ArrayList<>(List.of("task", "exec", "--exec-id", "e" + System.nanoTime(), container));
+    Commands.Result exec(String container, String... cmd) {
+        List<String> args = new ArrayList<>(List.of("task", "exec", "--exec-id", "e" + TestNames.next(), container));
         args.addAll(List.of(cmd));
         return ctr(args.toArray(new String[0]));
     }
@@ -163,11 +141,9 @@ class ContainerdE2eTest {
                 IMAGE, name, "sh", "-c", SERVE)
                 .redirectErrorStream(true).redirectOutput(dir.resolve(name + ".out").toFile()).start();
         runs.put(name, p);
-        Result r = retry(Duration.ofSeconds(60), () -> {
-            Result ip = exec(name, "ip", "-4", "addr", "show", "eth0");
-            return ip.code() == 0 && ip.out().contains("inet ") ? ip : new Result(1, ip.out());
-        });
-        assertEquals(0, r.code(), name + " did not get an address: " + r.out() + "\nctr run: " + Files.readString(dir.resolve(name + ".out")));
+        Predicate<Commands.Result> addressed = ip -> ip.code() == 0 && ip.out().contains("inet ");
+        Commands.Result r = retry(Duration.ofSeconds(60), () -> exec(name, "ip", "-4", "addr", "show", "eth0"), addressed);
+        assertTrue(addressed.test(r), name + " did not get an address: " + r.out() + "\nctr run: " + Files.readString(dir.resolve(name + ".out")));
         String address = addressIn(r.out());
         containers.put(name, address);
         log(name + " has " + address);
@@ -177,25 +153,14 @@ class ContainerdE2eTest {
     @Test
     @Order(1)
     void twoContainersGetDistinctAddressesAndReachEachOtherAndTheGateway() throws IOException {
-        requireRuntime();
+        n.require();
         String c1 = "c1", c2 = "c2";
         String a = start(c1), b = start(c2);
-        assertNotEquals(a, b);
-        for (String ip : List.of(a, b)) {
-            assertTrue(ip.startsWith(prefix + "."), ip + " in " + prefix + ".0/24");
-            assertNotEquals(gateway, ip);
-        }
-        exec(c1, "ping", "-c", "1", "-W", "3", b).ok(List.of("ping c1 -> c2"));
-        exec(c2, "ping", "-c", "1", "-W", "3", a).ok(List.of("ping c2 -> c1"));
-        exec(c1, "ping", "-c", "1", "-W", "3", gateway).ok(List.of("ping c1 -> gateway"));
-        exec(c2, "ping", "-c", "1", "-W", "3", gateway).ok(List.of("ping c2 -> gateway"));
-        assertEquals("jcni-e2e\n", exec(c2, "wget", "-q", "-O", "-", "http://" + a + ":8080/").ok(List.of("wget c2 -> c1")).out());
-        String viaNc = exec(c1, "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + b + " 8080").ok(List.of("nc c1 -> c2")).out();
-        assertTrue(viaNc.startsWith("HTTP/1.") && viaNc.endsWith("jcni-e2e\n"), viaNc);
+        n.assertTwoContainersTalk(this::exec, c1, a, c2, b);
         assertTrue(httpGet(b, 8080).endsWith("jcni-e2e\n"), "the node reaches c2 through the bridge");
 
-        assertTrue(Files.isRegularFile(CNI_CACHE.resolve(net + "-" + cniId(c1) + "-eth0")), "libcni cache entry of c1");
-        List<String> calls = plugins.calls();
+        assertTrue(Files.isRegularFile(CNI_CACHE.resolve(n.net + "-" + cniId(c1) + "-eth0")), "libcni cache entry of c1");
+        List<String> calls = n.plugins.calls();
         for (String name : List.of(c1, c2)) {
             assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-bridge ADD " + cniId(name) + " netns=/proc/")),
                     "ctr ran jcni-bridge ADD for " + name + ": " + calls);
@@ -207,27 +172,27 @@ class ContainerdE2eTest {
     @Test
     @Order(2)
     void endingTheTasksCallsDelWithoutNetnsAndLeavesNothing() throws Exception {
-        requireRuntime();
+        n.require();
         for (String name : containers.keySet()) {
-            ctr("task", "kill", "-s", "KILL", name).ok(List.of("ctr task kill " + name));
+            ctr("task", "kill", "-s", "KILL", name).ok("ctr task kill " + name);
         }
         for (var e : runs.entrySet()) {
             assertTrue(e.getValue().waitFor(60, TimeUnit.SECONDS), "ctr run " + e.getKey() + " did not end");
         }
-        assertEquals("", ctr("container", "ls", "-q").ok(List.of("ctr container ls")).out().strip(), "ctr run --rm removed the containers");
-        List<String> calls = plugins.calls();
+        assertEquals("", ctr("container", "ls", "-q").ok("ctr container ls").out().strip(), "ctr run --rm removed the containers");
+        List<String> calls = n.plugins.calls();
         for (String name : containers.keySet()) {
             assertTrue(calls.contains("jcni-bridge DEL " + cniId(name) + " netns="), "ctr ran jcni-bridge DEL with an empty CNI_NETNS for " + name + ": " + calls);
             assertTrue(calls.contains("jcni-loopback DEL " + cniId(name) + " netns="), "ctr ran jcni-loopback DEL for " + name + ": " + calls);
         }
         log("containerd executed:\n  " + String.join("\n  ", calls));
-        assertNothingLeft(net, bridge, dir.resolve("ipam"), List.copyOf(containers.values()), 0);
+        n.assertNothingLeft(List.copyOf(containers.values()), 0);
         log("containerd: " + calls.size() + " plugin calls, nothing left after the tasks ended");
     }
 
     @AfterAll
     void tearDown() throws Exception {
-        if (dir == null) {
+        if (n == null || n.dir == null) {
             return;
         }
         try {
@@ -252,8 +217,7 @@ class ContainerdE2eTest {
                 }
             }
         } finally {
-            removeNetwork(net, bridge);
-            removeTree(dir);
+            n.close();
             for (Path d : createdDirs) {
                 try {
                     Files.deleteIfExists(d);

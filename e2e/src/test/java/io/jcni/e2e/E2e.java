@@ -1,9 +1,12 @@
 package io.jcni.e2e;
 
 import io.jcni.cli.Main;
+import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.Witness;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.Trees;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,28 +23,27 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * What both runtimes' end-to-end tests share: running commands, installing jcni's plugins (behind
- * a logging wrapper, so a test can prove the runtime executed them), the offline busybox image,
- * the network configuration, and the "nothing left" checks.
+ * What both runtimes' end-to-end tests share: installing jcni's plugins (behind a logging wrapper,
+ * so a test can prove the runtime executed them), the offline busybox image, the network
+ * configuration, and the "nothing left" checks; {@link E2eNetwork} puts them together for one
+ * runtime. Commands run through testkit's {@link Commands}.
  */
 final class E2e {
     private E2e() {}
 
     /** Short, per-JVM: names of links, networks and containers carry it so concurrent runs cannot clash. */
-    static final String RUN = Long.toString((ProcessHandle.current().pid() * 31 + System.nanoTime()) % 1_679_616 + 1_679_616, 36)
-            .substring(1);
+    static final String RUN = TestNames.RUN;
     static final String BUSYBOX = "/bin/busybox";
     static final List<String> APPLETS = List.of("sh", "ping", "nc", "httpd", "sleep", "ip", "wget", "cat", "echo", "hostname",
             "ls", "true", "printf", "mkdir", "netstat", "ps", "timeout");
@@ -50,73 +52,9 @@ final class E2e {
 
     // ---- processes ----
 
-    record Result(int code, String out) {
-        Result ok(List<String> cmd) {
-            if (code != 0) {
-                throw new AssertionError(String.join(" ", cmd) + " exited " + code + ":\n" + out);
-            }
-            return this;
-        }
-    }
-
-    static Result run(Map<String, String> env, Duration timeout, List<String> cmd) {
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            pb.environment().putAll(env);
-            Process p = pb.start();
-            p.getOutputStream().close();
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    p.getInputStream().transferTo(buf);
-                } catch (IOException ignored) {
-                    // process killed
-                }
-            });
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-                reader.join(2000);
-                return new Result(124, "timed out after " + timeout + ": " + String.join(" ", cmd) + "\n" + buf.toString(StandardCharsets.UTF_8));
-            }
-            reader.join(5000);
-            return new Result(p.exitValue(), buf.toString(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            return new Result(127, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static String ok(Map<String, String> env, String... cmd) {
-        return run(env, Duration.ofSeconds(120), List.of(cmd)).ok(List.of(cmd)).out();
-    }
-
+    /** {@code cmd}, two minutes at most; its output, or a failure naming it with its output. */
     static String ok(String... cmd) {
-        return ok(Map.of(), cmd);
-    }
-
-    /** An executable in the system directories (the test may run with a narrow PATH). */
-    static boolean installed(String name) {
-        for (String d : List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")) {
-            if (Files.isExecutable(Path.of(d, name))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The missing ones among {@code names}, as a message fragment ("" when none is missing). */
-    static String missing(String... names) {
-        List<String> m = new ArrayList<>();
-        for (String n : names) {
-            if (n.startsWith("/") ? !Files.isExecutable(Path.of(n)) : !installed(n)) {
-                m.add(n);
-            }
-        }
-        return String.join(", ", m);
+        return Commands.of(cmd).timeout(Duration.ofSeconds(120)).ok();
     }
 
     static void log(String msg) {
@@ -169,7 +107,7 @@ final class E2e {
             portmap = true;
         } else if (portmap && !Files.exists(installed.resolve("jcni-portmap"))) {
             // PortmapMain exists but this jcni install does not write it yet: the same launcher by hand.
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            String java = Jars.java();
             String bridge = Files.readString(installed.resolve("jcni-bridge"));
             Files.writeString(installed.resolve("jcni-portmap"), bridge.replace("io.jcni.plugins.bridge.BridgeMain", PORTMAP_MAIN));
             Files.setPosixFilePermissions(installed.resolve("jcni-portmap"), PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -413,7 +351,7 @@ final class E2e {
             }
         }
         // One table serves every network: nothing of this one may stay in it (no element commented "<net>/…").
-        String masq = run(Map.of(), Duration.ofSeconds(20), List.of("nft", "list", "table", "inet", "jcni")).out();
+        String masq = Commands.of("nft", "list", "table", "inet", "jcni").result().out();
         if (masq.contains("comment \"" + net + "/")) {
             failures.add("masquerade elements of " + net + " left:\n" + masq);
         }
@@ -447,39 +385,26 @@ final class E2e {
     }
 
     /** Removes what DEL keeps by design (the bridge) once the test is done; the network has no nft objects of its own. */
-    static void removeNetwork(String net, String bridge) {
-        run(Map.of(), Duration.ofSeconds(20), List.of("ip", "link", "del", bridge));
+    static void removeNetwork(String bridge) {
+        Commands.of("ip", "link", "del", bridge).result();
     }
 
-    /** Unmounts whatever is mounted under {@code dir} (deepest first), then deletes it. */
+    /** Unmounts whatever is mounted under {@code dir} (deepest first), then deletes it; a failure is logged. */
     static void removeTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
         try {
-            String prefix = dir.toRealPath().toString() + "/";
-            List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream().map(l -> l.split(" ")[1])
-                    .map(m -> m.replace("\\040", " ")).filter(m -> m.startsWith(prefix)).sorted(Comparator.reverseOrder()).toList();
-            for (String m : mounts) {
-                run(Map.of(), Duration.ofSeconds(20), List.of("umount", "-l", m));
-            }
-            try (Stream<Path> s = Files.walk(dir)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        } catch (IOException e) {
-            log("could not remove " + dir + ": " + e);
+            Trees.remove(dir);
+        } catch (UncheckedIOException e) {
+            log(e.getMessage() + ": " + e.getCause());
         }
     }
 
-    /** Retries {@code check} for up to {@code timeout}; the last result. */
-    static Result retry(Duration timeout, java.util.function.Supplier<Result> check) {
+    /** Runs {@code check} until {@code done} holds of its result, for up to {@code timeout}; the last result. */
+    static Commands.Result retry(Duration timeout, Supplier<Commands.Result> check, Predicate<Commands.Result> done) {
         long end = System.nanoTime() + timeout.toNanos();
-        Result r = check.get();
-        while (r.code() != 0 && System.nanoTime() < end) {
+        Commands.Result r = check.get();
+        while (!done.test(r) && System.nanoTime() < end) {
             try {
-                Thread.sleep(300);
+                Thread.sleep(300); // the polling interval of a wait on a condition
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;

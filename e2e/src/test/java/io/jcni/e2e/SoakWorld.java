@@ -14,7 +14,10 @@ import io.jcni.netlink.sys.Errno;
 import io.jcni.runtime.CniRuntime;
 import io.jcni.runtime.ConfException;
 import io.jcni.runtime.NetworkConfigList;
+import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -24,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -89,8 +93,7 @@ final class SoakWorld implements AutoCloseable {
 
     /** A new world with a fresh run id; everything it made is removed again if setting it up fails. */
     static SoakWorld create() throws IOException, ConfException {
-        String run = Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36), 36);
-        SoakWorld w = new SoakWorld("0".repeat(4 - run.length()) + run);
+        SoakWorld w = new SoakWorld(TestNames.unique(""));
         try {
             w.install();
             Files.writeString(w.conf.resolve("10-soak.conflist"), w.conflist());
@@ -182,7 +185,7 @@ final class SoakWorld implements AutoCloseable {
         if (daemon != null && daemon.isAlive()) {
             throw new IllegalStateException("the daemon runs already");
         }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String java = Jars.java();
         ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", lib.resolve("*").toString(), "io.jcni.cli.Main", "daemon", "--socket", socket.toString());
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(daemonLog.toFile()));
@@ -396,31 +399,15 @@ final class SoakWorld implements AutoCloseable {
     static String witness(String... cmd) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
-            try {
-                Path err = Files.createTempFile("jsk-witness-", ".err");
-                try {
-                    Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
-                    p.getOutputStream().close();
-                    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                        p.destroyForcibly();
-                        throw new IllegalStateException("timed out: " + String.join(" ", cmd));
-                    }
-                    String errText = Files.readString(err);
-                    if (p.exitValue() == 0 && !errText.contains("nterrupted")) {
-                        return out;
-                    }
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + errText);
-                    }
-                } finally {
-                    Files.deleteIfExists(err);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
+            Commands.Result r = Commands.of(cmd).separateErr().timeout(Duration.ofSeconds(60)).result();
+            if (r.code() == Commands.TIMED_OUT) {
+                throw new IllegalStateException("timed out: " + String.join(" ", cmd));
+            }
+            if (r.code() == 0 && !r.err().contains("nterrupted")) {
+                return r.out();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(String.join(" ", cmd) + " exited " + r.code() + ": " + r.err());
             }
             java.util.concurrent.locks.LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(1_000_000, 50_000_000));
         }
@@ -466,14 +453,10 @@ final class SoakWorld implements AutoCloseable {
         // plugin processes of this run still running (a failed test may leave some): they are ours
         ProcessHandle.current().descendants().filter(h -> environOf(h).contains("\0CNI_CONTAINERID=" + prefix))
                 .forEach(ProcessHandle::destroyForcibly);
-        for (String ns : NamedNetns.list()) {
-            if (ns.startsWith(prefix)) {
-                try {
-                    NamedNetns.delete(ns, Trace.OFF);
-                } catch (RuntimeException e) {
-                    problems.add("netns " + ns + ": " + e.getMessage());
-                }
-            }
+        try (TestNetns pods = new TestNetns()) {
+            pods.adoptExisting(prefix);
+        } catch (RuntimeException e) {
+            problems.add("netns: " + e.getMessage());
         }
         try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
             for (Link l : hostLinks()) {

@@ -47,59 +47,49 @@ class TraceReplayTest {
             String p2 = s.name("p");
             String vh = s.name("vh");
             String vp = s.name("vp");
-            List<String> all = List.of(h1, p1, h2, p2);
-            List<String> trace = new ArrayList<>();
-            try {
-                wirePod(h1, p1, vh, vp, trace::add);
-                List<String> expected = List.of(
-                        "ip netns add " + h1,
-                        "ip netns add " + p1,
-                        "ip -n " + h1 + " link add " + vh + " mtu 1450 address " + HOST_MAC + " type veth peer name " + vp
-                                + " mtu 1450 address " + POD_MAC + " netns " + p1,
-                        "ip -n " + h1 + " link set " + vh + " up",
-                        "ip -n " + p1 + " link set lo up",
-                        "ip -n " + p1 + " link set " + vp + " up",
-                        "ip -n " + p1 + " addr add 10.1.0.2/24 brd + dev " + vp,
-                        "ip -n " + p1 + " addr add fd01::2/64 dev " + vp + " nodad",
-                        "ip -n " + p1 + " route add default via 10.1.0.1",
-                        "ip -n " + p1 + " -6 route add default via fd01::1 dev " + vp + " metric 100",
-                        "ip -n " + h1 + " addr add 10.1.0.1/32 dev " + vh,
-                        "ip -n " + h1 + " route add 10.1.0.2/32 dev " + vh + " src 10.1.0.1",
-                        "ip -n " + h1 + " route add default via 10.1.0.254 dev " + vh + " table 1000 onlink",
-                        "ip -n " + h1 + " neigh add 10.1.0.2 lladdr " + POD_MAC + " dev " + vh + " nud permanent",
-                        "ip netns exec " + h1 + " sysctl -w net.ipv4.ip_forward=1");
-                assertEquals(expected, trace);
-
-                // replay in a second pair: the same lines with the namespace names swapped
-                for (String line : trace) {
-                    String replay = (" " + line + " ").replace(" " + h1 + " ", " " + h2 + " ")
-                            .replace(" " + p1 + " ", " " + p2 + " ").trim();
-                    Commands.run(replay.split(" "));
-                }
-
-                assertEquals(snapshot(h1), snapshot(h2), "host side");
-                assertEquals(snapshot(p1), snapshot(p2), "pod side");
-                assertEquals(ipWitness(h1), ipWitness(h2), "host side, as iproute2 sees it");
-                assertEquals(ipWitness(p1), ipWitness(p2), "pod side, as iproute2 sees it");
-                // and the state is what was asked for, not merely equal
-                String pod2 = snapshot(p2).toString();
-                String host2 = snapshot(h2).toString();
-                assertTrue(pod2.contains("addr " + vp + " 10.1.0.2/24 "), pod2);
-                assertTrue(pod2.contains("route default via fd01::1 dev " + vp + " metric 100 "), pod2);
-                assertTrue(host2.contains("route default via 10.1.0.254 dev " + vh + " table 1000 onlink "), host2);
-                assertTrue(host2.contains("neigh " + vh + " 10.1.0.2 " + POD_MAC), host2);
-                assertTrue(host2.contains("ip_forward=1"), host2);
-            } finally {
-                for (String n : all) {
-                    if (NamedNetns.exists(n)) {
-                        try {
-                            NamedNetns.delete(n, Trace.OFF);
-                        } catch (RuntimeException ignored) {
-                            // keep cleaning
-                        }
-                    }
-                }
+            for (String n : List.of(h1, p1, h2, p2)) {
+                s.adoptNetns(n); // made by the code under test, and by the replay
             }
+            List<String> trace = new ArrayList<>();
+            wirePod(h1, p1, vh, vp, trace::add);
+            List<String> expected = List.of(
+                    "ip netns add " + h1,
+                    "ip netns add " + p1,
+                    "ip -n " + h1 + " link add " + vh + " mtu 1450 address " + HOST_MAC + " type veth peer name " + vp
+                            + " mtu 1450 address " + POD_MAC + " netns " + p1,
+                    "ip -n " + h1 + " link set " + vh + " up",
+                    "ip -n " + p1 + " link set lo up",
+                    "ip -n " + p1 + " link set " + vp + " up",
+                    "ip -n " + p1 + " addr add 10.1.0.2/24 brd + dev " + vp,
+                    "ip -n " + p1 + " addr add fd01::2/64 dev " + vp + " nodad",
+                    "ip -n " + p1 + " route add default via 10.1.0.1",
+                    "ip -n " + p1 + " -6 route add default via fd01::1 dev " + vp + " metric 100",
+                    "ip -n " + h1 + " addr add 10.1.0.1/32 dev " + vh,
+                    "ip -n " + h1 + " route add 10.1.0.2/32 dev " + vh + " src 10.1.0.1",
+                    "ip -n " + h1 + " route add default via 10.1.0.254 dev " + vh + " table 1000 onlink",
+                    "ip -n " + h1 + " neigh add 10.1.0.2 lladdr " + POD_MAC + " dev " + vh + " nud permanent",
+                    "ip netns exec " + h1 + " sysctl -w net.ipv4.ip_forward=1");
+            assertEquals(expected, trace);
+
+            // replay in a second pair: the same lines with the namespace names swapped
+            for (String line : trace) {
+                String replay = (" " + line + " ").replace(" " + h1 + " ", " " + h2 + " ")
+                        .replace(" " + p1 + " ", " " + p2 + " ").trim();
+                Commands.run(replay.split(" "));
+            }
+
+            assertEquals(snapshot(h1), snapshot(h2), "host side");
+            assertEquals(snapshot(p1), snapshot(p2), "pod side");
+            assertEquals(ipWitness(h1), ipWitness(h2), "host side, as iproute2 sees it");
+            assertEquals(ipWitness(p1), ipWitness(p2), "pod side, as iproute2 sees it");
+            // and the state is what was asked for, not merely equal
+            String pod2 = snapshot(p2).toString();
+            String host2 = snapshot(h2).toString();
+            assertTrue(pod2.contains("addr " + vp + " 10.1.0.2/24 "), pod2);
+            assertTrue(pod2.contains("route default via fd01::1 dev " + vp + " metric 100 "), pod2);
+            assertTrue(host2.contains("route default via 10.1.0.254 dev " + vh + " table 1000 onlink "), host2);
+            assertTrue(host2.contains("neigh " + vh + " 10.1.0.2 " + POD_MAC), host2);
+            assertTrue(host2.contains("ip_forward=1"), host2);
         }
     }
 

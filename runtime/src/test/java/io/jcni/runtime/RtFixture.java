@@ -1,8 +1,8 @@
 package io.jcni.runtime;
 
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Commands;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,8 +21,7 @@ import java.util.stream.Stream;
  */
 final class RtFixture implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
-    private static final long PID = ProcessHandle.current().pid();
-    private static final String RUN = Long.toString(PID % 46656, 36);
+    private static final int RUN = TestNames.RUN_NUMBER;
 
     final String prefix;
     final String network;
@@ -32,16 +31,16 @@ final class RtFixture implements AutoCloseable {
     final Path cacheDir;
     final Path dataDir;
     final Path root;
-    private final List<String> namespaces = new ArrayList<>();
+    private final TestNetns namespaces = new TestNetns();
     private final List<NetworkConfigList> lists = new ArrayList<>();
     CniRuntime runtime;
 
     RtFixture(String cniPath) {
         int n = COUNTER.incrementAndGet();
-        this.prefix = "jrt" + RUN + Integer.toString(n, 36);
+        this.prefix = TestNames.unique("jrt");
         this.network = prefix + "net";
         this.bridge = prefix + "br";
-        this.subnet24 = "10." + (180 + PID % 60) + "." + ((PID / 60 * 7 + n * 13) % 250 + 1);
+        this.subnet24 = "10." + (180 + RUN % 60) + "." + ((RUN / 60 * 7 + n * 13) % 250 + 1);
         try {
             this.root = Files.createTempDirectory("jcni-rt-");
             this.confDir = Files.createDirectory(root.resolve("net.d"));
@@ -55,14 +54,11 @@ final class RtFixture implements AutoCloseable {
 
     /** A new named namespace; returns its path. */
     String netns(String what) {
-        String name = prefix + what;
-        NamedNetns.create(name, Trace.OFF);
-        namespaces.add(name);
-        return "/run/netns/" + name;
+        return namespaces.create(prefix + what);
     }
 
     static String nsName(String path) {
-        return Path.of(path).getFileName().toString();
+        return TestNetns.nameOf(path);
     }
 
     /** Writes {@code <file>} into the conf dir and loads the network from it; remembered for clean-up DELs. */
@@ -107,15 +103,6 @@ final class RtFixture implements AutoCloseable {
                 }
             }
         }
-        for (String ns : namespaces) {
-            try {
-                if (NamedNetns.exists(ns)) {
-                    NamedNetns.delete(ns, Trace.OFF);
-                }
-            } catch (RuntimeException ignored) {
-                // keep cleaning
-            }
-        }
         try {
             if (linkExists(null, bridge)) {
                 Commands.run("ip", "link", "del", bridge);
@@ -128,5 +115,6 @@ final class RtFixture implements AutoCloseable {
         } catch (IOException ignored) {
             // temp dir
         }
+        namespaces.close(); // last: it fails if one is left, once everything else is cleaned
     }
 }

@@ -1,5 +1,6 @@
 package io.jcni.runtime;
 
+import io.jcni.testkit.Jars;
 import io.jcni.cni.CniError;
 import io.jcni.cni.Result;
 import org.junit.jupiter.api.AfterAll;
@@ -27,8 +28,8 @@ class RuntimeJcniPluginsTest {
     @BeforeAll
     static void pluginDir() throws IOException {
         bin = Files.createTempDirectory("jcni-rt-bin-");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String cp = System.getProperty("java.class.path");
+        String java = Jars.java();
+        String cp = Jars.classPath();
         for (String[] p : List.of(new String[] {"bridge", "io.jcni.plugins.bridge.BridgeMain"},
                 new String[] {"host-local", "io.jcni.plugins.hostlocal.HostLocalMain"},
                 new String[] {"loopback", "io.jcni.plugins.loopback.LoopbackMain"})) {

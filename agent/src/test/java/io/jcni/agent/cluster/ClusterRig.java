@@ -13,6 +13,7 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
+import io.jcni.testkit.TestNames;
 import io.jcni.testkit.Witness;
 
 import java.io.ByteArrayOutputStream;
@@ -33,7 +34,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -46,7 +46,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 final class ClusterRig implements AutoCloseable {
     static final String PREFIX = "jcl-";
-    static final String RUN = PREFIX + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
+    static final String RUN = PREFIX + TestNames.RUN;
     static final String ETCD_PREFIX = "/jcni.io/network";
 
     final SimulatedCluster sim;

@@ -3,6 +3,7 @@ package io.jcni.agent.cluster;
 import io.jcni.agent.KubeLeaseStore;
 import io.jcni.agent.sim.AgentProcess;
 import io.jcni.agent.sim.Node;
+import io.jcni.testkit.Commands;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -79,10 +80,8 @@ class KubeAgentFootprintTest {
                     status(a2.pid(), "VmRSS") / 1024.0, status(a3.pid(), "VmRSS") / 1024.0);
             System.out.println("n1's agent log:\n" + a1.logText());
             if (nmt) {
-                Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-                        Long.toString(a1.pid()), "VM.native_memory", "summary").redirectErrorStream(true).start();
-                System.out.println(new String(jcmd.getInputStream().readAllBytes()));
-                jcmd.waitFor();
+                System.out.println(Commands.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                        Long.toString(a1.pid()), "VM.native_memory", "summary").timeout(Duration.ofSeconds(60)).result().out());
             }
             assertTrue(rss < 400 * 1024, "RSS " + rss + " KiB");
         } finally {

@@ -10,6 +10,7 @@ import io.jcni.agent.sim.TestPlugins;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
+import io.jcni.testkit.TestNames;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -21,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 final class KubeRig implements AutoCloseable {
     static final String PREFIX = "jkb-";
-    static final String RUN = PREFIX + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
+    static final String RUN = PREFIX + TestNames.RUN;
     static final String UNDERLAY = "198.18.2.0/24";
     static final String API_IP = "198.18.2.5";
     static final int API_PORT = 6443;

@@ -9,6 +9,7 @@ import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
 import io.jcni.testkit.Commands;
+import io.jcni.testkit.TestNames;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -17,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -31,7 +31,7 @@ class ClusterScaleTest {
 
     @Test
     void anAgentProgramsEveryLeaseOfAFilledEtcdAndRemovesADeletedOne() throws Exception {
-        String run = ClusterScale.PREFIX + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
+        String run = ClusterScale.PREFIX + TestNames.RUN;
         Path base = Files.createTempDirectory(run + "-");
         StringBuilder simLog = new StringBuilder();
         try (SimulatedCluster sim = SimulatedCluster.create(run + "t", base.resolve("sim"), Trace.OFF, line -> {

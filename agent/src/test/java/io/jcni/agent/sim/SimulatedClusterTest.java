@@ -5,8 +5,11 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,11 +27,14 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The node simulation on the real kernel: etcd, the underlay, the nodes' mount namespaces, pods, and that close() leaves nothing. */
 class SimulatedClusterTest {
-    /** One run's names: "jsim-" and four random characters, then a letter per test. */
-    private static final String RUN = "jsim-" + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
+    /** One run's names: "jsim-" and the run id, then a letter per test. */
+    private static final String RUN = "jsim-" + TestNames.RUN;
     private static final Duration TEN_SECONDS = Duration.ofSeconds(10);
 
     private final List<String> logLines = new ArrayList<>();
+    /** The namespaces a test makes on the host beside the simulation's own. */
+    @AutoClose
+    private final TestNetns namespaces = new TestNetns();
 
     private SimulatedCluster cluster(String tag) throws IOException {
         return SimulatedCluster.create(RUN + tag, Files.createTempDirectory(RUN + tag + "-"), Trace.OFF, line -> {
@@ -146,16 +151,13 @@ class SimulatedClusterTest {
 
             // a namespace created on the host after the node's init started, as a pod's is
             String podNs = RUN + "cpod1";
-            NamedNetns.create(podNs, Trace.OFF);
-            try {
-                ExecResult ls = node.exec(List.of("ls", "/run/netns/" + podNs), TEN_SECONDS);
-                assertTrue(ls.ok(), ls.output());
-                ExecResult inside = node.exec(List.of("nsenter", "--net=/run/netns/" + podNs, "--", "ip", "-j", "link", "show"), TEN_SECONDS);
-                assertTrue(inside.ok(), "the namespace opens inside the node: " + inside.output());
-                assertEquals(List.of("lo"), Json.objects(inside.stdout()).stream().map(m -> m.get("ifname")).toList());
-            } finally {
-                NamedNetns.delete(podNs, Trace.OFF);
-            }
+            namespaces.create(podNs);
+            ExecResult ls = node.exec(List.of("ls", "/run/netns/" + podNs), TEN_SECONDS);
+            assertTrue(ls.ok(), ls.output());
+            ExecResult inside = node.exec(List.of("nsenter", "--net=/run/netns/" + podNs, "--", "ip", "-j", "link", "show"), TEN_SECONDS);
+            assertTrue(inside.ok(), "the namespace opens inside the node: " + inside.output());
+            assertEquals(List.of("lo"), Json.objects(inside.stdout()).stream().map(m -> m.get("ifname")).toList());
+            namespaces.delete(podNs);
             ExecResult gone = node.exec(List.of("ls", "/run/netns/" + podNs), TEN_SECONDS);
             assertNotEquals(0, gone.exitCode(), "deleting it on the host removes it inside the node too");
 
@@ -250,8 +252,8 @@ class SimulatedClusterTest {
     @Test
     void cleanupStaleRemovesCrashedRunsButNotLiveOnes() throws Exception {
         String stalePrefix = RUN + "f";
-        NamedNetns.create(stalePrefix + "ul", Trace.OFF);
-        NamedNetns.create(stalePrefix + "node1", Trace.OFF);
+        namespaces.create(stalePrefix + "ul");
+        namespaces.create(stalePrefix + "node1");
         // a process left inside, as a node's init after a kill -9 of its JVM
         Process orphan = new ProcessBuilder("nsenter", "--net=/run/netns/" + stalePrefix + "node1", "--", "sleep", "1000").start();
         try (SimulatedCluster live = cluster("g")) {

@@ -82,23 +82,17 @@ class NamespaceTest {
     @Test
     void createdByIpNetnsSeenAndDeletedByUs() {
         try (Scratch s = new Scratch("ns")) {
-            String name = s.name("b");
+            String name = s.adoptNetns(s.name("b"));
             Commands.run("ip", "netns", "add", name);
-            try {
-                assertTrue(NamedNetns.exists(name));
-                assertTrue(NamedNetns.list().contains(name));
-                try (NetNs ns = NetNs.openNamed(name); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
-                    String br = s.name("br");
-                    nl.links().add(LinkSpec.bridge(br));
-                    assertTrue(Witness.linkNames(name).contains(br), "ip -n sees what we made in its namespace");
-                }
-                NamedNetns.delete(name, Trace.OFF);
-                assertFalse(ipNetnsList().contains(name));
-            } finally {
-                if (NamedNetns.exists(name)) {
-                    Commands.run("ip", "netns", "del", name);
-                }
+            assertTrue(NamedNetns.exists(name));
+            assertTrue(NamedNetns.list().contains(name));
+            try (NetNs ns = NetNs.openNamed(name); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+                String br = s.name("br");
+                nl.links().add(LinkSpec.bridge(br));
+                assertTrue(Witness.linkNames(name).contains(br), "ip -n sees what we made in its namespace");
             }
+            NamedNetns.delete(name, Trace.OFF);
+            assertFalse(ipNetnsList().contains(name));
         }
     }
 

@@ -1,15 +1,15 @@
 package io.jcni.netlink.testing;
 
 import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Kernel objects for one test, named uniquely and removed in {@link #close()} even when the test
@@ -17,36 +17,33 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code @AfterEach}.
  */
 public final class Scratch implements AutoCloseable {
-    private static final AtomicInteger COUNTER = new AtomicInteger();
-    private static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
-
     private final String prefix;
-    private final Deque<String> namespaces = new ArrayDeque<>();
+    private final TestNetns namespaces = new TestNetns();
     private final Deque<String> hostLinks = new ArrayDeque<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     /** {@code tag} (2 letters) identifies the test class in names, e.g. "ln" for link tests. */
     public Scratch(String tag) {
-        this.prefix = "j" + tag + RUN;
+        this.prefix = "j" + tag;
     }
 
     /** A name unique in this JVM and unlikely to clash with another run: at most 15 bytes. */
     public String name(String what) {
-        String n = prefix + what + Integer.toString(COUNTER.incrementAndGet(), 36);
-        if (n.length() > 15) {
-            throw new IllegalArgumentException("test name too long: " + n);
-        }
-        return n;
+        return TestNames.link(prefix, what);
     }
 
     /** Creates a named namespace removed at close, and returns it opened. */
     public NetNs netns(String what) {
         String n = name(what);
-        NamedNetns.create(n, Trace.OFF);
-        namespaces.push(n);
+        namespaces.create(n);
         NetNs ns = NetNs.openNamed(n);
         closeables.add(ns);
         return ns;
+    }
+
+    /** Registers a namespace the test makes itself (through the code under test) for deletion at close. */
+    public String adoptNetns(String name) {
+        return namespaces.adopt(name);
     }
 
     /** Registers a host link for deletion at close (deleting a veth end removes its peer). */
@@ -79,12 +76,6 @@ public final class Scratch implements AutoCloseable {
                 }
             }
         }
-        while (!namespaces.isEmpty()) {
-            try {
-                NamedNetns.delete(namespaces.pop(), Trace.OFF);
-            } catch (RuntimeException ignored) {
-                // keep cleaning
-            }
-        }
+        namespaces.close();
     }
 }

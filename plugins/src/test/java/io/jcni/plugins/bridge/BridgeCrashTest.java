@@ -1,5 +1,6 @@
 package io.jcni.plugins.bridge;
 
+import io.jcni.testkit.Jars;
 import io.jcni.plugins.testing.PluginFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,9 +54,7 @@ class BridgeCrashTest {
     }
 
     static Process start(Map<String, String> cniEnv, String stdin) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xshare:auto",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), BridgeMain.class.getName());
+        ProcessBuilder pb = new ProcessBuilder(Jars.javaCommand(List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1"), BridgeMain.class.getName()));
         pb.environment().putAll(cniEnv);
         pb.redirectErrorStream(true);
         Process p = pb.start();

@@ -77,7 +77,7 @@ class BridgeVerbsTest {
                 assertEquals(br.index(), host.links().get(hostVeth).masterIndex());
                 assertEquals(gw + "/24", host.addresses().list(f.bridge).get(0).prefix().toString());
             }
-            assertTrue(Commands.run("ip", "netns", "exec", ns.substring("/run/netns/".length()), "ip", "route")
+            assertTrue(Commands.run("ip", "netns", "exec", PluginFixture.nsName(ns), "ip", "route")
                     .contains("default via " + gw + " dev eth0"));
             assertEquals(List.of(addr.substring(0, addr.indexOf('/'))), f.natElements());
             assertEquals(List.of(addr.substring(0, addr.indexOf('/'))), f.reservations());
@@ -107,7 +107,7 @@ class BridgeVerbsTest {
     void macSpoofCheck() throws Exception {
         try (PluginFixture f = new PluginFixture("bm")) {
             String ns = f.netns("p");
-            String nsName = ns.substring("/run/netns/".length());
+            String nsName = PluginFixture.nsName(ns);
             Bridge bridge = new Bridge();
             String cfg = config(f, "1.1.0", "\"macspoofchk\": true,");
             PluginResponse add = call(bridge, env("ADD", "c1", ns, "eth0"), cfg);

@@ -2,6 +2,7 @@ package io.jcni.plugins.hostlocal;
 
 import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
+import io.jcni.testkit.TestNames;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -123,9 +124,10 @@ class HostLocalConfigTest extends HostLocalTestBase {
 
     @Test
     void defaultDataDirIsTheReferenceOne() throws Exception {
-        String c = "{\"cniVersion\":\"1.1.0\",\"name\":\"jhl-default-" + ProcessHandle.current().pid() + "\","
+        String net = "jhl-default-" + TestNames.RUN;
+        String c = "{\"cniVersion\":\"1.1.0\",\"name\":\"" + net + "\","
                 + "\"ipam\":{\"type\":\"host-local\"," + ranges("10.77.0.0/24") + "}}";
-        java.nio.file.Path dir = java.nio.file.Path.of(IpamConfig.DEFAULT_DATA_DIR, "jhl-default-" + ProcessHandle.current().pid());
+        java.nio.file.Path dir = java.nio.file.Path.of(IpamConfig.DEFAULT_DATA_DIR, net);
         try {
             assertEquals("10.77.0.2", address(ok(run("ADD", "c1", "eth0", c)), 0));
             assertEquals("c1\r\neth0", Files.readString(dir.resolve("10.77.0.2")));

@@ -1,5 +1,6 @@
 package io.jcni.plugins.hostlocal;
 
+import io.jcni.testkit.Jars;
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.PluginResponse;
 import org.junit.jupiter.api.Test;
@@ -80,9 +81,8 @@ class HostLocalCrashSafetyTest extends HostLocalTestBase {
     @Test
     void killMinus9DuringAddsLeavesOnlyWholeReservations() throws Exception {
         String c = conf(CniVersion.V110, ranges("10.22.0.0/16"));
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                HostLocalCrashChild.class.getName(), netnsPath, c).redirectErrorStream(true).start();
+        Process child = new ProcessBuilder(Jars.javaCommand(List.of(), HostLocalCrashChild.class.getName(), netnsPath, c))
+                .redirectErrorStream(true).start();
         try {
             byte[] line = new byte[8];
             int n = child.getInputStream().read(line);

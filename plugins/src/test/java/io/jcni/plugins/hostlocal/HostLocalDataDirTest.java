@@ -1,5 +1,6 @@
 package io.jcni.plugins.hostlocal;
 
+import io.jcni.testkit.Commands;
 import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
 import io.jcni.netlink.ip.IpAddress;
@@ -56,7 +57,7 @@ class HostLocalDataDirTest extends HostLocalTestBase {
     @Test
     void aFifoOrFileOnTheWayIsRefused() throws Exception {
         Path fifo = dataDir.resolve("fifo");
-        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        Commands.run("mkfifo", fifo.toString());
         refused(fifo.toString(), "a FIFO");
         Path file = Files.writeString(dataDir.resolve("file"), "");
         refused(file + "/networks", file + " is not a directory (a file)");

@@ -4,27 +4,26 @@ import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
 import io.jcni.cni.json.Json;
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NamedNetns;
-import org.junit.jupiter.api.AfterAll;
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -38,7 +37,9 @@ import static org.junit.jupiter.api.Assertions.*;
 abstract class HostLocalTestBase {
     static final String NET = "hlnet";
     static final String REFERENCE = "/usr/lib/cni/host-local";
-    private static final AtomicInteger SEQ = new AtomicInteger();
+    /** Closed after each test class: its namespace goes, also when a test failed. */
+    @AutoClose
+    static final TestNetns NAMESPACES = new TestNetns();
     static String netnsName;
     static String netnsPath;
 
@@ -46,16 +47,8 @@ abstract class HostLocalTestBase {
 
     @BeforeAll
     static void createNamespace() {
-        netnsName = "jhl" + ProcessHandle.current().pid() + "x" + SEQ.incrementAndGet();
-        NamedNetns.create(netnsName, Trace.OFF);
-        netnsPath = NamedNetns.pathOf(netnsName);
-    }
-
-    @AfterAll
-    static void deleteNamespace() {
-        if (netnsName != null && NamedNetns.exists(netnsName)) {
-            NamedNetns.delete(netnsName, Trace.OFF);
-        }
+        netnsName = TestNames.unique("jhl");
+        netnsPath = NAMESPACES.create(netnsName);
     }
 
     @BeforeEach
@@ -131,32 +124,13 @@ abstract class HostLocalTestBase {
 
     /** The reference Go plugin, exec'd with the same contract. */
     static PluginResponse runReference(String command, String id, String ifname, String config) {
-        try {
-            ProcessBuilder pb = new ProcessBuilder(REFERENCE);
-            Map<String, String> env = pb.environment();
-            env.put("CNI_COMMAND", command);
-            env.put("CNI_CONTAINERID", id);
-            env.put("CNI_NETNS", netnsPath);
-            env.put("CNI_IFNAME", ifname);
-            env.put("CNI_PATH", "/usr/lib/cni");
-            Process p = pb.start();
-            try (OutputStream in = p.getOutputStream()) {
-                in.write(config.getBytes(StandardCharsets.UTF_8));
-            }
-            byte[] out;
-            byte[] err;
-            try (InputStream o = p.getInputStream(); InputStream e = p.getErrorStream()) {
-                out = o.readAllBytes();
-                err = e.readAllBytes();
-            }
-            int code = p.waitFor();
-            return new PluginResponse(out, new String(err, StandardCharsets.UTF_8), code);
-        } catch (IOException e) {
-            throw new AssertionError("running " + REFERENCE, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
+        Commands.Result r = Commands.of(REFERENCE).separateErr().stdin(config).timeout(Duration.ofSeconds(60))
+                .env(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", id, "CNI_NETNS", netnsPath, "CNI_IFNAME", ifname, "CNI_PATH", "/usr/lib/cni"))
+                .result();
+        if (r.code() == Commands.NOT_STARTED || r.code() == Commands.TIMED_OUT) {
+            throw new AssertionError("running " + REFERENCE + ": " + r);
         }
+        return new PluginResponse(r.stdout(), r.err(), r.code());
     }
 
     // ---- assertions ----

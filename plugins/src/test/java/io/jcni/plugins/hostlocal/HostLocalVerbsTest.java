@@ -1,5 +1,6 @@
 package io.jcni.plugins.hostlocal;
 
+import io.jcni.testkit.Commands;
 import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.PluginRequest;
@@ -175,14 +176,13 @@ class HostLocalVerbsTest extends HostLocalTestBase {
         // a read-only bind mount of the data directory (root ignores permission bits)
         String c = conf(CniVersion.V110, ranges("10.17.0.0/24"));
         ok(run("ADD", "c1", "eth0", c));
-        Process p = new ProcessBuilder("sh", "-c", "mount --bind " + dataDir + " " + dataDir + " && mount -o remount,bind,ro "
-                + dataDir + " " + dataDir).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "cannot make a read-only mount here: " + out);
+        Commands.Result mount = Commands.of("sh", "-c", "mount --bind " + dataDir + " " + dataDir + " && mount -o remount,bind,ro "
+                + dataDir + " " + dataDir).result();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.code() == 0, "cannot make a read-only mount here: " + mount.out());
         try {
             error(run("STATUS", "", "", c), CniError.PLUGIN_NOT_AVAILABLE, "data directory is not writable");
         } finally {
-            new ProcessBuilder("umount", dataDir.toString()).inheritIO().start().waitFor();
+            Commands.of("umount", dataDir.toString()).result();
         }
         okEmpty(run("STATUS", "", "", c));
     }

@@ -1,5 +1,6 @@
 package io.jcni.plugins.hostlocal;
 
+import io.jcni.testkit.Jars;
 import io.jcni.cni.CniVersion;
 import org.junit.jupiter.api.Test;
 
@@ -64,10 +65,9 @@ class OwnerIndexTest extends HostLocalTestBase {
     void theIndexAgreesWithTheFilesAfterAStandaloneProcessIsKilled() throws Exception {
         String c = conf(CniVersion.V110, ranges("10.42.0.0/16"));
         ok(run("ADD", "before", "eth0", c)); // the index exists before the crash
-        String java = ProcessHandle.current().info().command().orElse("java");
         for (int round = 0; round < 3; round++) {
-            Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    HostLocalCrashChild.class.getName(), netnsPath, c).redirectErrorStream(true).start();
+            Process child = new ProcessBuilder(Jars.javaCommand(List.of(), HostLocalCrashChild.class.getName(), netnsPath, c))
+                    .redirectErrorStream(true).start();
             try {
                 byte[] line = new byte[8];
                 assertTrue(child.getInputStream().read(line) > 0, "child started");

@@ -41,7 +41,7 @@ class LoopbackTest {
     /** lo's administrative state as iproute2 reports it: the independent witness. */
     @SuppressWarnings("unchecked")
     static boolean loUpByIp(String path) {
-        String name = path.substring("/run/netns/".length());
+        String name = PluginFixture.nsName(path);
         List<Map<String, Object>> links = Json.objects(Commands.ip(name, "link", "show", "lo"));
         assertEquals(1, links.size());
         return ((List<Object>) links.get(0).get("flags")).contains("UP");
@@ -112,7 +112,7 @@ class LoopbackTest {
             assertEquals("", up.stdoutText());
 
             // someone takes lo down behind the plugin's back: CHECK notices
-            Commands.run("ip", "-n", ns.substring("/run/netns/".length()), "link", "set", "lo", "down");
+            Commands.run("ip", "-n", PluginFixture.nsName(ns), "link", "set", "lo", "down");
             assertError(call(lo, env("CHECK", "c1", ns, "lo"), config(version, "")), 7, "loopback interface is down");
         }
     }

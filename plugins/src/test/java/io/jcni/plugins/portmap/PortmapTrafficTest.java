@@ -1,5 +1,6 @@
 package io.jcni.plugins.portmap;
 
+import io.jcni.testkit.Commands;
 import io.jcni.cni.PluginResponse;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ct.Conntrack;
@@ -163,13 +164,6 @@ class PortmapTrafficTest {
     }
 
     private static String run(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor();
-            return out;
-        } catch (IOException | InterruptedException e) {
-            throw new IllegalStateException(e);
-        }
+        return Commands.of(cmd).result().out();
     }
 }

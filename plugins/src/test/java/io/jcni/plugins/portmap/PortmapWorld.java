@@ -39,7 +39,7 @@ final class PortmapWorld implements AutoCloseable {
         try {
             nodePath = f.netns("n");
             node = NetNs.open(nodePath);
-            Commands.run("ip", "-n", nodePath.substring("/run/netns/".length()), "link", "set", "lo", "up");
+            Commands.run("ip", "-n", PluginFixture.nsName(nodePath), "link", "set", "lo", "up");
         } catch (RuntimeException e) {
             f.close();
             throw e;
@@ -122,7 +122,7 @@ final class PortmapWorld implements AutoCloseable {
     }
 
     String nft(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", nodePath.substring("/run/netns/".length()), "nft"));
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", PluginFixture.nsName(nodePath), "nft"));
         cmd.addAll(List.of(args));
         return Commands.run(cmd.toArray(new String[0]));
     }

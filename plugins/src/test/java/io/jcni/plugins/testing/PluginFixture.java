@@ -8,8 +8,9 @@ import io.jcni.cni.json.Json;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.nft.Nftables;
-import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.testkit.TestNames;
+import io.jcni.testkit.TestNetns;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +31,6 @@ import java.util.stream.Stream;
  */
 public final class PluginFixture implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
-    private static final String RUN = Long.toString(ProcessHandle.current().pid() % 46656, 36);
 
     public final String prefix;
     public final String network;
@@ -38,14 +38,14 @@ public final class PluginFixture implements AutoCloseable {
     public final Path dataDir;
     /** A number unique among this JVM's fixtures (1..250), for non-overlapping test subnets. */
     public final int octet;
-    private final List<String> namespaces = new ArrayList<>();
+    private final TestNetns namespaces = new TestNetns();
     private final List<String> hostLinks = new ArrayList<>();
 
     public PluginFixture(String tag) {
-        this.prefix = "j" + tag + RUN + Integer.toString(COUNTER.incrementAndGet(), 36);
+        this.prefix = TestNames.unique("j" + tag);
         this.network = prefix + "net"; // no "-" or ".": nft object names are the network name itself
         this.bridge = prefix + "br";
-        this.octet = COUNTER.get() % 250 + 1;
+        this.octet = COUNTER.incrementAndGet() % 250 + 1;
         try {
             this.dataDir = Files.createTempDirectory("jcni-ipam-");
         } catch (IOException e) {
@@ -55,21 +55,17 @@ public final class PluginFixture implements AutoCloseable {
 
     /** A new named namespace; returns its path (CNI_NETNS). */
     public String netns(String what) {
-        String name = prefix + what;
-        NamedNetns.create(name, Trace.OFF);
-        namespaces.add(name);
-        return "/run/netns/" + name;
+        return namespaces.create(prefix + what);
     }
 
     /** The namespace of {@link #netns}'s path, for {@code ip -n}. */
     public static String nsName(String path) {
-        return path.substring(path.lastIndexOf('/') + 1);
+        return TestNetns.nameOf(path);
     }
 
     /** Deletes a namespace made by {@link #netns} now (it is not deleted again on close). */
     public void deleteNetns(String path) {
-        NamedNetns.delete(nsName(path), Trace.OFF);
-        namespaces.remove(nsName(path));
+        namespaces.delete(nsName(path));
     }
 
     /** A host link the test made (another bridge, a dummy): deleted on close. */
@@ -236,13 +232,6 @@ public final class PluginFixture implements AutoCloseable {
 
     @Override
     public void close() {
-        for (String ns : namespaces) {
-            try {
-                NamedNetns.delete(ns, Trace.OFF);
-            } catch (RuntimeException ignored) {
-                // keep cleaning
-            }
-        }
         for (String l : hostLinks) {
             try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
                 host.links().deleteIfExists(l);
@@ -267,5 +256,6 @@ public final class PluginFixture implements AutoCloseable {
         } catch (IOException ignored) {
             // temp dir
         }
+        namespaces.close(); // last: it fails if one is left, once everything else is cleaned
     }
 }
