@@ -3,7 +3,6 @@ package io.jcni.agent;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,6 +43,7 @@ import java.util.concurrent.TimeUnit;
 public final class Agent implements Runnable {
     /** Backoff between retries while the store or the configuration is not usable. */
     static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
+
     static final Duration MAX_BACKOFF = Duration.ofSeconds(15);
 
     private final LeaseStore store;
@@ -64,6 +64,7 @@ public final class Agent implements Runnable {
     private AutoCloseable watch;
     /** Incremented per watch so that signals of an abandoned watch are ignored. */
     private int watchGeneration;
+
     private boolean storeLost;
     private long nextRenewNanos;
     private long lastPassNanos;
@@ -72,6 +73,7 @@ public final class Agent implements Runnable {
     private boolean kernelDirty;
     /** Peers that joined since the last pass, and whether any other event since then needs a full pass. */
     private final List<Lease> joined = new java.util.ArrayList<>();
+
     private boolean fullPassNeeded;
 
     // read by other threads (health, metrics)
@@ -105,8 +107,13 @@ public final class Agent implements Runnable {
      *                       configuration, a subnet), or null
      * @param peers          other nodes in the last pass
      */
-    public record Health(boolean running, long lastPassNanos, int lastPassErrors, String lastPassError, String waitingFor,
-                         int peers) {}
+    public record Health(
+            boolean running,
+            long lastPassNanos,
+            int lastPassErrors,
+            String lastPassError,
+            String waitingFor,
+            int peers) {}
 
     /** Wakes the loop: a watch event, a broken watch, the kernel lost something of ours, or stop. */
     private sealed interface Signal permits Event, WatchBroken, KernelChanged, Stop {}
@@ -122,13 +129,24 @@ public final class Agent implements Runnable {
     /** How long a kernel change is given to be followed by the rest of its burst (a link going down drops many routes). */
     static final Duration KERNEL_SETTLE = Duration.ofMillis(50);
 
-    public Agent(LeaseStore store, Dataplane dataplane, Handoff handoff, IpAddress publicIp, AgentOptions options,
-                 AgentLog log) {
+    public Agent(
+            LeaseStore store,
+            Dataplane dataplane,
+            Handoff handoff,
+            IpAddress publicIp,
+            AgentOptions options,
+            AgentLog log) {
         this(store, dataplane, handoff, publicIp, options, log, Observer.NONE);
     }
 
-    public Agent(LeaseStore store, Dataplane dataplane, Handoff handoff, IpAddress publicIp, AgentOptions options,
-                 AgentLog log, Observer observer) {
+    public Agent(
+            LeaseStore store,
+            Dataplane dataplane,
+            Handoff handoff,
+            IpAddress publicIp,
+            AgentOptions options,
+            AgentLog log,
+            Observer observer) {
         this.observer = observer;
         this.store = store;
         this.dataplane = dataplane;
@@ -174,15 +192,22 @@ public final class Agent implements Runnable {
             while (!stopping) {
                 if (own == null || storeLost) {
                     if (!join()) {
-                        Duration wait = backoff.compareTo(options.reconcileInterval) < 0 ? backoff : options.reconcileInterval;
+                        Duration wait =
+                                backoff.compareTo(options.reconcileInterval) < 0 ? backoff : options.reconcileInterval;
                         long until = System.nanoTime() + wait.toNanos();
                         do {
-                            if (own != null && (kernelDirty || System.nanoTime() - lastPassNanos >= options.reconcileInterval.toNanos())) {
-                                reconcile(null); // the store is away: keep repairing drift against the last leases known
+                            if (own != null
+                                    && (kernelDirty
+                                            || System.nanoTime() - lastPassNanos
+                                                    >= options.reconcileInterval.toNanos())) {
+                                reconcile(
+                                        null); // the store is away: keep repairing drift against the last leases known
                             }
                             kernelDirty = false;
                         } while (waitFor(Duration.ofNanos(Math.max(0, until - System.nanoTime()))));
-                        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+                        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
+                                ? MAX_BACKOFF
+                                : backoff.multipliedBy(2);
                         continue;
                     }
                     backoff = MIN_BACKOFF;
@@ -213,13 +238,15 @@ public final class Agent implements Runnable {
             if (own == null || !ownStillHeld()) {
                 IpPrefix preferred = own != null ? own.subnet() : handoff.previousSubnet();
                 // a restarted agent whose device is gone (a reboot) keeps the MAC every peer's FDB points at
-                MacAddress previousMac = own != null ? own.vtepMac()
+                MacAddress previousMac = own != null
+                        ? own.vtepMac()
                         : config.backend().isVxlan() ? store.previousVtepMac(publicIp) : null;
                 MacAddress mac = dataplane.vtepMac(config, previousMac);
                 Lease taken = store.acquire(config, publicIp, mac, preferred, options.leaseTtl);
                 if (own == null || !taken.subnet().equals(own.subnet())) {
                     // a lease without a store lease (a Node's podCIDR) never expires: no TTL to tell
-                    log.info("leased subnet " + taken.subnet() + " for " + publicIp + " (" + config.backend().type()
+                    log.info("leased subnet " + taken.subnet() + " for " + publicIp + " ("
+                            + config.backend().type()
                             + (taken.vtepMac() != null ? ", VTEP MAC " + taken.vtepMac() : "")
                             + (taken.storeLease() != 0 ? ", TTL " + AgentLog.duration(options.leaseTtl) : "") + ")");
                 }
@@ -234,7 +261,8 @@ public final class Agent implements Runnable {
             leases.put(own.subnet(), own);
             startWatch(snap.revision() + 1);
             if (storeLost) {
-                log.info(store.name() + " is reachable again: resynced " + leases.size() + " leases at revision " + snap.revision());
+                log.info(store.name() + " is reachable again: resynced " + leases.size() + " leases at revision "
+                        + snap.revision());
             }
             storeLost = false;
             lastProblem = null;
@@ -242,9 +270,13 @@ public final class Agent implements Runnable {
             reconcile(why);
             return true;
         } catch (LeaseStore.StoreUnavailableException e) {
-            problem(storeLost ? store.name() + " still unreachable, the data plane is kept as it is: " + e.getMessage()
-                    : store.name() + " unreachable: " + e.getMessage() + (own == null ? "; nothing on this node is changed until it answers"
-                    : "; the data plane is kept as it is"));
+            problem(
+                    storeLost
+                            ? store.name() + " still unreachable, the data plane is kept as it is: " + e.getMessage()
+                            : store.name() + " unreachable: " + e.getMessage()
+                                    + (own == null
+                                            ? "; nothing on this node is changed until it answers"
+                                            : "; the data plane is kept as it is"));
         } catch (NetworkConfig.InvalidConfigException e) {
             problem("the network configuration is not usable, waiting for a good one: " + e.getMessage());
         } catch (LeaseStore.NetworkExhaustedException e) {
@@ -289,13 +321,15 @@ public final class Agent implements Runnable {
                     case Stop stop -> {
                         return;
                     }
-                    case Event e when e.generation() == watchGeneration -> {
+                    case Event e
+                    when e.generation() == watchGeneration -> {
                         String r = apply(e.event());
                         if (r != null) {
                             reason = reason == null ? r : reason + ", " + r;
                         }
                     }
-                    case WatchBroken b when b.generation() == watchGeneration -> {
+                    case WatchBroken b
+                    when b.generation() == watchGeneration -> {
                         lostStore("the watch on " + store.name() + " broke: " + AgentLog.oneLine(b.cause()));
                         return;
                     }
@@ -308,7 +342,7 @@ public final class Agent implements Runnable {
                         }
                         kernelDirty = true;
                     }
-                    default -> { } // a signal of an earlier watch
+                    default -> {} // a signal of an earlier watch
                 }
                 s = signals.poll();
             }
@@ -322,8 +356,13 @@ public final class Agent implements Runnable {
                     return;
                 }
             }
-            if (reason != null && !fullPassNeeded && !kernelDirty && !joined.isEmpty() && lastPassErrors == 0
-                    && System.nanoTime() < nextPass && addPeers(reason)) {
+            if (reason != null
+                    && !fullPassNeeded
+                    && !kernelDirty
+                    && !joined.isEmpty()
+                    && lastPassErrors == 0
+                    && System.nanoTime() < nextPass
+                    && addPeers(reason)) {
                 // only peers joined: programmed alone; the next full pass stays at its time
             } else if (reason != null) {
                 reconcile(reason);
@@ -345,7 +384,8 @@ public final class Agent implements Runnable {
                 }
                 Lease before = leases.put(e.subnet(), e.lease());
                 if (e.subnet().equals(own.subnet()) && !e.lease().publicIp().equals(publicIp)) {
-                    log.warn("subnet " + e.subnet() + " was taken over by " + e.lease().publicIp() + ": taking a new one");
+                    log.warn("subnet " + e.subnet() + " was taken over by "
+                            + e.lease().publicIp() + ": taking a new one");
                     own = null;
                     return "own lease taken over";
                 }
@@ -409,7 +449,9 @@ public final class Agent implements Runnable {
     private void startWatch(long fromRevision) {
         closeWatch();
         int generation = ++watchGeneration;
-        watch = store.watch(fromRevision, ev -> signals.add(new Event(generation, ev)),
+        watch = store.watch(
+                fromRevision,
+                ev -> signals.add(new Event(generation, ev)),
                 err -> signals.add(new WatchBroken(generation, err)));
     }
 
@@ -478,7 +520,8 @@ public final class Agent implements Runnable {
         }
         joined.clear();
         long micros = (System.nanoTime() - t0) / 1000;
-        log.info(reason + ": " + (all.size() - 1) + " peers, " + r.changes().size() + " changes in " + AgentLog.micros(micros));
+        log.info(reason + ": " + (all.size() - 1) + " peers, " + r.changes().size() + " changes in "
+                + AgentLog.micros(micros));
         log.details(r.changes());
         peerCount = all.size() - 1;
         lastPassEndNanos = System.nanoTime();

@@ -85,7 +85,8 @@ public final class AgentLog {
         if (t == null) {
             return "no reason given";
         }
-        StringBuilder b = new StringBuilder(t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName());
+        StringBuilder b = new StringBuilder(
+                t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName());
         for (Throwable c = t.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
             if (c.getMessage() != null && !b.toString().contains(c.getMessage())) {
                 b.append(": ").append(c.getMessage());

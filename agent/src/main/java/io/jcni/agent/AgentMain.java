@@ -4,7 +4,6 @@ import io.jcni.daemon.Daemon;
 import io.jcni.netlink.KernelException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -49,7 +48,10 @@ public final class AgentMain {
         } catch (AgentOptions.UsageException e) {
             err.println("jcni " + command + ": " + e.getMessage());
             return 2;
-        } catch (KernelException | IllegalStateException | IllegalArgumentException | LeaseStore.StoreUnavailableException e) {
+        } catch (KernelException
+                | IllegalStateException
+                | IllegalArgumentException
+                | LeaseStore.StoreUnavailableException e) {
             err.println("jcni " + command + ": " + e.getMessage());
             if (debug) {
                 e.printStackTrace(err);
@@ -69,9 +71,10 @@ public final class AgentMain {
         Trace tracer = trace ? line -> log.detail("+ " + line) : Trace.OFF;
         RouteNetlink nl = RouteNetlink.open(tracer);
         Underlay underlay = Underlay.resolve(nl, o.iface, o.publicIp);
-        log.info("starting on " + underlay.iface() + " " + underlay.publicIp() + (o.kubeSubnetMgr
-                ? ", Kubernetes mode: Node " + o.nodeName + ", network configuration " + o.netConf
-                : ", etcd " + String.join(",", o.etcdEndpoints) + " " + o.etcdPrefix));
+        log.info("starting on " + underlay.iface() + " " + underlay.publicIp()
+                + (o.kubeSubnetMgr
+                        ? ", Kubernetes mode: Node " + o.nodeName + ", network configuration " + o.netConf
+                        : ", etcd " + String.join(",", o.etcdEndpoints) + " " + o.etcdPrefix));
         AgentMetrics metrics = o.metricsAddr == null ? null : new AgentMetrics();
         Daemon daemon = null;
         if (o.pluginSocket != null) {
@@ -90,7 +93,8 @@ public final class AgentMain {
             dataplane = new Dataplane(nl, tracer, underlay.iface(), underlay.publicIp(), o.bridge);
             if (o.kubeSubnetMgr) {
                 KubeLeaseStore kube = KubeLeaseStore.connect(kubeOptions(o, log));
-                log.info("Kubernetes API server " + kube.server() + (o.kubeconfig != null ? " (kubeconfig " + o.kubeconfig + ")" : ""));
+                log.info("Kubernetes API server " + kube.server()
+                        + (o.kubeconfig != null ? " (kubeconfig " + o.kubeconfig + ")" : ""));
                 store = kube;
             } else {
                 store = EtcdLeaseStore.connect(storeOptions(o, log));
@@ -101,7 +105,13 @@ public final class AgentMain {
             }
             throw e;
         }
-        Agent agent = new Agent(store, dataplane, new Handoff(o.subnetFile, o.cniConfDir, o.bridge), underlay.publicIp(), o, log,
+        Agent agent = new Agent(
+                store,
+                dataplane,
+                new Handoff(o.subnetFile, o.cniConfDir, o.bridge),
+                underlay.publicIp(),
+                o,
+                log,
                 metrics == null ? Agent.Observer.NONE : metrics);
         if (metrics != null) {
             try {
@@ -121,25 +131,26 @@ public final class AgentMain {
         }
         KernelWatch watching = kernelWatch;
         Daemon served = daemon;
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("jcni-agent-shutdown").unstarted(() -> {
-            agent.stop();
-            if (watching != null) {
-                watching.close();
-            }
-            try {
-                agent.awaitStopped(Duration.ofSeconds(10));
-            } catch (InterruptedException ignored) {
-                // exiting anyway
-            }
-            if (served != null) {
-                served.close();
-            }
-            if (metrics != null) {
-                metrics.close();
-            }
-            store.close();
-            log.info("stopped; the data plane and the hand-off stay in place");
-        }));
+        Runtime.getRuntime()
+                .addShutdownHook(Thread.ofPlatform().name("jcni-agent-shutdown").unstarted(() -> {
+                    agent.stop();
+                    if (watching != null) {
+                        watching.close();
+                    }
+                    try {
+                        agent.awaitStopped(Duration.ofSeconds(10));
+                    } catch (InterruptedException ignored) {
+                        // exiting anyway
+                    }
+                    if (served != null) {
+                        served.close();
+                    }
+                    if (metrics != null) {
+                        metrics.close();
+                    }
+                    store.close();
+                    log.info("stopped; the data plane and the hand-off stay in place");
+                }));
         try {
             loop.join();
         } catch (InterruptedException e) {
@@ -149,16 +160,24 @@ public final class AgentMain {
     }
 
     static KubeLeaseStore.Options kubeOptions(AgentOptions o, AgentLog log) {
-        return new KubeLeaseStore.Options(o.nodeName, o.netConf, o.kubeconfig, Duration.ofSeconds(10), log::info, log::warn);
+        return new KubeLeaseStore.Options(
+                o.nodeName, o.netConf, o.kubeconfig, Duration.ofSeconds(10), log::info, log::warn);
     }
 
     private static String hostPort(java.net.InetSocketAddress a) {
-        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        String host =
+                a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     static EtcdLeaseStore.Options storeOptions(AgentOptions o, AgentLog log) {
-        return new EtcdLeaseStore.Options(o.etcdEndpoints, o.etcdPrefix, o.etcdCaFile, o.etcdCertFile, o.etcdKeyFile,
-                Duration.ofSeconds(5), log::warn);
+        return new EtcdLeaseStore.Options(
+                o.etcdEndpoints,
+                o.etcdPrefix,
+                o.etcdCaFile,
+                o.etcdCertFile,
+                o.etcdKeyFile,
+                Duration.ofSeconds(5),
+                log::warn);
     }
 }

@@ -9,7 +9,6 @@ import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -60,26 +59,51 @@ public final class AgentMetrics implements Agent.Observer, Daemon.Observer, Auto
     private HttpServer server;
 
     public AgentMetrics() {
-        leases = Gauge.builder().name("jcni_agent_leases")
-                .help("Leases (nodes with a subnet) the last pass worked from, this node's included").register(registry);
-        peers = Gauge.builder().name("jcni_agent_peers").help("Other nodes this node routes to").register(registry);
-        ready = Gauge.builder().name("jcni_agent_ready")
-                .help("1 once the node is programmed and the CNI hand-off written").register(registry);
-        passes = Counter.builder().name("jcni_agent_reconcile").help("Reconcile passes run").register(registry);
-        passErrors = Counter.builder().name("jcni_agent_reconcile_errors")
-                .help("Reconcile passes with at least one error").register(registry);
-        passDuration = Histogram.builder().name("jcni_agent_reconcile_duration_seconds").help("Time of one reconcile pass")
-                .classicOnly().withoutExemplars()
+        leases = Gauge.builder()
+                .name("jcni_agent_leases")
+                .help("Leases (nodes with a subnet) the last pass worked from, this node's included")
+                .register(registry);
+        peers = Gauge.builder()
+                .name("jcni_agent_peers")
+                .help("Other nodes this node routes to")
+                .register(registry);
+        ready = Gauge.builder()
+                .name("jcni_agent_ready")
+                .help("1 once the node is programmed and the CNI hand-off written")
+                .register(registry);
+        passes = Counter.builder()
+                .name("jcni_agent_reconcile")
+                .help("Reconcile passes run")
+                .register(registry);
+        passErrors = Counter.builder()
+                .name("jcni_agent_reconcile_errors")
+                .help("Reconcile passes with at least one error")
+                .register(registry);
+        passDuration = Histogram.builder()
+                .name("jcni_agent_reconcile_duration_seconds")
+                .help("Time of one reconcile pass")
+                .classicOnly()
+                .withoutExemplars()
                 .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
                 .register(registry);
-        lastPass = Gauge.builder().name("jcni_agent_last_reconcile_timestamp_seconds")
-                .help("When the last reconcile pass ended, in seconds since the epoch").register(registry);
-        routesAdded = Counter.builder().name("jcni_agent_routes_added").help("Routes put in place (new or changed)").register(registry);
-        routesRemoved = Counter.builder().name("jcni_agent_routes_removed").help("Routes removed").register(registry);
-        cniRequests = Histogram.builder().name("jcni_agent_cni_request_duration_seconds")
+        lastPass = Gauge.builder()
+                .name("jcni_agent_last_reconcile_timestamp_seconds")
+                .help("When the last reconcile pass ended, in seconds since the epoch")
+                .register(registry);
+        routesAdded = Counter.builder()
+                .name("jcni_agent_routes_added")
+                .help("Routes put in place (new or changed)")
+                .register(registry);
+        routesRemoved = Counter.builder()
+                .name("jcni_agent_routes_removed")
+                .help("Routes removed")
+                .register(registry);
+        cniRequests = Histogram.builder()
+                .name("jcni_agent_cni_request_duration_seconds")
                 .help("CNI requests served on the plugins' socket, by plugin, command and result")
                 .labelNames("plugin", "command", "result")
-                .classicOnly().withoutExemplars()
+                .classicOnly()
+                .withoutExemplars()
                 .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
                 .register(registry);
     }
@@ -138,7 +162,9 @@ public final class AgentMetrics implements Agent.Observer, Daemon.Observer, Auto
             return new Answer(503, "the last pass ended " + ago + " ago (more than " + AgentLog.duration(stale) + ")");
         }
         if (h.lastPassErrors() > 0) {
-            return new Answer(503, "the last pass (" + ago + " ago) had " + h.lastPassErrors() + " error(s): " + h.lastPassError());
+            return new Answer(
+                    503,
+                    "the last pass (" + ago + " ago) had " + h.lastPassErrors() + " error(s): " + h.lastPassError());
         }
         return new Answer(200, "ok: the last pass ended " + ago + " ago, " + h.peers() + " peer(s)");
     }
@@ -157,8 +183,11 @@ public final class AgentMetrics implements Agent.Observer, Daemon.Observer, Auto
             return new Answer(200, "alive: " + h.waitingFor());
         }
         if (h.lastPassNanos() != 0 && nowNanos - h.lastPassNanos() > stale.toNanos()) {
-            return new Answer(503, "the last pass ended " + AgentLog.duration(Duration.ofMillis((nowNanos - h.lastPassNanos()) / 1_000_000))
-                    + " ago (more than " + AgentLog.duration(stale) + "): the loop is stuck");
+            return new Answer(
+                    503,
+                    "the last pass ended "
+                            + AgentLog.duration(Duration.ofMillis((nowNanos - h.lastPassNanos()) / 1_000_000))
+                            + " ago (more than " + AgentLog.duration(stale) + "): the loop is stuck");
         }
         return new Answer(200, "alive");
     }
@@ -171,7 +200,8 @@ public final class AgentMetrics implements Agent.Observer, Daemon.Observer, Auto
      *
      * @throws IOException when the address cannot be bound
      */
-    public void serve(InetSocketAddress address, Supplier<Agent.Health> health, Duration reconcileInterval) throws IOException {
+    public void serve(InetSocketAddress address, Supplier<Agent.Health> health, Duration reconcileInterval)
+            throws IOException {
         Duration stale = stale(reconcileInterval);
         HttpServer s = HttpServer.create(address, 16);
         s.createContext("/metrics", ex -> respond(ex, 200, PrometheusTextFormatWriter.CONTENT_TYPE, scrape()));
@@ -183,8 +213,10 @@ public final class AgentMetrics implements Agent.Observer, Daemon.Observer, Auto
             Answer a = liveness(health.get(), stale, System.nanoTime());
             respond(ex, a.status(), "text/plain; charset=utf-8", a.text() + "\n");
         });
-        s.createContext("/", ex -> respond(ex, 404, "text/plain; charset=utf-8", "not found: /metrics, /healthz or /livez\n"));
-        s.setExecutor(Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("jcni-agent-metrics").unstarted(r)));
+        s.createContext(
+                "/", ex -> respond(ex, 404, "text/plain; charset=utf-8", "not found: /metrics, /healthz or /livez\n"));
+        s.setExecutor(Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().daemon().name("jcni-agent-metrics").unstarted(r)));
         s.start();
         server = s;
     }

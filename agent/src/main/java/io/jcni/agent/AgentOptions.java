@@ -139,8 +139,9 @@ public final class AgentOptions {
         if (o.kubeSubnetMgr && o.nodeName == null) {
             String fromEnv = env.get("NODE_NAME");
             if (fromEnv == null || fromEnv.isBlank()) {
-                throw new UsageException("--kube-subnet-mgr needs this node's name: --node-name NAME or the NODE_NAME environment"
-                        + " variable (in a DaemonSet: env NODE_NAME from fieldRef spec.nodeName)");
+                throw new UsageException(
+                        "--kube-subnet-mgr needs this node's name: --node-name NAME or the NODE_NAME environment"
+                                + " variable (in a DaemonSet: env NODE_NAME from fieldRef spec.nodeName)");
             }
             o.nodeName = fromEnv.strip();
         }
@@ -177,7 +178,8 @@ public final class AgentOptions {
     public static java.net.InetSocketAddress metricsAddress(String value) {
         int colon = value.lastIndexOf(':');
         if (colon < 0) {
-            throw new UsageException("--metrics-addr \"" + value + "\" is not HOST:PORT (e.g. 127.0.0.1:9964, or :9964 for every address)");
+            throw new UsageException("--metrics-addr \"" + value
+                    + "\" is not HOST:PORT (e.g. 127.0.0.1:9964, or :9964 for every address)");
         }
         String host = value.substring(0, colon);
         int port;
@@ -259,13 +261,16 @@ public final class AgentOptions {
             while (i < text.length() && Character.isLetter(text.charAt(i))) {
                 i++;
             }
-            d = d.plus(switch (text.substring(unitStart, i)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> throw new UsageException(flag + ": \"" + text + "\" needs a unit: ms, s, m or h (30s, 10m, 24h)");
-            });
+            d = d.plus(
+                    switch (text.substring(unitStart, i)) {
+                        case "ms" -> Duration.ofMillis(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "h" -> Duration.ofHours(n);
+                        default ->
+                            throw new UsageException(
+                                    flag + ": \"" + text + "\" needs a unit: ms, s, m or h (30s, 10m, 24h)");
+                    });
         }
         return d;
     }

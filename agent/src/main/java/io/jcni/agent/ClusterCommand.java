@@ -4,7 +4,6 @@ import io.jcni.cni.json.Json;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -149,7 +148,10 @@ final class ClusterCommand {
             Lease own = null;
             try (RouteNetlink nl = RouteNetlink.open(Trace.OFF)) {
                 Underlay u = Underlay.resolve(nl, o.iface, o.publicIp);
-                own = leases.stream().filter(l -> l.publicIp().equals(u.publicIp())).findFirst().orElse(null);
+                own = leases.stream()
+                        .filter(l -> l.publicIp().equals(u.publicIp()))
+                        .findFirst()
+                        .orElse(null);
                 if (own == null) {
                     nodeNote = "this node (" + u.publicIp() + " on " + u.iface() + ") holds no lease";
                 } else {
@@ -165,8 +167,11 @@ final class ClusterCommand {
             } else {
                 printStatus(config, leases, ttl, own, peers, nodeNote);
             }
-            boolean missing = peers != null && peers.stream().anyMatch(p -> !p.routePresent()
-                    || Boolean.FALSE.equals(p.neighbourPresent()) || Boolean.FALSE.equals(p.fdbPresent()));
+            boolean missing = peers != null
+                    && peers.stream()
+                            .anyMatch(p -> !p.routePresent()
+                                    || Boolean.FALSE.equals(p.neighbourPresent())
+                                    || Boolean.FALSE.equals(p.fdbPresent()));
             return missing ? 1 : 0;
         }
     }
@@ -175,7 +180,7 @@ final class ClusterCommand {
         AgentOptions o = options(args);
         Handoff handoff = new Handoff(o.subnetFile, o.cniConfDir, o.bridge);
         try (LeaseStore store = EtcdLeaseStore.connect(AgentMain.storeOptions(o, new AgentLog(err)));
-             RouteNetlink nl = RouteNetlink.open(trace ? line -> err.println("+ " + line) : Trace.OFF)) {
+                RouteNetlink nl = RouteNetlink.open(trace ? line -> err.println("+ " + line) : Trace.OFF)) {
             Underlay u = Underlay.resolve(nl, o.iface, o.publicIp);
             boolean released = false;
             for (Lease l : store.leases().leases()) {
@@ -189,7 +194,8 @@ final class ClusterCommand {
             if (!released) {
                 out.println("no lease held by " + u.publicIp());
             }
-            try (Dataplane dp = new Dataplane(nl, trace ? line -> err.println("+ " + line) : Trace.OFF, u.iface(), u.publicIp(), o.bridge)) {
+            try (Dataplane dp = new Dataplane(
+                    nl, trace ? line -> err.println("+ " + line) : Trace.OFF, u.iface(), u.publicIp(), o.bridge)) {
                 Dataplane.Report r = dp.teardown();
                 for (String c : r.changes()) {
                     out.println("removed: " + c);
@@ -237,8 +243,13 @@ final class ClusterCommand {
         }
     }
 
-    private Map<String, Object> statusJson(NetworkConfig config, List<Lease> leases, Map<IpPrefix, Long> ttl, Lease own,
-                                           List<Dataplane.PeerState> peers, String nodeNote) {
+    private Map<String, Object> statusJson(
+            NetworkConfig config,
+            List<Lease> leases,
+            Map<IpPrefix, Long> ttl,
+            Lease own,
+            List<Dataplane.PeerState> peers,
+            String nodeNote) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("config", config.toMap());
         List<Object> ls = new ArrayList<>();
@@ -281,18 +292,31 @@ final class ClusterCommand {
         return m;
     }
 
-    private void printStatus(NetworkConfig config, List<Lease> leases, Map<IpPrefix, Long> ttl, Lease own,
-                             List<Dataplane.PeerState> peers, String nodeNote) {
-        out.println("network " + config.network() + ", /" + config.subnetLen() + " per node (" + config.subnetMin() + " .. "
+    private void printStatus(
+            NetworkConfig config,
+            List<Lease> leases,
+            Map<IpPrefix, Long> ttl,
+            Lease own,
+            List<Dataplane.PeerState> peers,
+            String nodeNote) {
+        out.println("network " + config.network() + ", /" + config.subnetLen() + " per node (" + config.subnetMin()
+                + " .. "
                 + config.subnetMax() + "), backend " + config.backend().type()
-                + (config.backend().isVxlan() ? " VNI " + config.backend().vni() + " port " + config.backend().port()
-                + (config.backend().directRouting() ? " DirectRouting" : "") : ""));
+                + (config.backend().isVxlan()
+                        ? " VNI " + config.backend().vni() + " port "
+                                + config.backend().port() + (config.backend().directRouting() ? " DirectRouting" : "")
+                        : ""));
         out.println();
         out.printf("%-2s%-16s %-18s %-9s %-19s %s%n", "", "NODE", "SUBNET", "BACKEND", "VTEP MAC", "TTL LEFT");
         for (Lease l : leases) {
             long t = ttl.get(l.subnet());
-            out.printf("%-2s%-16s %-18s %-9s %-19s %s%n", own != null && own.subnet().equals(l.subnet()) ? "*" : "",
-                    l.publicIp(), l.subnet(), l.backendType(), l.vtepMac() == null ? "-" : l.vtepMac(),
+            out.printf(
+                    "%-2s%-16s %-18s %-9s %-19s %s%n",
+                    own != null && own.subnet().equals(l.subnet()) ? "*" : "",
+                    l.publicIp(),
+                    l.subnet(),
+                    l.backendType(),
+                    l.vtepMac() == null ? "-" : l.vtepMac(),
                     t < 0 ? "no expiry" : t == 0 ? "expired" : AgentLog.duration(java.time.Duration.ofSeconds(t)));
         }
         out.println();

@@ -23,7 +23,6 @@ import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -83,12 +82,14 @@ public final class ClusterDemo {
     static final String PREFIX = "jcni-cl-";
     /** Holds the plugins, the nodes' directories and etcd's data: a fixed place, so --cleanup finds a kept cluster. */
     static final Path ROOT = Path.of("/var/tmp/jcni-demo-cluster");
+
     static final String ETCD_PREFIX = "/jcni.io/network";
     static final String POD_NETWORK = "10.244.0.0/16";
     static final int NODES = 3;
     static final int VNI = 1;
     /** The port the TCP checks listen on, inside a pod's or the outside host's namespace. */
     static final int TCP_PORT = 8080;
+
     static final Duration AGENT_READY = Duration.ofSeconds(60);
     static final Duration CONVERGED = Duration.ofSeconds(15);
     private static final String HOST_GW = "host-gw", VXLAN = "vxlan";
@@ -102,6 +103,7 @@ public final class ClusterDemo {
     private final List<String> cliOverride;
     /** Where {@code jcni install} takes the jars from (null: the CLI's default, the build's). */
     private final Path installFrom;
+
     private final Trace trace;
     private final List<String> simLog = Collections.synchronizedList(new ArrayList<>());
     private final List<Long> startedPids = Collections.synchronizedList(new ArrayList<>());
@@ -162,7 +164,7 @@ public final class ClusterDemo {
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
-                case "--cluster" -> { }
+                case "--cluster" -> {}
                 case "--keep" -> keep = true;
                 case "--cleanup" -> cleanup = true;
                 case "--help", "-h" -> {
@@ -279,11 +281,13 @@ public final class ClusterDemo {
         }
         String home = System.getProperty("jcni.home");
         if (home == null || home.isBlank()) {
-            throw new IllegalStateException("cannot find jcni's CLI (jcni.home is not set): run it as bin/jcni demo --cluster");
+            throw new IllegalStateException(
+                    "cannot find jcni's CLI (jcni.home is not set): run it as bin/jcni demo --cluster");
         }
         Path jcni = Path.of(home, "bin", "jcni");
         if (!Files.isExecutable(jcni)) {
-            throw new IllegalStateException(jcni + " is not there: run it as bin/jcni demo --cluster from jcni's directory");
+            throw new IllegalStateException(
+                    jcni + " is not there: run it as bin/jcni demo --cluster from jcni's directory");
         }
         return List.of(jcni.toString());
     }
@@ -291,12 +295,14 @@ public final class ClusterDemo {
     /** Stops before creating anything when a tool is missing or a previous demo is still there. */
     private void preflight() {
         if (!root()) {
-            throw new IllegalStateException("run it as root: it creates network namespaces and starts etcd and an agent in them");
+            throw new IllegalStateException(
+                    "run it as root: it creates network namespaces and starts etcd and an agent in them");
         }
         for (String tool : List.of("etcd", "etcdctl")) {
             if (onPath(tool) == null) {
-                throw new IllegalStateException(tool + " is not installed; the demo runs a local etcd. On Debian or Ubuntu: "
-                        + "apt-get install etcd-server etcd-client");
+                throw new IllegalStateException(
+                        tool + " is not installed; the demo runs a local etcd. On Debian or Ubuntu: "
+                                + "apt-get install etcd-server etcd-client");
             }
         }
         List<String> left = namespacesWithPrefix();
@@ -326,7 +332,8 @@ public final class ClusterDemo {
 
     private static Path onPath(String tool) {
         String path = System.getenv("PATH");
-        for (String dir : (path == null ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : path).split(File.pathSeparator)) {
+        for (String dir : (path == null ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : path)
+                .split(File.pathSeparator)) {
             Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
             if (Files.isExecutable(p) && !Files.isDirectory(p)) {
                 return p;
@@ -336,7 +343,10 @@ public final class ClusterDemo {
     }
 
     private List<String> namespacesWithPrefix() {
-        return NamedNetns.list().stream().filter(n -> n.startsWith(prefix)).sorted().toList();
+        return NamedNetns.list().stream()
+                .filter(n -> n.startsWith(prefix))
+                .sorted()
+                .toList();
     }
 
     // ---- the story ----
@@ -345,13 +355,15 @@ public final class ClusterDemo {
         out.println("jcni demo --cluster: three Kubernetes nodes on this machine, each running jcni agent, and pods");
         out.println("on them reaching each other across the nodes, over " + String.join(", then ", backends) + ".");
         out.println("Each node is a network namespace on a shared underlay, as kind makes them with containers.");
-        out.println("Lines starting with $ are the equivalent commands: jcni changes the network through netlink itself.");
+        out.println(
+                "Lines starting with $ are the equivalent commands: jcni changes the network through netlink itself.");
     }
 
     private void installPlugins(List<String> cli) {
         header("The CNI plugins, installed once for every node (the agent serves them on its socket)");
         Path cniBin = root.resolve("cni-bin"), lib = root.resolve("lib");
-        List<String> args = new ArrayList<>(List.of("install", "--dir", cniBin.toString(), "--lib-dir", lib.toString(), "--no-aot-cache"));
+        List<String> args = new ArrayList<>(
+                List.of("install", "--dir", cniBin.toString(), "--lib-dir", lib.toString(), "--no-aot-cache"));
         if (installFrom != null) {
             args.addAll(List.of("--from", installFrom.toString()));
         }
@@ -365,16 +377,19 @@ public final class ClusterDemo {
         command.addAll(args);
         ExecResult r = execOnHost(command, Duration.ofSeconds(120));
         if (!r.ok()) {
-            throw new IllegalStateException("jcni install exited " + r.exitCode() + ": " + r.output().strip());
+            throw new IllegalStateException(
+                    "jcni install exited " + r.exitCode() + ": " + r.output().strip());
         }
     }
 
     private void runBackend(String backend, List<String> cli, boolean keepIt) {
         stepNumber = 0;
         out.println();
-        out.println("======== " + backend + ": " + (backend.equals(HOST_GW)
-                ? "a route per peer node, via the peer's address on the shared underlay"
-                : "a VXLAN overlay (device " + Dataplane.vxlanDevice(VNI) + "), a route, a neighbour and an FDB entry per peer")
+        out.println("======== " + backend + ": "
+                + (backend.equals(HOST_GW)
+                        ? "a route per peer node, via the peer's address on the shared underlay"
+                        : "a VXLAN overlay (device " + Dataplane.vxlanDevice(VNI)
+                                + "), a route, a neighbour and an FDB entry per peer")
                 + " ========");
         List<Check> before = List.copyOf(checks);
         SimulatedCluster sim = null;
@@ -390,14 +405,16 @@ public final class ClusterDemo {
             step("etcd: one member, in a namespace of its own on the underlay");
             EtcdMembers etcd = sim.startEtcd(1);
             startedPids.add(etcd.pid(1));
-            note("etcd is healthy at " + etcd.endpoints() + " (the host's own namespace is not on the underlay: it cannot reach it)");
+            note("etcd is healthy at " + etcd.endpoints()
+                    + " (the host's own namespace is not on the underlay: it cannot reach it)");
 
             step("The pod network's configuration, written to etcd in flannel's format");
             String config = "{\"Network\":\"" + POD_NETWORK + "\",\"Backend\":{\"Type\":\"" + backend + "\"}}";
             cmd(etcdctlLine(sim, etcd, "put " + ETCD_PREFIX + "/config '" + config + "'"));
             etcd.etcdctl("put", ETCD_PREFIX + "/config", config);
 
-            step("Three nodes: a network namespace each, eth0 on the underlay, and their own /etc/cni/net.d, /run/jcni, /var/lib/cni");
+            step(
+                    "Three nodes: a network namespace each, eth0 on the underlay, and their own /etc/cni/net.d, /run/jcni, /var/lib/cni");
             List<Node> nodes = new ArrayList<>();
             for (int i = 1; i <= NODES; i++) {
                 Node n = sim.addNode("n" + i, i);
@@ -405,7 +422,8 @@ public final class ClusterDemo {
                 nodes.add(n);
             }
 
-            step("jcni agent on every node: it leases the node a subnet, routes to the others, then writes the conflist");
+            step(
+                    "jcni agent on every node: it leases the node a subnet, routes to the others, then writes the conflist");
             Map<Node, AgentProcess> agents = new LinkedHashMap<>();
             long started = System.currentTimeMillis();
             for (Node n : nodes) {
@@ -416,13 +434,21 @@ public final class ClusterDemo {
                 awaitReady(n, agents.get(n));
                 IpPrefix subnet = subnetOf(n);
                 subnets.put(n, subnet);
-                note(String.format("%s (%s): subnet %s, ready %.1f s after its start (it wrote %s/%s)", n.name(), n.underlayIp(),
-                        subnet, readyMillis(n, started) / 1000.0, Node.CNI_CONF_DIR, Handoff.CONFLIST));
+                note(String.format(
+                        "%s (%s): subnet %s, ready %.1f s after its start (it wrote %s/%s)",
+                        n.name(),
+                        n.underlayIp(),
+                        subnet,
+                        readyMillis(n, started) / 1000.0,
+                        Node.CNI_CONF_DIR,
+                        Handoff.CONFLIST));
             }
 
             step("The leases in etcd: one key per node, kept alive by its agent");
             cmd(etcdctlLine(sim, etcd, "get --prefix " + ETCD_PREFIX + "/subnets/"));
-            String[] kv = etcd.etcdctl("get", "--prefix", ETCD_PREFIX + "/subnets/").strip().split("\n");
+            String[] kv = etcd.etcdctl("get", "--prefix", ETCD_PREFIX + "/subnets/")
+                    .strip()
+                    .split("\n");
             for (int i = 0; i + 1 < kv.length; i += 2) {
                 out.println(INDENT + kv[i] + "  " + kv[i + 1]);
             }
@@ -443,8 +469,9 @@ public final class ClusterDemo {
             for (Node n : nodes) {
                 String podName = "pod" + n.name().substring(1);
                 Pod p = n.addPod(podName, cli, env);
-                cmd("nsenter --target " + n.initPid() + " --net --mount -- env CNI_PATH=" + env.get("CNI_PATH") + " jcni add "
-                        + SimulatedCluster.NETWORK + " " + NamedNetns.pathOf(prefix + podName) + " --container-id " + p.containerId());
+                cmd("nsenter --target " + n.initPid() + " --net --mount -- env CNI_PATH=" + env.get("CNI_PATH")
+                        + " jcni add " + SimulatedCluster.NETWORK + " " + NamedNetns.pathOf(prefix + podName)
+                        + " --container-id " + p.containerId());
                 note(p.name() + " on " + n.name() + ": " + p.ip() + " (from " + subnets.get(n) + ", by " + n.name()
                         + "'s agent serving jcni-bridge and jcni-host-local on " + Node.RUN_DIR + "/jcni.sock)");
                 pods.add(p);
@@ -493,7 +520,8 @@ public final class ClusterDemo {
         while (!Files.exists(conflist)) {
             checkInterrupted();
             if (!agent.alive()) {
-                throw new IllegalStateException("the agent on " + n.name() + " exited " + agent.exitCode() + ":\n" + tail(agent.logText(), 20));
+                throw new IllegalStateException(
+                        "the agent on " + n.name() + " exited " + agent.exitCode() + ":\n" + tail(agent.logText(), 20));
             }
             if (System.nanoTime() - deadline > 0) {
                 throw new IllegalStateException("the agent on " + n.name() + " did not write its conflist within "
@@ -506,7 +534,9 @@ public final class ClusterDemo {
     /** When the agent wrote the node's conflist, in milliseconds after {@code startedMillis}: the moment it called the node ready. */
     private static long readyMillis(Node n, long startedMillis) {
         try {
-            return Files.getLastModifiedTime(n.cniConfDir().resolve(Handoff.CONFLIST)).toMillis() - startedMillis;
+            return Files.getLastModifiedTime(n.cniConfDir().resolve(Handoff.CONFLIST))
+                            .toMillis()
+                    - startedMillis;
         } catch (IOException e) {
             throw new IllegalStateException("cannot read the conflist of " + n.name() + ": " + e.getMessage(), e);
         }
@@ -518,7 +548,9 @@ public final class ClusterDemo {
         try {
             for (String line : Files.readAllLines(env, StandardCharsets.UTF_8)) {
                 if (line.startsWith("JCNI_SUBNET=")) {
-                    return IpPrefix.parse(line.substring("JCNI_SUBNET=".length()).trim()).network();
+                    return IpPrefix.parse(
+                                    line.substring("JCNI_SUBNET=".length()).trim())
+                            .network();
                 }
             }
         } catch (IOException e) {
@@ -554,24 +586,40 @@ public final class ClusterDemo {
     }
 
     /** What a node's kernel holds of the agent's making, read through netlink. */
-    private record NodeView(List<Route> routes, Link vxlanDevice, List<Neighbour> neighbours, List<FdbEntry> fdb,
-                            List<NftChain> chains, List<NftRule> rules) {
+    private record NodeView(
+            List<Route> routes,
+            Link vxlanDevice,
+            List<Neighbour> neighbours,
+            List<FdbEntry> fdb,
+            List<NftChain> chains,
+            List<NftRule> rules) {
         Route routeTo(IpPrefix subnet) {
-            return routes.stream().filter(r -> r.destination().equals(subnet)).findFirst().orElse(null);
+            return routes.stream()
+                    .filter(r -> r.destination().equals(subnet))
+                    .findFirst()
+                    .orElse(null);
         }
     }
 
     private static NodeView view(Node n) {
         return inNetns(n.netns(), ns -> {
             String dev = Dataplane.vxlanDevice(VNI);
-            try (RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF); Nftables nft = Nftables.open(ns, Trace.OFF)) {
+            try (RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF);
+                    Nftables nft = Nftables.open(ns, Trace.OFF)) {
                 List<Route> routes = nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN).stream()
-                        .filter(r -> r.protocol() == Dataplane.ROUTE_PROTOCOL).toList();
+                        .filter(r -> r.protocol() == Dataplane.ROUTE_PROTOCOL)
+                        .toList();
                 Optional<Link> device = nl.links().find(dev);
-                List<Neighbour> neighbours = device.isEmpty() ? List.of()
-                        : nl.neighbours().list(dev).stream().filter(x -> x.mac() != null && x.address().isV4()).toList();
-                List<FdbEntry> fdb = device.isEmpty() ? List.of()
-                        : nl.neighbours().listFdb(dev).stream().filter(e -> e.isSelf() && e.dst() != null).toList();
+                List<Neighbour> neighbours = device.isEmpty()
+                        ? List.of()
+                        : nl.neighbours().list(dev).stream()
+                                .filter(x -> x.mac() != null && x.address().isV4())
+                                .toList();
+                List<FdbEntry> fdb = device.isEmpty()
+                        ? List.of()
+                        : nl.neighbours().listFdb(dev).stream()
+                                .filter(e -> e.isSelf() && e.dst() != null)
+                                .toList();
                 boolean table = nft.tables().stream()
                         .anyMatch(t -> t.family() == Nftables.INET && t.name().equals(Dataplane.NFT_TABLE));
                 List<NftChain> chains = table ? nft.chains(Nftables.INET, Dataplane.NFT_TABLE) : List.of();
@@ -606,22 +654,29 @@ public final class ClusterDemo {
             } else {
                 Link.VxlanInfo x = d.vxlan();
                 out.println(INDENT + "  " + dev + ": mtu " + d.mtu() + " link/ether " + d.mac()
-                        + (x == null ? "" : " vxlan id " + x.vni() + " local " + x.local() + " dstport " + x.port()
-                        + (x.learning() ? "" : " nolearning")));
+                        + (x == null
+                                ? ""
+                                : " vxlan id " + x.vni() + " local " + x.local() + " dstport " + x.port()
+                                        + (x.learning() ? "" : " nolearning")));
             }
             cmd(ipn + "neigh show dev " + dev);
             for (Neighbour nb : v.neighbours) {
-                out.println(INDENT + "  " + nb.address() + " lladdr " + nb.mac() + " " + nb.stateName().toUpperCase(java.util.Locale.ROOT));
+                out.println(INDENT + "  " + nb.address() + " lladdr " + nb.mac() + " "
+                        + nb.stateName().toUpperCase(java.util.Locale.ROOT));
             }
             cmd("bridge -n " + n1.netns() + " fdb show dev " + dev);
             for (FdbEntry e : v.fdb) {
-                out.println(INDENT + "  " + e.mac() + " dst " + e.dst() + " self" + (e.isPermanent() ? " permanent" : ""));
+                out.println(
+                        INDENT + "  " + e.mac() + " dst " + e.dst() + " self" + (e.isPermanent() ? " permanent" : ""));
             }
         }
         cmd("ip netns exec " + n1.netns() + " nft list table inet " + Dataplane.NFT_TABLE);
         for (NftChain c : v.chains) {
-            out.println(INDENT + "  chain " + c.name() + (c.hook() == null ? "" : " { type " + c.hook().type() + " hook " + c.hook().hook()
-                    + " priority " + c.hook().priority() + " }"));
+            out.println(INDENT + "  chain " + c.name()
+                    + (c.hook() == null
+                            ? ""
+                            : " { type " + c.hook().type() + " hook " + c.hook().hook() + " priority "
+                                    + c.hook().priority() + " }"));
             for (NftRule r : v.rules) {
                 if (r.chain().equals(c.name())) {
                     out.println(INDENT + "    rule: " + r.comment());
@@ -634,9 +689,12 @@ public final class ClusterDemo {
     }
 
     private void clusterStatus(Node n1, EtcdMembers etcd) {
-        cmd("nsenter --target " + n1.initPid() + " --net --mount -- jcni cluster status --etcd-endpoints " + etcd.endpoints());
-        ExecResult r = n1.exec(SimulatedCluster.javaCommand(AgentMain.class.getName(), "cluster", "status", "--etcd-endpoints",
-                etcd.endpoints()), Duration.ofSeconds(60));
+        cmd("nsenter --target " + n1.initPid() + " --net --mount -- jcni cluster status --etcd-endpoints "
+                + etcd.endpoints());
+        ExecResult r = n1.exec(
+                SimulatedCluster.javaCommand(
+                        AgentMain.class.getName(), "cluster", "status", "--etcd-endpoints", etcd.endpoints()),
+                Duration.ofSeconds(60));
         for (String line : r.stdout().strip().split("\n")) {
             out.println(INDENT + "  " + line);
         }
@@ -647,8 +705,14 @@ public final class ClusterDemo {
 
     // ---- the checks ----
 
-    private void checks(String backend, SimulatedCluster sim, Node n1, List<Node> peers, Map<Node, IpPrefix> subnets,
-                        List<Pod> pods, boolean vxlan) {
+    private void checks(
+            String backend,
+            SimulatedCluster sim,
+            Node n1,
+            List<Node> peers,
+            Map<Node, IpPrefix> subnets,
+            List<Pod> pods,
+            boolean vxlan) {
         out.println();
         out.println("Checks (" + backend + "):");
         checkInterrupted();
@@ -662,19 +726,27 @@ public final class ClusterDemo {
                 missing.add("route to " + subnets.get(p) + " is via " + r.gateway() + ", not " + p.underlayIp());
             }
         }
-        report(backend, n1.name() + " routes each peer's subnet (proto " + Dataplane.ROUTE_PROTOCOL + ")"
-                + (vxlan ? " through " + Dataplane.vxlanDevice(VNI) : " via the peer's address"), missing);
+        report(
+                backend,
+                n1.name() + " routes each peer's subnet (proto " + Dataplane.ROUTE_PROTOCOL + ")"
+                        + (vxlan ? " through " + Dataplane.vxlanDevice(VNI) : " via the peer's address"),
+                missing);
         if (vxlan) {
             List<String> wrong = new ArrayList<>();
             for (Node p : peers) {
                 IpAddress gw = subnets.get(p).address();
                 MacAddress vtep = inNetns(p.netns(), ns -> {
                     try (RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
-                        return nl.links().find(Dataplane.vxlanDevice(VNI)).map(Link::mac).orElse(null);
+                        return nl.links()
+                                .find(Dataplane.vxlanDevice(VNI))
+                                .map(Link::mac)
+                                .orElse(null);
                     }
                 });
-                boolean neigh = v.neighbours.stream().anyMatch(x -> x.address().equals(gw) && x.mac().equals(vtep) && x.isPermanent());
-                boolean fdb = v.fdb.stream().anyMatch(e -> e.mac().equals(vtep) && e.dst().equals(IpAddress.parse(p.underlayIp())));
+                boolean neigh = v.neighbours.stream()
+                        .anyMatch(x -> x.address().equals(gw) && x.mac().equals(vtep) && x.isPermanent());
+                boolean fdb = v.fdb.stream()
+                        .anyMatch(e -> e.mac().equals(vtep) && e.dst().equals(IpAddress.parse(p.underlayIp())));
                 if (!neigh) {
                     wrong.add("no permanent neighbour " + gw + " -> " + vtep);
                 }
@@ -685,29 +757,42 @@ public final class ClusterDemo {
             report(backend, n1.name() + " has each peer's neighbour (its VTEP MAC) and FDB entry (its address)", wrong);
         }
         pingMatrix(backend, sim, pods);
-        out.println(INDENT + "$ ip netns exec " + pods.get(1).netns() + " nc -l " + pods.get(1).ip() + " " + TCP_PORT + " &  ip netns exec "
+        out.println(INDENT + "$ ip netns exec " + pods.get(1).netns() + " nc -l "
+                + pods.get(1).ip() + " " + TCP_PORT + " &  ip netns exec "
                 + pods.get(0).netns() + " nc " + pods.get(1).ip() + " " + TCP_PORT);
         for (int i = 0; i < pods.size(); i++) {
             Pod client = pods.get(i), server = pods.get(i < pods.size() - 1 ? i + 1 : 0);
             checkInterrupted();
             String seen = peerSeen(server.netns(), server.ip(), client.netns());
             boolean ok = client.ip().equals(seen);
-            report(backend, ok, String.format("%s sees %s's own address %s over TCP (no NAT between pods)", server.name(), client.name(),
-                    client.ip()) + (ok ? "" : ": it saw " + (seen == null ? "no connection" : seen)));
+            report(
+                    backend,
+                    ok,
+                    String.format(
+                                    "%s sees %s's own address %s over TCP (no NAT between pods)",
+                                    server.name(), client.name(), client.ip())
+                            + (ok ? "" : ": it saw " + (seen == null ? "no connection" : seen)));
         }
-        out.println(INDENT + "$ ip netns exec " + sim.outsideNetns() + " nc -l " + SimulatedCluster.OUTSIDE_IP + " " + TCP_PORT
-                + " &  ip netns exec " + pods.get(0).netns() + " nc " + SimulatedCluster.OUTSIDE_IP + " " + TCP_PORT);
+        out.println(INDENT + "$ ip netns exec " + sim.outsideNetns() + " nc -l " + SimulatedCluster.OUTSIDE_IP + " "
+                + TCP_PORT + " &  ip netns exec " + pods.get(0).netns() + " nc " + SimulatedCluster.OUTSIDE_IP + " "
+                + TCP_PORT);
         for (Pod p : pods) {
             checkInterrupted();
             String seen = peerSeen(sim.outsideNetns(), SimulatedCluster.OUTSIDE_IP, p.netns());
             boolean ok = p.node().underlayIp().equals(seen);
-            report(backend, ok, String.format("the outside host sees %s as its node %s's address %s (masquerade)", p.name(),
-                    p.node().name(), p.node().underlayIp()) + (ok ? "" : ": it saw " + (seen == null ? "no connection" : seen)));
+            report(
+                    backend,
+                    ok,
+                    String.format(
+                                    "the outside host sees %s as its node %s's address %s (masquerade)",
+                                    p.name(), p.node().name(), p.node().underlayIp())
+                            + (ok ? "" : ": it saw " + (seen == null ? "no connection" : seen)));
         }
     }
 
     private static String peerSeen(String serverNetns, String serverIp, String clientNetns) {
-        try (NetNs server = NetNs.openNamed(serverNetns); NetNs client = NetNs.openNamed(clientNetns)) {
+        try (NetNs server = NetNs.openNamed(serverNetns);
+                NetNs client = NetNs.openNamed(clientNetns)) {
             return TcpProbe.peerSeen(server, IpAddress.parse(serverIp), TCP_PORT, client, 3000);
         }
     }
@@ -737,21 +822,27 @@ public final class ClusterDemo {
                 }
             }
         }
-        out.println(INDENT + "$ ip netns exec " + pods.get(0).netns() + " ping -c1 " + pods.get(1).ip() + "    (and so on for every pair)");
+        out.println(INDENT + "$ ip netns exec " + pods.get(0).netns() + " ping -c1 "
+                + pods.get(1).ip() + "    (and so on for every pair)");
         StringBuilder head = new StringBuilder(String.format(INDENT + "  %-16s", "from \\ to"));
         for (Pod p : pods) {
             head.append(String.format("%-24s", p.name() + " " + p.ip()));
         }
         out.println(head.toString().stripTrailing());
         for (int i = 0; i < pods.size(); i++) {
-            StringBuilder row = new StringBuilder(String.format(INDENT + "  %-16s", pods.get(i).name() + " (" + pods.get(i).node().name() + ")"));
+            StringBuilder row = new StringBuilder(String.format(
+                    INDENT + "  %-16s",
+                    pods.get(i).name() + " (" + pods.get(i).node().name() + ")"));
             for (int j = 0; j < pods.size(); j++) {
                 row.append(String.format("%-24s", cells[i][j]));
             }
             out.println(row.toString().stripTrailing());
         }
-        report(backend, failed.isEmpty(), "every pod pings every other pod across the nodes (" + (pairs - failed.size()) + " of " + pairs
-                + " pairs)" + (failed.isEmpty() ? "" : ": no answer " + String.join(", ", failed)));
+        report(
+                backend,
+                failed.isEmpty(),
+                "every pod pings every other pod across the nodes (" + (pairs - failed.size()) + " of " + pairs
+                        + " pairs)" + (failed.isEmpty() ? "" : ": no answer " + String.join(", ", failed)));
     }
 
     /** One echo's round-trip time in microseconds, after the path settled; -1 if it was lost. */
@@ -776,7 +867,8 @@ public final class ClusterDemo {
         out.println("Summary:");
         int failedTotal = 0;
         for (String b : backends) {
-            List<Check> mine = checks.stream().filter(c -> c.backend().equals(b)).toList();
+            List<Check> mine =
+                    checks.stream().filter(c -> c.backend().equals(b)).toList();
             long passed = mine.stream().filter(Check::ok).count();
             failedTotal += (int) (mine.size() - passed);
             out.printf("  %-8s %d of %d checks passed%n", b, passed, mine.size());
@@ -787,10 +879,11 @@ public final class ClusterDemo {
             }
         }
         boolean pass = failedTotal == 0 && !checks.isEmpty();
-        out.println(pass
-                ? "PASS: pods on three nodes reached each other by their own addresses over " + String.join(" and ", backends)
-                        + ", and the outside saw their nodes' addresses."
-                : "FAIL: " + failedTotal + " check(s) failed (see above).");
+        out.println(
+                pass
+                        ? "PASS: pods on three nodes reached each other by their own addresses over "
+                                + String.join(" and ", backends) + ", and the outside saw their nodes' addresses."
+                        : "FAIL: " + failedTotal + " check(s) failed (see above).");
         return pass;
     }
 
@@ -805,17 +898,18 @@ public final class ClusterDemo {
         out.println("Kept the " + backend + " cluster running. Look at it with:");
         out.println("  ip netns exec " + n1.netns() + " ip route show proto " + Dataplane.ROUTE_PROTOCOL);
         if (backend.equals(VXLAN)) {
-            out.println("  ip -n " + n1.netns() + " neigh show dev " + Dataplane.vxlanDevice(VNI) + "; bridge -n " + n1.netns()
-                    + " fdb show dev " + Dataplane.vxlanDevice(VNI));
+            out.println("  ip -n " + n1.netns() + " neigh show dev " + Dataplane.vxlanDevice(VNI) + "; bridge -n "
+                    + n1.netns() + " fdb show dev " + Dataplane.vxlanDevice(VNI));
         }
         out.println("  ip netns exec " + n1.netns() + " nft list table inet " + Dataplane.NFT_TABLE);
         if (pods.size() >= 2) {
-            out.println("  ip netns exec " + pods.get(0).netns() + " ping -c3 " + pods.get(1).ip());
+            out.println("  ip netns exec " + pods.get(0).netns() + " ping -c3 "
+                    + pods.get(1).ip());
         }
-        out.println("  nsenter --target " + n1.initPid() + " --net --mount -- " + jcni + " cluster status --etcd-endpoints "
-                + sim.etcd().endpoints());
-        out.println("  ip netns exec " + sim.etcd().netns(1) + " etcdctl --endpoints " + sim.etcd().endpoints() + " get --prefix "
-                + ETCD_PREFIX + "/");
+        out.println("  nsenter --target " + n1.initPid() + " --net --mount -- " + jcni
+                + " cluster status --etcd-endpoints " + sim.etcd().endpoints());
+        out.println("  ip netns exec " + sim.etcd().netns(1) + " etcdctl --endpoints "
+                + sim.etcd().endpoints() + " get --prefix " + ETCD_PREFIX + "/");
         out.println("  less " + n1.dir("agent.log") + "      (each node's agent log)");
         out.println("Remove it with: bin/jcni demo --cluster --cleanup");
     }
@@ -991,7 +1085,8 @@ public final class ClusterDemo {
 
     /** Runs {@code command} on the host (not in a node): output captured, killed after {@code timeout}. */
     private static ExecResult execOnHost(List<String> command, Duration timeout) {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        ProcessBuilder pb =
+                new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Process p;
         try {
             p = pb.start();

@@ -8,7 +8,6 @@ import io.jcni.netlink.nft.NftRule;
 import io.jcni.netlink.nft.NftTable;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.Rule;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -42,12 +41,24 @@ final class ClusterMasquerade {
         IpPrefix n = network.network();
         IpPrefix o = own.network();
         return List.of(
-                new Wanted(Rule.create().is(Rule.Field.IP_SADDR, n).is(Rule.Field.IP_DADDR, n).ret(),
+                new Wanted(
+                        Rule.create()
+                                .is(Rule.Field.IP_SADDR, n)
+                                .is(Rule.Field.IP_DADDR, n)
+                                .ret(),
                         "jcni cluster " + n + ": pod to pod, no NAT"),
-                new Wanted(Rule.create().is(Rule.Field.IP_SADDR, n).isNot(Rule.Field.IP_DADDR, MULTICAST4).masquerade(),
+                new Wanted(
+                        Rule.create()
+                                .is(Rule.Field.IP_SADDR, n)
+                                .isNot(Rule.Field.IP_DADDR, MULTICAST4)
+                                .masquerade(),
                         "jcni cluster " + n + ": pod to outside, masquerade"),
-                new Wanted(Rule.create().isNot(Rule.Field.IP_SADDR, n).is(Rule.Field.IP_DADDR, n)
-                        .isNot(Rule.Field.IP_DADDR, o).masquerade(),
+                new Wanted(
+                        Rule.create()
+                                .isNot(Rule.Field.IP_SADDR, n)
+                                .is(Rule.Field.IP_DADDR, n)
+                                .isNot(Rule.Field.IP_DADDR, o)
+                                .masquerade(),
                         "jcni cluster " + n + ": to pods of other nodes than " + o + ", masquerade"));
     }
 
@@ -63,7 +74,9 @@ final class ClusterMasquerade {
     /** Whether the existing table holds exactly the wanted chain and rules (nothing else). */
     private boolean upToDate(List<Wanted> wanted) {
         List<NftChain> chains = nft.chains(F, Dataplane.NFT_TABLE);
-        if (chains.size() != 1 || !chains.get(0).name().equals(CHAIN) || !HOOK.equals(chains.get(0).hook())
+        if (chains.size() != 1
+                || !chains.get(0).name().equals(CHAIN)
+                || !HOOK.equals(chains.get(0).hook())
                 || !nft.sets(F, Dataplane.NFT_TABLE).isEmpty()) {
             return false;
         }
@@ -88,17 +101,22 @@ final class ClusterMasquerade {
         }
         String t = Nftables.familyName(F) + " " + Dataplane.NFT_TABLE;
         // "add; delete; add" in one transaction: replaces whatever is there, or creates it, atomically.
-        NftBatch b = nft.batch().addTable(F, Dataplane.NFT_TABLE).deleteTable(F, Dataplane.NFT_TABLE)
-                .addTable(F, Dataplane.NFT_TABLE).addChain(F, Dataplane.NFT_TABLE, CHAIN, HOOK);
+        NftBatch b = nft.batch()
+                .addTable(F, Dataplane.NFT_TABLE)
+                .deleteTable(F, Dataplane.NFT_TABLE)
+                .addTable(F, Dataplane.NFT_TABLE)
+                .addChain(F, Dataplane.NFT_TABLE, CHAIN, HOOK);
         List<String> commands = new ArrayList<>();
         if (exists) {
             commands.add("nft delete table " + t);
         }
         commands.add("nft add table " + t);
-        commands.add("nft 'add chain " + t + " " + CHAIN + " { type nat hook postrouting priority 100 ; policy accept ; }'");
+        commands.add(
+                "nft 'add chain " + t + " " + CHAIN + " { type nat hook postrouting priority 100 ; policy accept ; }'");
         for (Wanted w : wanted) {
             b.addRule(F, Dataplane.NFT_TABLE, CHAIN, w.rule(), w.comment());
-            commands.add("nft 'add rule " + t + " " + CHAIN + " " + w.rule().text(F) + " comment \"" + w.comment() + "\"'");
+            commands.add(
+                    "nft 'add rule " + t + " " + CHAIN + " " + w.rule().text(F) + " comment \"" + w.comment() + "\"'");
         }
         b.commit();
         commands.forEach(pass::changed);

@@ -18,7 +18,6 @@ import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteBatch;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -50,6 +49,7 @@ public final class Dataplane implements AutoCloseable {
     private static final String FORWARDING = "net.ipv4.ip_forward";
     /** Every VXLAN device of the agent is named so ({@code jcni.<VNI>}), and no other link. */
     static final String VXLAN_PREFIX = "jcni.";
+
     private static final MacAddress ZERO_MAC = MacAddress.of(new byte[6]);
 
     private final RouteNetlink nl;
@@ -114,7 +114,9 @@ public final class Dataplane implements AutoCloseable {
             return null;
         }
         Optional<Link> device = nl.links().find(vxlanDevice(config.backend().vni()));
-        if (device.isPresent() && "vxlan".equals(device.get().kind()) && device.get().mac() != null
+        if (device.isPresent()
+                && "vxlan".equals(device.get().kind())
+                && device.get().mac() != null
                 && !ZERO_MAC.equals(device.get().mac())) {
             return device.get().mac();
         }
@@ -139,12 +141,23 @@ public final class Dataplane implements AutoCloseable {
 
         NetworkConfig.Backend backend = config.backend();
         String device = backend.isVxlan() ? vxlanDevice(backend.vni()) : null;
-        boolean deviceReady = device == null || pass.attempt("VXLAN device " + device, () -> VxlanDevice.ensure(
-                nl, pass, device, backend, publicIp, underlay, ownMac(config, own), own.subnet().network().address()));
+        boolean deviceReady = device == null
+                || pass.attempt(
+                        "VXLAN device " + device,
+                        () -> VxlanDevice.ensure(
+                                nl,
+                                pass,
+                                device,
+                                backend,
+                                publicIp,
+                                underlay,
+                                ownMac(config, own),
+                                own.subnet().network().address()));
 
         // Before the routes: a stale bridge address may hold a kernel route to a subnet that
         // now belongs to a peer, which the peer's route must not fight with.
-        pass.attempt("repair the address of bridge " + bridge, () -> repairBridge(pass, config.network(), own.subnet()));
+        pass.attempt(
+                "repair the address of bridge " + bridge, () -> repairBridge(pass, config.network(), own.subnet()));
 
         List<String> planErrors = new ArrayList<>();
         List<IpPrefix> direct = device != null && backend.directRouting() ? connected(planErrors) : List.of();
@@ -156,7 +169,8 @@ public final class Dataplane implements AutoCloseable {
         pass.attempt("remove VXLAN devices of another backend or VNI", () -> removeVxlanDevices(pass, device));
 
         if (ipMasq) {
-            pass.attempt("masquerade (nft table inet " + NFT_TABLE + ")",
+            pass.attempt(
+                    "masquerade (nft table inet " + NFT_TABLE + ")",
                     () -> masquerade.ensure(pass, config.network(), own.subnet()));
         } else {
             pass.attempt("remove the masquerade (nft table inet " + NFT_TABLE + ")", () -> masquerade.remove(pass));
@@ -176,7 +190,8 @@ public final class Dataplane implements AutoCloseable {
      * lease not planned as a peer, a route already there (ours or another's), any failing step.
      * The full pass then finishes or repairs whatever this did.
      */
-    public synchronized Report addPeers(NetworkConfig config, Lease own, Collection<Lease> leases, Collection<Lease> joined) {
+    public synchronized Report addPeers(
+            NetworkConfig config, Lease own, Collection<Lease> leases, Collection<Lease> joined) {
         NetworkConfig.Backend backend = config.backend();
         if (backend.directRouting()) {
             return null;
@@ -201,7 +216,9 @@ public final class Dataplane implements AutoCloseable {
                 if (p.overlay()) {
                     nl.neighbours().replace(p.route().device(), p.neighbour(), p.mac(), Rtnl.NUD_PERMANENT);
                     pass.changed("ip neigh replace " + p.neighbourArgs());
-                    nl.neighbours().replaceFdb(p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+                    nl.neighbours()
+                            .replaceFdb(
+                                    p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
                     pass.changed("bridge fdb replace " + p.fdbArgs());
                 }
                 nl.routes().add(p.route());
@@ -227,8 +244,14 @@ public final class Dataplane implements AutoCloseable {
             Route have = k.ours.get(p.route().destination());
             boolean route = have != null && sameRoute(have, p.route());
             if (p.overlay()) {
-                out.add(new PeerState(p.peer(), p.route().toIpArgs(), route, p.neighbourArgs(), k.neighbourRight(p),
-                        p.fdbArgs(), k.fdbRight(p)));
+                out.add(new PeerState(
+                        p.peer(),
+                        p.route().toIpArgs(),
+                        route,
+                        p.neighbourArgs(),
+                        k.neighbourRight(p),
+                        p.fdbArgs(),
+                        k.fdbRight(p)));
             } else {
                 out.add(new PeerState(p.peer(), p.route().toIpArgs(), route, null, null, null, null));
             }
@@ -278,7 +301,9 @@ public final class Dataplane implements AutoCloseable {
     /** Deletes every VXLAN device named {@code jcni.*} except {@code keep} (null: all of them). */
     private void removeVxlanDevices(Pass pass, String keep) {
         for (Link l : nl.links().list()) {
-            if ("vxlan".equals(l.kind()) && l.name().startsWith(VXLAN_PREFIX) && !l.name().equals(keep)) {
+            if ("vxlan".equals(l.kind())
+                    && l.name().startsWith(VXLAN_PREFIX)
+                    && !l.name().equals(keep)) {
                 if (nl.links().deleteIfExists(l.name())) {
                     pass.changed("ip link del " + l.name());
                 }
@@ -428,7 +453,8 @@ public final class Dataplane implements AutoCloseable {
                     changes.add("ip neigh replace " + p.neighbourArgs());
                 }
                 if (!k.fdbRight(p)) {
-                    batch.replaceFdb(p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+                    batch.replaceFdb(
+                            p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
                     changes.add("bridge fdb replace " + p.fdbArgs());
                 }
             }
@@ -483,7 +509,8 @@ public final class Dataplane implements AutoCloseable {
 
     private void ensureFdb(Pass pass, Kernel k, PeerPlan p) {
         if (!k.fdbRight(p)) {
-            nl.neighbours().replaceFdb(p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
+            nl.neighbours()
+                    .replaceFdb(p.route().device(), p.mac(), p.fdbDst(), Neighbours.SELF, Neighbours.FDB_PERMANENT);
             pass.changed("bridge fdb replace " + p.fdbArgs());
         }
         // A unicast MAC has one remote in a VXLAN FDB (the kernel appends only to multicast and
@@ -523,10 +550,14 @@ public final class Dataplane implements AutoCloseable {
 
     /** Whether a route read from the kernel is the wanted one (the listing fills in what was left unset). */
     static boolean sameRoute(Route have, Route want) {
-        return have.protocol() == want.protocol() && have.metric() == want.metric()
-                && Objects.equals(have.gateway(), want.gateway()) && Objects.equals(have.device(), want.device())
-                && have.onlink() == want.onlink() && have.type() == Rtnl.RTN_UNICAST
-                && have.scope() == Rtnl.RT_SCOPE_UNIVERSE && have.source() == null;
+        return have.protocol() == want.protocol()
+                && have.metric() == want.metric()
+                && Objects.equals(have.gateway(), want.gateway())
+                && Objects.equals(have.device(), want.device())
+                && have.onlink() == want.onlink()
+                && have.type() == Rtnl.RTN_UNICAST
+                && have.scope() == Rtnl.RT_SCOPE_UNIVERSE
+                && have.source() == null;
     }
 
     /**
@@ -542,6 +573,7 @@ public final class Dataplane implements AutoCloseable {
         final List<FdbEntry> fdb = new ArrayList<>();
         /** {@link #fdb} by MAC: a pass looks up every peer's entry, a scan each would be quadratic in the peers. */
         final Map<MacAddress, List<FdbEntry>> fdbByMac = new HashMap<>();
+
         final String device;
 
         private Kernel(String device) {
@@ -569,7 +601,9 @@ public final class Dataplane implements AutoCloseable {
                 for (FdbEntry e : nl.neighbours().listFdb(device)) {
                     if (!e.isMaster()) {
                         k.fdb.add(e);
-                        k.fdbByMac.computeIfAbsent(e.mac(), m -> new ArrayList<>(1)).add(e);
+                        k.fdbByMac
+                                .computeIfAbsent(e.mac(), m -> new ArrayList<>(1))
+                                .add(e);
                     }
                 }
             }
@@ -613,6 +647,12 @@ public final class Dataplane implements AutoCloseable {
      * Each object is given as the arguments of the command that makes it ({@code ip route replace …},
      * {@code ip neigh replace …}, {@code bridge fdb replace …}).
      */
-    public record PeerState(Lease peer, String route, boolean routePresent, String neighbour, Boolean neighbourPresent,
-                            String fdb, Boolean fdbPresent) {}
+    public record PeerState(
+            Lease peer,
+            String route,
+            boolean routePresent,
+            String neighbour,
+            Boolean neighbourPresent,
+            String fdb,
+            Boolean fdbPresent) {}
 }

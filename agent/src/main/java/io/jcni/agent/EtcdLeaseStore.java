@@ -28,8 +28,6 @@ import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
 import io.netty.handler.ssl.SslContextBuilder;
-
-import javax.net.ssl.SSLException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -52,6 +50,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLException;
 
 /**
  * {@link LeaseStore} on etcd v3 through jetcd, in flannel's layout: the configuration at
@@ -82,6 +81,7 @@ public final class EtcdLeaseStore implements LeaseStore {
     private static final long ENUMERATE_LIMIT = 4096;
     /** How many random probes {@link #acquire} makes in a large network before scanning. */
     private static final int RANDOM_PROBES = 100;
+
     private static final AtomicInteger WATCH_THREADS = new AtomicInteger();
 
     /**
@@ -95,8 +95,14 @@ public final class EtcdLeaseStore implements LeaseStore {
      * @param timeout   bound of every call (default 5 s)
      * @param warnings  where entries that cannot be read are reported (default standard error)
      */
-    public record Options(List<String> endpoints, String prefix, Path caFile, Path certFile, Path keyFile,
-                          Duration timeout, Consumer<String> warnings) {
+    public record Options(
+            List<String> endpoints,
+            String prefix,
+            Path caFile,
+            Path certFile,
+            Path keyFile,
+            Duration timeout,
+            Consumer<String> warnings) {
         public static final String DEFAULT_PREFIX = "/jcni.io/network";
         public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
 
@@ -117,7 +123,8 @@ public final class EtcdLeaseStore implements LeaseStore {
                 throw new IllegalArgumentException("the etcd call timeout must be positive, not " + timeout);
             }
             if ((certFile == null) != (keyFile == null)) {
-                throw new IllegalArgumentException("an etcd client certificate needs both the certificate and the key file");
+                throw new IllegalArgumentException(
+                        "an etcd client certificate needs both the certificate and the key file");
             }
             warnings = warnings == null ? m -> System.err.println("jcni agent: " + m) : warnings;
         }
@@ -186,21 +193,25 @@ public final class EtcdLeaseStore implements LeaseStore {
             try {
                 u = new URI(e);
             } catch (URISyntaxException ex) {
-                throw new IllegalArgumentException("etcd endpoint " + e + " is not a URL such as http://127.0.0.1:2379");
+                throw new IllegalArgumentException(
+                        "etcd endpoint " + e + " is not a URL such as http://127.0.0.1:2379");
             }
             if (u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
-                throw new IllegalArgumentException("etcd endpoint " + e + " is not a URL such as http://127.0.0.1:2379");
+                throw new IllegalArgumentException(
+                        "etcd endpoint " + e + " is not a URL such as http://127.0.0.1:2379");
             }
             schemes.add(u.getScheme());
             uris.add(u);
         }
         if (schemes.size() > 1) {
-            throw new IllegalArgumentException("etcd endpoints mix http and https: " + String.join(",", options.endpoints()));
+            throw new IllegalArgumentException(
+                    "etcd endpoints mix http and https: " + String.join(",", options.endpoints()));
         }
         boolean tlsFiles = options.caFile() != null || options.certFile() != null;
         boolean https = schemes.contains("https");
         if (tlsFiles && !https) {
-            throw new IllegalArgumentException("etcd TLS files are given but the endpoints are http://: use https:// URLs");
+            throw new IllegalArgumentException(
+                    "etcd TLS files are given but the endpoints are http://: use https:// URLs");
         }
         long timeoutMs = options.timeout().toMillis();
         ClientBuilder builder = Client.builder()
@@ -249,7 +260,12 @@ public final class EtcdLeaseStore implements LeaseStore {
             return false;
         }
         try {
-            call("get " + configKey, client().getKVClient().get(bytes(configKey), GetOption.builder().withCountOnly(true).build()));
+            call(
+                    "get " + configKey,
+                    client().getKVClient()
+                            .get(
+                                    bytes(configKey),
+                                    GetOption.builder().withCountOnly(true).build()));
             return true;
         } catch (StoreUnavailableException e) {
             return false;
@@ -260,8 +276,8 @@ public final class EtcdLeaseStore implements LeaseStore {
     public NetworkConfig config() throws NetworkConfig.InvalidConfigException {
         GetResponse r = call("get " + configKey, client().getKVClient().get(bytes(configKey)));
         if (r.getKvs().isEmpty()) {
-            throw new NetworkConfig.InvalidConfigException(configKey
-                    + " is missing: write it with `jcni cluster init --network CIDR` or etcdctl put");
+            throw new NetworkConfig.InvalidConfigException(
+                    configKey + " is missing: write it with `jcni cluster init --network CIDR` or etcdctl put");
         }
         try {
             return NetworkConfig.parse(string(r.getKvs().getFirst().getValue()));
@@ -294,8 +310,12 @@ public final class EtcdLeaseStore implements LeaseStore {
 
     /** Every key under the subnets prefix, warning once per call about those that are not leases. */
     private Entries readSubnets() {
-        GetResponse r = call("get " + subnetsPrefix + "*",
-                client().getKVClient().get(bytes(subnetsPrefix), GetOption.builder().isPrefix(true).build()));
+        GetResponse r = call(
+                "get " + subnetsPrefix + "*",
+                client().getKVClient()
+                        .get(
+                                bytes(subnetsPrefix),
+                                GetOption.builder().isPrefix(true).build()));
         List<Entry> list = new ArrayList<>();
         for (KeyValue kv : r.getKvs()) {
             String key = string(kv.getKey());
@@ -317,7 +337,8 @@ public final class EtcdLeaseStore implements LeaseStore {
     }
 
     @Override
-    public Lease acquire(NetworkConfig config, IpAddress publicIp, MacAddress vtepMac, IpPrefix preferred, Duration ttl) {
+    public Lease acquire(
+            NetworkConfig config, IpAddress publicIp, MacAddress vtepMac, IpPrefix preferred, Duration ttl) {
         boolean vxlan = config.backend().isVxlan();
         if (vxlan && vtepMac == null) {
             throw new IllegalArgumentException("a vxlan lease needs the VTEP MAC");
@@ -327,8 +348,13 @@ public final class EtcdLeaseStore implements LeaseStore {
             Entries entries = readSubnets();
             Entry mine = ownEntry(entries, config, publicIp, preferred);
             if (mine != null) {
-                Lease lease = new Lease(mine.subnet(), publicIp, config.backend().type(),
-                        vxlan ? vtepMac : null, vxlan ? config.backend().vni() : 0, 0);
+                Lease lease = new Lease(
+                        mine.subnet(),
+                        publicIp,
+                        config.backend().type(),
+                        vxlan ? vtepMac : null,
+                        vxlan ? config.backend().vni() : 0,
+                        0);
                 Lease kept = renewHolding(mine, lease, ttlSeconds);
                 if (kept != null) {
                     return kept;
@@ -336,15 +362,22 @@ public final class EtcdLeaseStore implements LeaseStore {
                 continue; // the key changed under us: look again
             }
             IpPrefix subnet = pickFree(entries, config, preferred);
-            Lease lease = new Lease(subnet, publicIp, config.backend().type(),
-                    vxlan ? vtepMac : null, vxlan ? config.backend().vni() : 0, 0);
+            Lease lease = new Lease(
+                    subnet,
+                    publicIp,
+                    config.backend().type(),
+                    vxlan ? vtepMac : null,
+                    vxlan ? config.backend().vni() : 0,
+                    0);
             Lease created = create(lease, ttlSeconds);
             if (created != null) {
                 return created;
             }
         }
-        throw new StoreUnavailableException(where + ": no subnet could be taken in " + ACQUIRE_ATTEMPTS
-                + " attempts, other agents kept taking the ones picked; try again", null);
+        throw new StoreUnavailableException(
+                where + ": no subnet could be taken in " + ACQUIRE_ATTEMPTS
+                        + " attempts, other agents kept taking the ones picked; try again",
+                null);
     }
 
     /** This node's existing entry, if any: same public IP and still leasable (the preferred subnet first). */
@@ -372,14 +405,21 @@ public final class EtcdLeaseStore implements LeaseStore {
         String key = leaseKey(mine.subnet());
         if (mine.storeLease() == 0) {
             // a reservation written by an operator: flannel keeps those without expiry, so do we
-            TxnResponse r = call("txn put " + key, client().getKVClient().txn()
-                    .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(mine.modRevision())))
-                    .Then(Op.put(bytes(key), bytes(lease.valueJson()), PutOption.DEFAULT))
-                    .commit());
+            TxnResponse r = call(
+                    "txn put " + key,
+                    client().getKVClient()
+                            .txn()
+                            .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(mine.modRevision())))
+                            .Then(Op.put(bytes(key), bytes(lease.valueJson()), PutOption.DEFAULT))
+                            .commit());
             return r.isSucceeded() ? lease : null;
         }
-        long id = putUnderNewLease(key, lease, new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(mine.modRevision())),
-                ttlSeconds, "txn put ");
+        long id = putUnderNewLease(
+                key,
+                lease,
+                new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(mine.modRevision())),
+                ttlSeconds,
+                "txn put ");
         if (id == 0) {
             return null;
         }
@@ -391,7 +431,8 @@ public final class EtcdLeaseStore implements LeaseStore {
     /** Creates the key of a free subnet under a new etcd lease; null when another agent created it first. */
     private Lease create(Lease lease, long ttlSeconds) {
         String key = leaseKey(lease.subnet());
-        long id = putUnderNewLease(key, lease, new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.version(0)), ttlSeconds, "txn create ");
+        long id = putUnderNewLease(
+                key, lease, new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.version(0)), ttlSeconds, "txn create ");
         return id == 0 ? null : lease.withStoreLease(id);
     }
 
@@ -405,10 +446,16 @@ public final class EtcdLeaseStore implements LeaseStore {
         long id = grant(ttlSeconds);
         boolean done = false;
         try {
-            TxnResponse r = call(what + key, client().getKVClient().txn()
-                    .If(condition)
-                    .Then(Op.put(bytes(key), bytes(lease.valueJson()), PutOption.builder().withLeaseId(id).build()))
-                    .commit());
+            TxnResponse r = call(
+                    what + key,
+                    client().getKVClient()
+                            .txn()
+                            .If(condition)
+                            .Then(Op.put(
+                                    bytes(key),
+                                    bytes(lease.valueJson()),
+                                    PutOption.builder().withLeaseId(id).build()))
+                            .commit());
             done = r.isSucceeded();
         } finally {
             if (!done) {
@@ -431,8 +478,9 @@ public final class EtcdLeaseStore implements LeaseStore {
         }
         long count = config.subnetCount();
         if (taken.size() >= count) {
-            throw new NetworkExhaustedException("network " + config.network() + " has no free /" + config.subnetLen()
-                    + " between " + config.subnetMin() + " and " + config.subnetMax() + ": all " + count + " are leased");
+            throw new NetworkExhaustedException(
+                    "network " + config.network() + " has no free /" + config.subnetLen() + " between "
+                            + config.subnetMin() + " and " + config.subnetMax() + ": all " + count + " are leased");
         }
         ThreadLocalRandom random = ThreadLocalRandom.current();
         if (count <= ENUMERATE_LIMIT) {
@@ -477,8 +525,10 @@ public final class EtcdLeaseStore implements LeaseStore {
         if (lease.storeLease() == 0) {
             return -1; // a reservation: nothing to extend
         }
-        long ttl = call("keep alive lease " + Long.toHexString(lease.storeLease()),
-                client().getLeaseClient().keepAliveOnce(lease.storeLease())
+        long ttl = call(
+                "keep alive lease " + Long.toHexString(lease.storeLease()),
+                client().getLeaseClient()
+                        .keepAliveOnce(lease.storeLease())
                         .thenApply(k -> k.getTTL())
                         .exceptionally(t -> {
                             if (isNotFound(t)) {
@@ -500,8 +550,10 @@ public final class EtcdLeaseStore implements LeaseStore {
             GetResponse r = call("get " + key, client().getKVClient().get(bytes(key)));
             return !r.getKvs().isEmpty() && r.getKvs().getFirst().getLease() == 0 ? -1 : 0;
         }
-        long ttl = call("time to live of lease " + Long.toHexString(lease.storeLease()),
-                client().getLeaseClient().timeToLive(lease.storeLease(), LeaseOption.DEFAULT)).getTTL();
+        long ttl = call(
+                        "time to live of lease " + Long.toHexString(lease.storeLease()),
+                        client().getLeaseClient().timeToLive(lease.storeLease(), LeaseOption.DEFAULT))
+                .getTTL();
         return Math.max(0, ttl); // etcd answers -1 for a lease it does not know
     }
 
@@ -527,10 +579,13 @@ public final class EtcdLeaseStore implements LeaseStore {
         if (kv.getLease() != 0 || !stored.publicIp().equals(lease.publicIp())) {
             return;
         }
-        call("txn delete " + key, client().getKVClient().txn()
-                .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())))
-                .Then(Op.delete(bytes(key), io.etcd.jetcd.options.DeleteOption.DEFAULT))
-                .commit());
+        call(
+                "txn delete " + key,
+                client().getKVClient()
+                        .txn()
+                        .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())))
+                        .Then(Op.delete(bytes(key), io.etcd.jetcd.options.DeleteOption.DEFAULT))
+                        .commit());
     }
 
     private long grant(long ttlSeconds) {
@@ -539,14 +594,17 @@ public final class EtcdLeaseStore implements LeaseStore {
 
     /** Revokes {@code id}; a lease already gone is fine. */
     private void revoke(long id) {
-        call("revoke lease " + Long.toHexString(id), client().getLeaseClient().revoke(id)
-                .thenApply(r -> Boolean.TRUE)
-                .exceptionally(t -> {
-                    if (isNotFound(t)) {
-                        return Boolean.TRUE;
-                    }
-                    throw t instanceof CompletionException c ? c : new CompletionException(t);
-                }));
+        call(
+                "revoke lease " + Long.toHexString(id),
+                client().getLeaseClient()
+                        .revoke(id)
+                        .thenApply(r -> Boolean.TRUE)
+                        .exceptionally(t -> {
+                            if (isNotFound(t)) {
+                                return Boolean.TRUE;
+                            }
+                            throw t instanceof CompletionException c ? c : new CompletionException(t);
+                        }));
     }
 
     /** Revokes {@code id} if etcd answers; otherwise the lease simply expires. */
@@ -554,7 +612,8 @@ public final class EtcdLeaseStore implements LeaseStore {
         try {
             revoke(id);
         } catch (StoreUnavailableException e) {
-            options.warnings().accept("etcd lease " + Long.toHexString(id) + " not revoked, it will expire: " + e.getMessage());
+            options.warnings()
+                    .accept("etcd lease " + Long.toHexString(id) + " not revoked, it will expire: " + e.getMessage());
         }
     }
 
@@ -588,8 +647,10 @@ public final class EtcdLeaseStore implements LeaseStore {
         LeaseWatch(Consumer<LeaseEvent> events, Consumer<Throwable> onError) {
             this.events = events;
             this.onError = onError;
-            this.delivery = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon()
-                    .name("jcni-etcd-watch-" + WATCH_THREADS.incrementAndGet()).factory());
+            this.delivery = Executors.newSingleThreadExecutor(Thread.ofPlatform()
+                    .daemon()
+                    .name("jcni-etcd-watch-" + WATCH_THREADS.incrementAndGet())
+                    .factory());
         }
 
         void start(long fromRevision) {
@@ -607,7 +668,8 @@ public final class EtcdLeaseStore implements LeaseStore {
                     w.close(); // failed or closed while jetcd was still setting up
                 }
             } catch (RuntimeException e) {
-                fail(new StoreUnavailableException(where + ": watch of " + subnetsPrefix + " failed: " + oneLine(e), e));
+                fail(new StoreUnavailableException(
+                        where + ": watch of " + subnetsPrefix + " failed: " + oneLine(e), e));
             }
         }
 
@@ -659,8 +721,10 @@ public final class EtcdLeaseStore implements LeaseStore {
             }
             long quietMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeard);
             if (quietMs >= timeoutMs + timeoutMs / 2) {
-                fail(new StoreUnavailableException(where + " did not answer the watch of " + subnetsPrefix
-                        + " within " + seconds(options.timeout()), null));
+                fail(new StoreUnavailableException(
+                        where + " did not answer the watch of " + subnetsPrefix + " within "
+                                + seconds(options.timeout()),
+                        null));
             } else if (quietMs >= timeoutMs / 2) {
                 Watch.Watcher w = watcher.get();
                 if (w != null) {
@@ -721,7 +785,8 @@ public final class EtcdLeaseStore implements LeaseStore {
     private LeaseEvent convert(WatchEvent e) {
         KeyValue kv = e.getKeyValue();
         String key = string(kv.getKey());
-        IpPrefix subnet = key.startsWith(subnetsPrefix) ? Lease.subnetOfKeyName(key.substring(subnetsPrefix.length())) : null;
+        IpPrefix subnet =
+                key.startsWith(subnetsPrefix) ? Lease.subnetOfKeyName(key.substring(subnetsPrefix.length())) : null;
         if (subnet == null) {
             options.warnings().accept("ignoring " + key + ": not a subnet key (a.b.c.d-len)");
             return null;
@@ -729,8 +794,12 @@ public final class EtcdLeaseStore implements LeaseStore {
         return switch (e.getEventType()) {
             case PUT -> {
                 try {
-                    yield new LeaseEvent(LeaseEvent.Kind.PUT, subnet,
-                            Lease.parse(subnet, kv.getValue().getBytes(), kv.getLease()), kv.getModRevision(), null);
+                    yield new LeaseEvent(
+                            LeaseEvent.Kind.PUT,
+                            subnet,
+                            Lease.parse(subnet, kv.getValue().getBytes(), kv.getLease()),
+                            kv.getModRevision(),
+                            null);
                 } catch (IllegalArgumentException ex) {
                     options.warnings().accept("ignoring " + key + ": " + ex.getMessage());
                     yield new LeaseEvent(LeaseEvent.Kind.PUT, subnet, null, kv.getModRevision(), ex.getMessage());
@@ -797,8 +866,8 @@ public final class EtcdLeaseStore implements LeaseStore {
             return f.get(timeoutMs, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             f.cancel(true);
-            throw new StoreUnavailableException(where + " did not answer within " + seconds(options.timeout())
-                    + " (" + what + ")", e);
+            throw new StoreUnavailableException(
+                    where + " did not answer within " + seconds(options.timeout()) + " (" + what + ")", e);
         } catch (ExecutionException e) {
             throw unavailable(what, e.getCause());
         } catch (InterruptedException e) {
@@ -831,7 +900,10 @@ public final class EtcdLeaseStore implements LeaseStore {
         Status status = Status.fromThrowable(t);
         StringBuilder sb = new StringBuilder();
         if (status.getCode() != Status.Code.UNKNOWN || status.getDescription() != null) {
-            sb.append(status.getDescription() != null ? status.getDescription() : status.getCode().toString());
+            sb.append(
+                    status.getDescription() != null
+                            ? status.getDescription()
+                            : status.getCode().toString());
         } else {
             sb.append(t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName());
         }
@@ -883,7 +955,8 @@ public final class EtcdLeaseStore implements LeaseStore {
      */
     private record CallDeadline(long timeoutMs) implements ClientInterceptor {
         @Override
-        public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions callOptions, Channel next) {
+        public <Q, R> ClientCall<Q, R> interceptCall(
+                MethodDescriptor<Q, R> method, CallOptions callOptions, Channel next) {
             if (callOptions.getDeadline() == null && !method.getFullMethodName().endsWith("/Watch")) {
                 callOptions = callOptions.withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS);
             }

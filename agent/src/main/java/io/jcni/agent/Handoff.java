@@ -3,7 +3,6 @@ package io.jcni.agent;
 import io.jcni.cni.io.AtomicFiles;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,7 +64,8 @@ public final class Handoff {
         try {
             for (String line : Files.readAllLines(subnetFile, StandardCharsets.UTF_8)) {
                 if (line.startsWith("JCNI_SUBNET=")) {
-                    IpPrefix p = IpPrefix.parse(line.substring("JCNI_SUBNET=".length()).strip());
+                    IpPrefix p = IpPrefix.parse(
+                            line.substring("JCNI_SUBNET=".length()).strip());
                     return p.network();
                 }
             }

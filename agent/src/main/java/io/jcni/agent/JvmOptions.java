@@ -27,7 +27,8 @@ public final class JvmOptions {
         try {
             for (String line : Files.readAllLines(file)) {
                 if (line.startsWith(key + "=\"") && line.endsWith("\"")) {
-                    String value = line.substring(key.length() + 2, line.length() - 1).trim();
+                    String value =
+                            line.substring(key.length() + 2, line.length() - 1).trim();
                     return value.isEmpty() ? List.of() : Arrays.asList(value.split("\\s+"));
                 }
             }

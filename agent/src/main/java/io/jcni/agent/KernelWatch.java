@@ -6,7 +6,6 @@ import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.RouteEvents;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-
 import java.util.List;
 
 /**
@@ -25,6 +24,7 @@ final class KernelWatch implements AutoCloseable {
     private final RouteEvents events;
     /** Names the interface of a neighbour notification, which carries only its index. */
     private final RouteNetlink names;
+
     private final String underlay;
     private final Runnable onChange;
     private final OwnDeletions own;
@@ -37,7 +37,8 @@ final class KernelWatch implements AutoCloseable {
         this.names = names;
         this.underlay = underlay;
         this.onChange = onChange;
-        this.reader = Thread.ofPlatform().daemon().name("jcni-agent-kernel-watch").unstarted(this::read);
+        this.reader =
+                Thread.ofPlatform().daemon().name("jcni-agent-kernel-watch").unstarted(this::read);
     }
 
     /** Watches the namespace {@code netns} (null: this process's); {@code onChange} runs on the reader thread. */
@@ -95,8 +96,9 @@ final class KernelWatch implements AutoCloseable {
             case Rtnl.RTM_DELROUTE -> c.routeProtocol() == Dataplane.ROUTE_PROTOCOL;
             // a neighbour or FDB entry of a VXLAN device of ours (the pod bridge's learned entries come and go)
             case Rtnl.RTM_DELNEIGH -> ours(c.linkIndex());
-            case Rtnl.RTM_NEWLINK, Rtnl.RTM_DELLINK -> c.linkName() != null
-                    && (c.linkName().equals(underlay) || c.linkName().startsWith(Dataplane.VXLAN_PREFIX));
+            case Rtnl.RTM_NEWLINK, Rtnl.RTM_DELLINK ->
+                c.linkName() != null
+                        && (c.linkName().equals(underlay) || c.linkName().startsWith(Dataplane.VXLAN_PREFIX));
             default -> false;
         };
     }

@@ -17,7 +17,6 @@ import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -89,8 +88,13 @@ public final class KubeLeaseStore implements LeaseStore {
      * @param info       receives one line per recovery
      * @param warnings   receives one line per loss of the API server
      */
-    public record Options(String nodeName, Path netConf, Path kubeconfig, Duration timeout, Consumer<String> info,
-                          Consumer<String> warnings) {
+    public record Options(
+            String nodeName,
+            Path netConf,
+            Path kubeconfig,
+            Duration timeout,
+            Consumer<String> info,
+            Consumer<String> warnings) {
         public Options {
             Objects.requireNonNull(nodeName, "nodeName");
             Objects.requireNonNull(netConf, "netConf");
@@ -109,6 +113,7 @@ public final class KubeLeaseStore implements LeaseStore {
     private final Object lock = new Object();
     /** Each Node that is a lease (or a broken one), by name. */
     private final Map<String, Entry> entries = new HashMap<>();
+
     private final ArrayDeque<LeaseEvent> history = new ArrayDeque<>();
     private final List<Watcher> watchers = new CopyOnWriteArrayList<>();
     private long revision;
@@ -132,9 +137,14 @@ public final class KubeLeaseStore implements LeaseStore {
         this.informer = client.nodes().runnableInformer(RESYNC.toMillis());
         // Keep only what the agent reads: a Node's status (images, addresses, capacity…) can be
         // many kilobytes, times every node of a large cluster.
-        this.informer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE, Node.class,
-                client.getKubernetesSerialization(), "metadata.annotations", "spec.podCIDR",
-                "spec.podCIDRs", "status.conditions"));
+        this.informer.itemStore(new ReducedStateItemStore<>(
+                ReducedStateItemStore.NAME_KEY_STATE,
+                Node.class,
+                client.getKubernetesSerialization(),
+                "metadata.annotations",
+                "spec.podCIDR",
+                "spec.podCIDRs",
+                "status.conditions"));
         this.informer.addEventHandler(new ResourceEventHandler<Node>() {
             @Override
             public void onAdd(Node node) {
@@ -157,7 +167,8 @@ public final class KubeLeaseStore implements LeaseStore {
             lastError = oneLine(t);
             return true;
         });
-        this.monitor = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon().name("jcni-kube-monitor").unstarted(r));
+        this.monitor = new ScheduledThreadPoolExecutor(
+                1, r -> Thread.ofPlatform().daemon().name("jcni-kube-monitor").unstarted(r));
     }
 
     /**
@@ -176,15 +187,17 @@ public final class KubeLeaseStore implements LeaseStore {
             try {
                 config = Config.fromKubeconfig(text);
             } catch (RuntimeException e) {
-                throw new IllegalStateException("--kubeconfig " + options.kubeconfig() + " is not a usable kubeconfig: "
-                        + oneLine(e), e);
+                throw new IllegalStateException(
+                        "--kubeconfig " + options.kubeconfig() + " is not a usable kubeconfig: " + oneLine(e), e);
             }
         } else {
             try {
                 config = Config.autoConfigure(null);
             } catch (RuntimeException e) {
-                throw new IllegalStateException("no Kubernetes configuration (in-cluster, KUBECONFIG or ~/.kube/config): "
-                        + oneLine(e) + "; give one with --kubeconfig", e);
+                throw new IllegalStateException(
+                        "no Kubernetes configuration (in-cluster, KUBECONFIG or ~/.kube/config): " + oneLine(e)
+                                + "; give one with --kubeconfig",
+                        e);
             }
         }
         int timeoutMs = (int) options.timeout().toMillis();
@@ -194,9 +207,13 @@ public final class KubeLeaseStore implements LeaseStore {
         config.setUserAgent(USER_AGENT);
         KubernetesClient client;
         try {
-            client = new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory()).build();
+            client = new KubernetesClientBuilder()
+                    .withConfig(config)
+                    .withHttpClientFactory(new JdkHttpClientFactory())
+                    .build();
         } catch (RuntimeException e) {
-            throw new IllegalStateException("cannot set up the Kubernetes client for " + config.getMasterUrl() + ": " + oneLine(e), e);
+            throw new IllegalStateException(
+                    "cannot set up the Kubernetes client for " + config.getMasterUrl() + ": " + oneLine(e), e);
         }
         KubeLeaseStore store = new KubeLeaseStore(options, client);
         store.informer.start();
@@ -222,7 +239,8 @@ public final class KubeLeaseStore implements LeaseStore {
         try {
             json = Files.readString(options.netConf(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new NetworkConfig.InvalidConfigException("cannot read " + options.netConf() + " (--net-conf): " + e.getMessage());
+            throw new NetworkConfig.InvalidConfigException(
+                    "cannot read " + options.netConf() + " (--net-conf): " + e.getMessage());
         }
         try {
             return NetworkConfig.parse(json);
@@ -245,19 +263,28 @@ public final class KubeLeaseStore implements LeaseStore {
             return null;
         }
         Entry e = entryOf(node);
-        return e != null && e.lease() != null && e.lease().publicIp().equals(publicIp) ? e.lease().vtepMac() : null;
+        return e != null && e.lease() != null && e.lease().publicIp().equals(publicIp)
+                ? e.lease().vtepMac()
+                : null;
     }
 
     @Override
-    public Lease acquire(NetworkConfig config, IpAddress publicIp, MacAddress vtepMac, IpPrefix preferred, Duration ttl) {
+    public Lease acquire(
+            NetworkConfig config, IpAddress publicIp, MacAddress vtepMac, IpPrefix preferred, Duration ttl) {
         Node node = getNode("read Node " + options.nodeName());
         if (node == null) {
-            throw new NoUsableSubnetException("Node " + options.nodeName() + " does not exist: waiting for it (is --node-name"
-                    + " or NODE_NAME this node's name in Kubernetes?); nothing on this node is changed until then");
+            throw new NoUsableSubnetException(
+                    "Node " + options.nodeName() + " does not exist: waiting for it (is --node-name"
+                            + " or NODE_NAME this node's name in Kubernetes?); nothing on this node is changed until then");
         }
         IpPrefix subnet = ownSubnet(node, config);
-        Lease lease = new Lease(subnet, publicIp, config.backend().type(), vtepMac,
-                config.backend().isVxlan() ? config.backend().vni() : 0, 0);
+        Lease lease = new Lease(
+                subnet,
+                publicIp,
+                config.backend().type(),
+                vtepMac,
+                config.backend().isVxlan() ? config.backend().vni() : 0,
+                0);
         publish(node, lease);
         return lease;
     }
@@ -267,8 +294,9 @@ public final class KubeLeaseStore implements LeaseStore {
         String name = name(node);
         List<String> cidrs = podCidrs(node);
         if (cidrs.isEmpty()) {
-            throw new NoUsableSubnetException("Node " + name + " has no podCIDR yet: waiting for Kubernetes to assign one"
-                    + " (kube-controller-manager --allocate-node-cidrs, or set spec.podCIDR); no conflist is written until then");
+            throw new NoUsableSubnetException(
+                    "Node " + name + " has no podCIDR yet: waiting for Kubernetes to assign one"
+                            + " (kube-controller-manager --allocate-node-cidrs, or set spec.podCIDR); no conflist is written until then");
         }
         IpPrefix v4 = null;
         for (String c : cidrs) {
@@ -284,7 +312,8 @@ public final class KubeLeaseStore implements LeaseStore {
         }
         IpPrefix network = config.network();
         if (!v4.network().equals(v4) || v4.length() < network.length() || !network.contains(v4.address())) {
-            throw new NoUsableSubnetException("refusing Node " + name + "'s podCIDR " + v4 + ": it is not inside the network "
+            throw new NoUsableSubnetException("refusing Node " + name + "'s podCIDR " + v4
+                    + ": it is not inside the network "
                     + network + " of the net-conf; nothing on this node is changed (make the controller manager's"
                     + " --cluster-cidr and the net-conf's \"Network\" agree)");
         }
@@ -294,7 +323,9 @@ public final class KubeLeaseStore implements LeaseStore {
     /** Writes the annotations the other nodes read, when they differ from the Node's (a JSON merge patch). */
     private void publish(Node node, Lease lease) {
         Map<String, String> want = annotations(lease);
-        Map<String, String> have = node.getMetadata().getAnnotations() == null ? Map.of() : node.getMetadata().getAnnotations();
+        Map<String, String> have = node.getMetadata().getAnnotations() == null
+                ? Map.of()
+                : node.getMetadata().getAnnotations();
         Map<String, Object> diff = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : want.entrySet()) {
             if (!e.getValue().equals(have.get(e.getKey()))) {
@@ -305,8 +336,9 @@ public final class KubeLeaseStore implements LeaseStore {
             return;
         }
         String patch = Json.write(Map.of("metadata", Map.of("annotations", diff)));
-        call("annotate Node " + options.nodeName(), () -> client.nodes().withName(options.nodeName())
-                .patch(PatchContext.of(PatchType.JSON_MERGE), patch));
+        call(
+                "annotate Node " + options.nodeName(),
+                () -> client.nodes().withName(options.nodeName()).patch(PatchContext.of(PatchType.JSON_MERGE), patch));
     }
 
     /** The annotations that publish {@code lease}. */
@@ -363,8 +395,11 @@ public final class KubeLeaseStore implements LeaseStore {
         }
         String patch = Json.write(Map.of("metadata", Map.of("annotations", remove)));
         try {
-            call("remove the annotations of Node " + options.nodeName(), () -> client.nodes().withName(options.nodeName())
-                    .patch(PatchContext.of(PatchType.JSON_MERGE), patch));
+            call(
+                    "remove the annotations of Node " + options.nodeName(),
+                    () -> client.nodes()
+                            .withName(options.nodeName())
+                            .patch(PatchContext.of(PatchType.JSON_MERGE), patch));
         } catch (StoreUnavailableException e) {
             if (!(e.getCause() instanceof KubernetesClientException k && k.getCode() == 404)) {
                 throw e;
@@ -384,7 +419,8 @@ public final class KubeLeaseStore implements LeaseStore {
         if (cached != null && networkUp(cached)) {
             return;
         }
-        if (System.nanoTime() - conditionPatchedNanos < Duration.ofSeconds(30).toNanos() && conditionPatchedNanos != 0) {
+        if (System.nanoTime() - conditionPatchedNanos < Duration.ofSeconds(30).toNanos()
+                && conditionPatchedNanos != 0) {
             return; // patched moments ago: the informer has not seen it yet
         }
         try {
@@ -393,10 +429,15 @@ public final class KubeLeaseStore implements LeaseStore {
                 return;
             }
             String patch = conditionPatch(node, config, own, Instant.now());
-            call("set the " + CONDITION + " condition of Node " + options.nodeName(), () -> client.nodes()
-                    .withName(options.nodeName()).subresource("status").patch(PatchContext.of(PatchType.JSON), patch));
+            call(
+                    "set the " + CONDITION + " condition of Node " + options.nodeName(),
+                    () -> client.nodes()
+                            .withName(options.nodeName())
+                            .subresource("status")
+                            .patch(PatchContext.of(PatchType.JSON), patch));
             conditionPatchedNanos = System.nanoTime();
-            options.info().accept("Node " + options.nodeName() + ": condition " + CONDITION + "=False (" + REASON + ")");
+            options.info()
+                    .accept("Node " + options.nodeName() + ": condition " + CONDITION + "=False (" + REASON + ")");
             conditionProblem = null;
         } catch (StoreUnavailableException e) {
             if (!e.getMessage().equals(conditionProblem)) {
@@ -426,12 +467,21 @@ public final class KubeLeaseStore implements LeaseStore {
         condition.put("type", CONDITION);
         condition.put("status", "False");
         condition.put("reason", REASON);
-        condition.put("message", "jcni agent programmed this node: " + config.backend().type() + ", pod subnet " + own.subnet());
+        condition.put(
+                "message",
+                "jcni agent programmed this node: " + config.backend().type() + ", pod subnet " + own.subnet());
         condition.put("lastTransitionTime", time);
         condition.put("lastHeartbeatTime", time);
         List<Object> ops = new ArrayList<>();
-        ops.add(Map.of("op", "test", "path", "/metadata/resourceVersion", "value", node.getMetadata().getResourceVersion()));
-        List<NodeCondition> conditions = node.getStatus() == null ? null : node.getStatus().getConditions();
+        ops.add(Map.of(
+                "op",
+                "test",
+                "path",
+                "/metadata/resourceVersion",
+                "value",
+                node.getMetadata().getResourceVersion()));
+        List<NodeCondition> conditions =
+                node.getStatus() == null ? null : node.getStatus().getConditions();
         int index = -1;
         if (conditions != null) {
             for (int i = 0; i < conditions.size(); i++) {
@@ -485,8 +535,10 @@ public final class KubeLeaseStore implements LeaseStore {
         while (!informer.hasSynced()) {
             if (System.nanoTime() - deadline > 0) {
                 String why = lastError;
-                throw new StoreUnavailableException("list the Nodes: no answer within " + AgentLog.duration(options.timeout())
-                        + (why == null ? "" : " (" + why + ")"), null);
+                throw new StoreUnavailableException(
+                        "list the Nodes: no answer within " + AgentLog.duration(options.timeout())
+                                + (why == null ? "" : " (" + why + ")"),
+                        null);
             }
             try {
                 Thread.sleep(20);
@@ -503,7 +555,8 @@ public final class KubeLeaseStore implements LeaseStore {
         synchronized (lock) {
             long oldest = history.isEmpty() ? revision + 1 : history.getFirst().revision();
             if (fromRevision < oldest && fromRevision <= revision) {
-                onError.accept(new IllegalStateException("revision " + fromRevision + " is no longer kept (oldest " + oldest + ")"));
+                onError.accept(new IllegalStateException(
+                        "revision " + fromRevision + " is no longer kept (oldest " + oldest + ")"));
                 return () -> {};
             }
             for (LeaseEvent e : history) {
@@ -571,14 +624,22 @@ public final class KubeLeaseStore implements LeaseStore {
             try {
                 value.put("BackendData", Json.parseObject(data.getBytes(StandardCharsets.UTF_8)));
             } catch (JsonException e) {
-                return new Entry(subnet, null, "Node " + name(node) + ": annotation " + BACKEND_DATA + " is not JSON: " + e.getMessage());
+                return new Entry(
+                        subnet,
+                        null,
+                        "Node " + name(node) + ": annotation " + BACKEND_DATA + " is not JSON: " + e.getMessage());
             }
         }
         try {
             return new Entry(subnet, Lease.parse(subnet, Json.write(value), 0), null);
         } catch (IllegalArgumentException e) {
-            return new Entry(subnet, null, "Node " + name(node) + ": " + e.getMessage().replace("\"PublicIP\"", PUBLIC_IP)
-                    .replace("\"BackendData.VtepMAC\"", BACKEND_DATA + " VtepMAC"));
+            return new Entry(
+                    subnet,
+                    null,
+                    "Node " + name(node) + ": "
+                            + e.getMessage()
+                                    .replace("\"PublicIP\"", PUBLIC_IP)
+                                    .replace("\"BackendData.VtepMAC\"", BACKEND_DATA + " VtepMAC"));
         }
     }
 
@@ -630,8 +691,10 @@ public final class KubeLeaseStore implements LeaseStore {
             }
             if (watchedOnce && !lost && now - notWatchingSince >= LOST_AFTER.toNanos()) {
                 lost = true;
-                options.warnings().accept("lost the watch on the Nodes at " + server + (lastError == null ? "" : " (" + lastError + ")")
-                        + ": keeping the data plane as it is, reconnecting with backoff");
+                options.warnings()
+                        .accept("lost the watch on the Nodes at " + server
+                                + (lastError == null ? "" : " (" + lastError + ")")
+                                + ": keeping the data plane as it is, reconnecting with backoff");
             }
         } catch (RuntimeException e) {
             // the monitor must go on
@@ -652,9 +715,11 @@ public final class KubeLeaseStore implements LeaseStore {
         try {
             return request.get();
         } catch (KubernetesClientException e) {
-            String message = what + ": " + (e.getCode() == 401 || e.getCode() == 403
-                    ? "not allowed (HTTP " + e.getCode() + "): the agent's ServiceAccount needs the ClusterRole jcni (" + oneLine(e) + ")"
-                    : oneLine(e));
+            String message = what + ": "
+                    + (e.getCode() == 401 || e.getCode() == 403
+                            ? "not allowed (HTTP " + e.getCode()
+                                    + "): the agent's ServiceAccount needs the ClusterRole jcni (" + oneLine(e) + ")"
+                            : oneLine(e));
             lastError = oneLine(e);
             throw new StoreUnavailableException(message, e);
         }

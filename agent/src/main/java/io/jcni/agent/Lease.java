@@ -5,7 +5,6 @@ import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,7 +21,8 @@ import java.util.Map;
  * @param vni         for vxlan, the VNI the node listens on; 0 otherwise
  * @param storeLease  the store's lease id (etcd's), 0 when unknown or not applicable
  */
-public record Lease(IpPrefix subnet, IpAddress publicIp, String backendType, MacAddress vtepMac, int vni, long storeLease) {
+public record Lease(
+        IpPrefix subnet, IpAddress publicIp, String backendType, MacAddress vtepMac, int vni, long storeLease) {
 
     /** The key's last element for {@code subnet}: {@code 10.244.3.0-24}. */
     public static String keyName(IpPrefix subnet) {
@@ -72,7 +72,8 @@ public record Lease(IpPrefix subnet, IpAddress publicIp, String backendType, Mac
         }
         IpAddress publicIp = m.get("PublicIP") instanceof String s ? IpAddress.tryParse(s) : null;
         if (publicIp == null) {
-            throw new IllegalArgumentException("lease " + keyName(subnet) + ": \"PublicIP\" is missing or not an address");
+            throw new IllegalArgumentException(
+                    "lease " + keyName(subnet) + ": \"PublicIP\" is missing or not an address");
         }
         String type = m.get("BackendType") instanceof String s ? s : NetworkConfig.HOST_GW;
         MacAddress mac = null;
@@ -82,7 +83,8 @@ public record Lease(IpPrefix subnet, IpAddress publicIp, String backendType, Mac
                 try {
                     mac = MacAddress.parse(s);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("lease " + keyName(subnet) + ": \"BackendData.VtepMAC\" " + s + " is not a MAC");
+                    throw new IllegalArgumentException(
+                            "lease " + keyName(subnet) + ": \"BackendData.VtepMAC\" " + s + " is not a MAC");
                 }
             }
             if (data.get("VNI") instanceof Long l) {
@@ -90,7 +92,8 @@ public record Lease(IpPrefix subnet, IpAddress publicIp, String backendType, Mac
             }
         }
         if (NetworkConfig.VXLAN.equals(type) && mac == null) {
-            throw new IllegalArgumentException("lease " + keyName(subnet) + ": a vxlan lease without \"BackendData.VtepMAC\"");
+            throw new IllegalArgumentException(
+                    "lease " + keyName(subnet) + ": a vxlan lease without \"BackendData.VtepMAC\"");
         }
         return new Lease(subnet, publicIp, type, mac, vni, storeLease);
     }

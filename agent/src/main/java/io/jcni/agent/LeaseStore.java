@@ -3,7 +3,6 @@ package io.jcni.agent;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
@@ -35,8 +34,7 @@ public interface LeaseStore extends AutoCloseable {
      * The node is programmed and its hand-off written; called after each such pass, so cheap when
      * nothing is to be done. Kubernetes marks the Node's network available here. Must not throw.
      */
-    default void programmed(NetworkConfig config, Lease own) {
-    }
+    default void programmed(NetworkConfig config, Lease own) {}
 
     /** The configuration; {@link NetworkConfig.InvalidConfigException} naming the key when it is missing or bad. */
     NetworkConfig config() throws NetworkConfig.InvalidConfigException;
@@ -91,7 +89,10 @@ public interface LeaseStore extends AutoCloseable {
      * says why and {@code lease} is null.
      */
     record LeaseEvent(Kind kind, IpPrefix subnet, Lease lease, long revision, String invalid) {
-        public enum Kind { PUT, DELETE }
+        public enum Kind {
+            PUT,
+            DELETE
+        }
     }
 
     /** The store could not be reached or did not answer in time. */

@@ -4,7 +4,6 @@ import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,7 +23,8 @@ import java.util.Map;
  * @param subnetMax last subnet that may be leased (default: the last subnet of the network)
  * @param backend   how nodes reach each other
  */
-public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin, IpAddress subnetMax, Backend backend) {
+public record NetworkConfig(
+        IpPrefix network, int subnetLen, IpAddress subnetMin, IpAddress subnetMax, Backend backend) {
     public static final String HOST_GW = "host-gw";
     public static final String VXLAN = "vxlan";
 
@@ -61,9 +61,12 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
 
     /** Whether {@code subnet} is one this configuration could lease (right length, aligned, in range). */
     public boolean leasable(IpPrefix subnet) {
-        return subnet.isV4() && subnet.length() == subnetLen && subnet.network().equals(subnet)
+        return subnet.isV4()
+                && subnet.length() == subnetLen
+                && subnet.network().equals(subnet)
                 && network.contains(subnet.address())
-                && subnet.address().compareTo(subnetMin) >= 0 && subnet.address().compareTo(subnetMax) <= 0;
+                && subnet.address().compareTo(subnetMin) >= 0
+                && subnet.address().compareTo(subnetMax) <= 0;
     }
 
     /** MTU of the pods' interfaces given the underlay's: VXLAN's outer headers take 50 bytes. */
@@ -88,7 +91,8 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
             throw new InvalidConfigException("\"Network\" " + net + ": only IPv4 pod networks are supported");
         }
         if (!network.network().equals(network)) {
-            throw new InvalidConfigException("\"Network\" " + net + " has host bits set (did you mean " + network.network() + "?)");
+            throw new InvalidConfigException(
+                    "\"Network\" " + net + " has host bits set (did you mean " + network.network() + "?)");
         }
         int subnetLen = (int) integer(m, "SubnetLen", 24);
         if (network.length() >= 28 && !m.containsKey("SubnetLen")) {
@@ -111,7 +115,8 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
         }
         Object type = bm.containsKey("Type") ? bm.get("Type") : VXLAN;
         if (!HOST_GW.equals(type) && !VXLAN.equals(type)) {
-            throw new InvalidConfigException("\"Backend.Type\" " + Json.write(type) + " is not supported (host-gw or vxlan)");
+            throw new InvalidConfigException(
+                    "\"Backend.Type\" " + Json.write(type) + " is not supported (host-gw or vxlan)");
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> backend = (Map<String, Object>) bm;
@@ -125,9 +130,11 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
         }
         Object direct = backend.getOrDefault("DirectRouting", Boolean.FALSE);
         if (!(direct instanceof Boolean)) {
-            throw new InvalidConfigException("\"Backend.DirectRouting\" must be true or false, not " + Json.write(direct));
+            throw new InvalidConfigException(
+                    "\"Backend.DirectRouting\" must be true or false, not " + Json.write(direct));
         }
-        return new NetworkConfig(network, subnetLen, min, max, new Backend((String) type, (int) vni, (int) port, (Boolean) direct));
+        return new NetworkConfig(
+                network, subnetLen, min, max, new Backend((String) type, (int) vni, (int) port, (Boolean) direct));
     }
 
     /** The configuration in the stored shape ({@link #parse} reads it back equal). */
@@ -161,7 +168,8 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
                 // fall through
             }
         }
-        throw new InvalidConfigException("\"" + key + "\" " + Json.write(v) + " is not a CIDR such as \"10.244.0.0/16\"");
+        throw new InvalidConfigException(
+                "\"" + key + "\" " + Json.write(v) + " is not a CIDR such as \"10.244.0.0/16\"");
     }
 
     private static IpAddress subnetBoundary(Map<String, Object> m, String key, IpPrefix network, int subnetLen)
@@ -175,7 +183,8 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
             throw new InvalidConfigException("\"" + key + "\" " + a + " is outside \"Network\" " + network);
         }
         if ((v4(a) & ((1L << (32 - subnetLen)) - 1)) != 0) {
-            throw new InvalidConfigException("\"" + key + "\" " + a + " is not the start of a /" + subnetLen + " subnet");
+            throw new InvalidConfigException(
+                    "\"" + key + "\" " + a + " is not the start of a /" + subnetLen + " subnet");
         }
         return a;
     }
@@ -184,7 +193,8 @@ public record NetworkConfig(IpPrefix network, int subnetLen, IpAddress subnetMin
         return integer(m, key, def, key);
     }
 
-    private static long integer(Map<String, Object> m, String key, long def, String name) throws InvalidConfigException {
+    private static long integer(Map<String, Object> m, String key, long def, String name)
+            throws InvalidConfigException {
         Object v = m.get(key);
         if (v == null) {
             return def;

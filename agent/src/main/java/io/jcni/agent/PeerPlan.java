@@ -4,7 +4,6 @@ import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
 import io.jcni.netlink.route.Route;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -35,8 +34,14 @@ record PeerPlan(Lease peer, Route route, IpAddress neighbour, MacAddress mac, Ip
      * @param vxlanDevice the VXLAN device's name, or null for host-gw
      * @param direct      for vxlan with DirectRouting: the underlay's connected subnets; else empty
      */
-    static List<PeerPlan> of(NetworkConfig config, Lease own, Collection<Lease> leases, String underlay,
-                             String vxlanDevice, List<IpPrefix> direct, List<String> errors) {
+    static List<PeerPlan> of(
+            NetworkConfig config,
+            Lease own,
+            Collection<Lease> leases,
+            String underlay,
+            String vxlanDevice,
+            List<IpPrefix> direct,
+            List<String> errors) {
         Map<IpPrefix, Lease> bySubnet = new LinkedHashMap<>();
         for (Lease l : leases) {
             bySubnet.put(l.subnet().network(), l);
@@ -53,9 +58,11 @@ record PeerPlan(Lease peer, Route route, IpAddress neighbour, MacAddress mac, Ip
                 // before (it expires on its own): routing to it would point at ourselves.
                 continue;
             }
-            if (!subnet.isV4() || subnet.length() < config.network().length()
+            if (!subnet.isV4()
+                    || subnet.length() < config.network().length()
                     || !config.network().contains(subnet.address())) {
-                errors.add("lease " + Lease.keyName(subnet) + ": outside the network " + config.network() + ", ignored");
+                errors.add(
+                        "lease " + Lease.keyName(subnet) + ": outside the network " + config.network() + ", ignored");
                 continue;
             }
             if (!l.publicIp().isV4()) {
@@ -63,24 +70,32 @@ record PeerPlan(Lease peer, Route route, IpAddress neighbour, MacAddress mac, Ip
                 continue;
             }
             if (vxlanDevice == null || onAny(direct, l.publicIp())) {
-                plans.add(new PeerPlan(l, Route.to(subnet).via(l.publicIp()).dev(underlay)
-                        .protocol(Dataplane.ROUTE_PROTOCOL), null, null, null));
+                plans.add(new PeerPlan(
+                        l,
+                        Route.to(subnet).via(l.publicIp()).dev(underlay).protocol(Dataplane.ROUTE_PROTOCOL),
+                        null,
+                        null,
+                        null));
                 continue;
             }
             if (l.vtepMac() == null) {
-                errors.add("lease " + Lease.keyName(subnet) + ": no VTEP MAC (the peer runs backend " + l.backendType() + "), not reachable over "
-                        + vxlanDevice);
+                errors.add("lease " + Lease.keyName(subnet) + ": no VTEP MAC (the peer runs backend " + l.backendType()
+                        + "), not reachable over " + vxlanDevice);
                 continue;
             }
             Lease other = macs.putIfAbsent(l.vtepMac(), l);
             if (other != null) {
-                errors.add("lease " + Lease.keyName(subnet) + ": VTEP MAC " + l.vtepMac() + " is also published by lease "
-                        + Lease.keyName(other.subnet()) + ", ignored");
+                errors.add("lease " + Lease.keyName(subnet) + ": VTEP MAC " + l.vtepMac()
+                        + " is also published by lease " + Lease.keyName(other.subnet()) + ", ignored");
                 continue;
             }
             IpAddress vtep = subnet.address();
-            plans.add(new PeerPlan(l, Route.to(subnet).via(vtep).dev(vxlanDevice).withOnlink()
-                    .protocol(Dataplane.ROUTE_PROTOCOL), vtep, l.vtepMac(), l.publicIp()));
+            plans.add(new PeerPlan(
+                    l,
+                    Route.to(subnet).via(vtep).dev(vxlanDevice).withOnlink().protocol(Dataplane.ROUTE_PROTOCOL),
+                    vtep,
+                    l.vtepMac(),
+                    l.publicIp()));
         }
         return plans;
     }

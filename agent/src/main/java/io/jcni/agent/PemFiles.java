@@ -27,11 +27,10 @@ import java.util.regex.Pattern;
  * so the other two are rewrapped as PKCS#8 here. Every error names the file.
  */
 final class PemFiles {
-    private static final Pattern BLOCK = Pattern.compile(
-            "-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]*?)-----END \\1-----");
+    private static final Pattern BLOCK =
+            Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]*?)-----END \\1-----");
     /** AlgorithmIdentifier of rsaEncryption (1.2.840.113549.1.1.1) with its NULL parameters. */
-    private static final byte[] RSA_ALGORITHM = der(0x30, concat(
-            hex("06092a864886f70d010101"), hex("0500")));
+    private static final byte[] RSA_ALGORITHM = der(0x30, concat(hex("06092a864886f70d010101"), hex("0500")));
     /** OID of id-ecPublicKey (1.2.840.10045.2.1). */
     private static final byte[] EC_PUBLIC_KEY_OID = hex("06072a8648ce3d0201");
 
@@ -40,7 +39,8 @@ final class PemFiles {
     /** The certificates in {@code file} (at least one). */
     static X509Certificate[] certificates(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
-            Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
+            Collection<? extends Certificate> certs =
+                    CertificateFactory.getInstance("X.509").generateCertificates(in);
             if (certs.isEmpty()) {
                 throw new IllegalArgumentException(file + ": no PEM certificate in it");
             }
@@ -76,9 +76,11 @@ final class PemFiles {
                 return switch (type) {
                     case "PRIVATE KEY" -> pkcs8(der, "RSA", "EC", "Ed25519", "Ed448");
                     case "RSA PRIVATE KEY" -> pkcs8(wrap(RSA_ALGORITHM, der), "RSA");
-                    case "EC PRIVATE KEY" -> pkcs8(wrap(der(0x30, concat(EC_PUBLIC_KEY_OID, sec1Curve(der))), der), "EC");
-                    case "ENCRYPTED PRIVATE KEY" -> throw new IllegalArgumentException(
-                            "the key is encrypted; give an unencrypted key (openssl pkey -in KEY -out PLAIN)");
+                    case "EC PRIVATE KEY" ->
+                        pkcs8(wrap(der(0x30, concat(EC_PUBLIC_KEY_OID, sec1Curve(der))), der), "EC");
+                    case "ENCRYPTED PRIVATE KEY" ->
+                        throw new IllegalArgumentException(
+                                "the key is encrypted; give an unencrypted key (openssl pkey -in KEY -out PLAIN)");
                     default -> throw new IllegalArgumentException("unsupported key type \"" + type + "\"");
                 };
             } catch (IllegalArgumentException e) {
@@ -151,7 +153,8 @@ final class PemFiles {
             e.start = pos;
             e.tag = buf[pos++] & 0xFF;
             if (expectedTag >= 0 && e.tag != expectedTag) {
-                throw new IllegalArgumentException("the key's DER is malformed (tag " + e.tag + ", expected " + expectedTag + ")");
+                throw new IllegalArgumentException(
+                        "the key's DER is malformed (tag " + e.tag + ", expected " + expectedTag + ")");
             }
             int len = buf[pos++] & 0xFF;
             if (len >= 0x80) {

@@ -7,7 +7,6 @@ import io.jcni.netlink.route.Address;
 import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -52,8 +51,15 @@ final class VxlanDevice {
      * Makes {@code name} a VXLAN device as wanted, up, with {@code vtepAddress}/32 as its only IPv4
      * address; records each change in {@code pass}. Throws when a step fails (the caller reports it).
      */
-    static void ensure(RouteNetlink nl, Pass pass, String name, NetworkConfig.Backend backend, IpAddress local,
-                       String underlay, MacAddress mac, IpAddress vtepAddress) {
+    static void ensure(
+            RouteNetlink nl,
+            Pass pass,
+            String name,
+            NetworkConfig.Backend backend,
+            IpAddress local,
+            String underlay,
+            MacAddress mac,
+            IpAddress vtepAddress) {
         Link under = nl.links().get(underlay);
         int mtu = under.mtu() - OVERHEAD;
         Optional<Link> found = nl.links().find(name);
@@ -63,8 +69,15 @@ final class VxlanDevice {
             found = Optional.empty();
         }
         if (found.isEmpty()) {
-            nl.links().add(LinkSpec.vxlan(name, backend.vni()).vxlanLocal(local).vxlanDevice(underlay)
-                    .vxlanPort(backend.port()).vxlanLearning(false).mac(mac).mtu(mtu).up());
+            nl.links()
+                    .add(LinkSpec.vxlan(name, backend.vni())
+                            .vxlanLocal(local)
+                            .vxlanDevice(underlay)
+                            .vxlanPort(backend.port())
+                            .vxlanLearning(false)
+                            .mac(mac)
+                            .mtu(mtu)
+                            .up());
             pass.changed("ip link add " + name + " address " + mac + " mtu " + mtu + " type vxlan id " + backend.vni()
                     + " local " + local + " dev " + underlay + " dstport " + backend.port() + " nolearning");
             pass.changed("ip link set " + name + " up");
@@ -106,8 +119,13 @@ final class VxlanDevice {
     /** Whether what only creation sets is as wanted; else the device must be recreated. */
     static boolean fixedPartsRight(Link l, NetworkConfig.Backend backend, IpAddress local, int underlayIndex) {
         Link.VxlanInfo v = l.vxlan();
-        return "vxlan".equals(l.kind()) && v != null && v.vni() == backend.vni() && v.port() == backend.port()
-                && local.toString().equals(v.local()) && v.underlayIndex() == underlayIndex && !v.learning()
+        return "vxlan".equals(l.kind())
+                && v != null
+                && v.vni() == backend.vni()
+                && v.port() == backend.port()
+                && local.toString().equals(v.local())
+                && v.underlayIndex() == underlayIndex
+                && !v.learning()
                 && v.group() == null;
     }
 }

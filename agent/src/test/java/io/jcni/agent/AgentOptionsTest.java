@@ -1,14 +1,13 @@
 package io.jcni.agent;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 class AgentOptionsTest {
 
@@ -26,9 +25,17 @@ class AgentOptionsTest {
 
     @Test
     void flagsBothWays() {
-        AgentOptions o = AgentOptions.parse(List.of("--etcd-endpoints", "http://198.18.0.2:2379, 198.18.0.3:2379",
-                "--etcd-prefix=/coreos.com/network/", "--iface", "eth0", "--ip-masq", "--subnet-lease-ttl", "1h30m",
-                "--no-plugin-socket", "--reconcile-interval=500ms"));
+        AgentOptions o = AgentOptions.parse(List.of(
+                "--etcd-endpoints",
+                "http://198.18.0.2:2379, 198.18.0.3:2379",
+                "--etcd-prefix=/coreos.com/network/",
+                "--iface",
+                "eth0",
+                "--ip-masq",
+                "--subnet-lease-ttl",
+                "1h30m",
+                "--no-plugin-socket",
+                "--reconcile-interval=500ms"));
         assertEquals(List.of("http://198.18.0.2:2379", "http://198.18.0.3:2379"), o.etcdEndpoints);
         assertEquals("/coreos.com/network", o.etcdPrefix);
         assertEquals("eth0", o.iface);
@@ -41,32 +48,53 @@ class AgentOptionsTest {
 
     @Test
     void badFlagsSayWhich() {
-        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--subnet-lease-ttl", "10")))
-                .getMessage().contains("needs a unit"));
-        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--subnet-lease-ttl", "0s")))
-                .getMessage().contains("longer than zero"));
+        assertTrue(assertThrows(
+                        AgentOptions.UsageException.class,
+                        () -> AgentOptions.parse(List.of("--subnet-lease-ttl", "10")))
+                .getMessage()
+                .contains("needs a unit"));
+        assertTrue(assertThrows(
+                        AgentOptions.UsageException.class,
+                        () -> AgentOptions.parse(List.of("--subnet-lease-ttl", "0s")))
+                .getMessage()
+                .contains("longer than zero"));
         assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--bogus", "1")))
-                .getMessage().contains("unknown flag \"--bogus\""));
+                .getMessage()
+                .contains("unknown flag \"--bogus\""));
         assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--iface")))
-                .getMessage().contains("--iface needs a value"));
-        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--etcd-endpoints", "ftp://x")))
-                .getMessage().contains("not an http"));
-        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--etcd-certfile", "/c")))
-                .getMessage().contains("go together"));
+                .getMessage()
+                .contains("--iface needs a value"));
+        assertTrue(assertThrows(
+                        AgentOptions.UsageException.class,
+                        () -> AgentOptions.parse(List.of("--etcd-endpoints", "ftp://x")))
+                .getMessage()
+                .contains("not an http"));
+        assertTrue(assertThrows(
+                        AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--etcd-certfile", "/c")))
+                .getMessage()
+                .contains("go together"));
     }
 
     @Test
     void kubernetesModeNeedsTheNodesName() {
-        AgentOptions o = AgentOptions.parse(List.of("--kube-subnet-mgr", "--kubeconfig", "/k", "--net-conf=/n.json"), Map.of("NODE_NAME", "n1"));
+        AgentOptions o = AgentOptions.parse(
+                List.of("--kube-subnet-mgr", "--kubeconfig", "/k", "--net-conf=/n.json"), Map.of("NODE_NAME", "n1"));
         assertTrue(o.kubeSubnetMgr);
         assertEquals("n1", o.nodeName);
         assertEquals(Path.of("/k"), o.kubeconfig);
         assertEquals(Path.of("/n.json"), o.netConf);
-        assertEquals("n2", AgentOptions.parse(List.of("--kube-subnet-mgr", "--node-name", "n2"), Map.of("NODE_NAME", "n1")).nodeName,
+        assertEquals(
+                "n2",
+                AgentOptions.parse(List.of("--kube-subnet-mgr", "--node-name", "n2"), Map.of("NODE_NAME", "n1"))
+                        .nodeName,
                 "the flag over the environment");
-        assertEquals(Path.of("/etc/jcni/net-conf.json"), AgentOptions.parse(List.of("--kube-subnet-mgr", "--node-name", "n2"), Map.of()).netConf);
-        String missing = assertThrows(AgentOptions.UsageException.class,
-                () -> AgentOptions.parse(List.of("--kube-subnet-mgr"), Map.of())).getMessage();
+        assertEquals(
+                Path.of("/etc/jcni/net-conf.json"),
+                AgentOptions.parse(List.of("--kube-subnet-mgr", "--node-name", "n2"), Map.of()).netConf);
+        String missing = assertThrows(
+                        AgentOptions.UsageException.class,
+                        () -> AgentOptions.parse(List.of("--kube-subnet-mgr"), Map.of()))
+                .getMessage();
         assertTrue(missing.contains("--node-name") && missing.contains("NODE_NAME"), missing);
         assertFalse(AgentOptions.parse(List.of(), Map.of()).kubeSubnetMgr, "etcd mode needs no node name");
     }
@@ -75,11 +103,16 @@ class AgentOptionsTest {
     void metricsAddresses() {
         assertEquals(new InetSocketAddress("127.0.0.1", 9964), AgentOptions.parse(List.of()).metricsAddr);
         assertEquals(new InetSocketAddress(9100), AgentOptions.parse(List.of("--metrics-addr", ":9100")).metricsAddr);
-        assertEquals(new InetSocketAddress("198.18.2.11", 9964), AgentOptions.parse(List.of("--metrics-addr=198.18.2.11:9964")).metricsAddr);
-        assertEquals(new InetSocketAddress("::1", 9964), AgentOptions.parse(List.of("--metrics-addr", "[::1]:9964")).metricsAddr);
+        assertEquals(
+                new InetSocketAddress("198.18.2.11", 9964),
+                AgentOptions.parse(List.of("--metrics-addr=198.18.2.11:9964")).metricsAddr);
+        assertEquals(
+                new InetSocketAddress("::1", 9964),
+                AgentOptions.parse(List.of("--metrics-addr", "[::1]:9964")).metricsAddr);
         assertNull(AgentOptions.parse(List.of("--no-metrics")).metricsAddr);
         for (String bad : List.of("9964", "localhost:9964", "127.0.0.1:0", "127.0.0.1:x")) {
-            assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--metrics-addr", bad)), bad);
+            assertThrows(
+                    AgentOptions.UsageException.class, () -> AgentOptions.parse(List.of("--metrics-addr", bad)), bad);
         }
     }
 

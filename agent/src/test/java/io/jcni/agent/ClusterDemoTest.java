@@ -1,13 +1,12 @@
 package io.jcni.agent;
 
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import io.jcni.agent.sim.SimulatedCluster;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.TestNames;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,9 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@code jcni demo --cluster} in-process, with its own prefix and directory: a whole run on one
@@ -46,7 +45,8 @@ class ClusterDemoTest {
         SimulatedCluster.cleanupStale(RUN);
         if (jars != null) {
             try (var s = Files.walk(jars)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                s.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         }
         assertEquals(List.of(), left, "namespaces left by this run");
@@ -68,7 +68,10 @@ class ClusterDemoTest {
     }
 
     private static List<String> namespacesWith(String prefix) {
-        return NamedNetns.list().stream().filter(n -> n.startsWith(prefix)).sorted().toList();
+        return NamedNetns.list().stream()
+                .filter(n -> n.startsWith(prefix))
+                .sorted()
+                .toList();
     }
 
     private static int count(String text, String pattern) {
@@ -87,7 +90,8 @@ class ClusterDemoTest {
             for (Path p : procs) {
                 try {
                     String cwd = Files.readSymbolicLink(p.resolve("cwd")).toString();
-                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
+                            .replace('\0', ' ');
                     if (cwd.startsWith(dir.toString()) || cmdline.contains(dir.toString())) {
                         found.add(p.getFileName() + ": " + cmdline);
                     }
@@ -100,7 +104,8 @@ class ClusterDemoTest {
     }
 
     private ClusterDemo demo(String prefix, Path root, ByteArrayOutputStream out, ByteArrayOutputStream err) {
-        return new ClusterDemo(print(out), print(err), prefix, root, SimulatedCluster.javaCommand("io.jcni.cli.Main"), jars);
+        return new ClusterDemo(
+                print(out), print(err), prefix, root, SimulatedCluster.javaCommand("io.jcni.cli.Main"), jars);
     }
 
     @Test
@@ -116,15 +121,30 @@ class ClusterDemoTest {
         // the story: etcd, the configuration, an agent and a pod per node, each as its command
         assertTrue(text.contains("ip netns add " + prefix + "e1"), text);
         assertTrue(text.contains("-- etcd --name e1 "), text);
-        assertTrue(text.contains("etcdctl --endpoints http://198.18.0.2:2379 put /jcni.io/network/config "
-                + "'{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}'"), text);
-        assertEquals(3, count(text, "--net --mount -- jcni agent --etcd-endpoints http://198.18.0.2:2379 --ip-masq &"), text);
-        assertEquals(3, count(text, "jcni add jcni /run/netns/" + Pattern.quote(prefix) + "pod[123] --container-id"), text);
-        assertEquals(3, count(text, "/jcni.io/network/subnets/10\\.244\\.\\d+\\.0-24 .*\"BackendType\":\"vxlan\""), text);
+        assertTrue(
+                text.contains("etcdctl --endpoints http://198.18.0.2:2379 put /jcni.io/network/config "
+                        + "'{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}'"),
+                text);
+        assertEquals(
+                3,
+                count(text, "--net --mount -- jcni agent --etcd-endpoints http://198.18.0.2:2379 --ip-masq &"),
+                text);
+        assertEquals(
+                3, count(text, "jcni add jcni /run/netns/" + Pattern.quote(prefix) + "pod[123] --container-id"), text);
+        assertEquals(
+                3, count(text, "/jcni.io/network/subnets/10\\.244\\.\\d+\\.0-24 .*\"BackendType\":\"vxlan\""), text);
         // what the agent on n1 programmed, read back: a route, a neighbour and an FDB entry per peer, the masquerade
         assertTrue(text.contains("ip -n " + prefix + "n1 route show proto 215"), text);
-        assertEquals(2, count(text, "\n {10}10\\.244\\.\\d+\\.0/24 via 10\\.244\\.\\d+\\.0 dev jcni\\.1 proto 215 onlink"), text);
-        assertEquals(1, count(text, "jcni\\.1: mtu 1450 link/ether \\S+ vxlan id 1 local 198\\.18\\.0\\.11 dstport 8472 nolearning"), text);
+        assertEquals(
+                2,
+                count(text, "\n {10}10\\.244\\.\\d+\\.0/24 via 10\\.244\\.\\d+\\.0 dev jcni\\.1 proto 215 onlink"),
+                text);
+        assertEquals(
+                1,
+                count(
+                        text,
+                        "jcni\\.1: mtu 1450 link/ether \\S+ vxlan id 1 local 198\\.18\\.0\\.11 dstport 8472 nolearning"),
+                text);
         assertEquals(2, count(text, "\n {10}10\\.244\\.\\d+\\.0 lladdr \\S+ PERMANENT"), text);
         assertEquals(2, count(text, "\n {10}\\S+ dst 198\\.18\\.0\\.1[23] self permanent"), text);
         assertTrue(text.contains("rule: jcni cluster 10.244.0.0/16: pod to outside, masquerade"), text);
@@ -133,8 +153,18 @@ class ClusterDemoTest {
         assertTrue(text.contains("ok    n1 has each peer's neighbour"), text);
         assertTrue(text.contains("ok    every pod pings every other pod across the nodes (6 of 6 pairs)"), text);
         assertEquals(6, count(text, "\\d+\\.\\d{3} ms"), "an RTT per pair in the ping matrix\n" + text);
-        assertEquals(3, count(text, "ok    pod\\d sees pod\\d's own address 10\\.244\\.\\d+\\.\\d+ over TCP \\(no NAT between pods\\)"), text);
-        assertEquals(3, count(text, "ok    the outside host sees pod\\d as its node n\\d's address 198\\.18\\.0\\.1[123] \\(masquerade\\)"), text);
+        assertEquals(
+                3,
+                count(
+                        text,
+                        "ok    pod\\d sees pod\\d's own address 10\\.244\\.\\d+\\.\\d+ over TCP \\(no NAT between pods\\)"),
+                text);
+        assertEquals(
+                3,
+                count(
+                        text,
+                        "ok    the outside host sees pod\\d as its node n\\d's address 198\\.18\\.0\\.1[123] \\(masquerade\\)"),
+                text);
         assertTrue(text.contains("vxlan    9 of 9 checks passed"), text);
         assertTrue(text.contains("\nPASS: "), text);
         assertFalse(text.contains("FAIL"), text);
@@ -162,10 +192,22 @@ class ClusterDemoTest {
             assertTrue(r.out().contains("host-gw  8 of 8 checks passed"), r.out());
             assertTrue(r.out().contains("Kept the host-gw cluster running"), r.out());
             assertTrue(r.out().contains("Remove it with: bin/jcni demo --cluster --cleanup"), r.out());
-            assertEquals(List.of(prefix + "e1", prefix + "n1", prefix + "n2", prefix + "n3", prefix + "out", prefix + "pod1",
-                    prefix + "pod2", prefix + "pod3", prefix + "ul"), namespacesWith(prefix));
+            assertEquals(
+                    List.of(
+                            prefix + "e1",
+                            prefix + "n1",
+                            prefix + "n2",
+                            prefix + "n3",
+                            prefix + "out",
+                            prefix + "pod1",
+                            prefix + "pod2",
+                            prefix + "pod3",
+                            prefix + "ul"),
+                    namespacesWith(prefix));
             for (long pid : demo.startedPids()) {
-                assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "process " + pid + " still runs");
+                assertTrue(
+                        ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
+                        "process " + pid + " still runs");
             }
 
             // a second demo refuses to start over the kept one, and changes nothing
@@ -195,7 +237,8 @@ class ClusterDemoTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         Outcome r = run(new ClusterDemo(print(out), print(err)), out, err, "--cluster", "--help");
         assertEquals(0, r.code(), r.all());
-        for (String option : List.of("--backend host-gw|vxlan|both", "--keep", "--cleanup", "--slow MS", "etcd-server")) {
+        for (String option :
+                List.of("--backend host-gw|vxlan|both", "--keep", "--cleanup", "--slow MS", "etcd-server")) {
             assertTrue(r.out().contains(option), r.out());
         }
         assertEquals("", r.err());
@@ -203,7 +246,9 @@ class ClusterDemoTest {
 
     @Test
     void unknownOptionsAndValuesAreUsageErrors() {
-        for (List<String> args : List.of(List.of("demo", "--cluster", "--frobnicate"), List.of("demo", "--cluster", "--backend", "udp"),
+        for (List<String> args : List.of(
+                List.of("demo", "--cluster", "--frobnicate"),
+                List.of("demo", "--cluster", "--backend", "udp"),
                 List.of("demo", "--cluster", "--slow", "soon"))) {
             ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
             int code = AgentMain.run(args.toArray(new String[0]), print(out), print(err));

@@ -10,7 +10,6 @@ import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -35,6 +34,7 @@ final class ClusterLab implements AutoCloseable {
 
     /** {@code jdp-<run><n>}: this lab's, apart from other labs of this JVM and of others. */
     final String prefix = TestNames.unique("jdp-");
+
     private final TestNetns namespaces = new TestNetns();
     private final List<AutoCloseable> handles = new ArrayList<>();
     final List<Node> nodes = new ArrayList<>();
@@ -42,11 +42,21 @@ final class ClusterLab implements AutoCloseable {
     String outsideName;
     /** A namespace with an underlay only (a lone bridge {@code eth0}, 198.18.1.1/24) and no pod bridge. */
     NetNs lone;
+
     String loneName;
 
     /** One node: its namespace, its dataplane, its pod. */
-    record Node(int index, String name, NetNs ns, RouteNetlink nl, Dataplane dataplane, IpAddress publicIp,
-                IpPrefix subnet, String podName, NetNs pod, IpAddress podIp) {}
+    record Node(
+            int index,
+            String name,
+            NetNs ns,
+            RouteNetlink nl,
+            Dataplane dataplane,
+            IpAddress publicIp,
+            IpPrefix subnet,
+            String podName,
+            NetNs pod,
+            IpAddress podIp) {}
 
     ClusterLab() {
         try {
@@ -98,7 +108,11 @@ final class ClusterLab implements AutoCloseable {
             NetNs pod = open(podName);
             IpPrefix subnet = IpPrefix.parse("10.244." + i + ".0/24");
             IpAddress podIp = IpAddress.parse("10.244." + i + ".2");
-            nl.links().add(LinkSpec.veth(linkName("v" + i), "eth0").peerNetns(pod).master(POD_BRIDGE).up());
+            nl.links()
+                    .add(LinkSpec.veth(linkName("v" + i), "eth0")
+                            .peerNetns(pod)
+                            .master(POD_BRIDGE)
+                            .up());
             try (RouteNetlink p = RouteNetlink.open(pod, Trace.OFF)) {
                 p.links().setUp("lo");
                 p.links().setUp("eth0");
@@ -119,14 +133,21 @@ final class ClusterLab implements AutoCloseable {
         lone = open(loneName);
         try (RouteNetlink l = RouteNetlink.open(lone, Trace.OFF)) {
             l.links().setUp("lo");
-            l.links().add(LinkSpec.bridge("eth0").up()); // any link with an address: dummy may be missing from the kernel
+            l.links()
+                    .add(LinkSpec.bridge("eth0")
+                            .up()); // any link with an address: dummy may be missing from the kernel
             l.addresses().add("eth0", IpPrefix.parse("198.18.1.1/24"));
         }
     }
 
     /** A veth from the underlay bridge to {@code eth0} in {@code ns}, with {@code address}, up. */
-    private static void attach(RouteNetlink underlay, NetNs ns, RouteNetlink inside, String portName, IpPrefix address) {
-        underlay.links().add(LinkSpec.veth(portName, "eth0").peerNetns(ns).master(UNDERLAY_BRIDGE).up());
+    private static void attach(
+            RouteNetlink underlay, NetNs ns, RouteNetlink inside, String portName, IpPrefix address) {
+        underlay.links()
+                .add(LinkSpec.veth(portName, "eth0")
+                        .peerNetns(ns)
+                        .master(UNDERLAY_BRIDGE)
+                        .up());
         inside.links().setUp("lo");
         inside.links().setUp("eth0");
         inside.addresses().add("eth0", address);

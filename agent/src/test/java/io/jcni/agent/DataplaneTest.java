@@ -1,5 +1,7 @@
 package io.jcni.agent;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.agent.ClusterLab.Node;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
@@ -10,6 +12,10 @@ import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.Witness;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,13 +23,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeSet;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The dataplane on a three-node cluster in namespaces ({@link ClusterLab}), both backends: pods
@@ -77,8 +76,13 @@ class DataplaneTest {
 
     private Lease lease(Node n, NetworkConfig c) {
         boolean vx = c.backend().isVxlan();
-        return new Lease(n.subnet(), n.publicIp(), c.backend().type(), vx ? n.dataplane().vtepMac(c, null) : null,
-                vx ? c.backend().vni() : 0, 0);
+        return new Lease(
+                n.subnet(),
+                n.publicIp(),
+                c.backend().type(),
+                vx ? n.dataplane().vtepMac(c, null) : null,
+                vx ? c.backend().vni() : 0,
+                0);
     }
 
     private List<Lease> leases(NetworkConfig c, int... nodes) {
@@ -129,7 +133,8 @@ class DataplaneTest {
     /** The node's routes of protocol 215 as {@code DST via GW dev DEV [onlink]}, sorted. */
     private static TreeSet<String> ourRoutes(Node n) {
         TreeSet<String> out = new TreeSet<>();
-        for (Map<String, Object> m : Json.objects(Commands.ip(n.name(), "route", "show", "table", "main", "proto", "215"))) {
+        for (Map<String, Object> m :
+                Json.objects(Commands.ip(n.name(), "route", "show", "table", "main", "proto", "215"))) {
             out.add(m.get("dst") + " via " + m.get("gateway") + " dev " + m.get("dev")
                     + (Witness.strings(m.get("flags")).contains("onlink") ? " onlink" : ""));
         }
@@ -217,7 +222,8 @@ class DataplaneTest {
         for (Node from : lab.nodes) {
             for (Node to : lab.nodes) {
                 if (from != to) {
-                    assertTrue(ClusterLab.pings(from.pod(), to.podIp(), 5000),
+                    assertTrue(
+                            ClusterLab.pings(from.pod(), to.podIp(), 5000),
                             "pod " + from.podIp() + " -> pod " + to.podIp());
                 }
             }
@@ -234,17 +240,30 @@ class DataplaneTest {
         Sysctl.write(lab.node(1).ns(), "net.ipv4.ip_forward", "0", Trace.OFF);
 
         Dataplane.Report first = pass(lab.node(1), c, leases, false);
-        assertTrue(first.changes().contains("sysctl -w net.ipv4.ip_forward=1"), first.changes().toString());
-        assertTrue(first.changes().contains("ip addr add 10.244.1.1/24 brd + dev jcni0"), first.changes().toString());
+        assertTrue(
+                first.changes().contains("sysctl -w net.ipv4.ip_forward=1"),
+                first.changes().toString());
+        assertTrue(
+                first.changes().contains("ip addr add 10.244.1.1/24 brd + dev jcni0"),
+                first.changes().toString());
         if (c.backend().isVxlan()) {
-            assertTrue(first.changes().contains("ip neigh replace 10.244.2.0 lladdr " + mac(lab.node(2), c)
-                    + " dev jcni.1 nud permanent"), first.changes().toString());
-            assertTrue(first.changes().contains("bridge fdb replace " + mac(lab.node(2), c)
-                    + " dev jcni.1 dst 198.18.0.12 self permanent"), first.changes().toString());
-            assertTrue(first.changes().contains("ip route replace 10.244.2.0/24 via 10.244.2.0 dev jcni.1 proto 215 onlink"),
+            assertTrue(
+                    first.changes()
+                            .contains("ip neigh replace 10.244.2.0 lladdr " + mac(lab.node(2), c)
+                                    + " dev jcni.1 nud permanent"),
+                    first.changes().toString());
+            assertTrue(
+                    first.changes()
+                            .contains("bridge fdb replace " + mac(lab.node(2), c)
+                                    + " dev jcni.1 dst 198.18.0.12 self permanent"),
+                    first.changes().toString());
+            assertTrue(
+                    first.changes()
+                            .contains("ip route replace 10.244.2.0/24 via 10.244.2.0 dev jcni.1 proto 215 onlink"),
                     first.changes().toString());
         } else {
-            assertTrue(first.changes().contains("ip route replace 10.244.2.0/24 via 198.18.0.12 dev eth0 proto 215"),
+            assertTrue(
+                    first.changes().contains("ip route replace 10.244.2.0/24 via 198.18.0.12 dev eth0 proto 215"),
                     first.changes().toString());
         }
         pass(lab.node(2), c, leases, false);
@@ -259,7 +278,8 @@ class DataplaneTest {
         assertProgrammed(lab.node(3), c, 1, 2);
         if (c.backend().isVxlan()) {
             Map<String, Object> link = Witness.link(lab.node(1).name(), VX);
-            Map<String, Object> data = Witness.map(Witness.map(link.get("linkinfo")).get("info_data"));
+            Map<String, Object> data =
+                    Witness.map(Witness.map(link.get("linkinfo")).get("info_data"));
             assertEquals("vxlan", Witness.map(link.get("linkinfo")).get("info_kind"));
             assertEquals(1L, data.get("id"));
             assertEquals(8472L, data.get("port"));
@@ -274,16 +294,24 @@ class DataplaneTest {
         }
 
         assertAllPodsTalk();
-        assertEquals(lab.node(1).podIp(), ClusterLab.sourceSeenBy(lab.node(2).pod(), lab.node(2).podIp(), lab.node(1).pod()),
+        assertEquals(
+                lab.node(1).podIp(),
+                ClusterLab.sourceSeenBy(
+                        lab.node(2).pod(), lab.node(2).podIp(), lab.node(1).pod()),
                 "pod to pod keeps the pod's address");
-        assertEquals(lab.node(3).podIp(), ClusterLab.sourceSeenBy(lab.node(1).pod(), lab.node(1).podIp(), lab.node(3).pod()));
+        assertEquals(
+                lab.node(3).podIp(),
+                ClusterLab.sourceSeenBy(
+                        lab.node(1).pod(), lab.node(1).podIp(), lab.node(3).pod()));
 
         assertSecondPassChangesNothing(c, leases, false);
         assertAllPodsTalk();
     }
 
     private static List<String> v4(Node n, String dev) {
-        return Witness.addresses(n.name(), dev).stream().filter(a -> !a.contains(":")).toList();
+        return Witness.addresses(n.name(), dev).stream()
+                .filter(a -> !a.contains(":"))
+                .toList();
     }
 
     @ParameterizedTest
@@ -306,24 +334,31 @@ class DataplaneTest {
         if (c.backend().isVxlan()) {
             String mac2 = mac(n2, c).toString();
             sh(n1, "ip", "neigh", "del", "10.244.2.0", "dev", VX);
-            assertEquals(List.of("ip neigh replace 10.244.2.0 lladdr " + mac2 + " dev jcni.1 nud permanent"),
+            assertEquals(
+                    List.of("ip neigh replace 10.244.2.0 lladdr " + mac2 + " dev jcni.1 nud permanent"),
                     pass(n1, c, leases, false).changes());
             assertProgrammed(n1, c, 2, 3);
 
             sh(n1, "bridge", "fdb", "del", mac2, "dev", VX, "dst", "198.18.0.12", "self");
-            assertEquals(List.of("bridge fdb replace " + mac2 + " dev jcni.1 dst 198.18.0.12 self permanent"),
+            assertEquals(
+                    List.of("bridge fdb replace " + mac2 + " dev jcni.1 dst 198.18.0.12 self permanent"),
                     pass(n1, c, leases, false).changes());
             assertProgrammed(n1, c, 2, 3);
 
             sh(n1, "bridge", "fdb", "replace", mac2, "dev", VX, "dst", "198.18.0.99", "self", "permanent");
-            assertEquals(List.of("bridge fdb replace " + mac2 + " dev jcni.1 dst 198.18.0.12 self permanent"),
-                    pass(n1, c, leases, false).changes(), "the peer's MAC points at the peer again");
+            assertEquals(
+                    List.of("bridge fdb replace " + mac2 + " dev jcni.1 dst 198.18.0.12 self permanent"),
+                    pass(n1, c, leases, false).changes(),
+                    "the peer's MAC points at the peer again");
             assertProgrammed(n1, c, 2, 3);
 
             sh(n1, "bridge", "fdb", "add", "02:00:00:00:00:99", "dev", VX, "dst", "198.18.0.99", "self", "permanent");
             sh(n1, "ip", "neigh", "add", "10.244.99.0", "lladdr", "02:00:00:00:00:99", "dev", VX, "nud", "permanent");
-            assertEquals(List.of("bridge fdb del 02:00:00:00:00:99 dev jcni.1 dst 198.18.0.99 self",
-                    "ip neigh del 10.244.99.0 dev jcni.1"), pass(n1, c, leases, false).changes(),
+            assertEquals(
+                    List.of(
+                            "bridge fdb del 02:00:00:00:00:99 dev jcni.1 dst 198.18.0.99 self",
+                            "ip neigh del 10.244.99.0 dev jcni.1"),
+                    pass(n1, c, leases, false).changes(),
                     "entries of a MAC and address no peer has are removed");
             assertProgrammed(n1, c, 2, 3);
 
@@ -331,24 +366,51 @@ class DataplaneTest {
             sh(n1, "ip", "link", "set", VX, "address", "02:00:00:00:00:99", "mtu", "1300");
             List<String> changes = pass(n1, c, leases, false).changes();
             // A new MAC makes the kernel flush the device's neighbours (permanent ones too): they come back.
-            assertEquals(List.of("ip link set jcni.1 address " + own(n1, leases).vtepMac(), "ip link set jcni.1 mtu 1450"),
+            assertEquals(
+                    List.of("ip link set jcni.1 address " + own(n1, leases).vtepMac(), "ip link set jcni.1 mtu 1450"),
                     changes.subList(0, 2));
             assertEquals(index, ifindex(n1, VX), "MAC and MTU are set in place");
             assertProgrammed(n1, c, 2, 3);
-            assertEquals(own(n1, leases).vtepMac().toString(), Witness.link(n1.name(), VX).get("address"));
+            assertEquals(
+                    own(n1, leases).vtepMac().toString(),
+                    Witness.link(n1.name(), VX).get("address"));
 
             sh(n1, "ip", "link", "del", VX);
             Dataplane.Report r = pass(n1, c, leases, false);
-            assertTrue(r.changes().get(0).startsWith("ip link add jcni.1 address " + own(n1, leases).vtepMac()), r.changes().toString());
+            assertTrue(
+                    r.changes()
+                            .get(0)
+                            .startsWith("ip link add jcni.1 address "
+                                    + own(n1, leases).vtepMac()),
+                    r.changes().toString());
             assertProgrammed(n1, c, 2, 3);
 
             // Made by hand with the wrong UDP port: only recreating fixes that.
             sh(n1, "ip", "link", "del", VX);
-            sh(n1, "ip", "link", "add", VX, "type", "vxlan", "id", "1", "local", "198.18.0.11", "dev", "eth0",
-                    "dstport", "4789", "nolearning");
+            sh(
+                    n1,
+                    "ip",
+                    "link",
+                    "add",
+                    VX,
+                    "type",
+                    "vxlan",
+                    "id",
+                    "1",
+                    "local",
+                    "198.18.0.11",
+                    "dev",
+                    "eth0",
+                    "dstport",
+                    "4789",
+                    "nolearning");
             r = pass(n1, c, leases, false);
             assertEquals("ip link del jcni.1", r.changes().get(0), r.changes().toString());
-            assertEquals(8472L, Witness.map(Witness.map(Witness.link(n1.name(), VX).get("linkinfo")).get("info_data")).get("port"));
+            assertEquals(
+                    8472L,
+                    Witness.map(Witness.map(Witness.link(n1.name(), VX).get("linkinfo"))
+                                    .get("info_data"))
+                            .get("port"));
             assertProgrammed(n1, c, 2, 3);
         }
         assertSecondPassChangesNothing(c, leases, false);
@@ -364,8 +426,9 @@ class DataplaneTest {
         Node n1 = lab.node(1);
         long index = c.backend().isVxlan() ? ifindex(n1, VX) : 0;
         try (RouteNetlink nl = RouteNetlink.open(n1.ns(), Trace.OFF);
-             Dataplane restarted = new Dataplane(nl, Trace.OFF, "eth0", n1.publicIp(), ClusterLab.POD_BRIDGE)) {
-            assertEquals(own(n1, leases).vtepMac(), restarted.vtepMac(c, null), "the device's MAC is the one to publish");
+                Dataplane restarted = new Dataplane(nl, Trace.OFF, "eth0", n1.publicIp(), ClusterLab.POD_BRIDGE)) {
+            assertEquals(
+                    own(n1, leases).vtepMac(), restarted.vtepMac(c, null), "the device's MAC is the one to publish");
             Dataplane.Report r = restarted.reconcile(c, own(n1, leases), leases, true);
             assertEquals(List.of(), r.errors());
             assertEquals(List.of(), r.changes());
@@ -392,8 +455,11 @@ class DataplaneTest {
         OwnDeletions announced = n1.dataplane().ownDeletions();
         announced.clear();
         Dataplane.Report r = pass(n1, c, without3, false);
-        assertTrue(r.changes().contains("ip route del 10.244.77.0/24 via 198.18.0.13 dev eth0 proto 215"), r.changes().toString());
-        // every deletion was announced for the kernel watch, once: the stale route and peer 3's (vxlan: its neighbour and FDB entry)
+        assertTrue(
+                r.changes().contains("ip route del 10.244.77.0/24 via 198.18.0.13 dev eth0 proto 215"),
+                r.changes().toString());
+        // every deletion was announced for the kernel watch, once: the stale route and peer 3's (vxlan: its neighbour
+        // and FDB entry)
         int routesAnnounced = 0, neighboursAnnounced = 0;
         while (announced.takeRoute()) {
             routesAnnounced++;
@@ -431,7 +497,8 @@ class DataplaneTest {
 
         Dataplane.Report r = n1.dataplane().addPeers(c, own(n1, all), all, List.of(third));
         assertNotNull(r, "only a new peer: programmed alone");
-        assertEquals(backend.equals("vxlan") ? 3 : 1, r.changes().size(), r.changes().toString());
+        assertEquals(
+                backend.equals("vxlan") ? 3 : 1, r.changes().size(), r.changes().toString());
         assertEquals(1, r.routesAdded());
         assertProgrammed(n1, c, 2, 3);
         assertEquals(List.of(), pass(n1, c, all, false).changes(), "a full pass after it finds nothing to do");
@@ -445,8 +512,13 @@ class DataplaneTest {
 
         // a lease that cannot be planned, even another one: the full pass is the one to report it
         List<Lease> withBad = new ArrayList<>(all);
-        withBad.add(new Lease(IpPrefix.parse("10.99.0.0/24"), IpAddress.parse("198.18.0.99"), backend,
-                backend.equals("vxlan") ? MacAddress.parse("0a:6a:00:00:00:99") : null, backend.equals("vxlan") ? 1 : 0, 0));
+        withBad.add(new Lease(
+                IpPrefix.parse("10.99.0.0/24"),
+                IpAddress.parse("198.18.0.99"),
+                backend,
+                backend.equals("vxlan") ? MacAddress.parse("0a:6a:00:00:00:99") : null,
+                backend.equals("vxlan") ? 1 : 0,
+                0));
         assertNull(n1.dataplane().addPeers(c, own(n1, all), withBad, List.of(third)), "a lease outside the network");
     }
 
@@ -461,9 +533,16 @@ class DataplaneTest {
 
         Dataplane.Report r = n1.dataplane().reconcile(c, own(n1, leases), leases, false);
         assertEquals(2, r.errors().size(), r.errors().toString());
-        assertTrue(r.errors().stream().anyMatch(e -> e.contains("10.244.3.0/24") && e.contains("left alone")), r.errors().toString());
-        assertTrue(r.errors().stream().anyMatch(e -> e.contains("10.244.4.0-24")), r.errors().toString());
-        assertEquals(new TreeSet<>(List.of("10.244.2.0/24 via 198.18.0.12 dev eth0")), ourRoutes(n1), "the good peer is programmed");
+        assertTrue(
+                r.errors().stream().anyMatch(e -> e.contains("10.244.3.0/24") && e.contains("left alone")),
+                r.errors().toString());
+        assertTrue(
+                r.errors().stream().anyMatch(e -> e.contains("10.244.4.0-24")),
+                r.errors().toString());
+        assertEquals(
+                new TreeSet<>(List.of("10.244.2.0/24 via 198.18.0.12 dev eth0")),
+                ourRoutes(n1),
+                "the good peer is programmed");
         assertTrue(allRoutes(n1).contains("10.244.3.0/24 static"), "the foreign route is untouched");
 
         List<Dataplane.PeerState> states = n1.dataplane().inspect(c, own(n1, leases), leases);
@@ -508,17 +587,24 @@ class DataplaneTest {
         Node n2 = lab.node(2);
         passAll(c, leases, false);
         assertFalse(hasTable(n1.name()));
-        assertFalse(ClusterLab.pings(n1.pod(), ClusterLab.OUTSIDE_IP, 0), "without masquerade the outside cannot answer a pod");
+        assertFalse(
+                ClusterLab.pings(n1.pod(), ClusterLab.OUTSIDE_IP, 0),
+                "without masquerade the outside cannot answer a pod");
 
         passAll(c, leases, true);
         assertTrue(hasTable(n1.name()));
-        String table = Commands.run("ip", "netns", "exec", n1.name(), "nft", "list", "table", "inet", Dataplane.NFT_TABLE);
+        String table =
+                Commands.run("ip", "netns", "exec", n1.name(), "nft", "list", "table", "inet", Dataplane.NFT_TABLE);
         assertTrue(table.contains("ip saddr 10.244.0.0/16 ip daddr 10.244.0.0/16 return"), table);
         assertTrue(table.contains("ip saddr 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade"), table);
-        assertTrue(table.contains("ip saddr != 10.244.0.0/16 ip daddr 10.244.0.0/16 ip daddr != 10.244.1.0/24 masquerade"), table);
+        assertTrue(
+                table.contains("ip saddr != 10.244.0.0/16 ip daddr 10.244.0.0/16 ip daddr != 10.244.1.0/24 masquerade"),
+                table);
         assertTrue(table.contains("type nat hook postrouting priority srcnat"), table);
 
-        assertEquals(n1.publicIp(), ClusterLab.sourceSeenBy(lab.outside, ClusterLab.OUTSIDE_IP, n1.pod()),
+        assertEquals(
+                n1.publicIp(),
+                ClusterLab.sourceSeenBy(lab.outside, ClusterLab.OUTSIDE_IP, n1.pod()),
                 "pod to outside leaves with the node's address");
         assertEquals(n1.podIp(), ClusterLab.sourceSeenBy(n2.pod(), n2.podIp(), n1.pod()), "pod to pod is never NATed");
         assertEquals(n2.podIp(), ClusterLab.sourceSeenBy(n1.pod(), n1.podIp(), n2.pod()));
@@ -528,10 +614,16 @@ class DataplaneTest {
         // A rule added by hand: the table is replaced as a whole.
         sh(n1, "nft", "add", "rule", "inet", Dataplane.NFT_TABLE, "postrouting", "counter");
         Dataplane.Report r = pass(n1, c, leases, true);
-        assertTrue(r.changes().contains("nft delete table inet jcni_cluster"), r.changes().toString());
-        String after = Commands.run("ip", "netns", "exec", n1.name(), "nft", "list", "table", "inet", Dataplane.NFT_TABLE);
+        assertTrue(
+                r.changes().contains("nft delete table inet jcni_cluster"),
+                r.changes().toString());
+        String after =
+                Commands.run("ip", "netns", "exec", n1.name(), "nft", "list", "table", "inet", Dataplane.NFT_TABLE);
         assertFalse(after.contains("counter"), after);
-        assertEquals(3, after.lines().filter(l -> l.contains("comment \"jcni cluster")).count(), after);
+        assertEquals(
+                3,
+                after.lines().filter(l -> l.contains("comment \"jcni cluster")).count(),
+                after);
 
         for (Node n : lab.nodes) {
             Dataplane.Report off = pass(n, c, leases, false);
@@ -553,16 +645,21 @@ class DataplaneTest {
         sh(n1, "ip", "addr", "add", "172.31.0.1/24", "dev", ClusterLab.POD_BRIDGE); // outside the network: not ours
 
         Dataplane.Report r = pass(n1, c, leases, false);
-        assertEquals(List.of("ip addr add 10.244.1.1/24 brd + dev jcni0", "ip addr del 10.244.99.1/24 dev jcni0"), r.changes());
-        assertEquals(new TreeSet<>(List.of("10.244.1.1/24", "10.244.1.77/24", "172.31.0.1/24")),
+        assertEquals(
+                List.of("ip addr add 10.244.1.1/24 brd + dev jcni0", "ip addr del 10.244.99.1/24 dev jcni0"),
+                r.changes());
+        assertEquals(
+                new TreeSet<>(List.of("10.244.1.1/24", "10.244.1.77/24", "172.31.0.1/24")),
                 new TreeSet<>(v4(n1, ClusterLab.POD_BRIDGE)));
         assertAllPodsTalk();
 
         // No bridge yet (no pod on the node): nothing is created for it.
         try (RouteNetlink nl = RouteNetlink.open(lab.lone, Trace.OFF);
-             Dataplane lone = new Dataplane(nl, Trace.OFF, "eth0", IpAddress.parse("198.18.1.1"), ClusterLab.POD_BRIDGE)) {
+                Dataplane lone =
+                        new Dataplane(nl, Trace.OFF, "eth0", IpAddress.parse("198.18.1.1"), ClusterLab.POD_BRIDGE)) {
             NetworkConfig hg = config("host-gw");
-            Lease own = new Lease(IpPrefix.parse("10.244.9.0/24"), IpAddress.parse("198.18.1.1"), "host-gw", null, 0, 0);
+            Lease own =
+                    new Lease(IpPrefix.parse("10.244.9.0/24"), IpAddress.parse("198.18.1.1"), "host-gw", null, 0, 0);
             Dataplane.Report lr = lone.reconcile(hg, own, List.of(own), false);
             assertEquals(List.of(), lr.errors());
             assertFalse(Witness.linkNames(lab.loneName).contains(ClusterLab.POD_BRIDGE));
@@ -580,8 +677,12 @@ class DataplaneTest {
             pass(n, c, leases, false);
         }
         Node n1 = lab.node(1);
-        assertEquals(new TreeSet<>(List.of("10.244.2.0/24 via 198.18.0.12 dev eth0", "10.244.3.0/24 via 198.18.0.13 dev eth0",
-                "10.244.4.0/24 via 10.244.4.0 dev jcni.1 onlink")), ourRoutes(n1));
+        assertEquals(
+                new TreeSet<>(List.of(
+                        "10.244.2.0/24 via 198.18.0.12 dev eth0",
+                        "10.244.3.0/24 via 198.18.0.13 dev eth0",
+                        "10.244.4.0/24 via 10.244.4.0 dev jcni.1 onlink")),
+                ourRoutes(n1));
         assertEquals(new TreeSet<>(List.of("10.244.4.0 " + farMac)), neighbours(n1));
         assertEquals(new TreeSet<>(List.of(farMac + " dst 198.18.1.50 permanent")), fdb(n1));
         assertAllPodsTalk();
@@ -589,11 +690,17 @@ class DataplaneTest {
 
         List<Dataplane.PeerState> states = n1.dataplane().inspect(c, own(n1, leases), leases);
         assertEquals(3, states.size());
-        Dataplane.PeerState direct = states.stream().filter(s -> s.peer().subnet().toString().equals("10.244.2.0/24")).findFirst().orElseThrow();
+        Dataplane.PeerState direct = states.stream()
+                .filter(s -> s.peer().subnet().toString().equals("10.244.2.0/24"))
+                .findFirst()
+                .orElseThrow();
         assertNull(direct.neighbour());
         assertNull(direct.fdb());
         assertTrue(direct.routePresent());
-        Dataplane.PeerState far = states.stream().filter(s -> s.peer().subnet().toString().equals("10.244.4.0/24")).findFirst().orElseThrow();
+        Dataplane.PeerState far = states.stream()
+                .filter(s -> s.peer().subnet().toString().equals("10.244.4.0/24"))
+                .findFirst()
+                .orElseThrow();
         assertEquals("10.244.4.0 lladdr " + farMac + " dev jcni.1 nud permanent", far.neighbour());
         assertEquals(Boolean.TRUE, far.neighbourPresent());
         assertEquals(Boolean.TRUE, far.fdbPresent());
@@ -634,13 +741,16 @@ class DataplaneTest {
         Dataplane.Report r = n1.dataplane().teardown();
         assertEquals(List.of(), r.errors());
         assertTrue(r.changes().contains("ip link del jcni.1"), r.changes().toString());
-        assertTrue(r.changes().contains("nft delete table inet jcni_cluster"), r.changes().toString());
+        assertTrue(
+                r.changes().contains("nft delete table inet jcni_cluster"),
+                r.changes().toString());
         assertEquals(new TreeSet<>(), ourRoutes(n1));
         assertEquals(List.of(), ourLinks(n1.name()));
         assertFalse(hasTable(n1.name()));
         TreeSet<String> routes = allRoutes(n1);
         assertTrue(routes.contains("10.244.50.0/24 static") && routes.contains("10.99.0.0/24 boot"), routes.toString());
-        assertEquals(List.of("10.244.1.1/24"), v4(n1, ClusterLab.POD_BRIDGE), "teardown leaves the bridge to the plugin");
+        assertEquals(
+                List.of("10.244.1.1/24"), v4(n1, ClusterLab.POD_BRIDGE), "teardown leaves the bridge to the plugin");
 
         Dataplane.Report again = n1.dataplane().teardown();
         assertEquals(List.of(), again.changes());
@@ -670,7 +780,8 @@ class DataplaneTest {
         Lease own = new Lease(n1.subnet(), n1.publicIp(), "vxlan", previous, 1, 0);
         Dataplane.Report r = n1.dataplane().reconcile(c, own, List.of(own), false);
         assertEquals(List.of(), r.errors());
-        assertEquals(previous.toString(), Witness.link(n1.name(), VX).get("address"), "the device takes the lease's MAC");
+        assertEquals(
+                previous.toString(), Witness.link(n1.name(), VX).get("address"), "the device takes the lease's MAC");
         assertEquals(previous, n1.dataplane().vtepMac(c, null), "an existing device's MAC wins");
         assertEquals(previous, n1.dataplane().vtepMac(c, derived));
     }

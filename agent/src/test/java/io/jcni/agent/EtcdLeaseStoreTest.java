@@ -1,5 +1,14 @@
 package io.jcni.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import io.jcni.agent.LeaseStore.LeaseEvent;
 import io.jcni.agent.LeaseStore.LeaseLostException;
 import io.jcni.agent.LeaseStore.NetworkExhaustedException;
@@ -10,13 +19,6 @@ import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
 import io.jcni.testkit.TestNames;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -38,15 +40,12 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 
 /**
  * {@link EtcdLeaseStore} against a real etcd on 127.0.0.1, with {@code etcdctl} as the independent
@@ -102,8 +101,8 @@ class EtcdLeaseStoreTest {
     }
 
     private EtcdLeaseStore store(TestEtcd on) {
-        return closeLater(EtcdLeaseStore.connect(EtcdLeaseStore.Options.of(on.endpoint())
-                .withPrefix(prefix).withWarnings(warnings::add)));
+        return closeLater(EtcdLeaseStore.connect(
+                EtcdLeaseStore.Options.of(on.endpoint()).withPrefix(prefix).withWarnings(warnings::add)));
     }
 
     private static NetworkConfig config(String json) {
@@ -114,7 +113,8 @@ class EtcdLeaseStoreTest {
         }
     }
 
-    private static final NetworkConfig VXLAN16 = config("{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\",\"VNI\":1}}");
+    private static final NetworkConfig VXLAN16 =
+            config("{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\",\"VNI\":1}}");
 
     /** The stored value of {@code key} as etcdctl sees it, null when absent. */
     private static Map<String, Object> stored(TestEtcd on, String key) {
@@ -166,7 +166,9 @@ class EtcdLeaseStoreTest {
         assertEquals(key, store.configKey());
 
         var missing = assertThrows(NetworkConfig.InvalidConfigException.class, store::config);
-        assertEquals(key + " is missing: write it with `jcni cluster init --network CIDR` or etcdctl put", missing.getMessage());
+        assertEquals(
+                key + " is missing: write it with `jcni cluster init --network CIDR` or etcdctl put",
+                missing.getMessage());
 
         etcd.etcdctl("put", key, "{\"Network\": 42");
         var notJson = assertThrows(NetworkConfig.InvalidConfigException.class, store::config);
@@ -174,14 +176,16 @@ class EtcdLeaseStoreTest {
 
         etcd.etcdctl("put", key, "{\"Network\": \"10.244.0.1/16\"}");
         var bad = assertThrows(NetworkConfig.InvalidConfigException.class, store::config);
-        assertEquals(key + ": \"Network\" 10.244.0.1/16 has host bits set (did you mean 10.244.0.0/16?)", bad.getMessage());
+        assertEquals(
+                key + ": \"Network\" 10.244.0.1/16 has host bits set (did you mean 10.244.0.0/16?)", bad.getMessage());
 
         store.putConfig(VXLAN16);
         assertEquals("10.244.0.0/16", stored(etcd, key).get("Network"), "etcdctl sees the written configuration");
         assertEquals(VXLAN16, store.config());
 
         // flannel's own documentation example, as an operator would write it
-        etcd.etcdctl("put", key, "{\"Network\": \"10.5.0.0/16\", \"SubnetLen\": 26, \"Backend\": {\"Type\": \"host-gw\"}}");
+        etcd.etcdctl(
+                "put", key, "{\"Network\": \"10.5.0.0/16\", \"SubnetLen\": 26, \"Backend\": {\"Type\": \"host-gw\"}}");
         NetworkConfig c = store.config();
         assertEquals(IpPrefix.parse("10.5.0.0/16"), c.network());
         assertEquals(26, c.subnetLen());
@@ -206,7 +210,9 @@ class EtcdLeaseStoreTest {
         assertEquals("198.18.0.11", value.get("PublicIP"));
         assertEquals("vxlan", value.get("BackendType"));
         assertEquals(Map.of("VNI", 1L, "VtepMAC", MAC_1.toString()), value.get("BackendData"));
-        assertTrue(etcd.etcdctl("lease", "timetolive", Long.toHexString(first.storeLease()), "--keys").contains(key),
+        assertTrue(
+                etcd.etcdctl("lease", "timetolive", Long.toHexString(first.storeLease()), "--keys")
+                        .contains(key),
                 "the key is attached to the returned etcd lease");
 
         // the agent restarted (its VXLAN device got a new MAC): same subnet, new value, new etcd lease
@@ -215,8 +221,11 @@ class EtcdLeaseStoreTest {
         assertEquals(MAC_2, again.vtepMac());
         assertNotEquals(first.storeLease(), again.storeLease());
         assertEquals(MAC_2.toString(), ((Map<?, ?>) stored(etcd, key).get("BackendData")).get("VtepMAC"));
-        assertTrue(etcd.etcdctl("lease", "timetolive", Long.toHexString(again.storeLease()), "--keys").contains(key));
-        assertTrue(etcd.etcdctl("lease", "timetolive", Long.toHexString(first.storeLease())).contains("already expired"),
+        assertTrue(etcd.etcdctl("lease", "timetolive", Long.toHexString(again.storeLease()), "--keys")
+                .contains(key));
+        assertTrue(
+                etcd.etcdctl("lease", "timetolive", Long.toHexString(first.storeLease()))
+                        .contains("already expired"),
                 "the old etcd lease is revoked");
         assertEquals(0, store.ttlLeft(first));
         assertTrue(store.ttlLeft(again) > 50, "ttl of the new lease: " + store.ttlLeft(again));
@@ -246,8 +255,9 @@ class EtcdLeaseStoreTest {
 
     @Test
     void racingStoresNeverShareASubnetAndAFullNetworkSaysSo() throws Exception {
-        NetworkConfig ten = config("{\"Network\":\"10.250.0.0/20\",\"SubnetMin\":\"10.250.1.0\",\"SubnetMax\":\"10.250.10.0\","
-                + "\"Backend\":{\"Type\":\"host-gw\"}}");
+        NetworkConfig ten =
+                config("{\"Network\":\"10.250.0.0/20\",\"SubnetMin\":\"10.250.1.0\",\"SubnetMax\":\"10.250.10.0\","
+                        + "\"Backend\":{\"Type\":\"host-gw\"}}");
         assertEquals(10, ten.subnetCount());
         int n = 10;
         List<EtcdLeaseStore> stores = new ArrayList<>();
@@ -286,9 +296,11 @@ class EtcdLeaseStoreTest {
         }
         assertEquals(n, ips.size());
 
-        var full = assertThrows(NetworkExhaustedException.class,
+        var full = assertThrows(
+                NetworkExhaustedException.class,
                 () -> stores.getFirst().acquire(ten, IpAddress.parse("198.18.1.99"), null, null, TTL));
-        assertEquals("network 10.250.0.0/20 has no free /24 between 10.250.1.0 and 10.250.10.0: all 10 are leased",
+        assertEquals(
+                "network 10.250.0.0/20 has no free /24 between 10.250.1.0 and 10.250.10.0: all 10 are leased",
                 full.getMessage());
     }
 
@@ -431,12 +443,16 @@ class EtcdLeaseStoreTest {
         List<LeaseEvent> events = new CopyOnWriteArrayList<>();
         closeLater(store.watch(rev, events::add, errors::add));
         await("the compacted watch fails", Duration.ofSeconds(5), () -> !errors.isEmpty());
-        assertTrue(errors.getFirst().getMessage().contains("compacted"), errors.getFirst().getMessage());
+        assertTrue(
+                errors.getFirst().getMessage().contains("compacted"),
+                errors.getFirst().getMessage());
         // a later change is not delivered to the failed watch; the error came exactly once
         BlockingQueue<LeaseEvent> fresh = new LinkedBlockingQueue<>();
         closeLater(store.watch(store.leases().revision() + 1, fresh::add, errors::add));
         etcd.etcdctl("put", prefix + "/subnets/10.244.1.0-24", "{\"PublicIP\":\"198.18.0.3\"}");
-        assertEquals(IpAddress.parse("198.18.0.3"), next(fresh, Duration.ofSeconds(5)).lease().publicIp());
+        assertEquals(
+                IpAddress.parse("198.18.0.3"),
+                next(fresh, Duration.ofSeconds(5)).lease().publicIp());
         assertEquals(List.of(), events);
         assertEquals(1, errors.size(), errors.toString());
     }
@@ -447,18 +463,31 @@ class EtcdLeaseStoreTest {
     void flannelWrittenKeysAreRead() {
         String subnets = prefix + "/subnets/";
         // flannel's exact values (it writes PublicIPv6 as null when it has none)
-        etcd.etcdctl("put", subnets + "10.244.7.0-24", "{\"PublicIP\":\"198.18.0.7\",\"PublicIPv6\":null,"
-                + "\"BackendType\":\"vxlan\",\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"aa:bb:cc:dd:ee:07\"}}");
-        etcd.etcdctl("put", subnets + "10.244.8.0-24", "{\"PublicIP\":\"198.18.0.8\",\"PublicIPv6\":null,"
-                + "\"BackendType\":\"host-gw\",\"BackendData\":null}");
+        etcd.etcdctl(
+                "put",
+                subnets + "10.244.7.0-24",
+                "{\"PublicIP\":\"198.18.0.7\",\"PublicIPv6\":null,"
+                        + "\"BackendType\":\"vxlan\",\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"aa:bb:cc:dd:ee:07\"}}");
+        etcd.etcdctl(
+                "put",
+                subnets + "10.244.8.0-24",
+                "{\"PublicIP\":\"198.18.0.8\",\"PublicIPv6\":null,"
+                        + "\"BackendType\":\"host-gw\",\"BackendData\":null}");
         etcd.etcdctl("put", subnets + "10.244.9.0-24", "garbage");
         etcd.etcdctl("put", subnets + "nonsense", "{}");
         EtcdLeaseStore store = store();
         LeaseStore.Snapshot snap = store.leases();
-        assertEquals(List.of(
-                new Lease(IpPrefix.parse("10.244.7.0/24"), IpAddress.parse("198.18.0.7"), "vxlan",
-                        MacAddress.parse("aa:bb:cc:dd:ee:07"), 1, 0),
-                new Lease(IpPrefix.parse("10.244.8.0/24"), IpAddress.parse("198.18.0.8"), "host-gw", null, 0, 0)),
+        assertEquals(
+                List.of(
+                        new Lease(
+                                IpPrefix.parse("10.244.7.0/24"),
+                                IpAddress.parse("198.18.0.7"),
+                                "vxlan",
+                                MacAddress.parse("aa:bb:cc:dd:ee:07"),
+                                1,
+                                0),
+                        new Lease(
+                                IpPrefix.parse("10.244.8.0/24"), IpAddress.parse("198.18.0.8"), "host-gw", null, 0, 0)),
                 snap.leases());
         assertTrue(snap.revision() > 0);
         assertTrue(warnings.stream().anyMatch(w -> w.contains(subnets + "10.244.9.0-24")), warnings.toString());
@@ -470,13 +499,24 @@ class EtcdLeaseStoreTest {
         assertEquals(0, kept.storeLease());
         assertEquals(-1, store.ttlLeft(kept));
         assertEquals(-1, store.renew(kept));
-        assertEquals("0", etcd.etcdctl("get", subnets + "10.244.7.0-24", "-w", "fields")
-                .lines().filter(l -> l.startsWith("\"Lease\"")).findFirst().orElseThrow().replaceAll("\\D", ""));
-        assertEquals(MAC_2.toString(), ((Map<?, ?>) stored(etcd, subnets + "10.244.7.0-24").get("BackendData")).get("VtepMAC"));
+        assertEquals(
+                "0",
+                etcd.etcdctl("get", subnets + "10.244.7.0-24", "-w", "fields")
+                        .lines()
+                        .filter(l -> l.startsWith("\"Lease\""))
+                        .findFirst()
+                        .orElseThrow()
+                        .replaceAll("\\D", ""));
+        assertEquals(
+                MAC_2.toString(),
+                ((Map<?, ?>) stored(etcd, subnets + "10.244.7.0-24").get("BackendData")).get("VtepMAC"));
 
         // an unreadable entry still holds its subnet
-        NetworkConfig two = config("{\"Network\":\"10.244.0.0/16\",\"SubnetMin\":\"10.244.9.0\",\"SubnetMax\":\"10.244.10.0\"}");
-        assertEquals(IpPrefix.parse("10.244.10.0/24"), store.acquire(two, NODE_A, MAC_1, null, TTL).subnet());
+        NetworkConfig two =
+                config("{\"Network\":\"10.244.0.0/16\",\"SubnetMin\":\"10.244.9.0\",\"SubnetMax\":\"10.244.10.0\"}");
+        assertEquals(
+                IpPrefix.parse("10.244.10.0/24"),
+                store.acquire(two, NODE_A, MAC_1, null, TTL).subnet());
         assertThrows(NetworkExhaustedException.class, () -> store.acquire(two, NODE_B, MAC_1, null, TTL));
     }
 
@@ -489,20 +529,23 @@ class EtcdLeaseStoreTest {
             port = s.getLocalPort(); // closed again: nothing listens there
         }
         String endpoint = "http://127.0.0.1:" + port;
-        EtcdLeaseStore store = closeLater(EtcdLeaseStore.connect(EtcdLeaseStore.Options.of(endpoint)
-                .withPrefix(prefix).withTimeout(Duration.ofSeconds(2))));
+        EtcdLeaseStore store = closeLater(EtcdLeaseStore.connect(
+                EtcdLeaseStore.Options.of(endpoint).withPrefix(prefix).withTimeout(Duration.ofSeconds(2))));
         long t0 = System.nanoTime();
         var e = assertThrows(StoreUnavailableException.class, store::config);
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertTrue(e.getMessage().startsWith("etcd at " + endpoint), e.getMessage());
-        assertTrue(e.getMessage().contains("Connection refused") || e.getMessage().contains("within 2 s"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("Connection refused") || e.getMessage().contains("within 2 s"), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
         assertTrue(ms < 6000, "bounded by the timeout, took " + ms + " ms");
         assertFalse(store.healthy());
         List<Throwable> errors = new CopyOnWriteArrayList<>();
         closeLater(store.watch(1, ev -> fail("no event expected: " + ev), errors::add));
         await("the watch reports the down etcd", Duration.ofSeconds(6), () -> !errors.isEmpty());
-        assertTrue(errors.getFirst().getMessage().startsWith("etcd at " + endpoint), errors.getFirst().getMessage());
+        assertTrue(
+                errors.getFirst().getMessage().startsWith("etcd at " + endpoint),
+                errors.getFirst().getMessage());
     }
 
     @Test
@@ -510,7 +553,9 @@ class EtcdLeaseStoreTest {
         try (TestEtcd own = TestEtcd.start(RUN, "outage")) {
             Duration timeout = Duration.ofSeconds(1);
             EtcdLeaseStore store = closeLater(EtcdLeaseStore.connect(EtcdLeaseStore.Options.of(own.endpoint())
-                    .withPrefix(prefix).withTimeout(timeout).withWarnings(warnings::add)));
+                    .withPrefix(prefix)
+                    .withTimeout(timeout)
+                    .withWarnings(warnings::add)));
             store.putConfig(VXLAN16);
             // preferred, so that it is not one of the subnets etcdctl writes below
             Lease lease = store.acquire(VXLAN16, NODE_A, MAC_1, IpPrefix.parse("10.244.40.0/24"), TTL);
@@ -522,17 +567,25 @@ class EtcdLeaseStoreTest {
 
             own.stop();
             await("the watch reports the outage", Duration.ofSeconds(6), () -> !errors.isEmpty());
-            assertTrue(errors.getFirst() instanceof StoreUnavailableException, errors.getFirst().toString());
-            assertTrue(errors.getFirst().getMessage().startsWith("etcd at " + own.endpoint()), errors.getFirst().getMessage());
+            assertTrue(
+                    errors.getFirst() instanceof StoreUnavailableException,
+                    errors.getFirst().toString());
+            assertTrue(
+                    errors.getFirst().getMessage().startsWith("etcd at " + own.endpoint()),
+                    errors.getFirst().getMessage());
 
-            for (Runnable call : List.<Runnable>of(store::leases, () -> store.renew(lease),
-                    () -> store.acquire(VXLAN16, NODE_B, MAC_2, null, TTL), () -> store.putConfig(VXLAN16))) {
+            for (Runnable call : List.<Runnable>of(
+                    store::leases,
+                    () -> store.renew(lease),
+                    () -> store.acquire(VXLAN16, NODE_B, MAC_2, null, TTL),
+                    () -> store.putConfig(VXLAN16))) {
                 long t0 = System.nanoTime();
                 var e = assertThrows(StoreUnavailableException.class, call::run);
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 assertTrue(e.getMessage().startsWith("etcd at " + own.endpoint()), e.getMessage());
                 assertFalse(e.getMessage().contains("\n"), e.getMessage());
-                assertTrue(ms < 3 * timeout.toMillis(), "bounded by the timeout, took " + ms + " ms: " + e.getMessage());
+                assertTrue(
+                        ms < 3 * timeout.toMillis(), "bounded by the timeout, took " + ms + " ms: " + e.getMessage());
             }
             assertFalse(store.healthy());
 
@@ -548,7 +601,9 @@ class EtcdLeaseStoreTest {
             BlockingQueue<LeaseEvent> fresh = new LinkedBlockingQueue<>();
             closeLater(store.watch(store.leases().revision() + 1, fresh::add, errors::add));
             own.etcdctl("put", prefix + "/subnets/10.244.51.0-24", "{\"PublicIP\":\"198.18.0.51\"}");
-            assertEquals(IpPrefix.parse("10.244.51.0/24"), next(fresh, Duration.ofSeconds(5)).subnet());
+            assertEquals(
+                    IpPrefix.parse("10.244.51.0/24"),
+                    next(fresh, Duration.ofSeconds(5)).subnet());
             assertEquals(1, errors.size(), errors.toString());
             assertTrue(events.isEmpty(), events.toString());
 
@@ -564,8 +619,8 @@ class EtcdLeaseStoreTest {
     void aFrozenEtcdIsNoticedByTheWatch() throws Exception {
         try (TestEtcd own = TestEtcd.start(RUN, "frozen")) {
             Duration timeout = Duration.ofSeconds(1);
-            EtcdLeaseStore store = closeLater(EtcdLeaseStore.connect(EtcdLeaseStore.Options.of(own.endpoint())
-                    .withPrefix(prefix).withTimeout(timeout)));
+            EtcdLeaseStore store = closeLater(EtcdLeaseStore.connect(
+                    EtcdLeaseStore.Options.of(own.endpoint()).withPrefix(prefix).withTimeout(timeout)));
             BlockingQueue<LeaseEvent> events = new LinkedBlockingQueue<>();
             List<Throwable> errors = new CopyOnWriteArrayList<>();
             closeLater(store.watch(store.leases().revision() + 1, events::add, errors::add));
@@ -578,7 +633,9 @@ class EtcdLeaseStoreTest {
             try {
                 // the connection stays up: only the watch's own progress check can tell
                 await("the watch reports the frozen etcd", Duration.ofSeconds(5), () -> !errors.isEmpty());
-                assertTrue(errors.getFirst().getMessage().contains("did not answer"), errors.getFirst().getMessage());
+                assertTrue(
+                        errors.getFirst().getMessage().contains("did not answer"),
+                        errors.getFirst().getMessage());
                 var e = assertThrows(StoreUnavailableException.class, store::leases);
                 assertTrue(e.getMessage().contains("did not answer within 1 s"), e.getMessage());
             } finally {
@@ -599,14 +656,17 @@ class EtcdLeaseStoreTest {
             try (TestEtcd own = TestEtcd.start(RUN, "tls", tls)) {
                 assertTrue(own.endpoint().startsWith("https://"));
                 EtcdLeaseStore store = closeLater(EtcdLeaseStore.connect(EtcdLeaseStore.Options.of(own.endpoint())
-                        .withPrefix(prefix).withTls(tls.ca(), tls.clientCert(), tls.clientKey())));
+                        .withPrefix(prefix)
+                        .withTls(tls.ca(), tls.clientCert(), tls.clientKey())));
                 store.putConfig(VXLAN16);
                 assertEquals(VXLAN16, store.config());
                 assertEquals("10.244.0.0/16", stored(own, prefix + "/config").get("Network"));
 
                 // without a client certificate etcd refuses; the message stays one line
                 EtcdLeaseStore anonymous = closeLater(EtcdLeaseStore.connect(EtcdLeaseStore.Options.of(own.endpoint())
-                        .withPrefix(prefix).withTls(tls.ca(), null, null).withTimeout(Duration.ofSeconds(2))));
+                        .withPrefix(prefix)
+                        .withTls(tls.ca(), null, null)
+                        .withTimeout(Duration.ofSeconds(2))));
                 var e = assertThrows(StoreUnavailableException.class, anonymous::config);
                 assertFalse(e.getMessage().contains("\n"), e.getMessage());
                 assertTrue(e.getMessage().contains("certificate"), e.getMessage());
@@ -618,18 +678,29 @@ class EtcdLeaseStoreTest {
 
     @Test
     void badOptionsAreRefusedUpFront() {
-        var e = assertThrows(IllegalArgumentException.class, () -> EtcdLeaseStore.connect(
-                EtcdLeaseStore.Options.of("127.0.0.1:2379")));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> EtcdLeaseStore.connect(EtcdLeaseStore.Options.of("127.0.0.1:2379")));
         assertTrue(e.getMessage().contains("127.0.0.1:2379"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> EtcdLeaseStore.connect(
-                EtcdLeaseStore.Options.of("http://127.0.0.1:2379").withTls(Path.of("/nonexistent-ca.pem"), null, null)));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> EtcdLeaseStore.connect(EtcdLeaseStore.Options.of("http://127.0.0.1:2379")
+                        .withTls(Path.of("/nonexistent-ca.pem"), null, null)));
         assertTrue(e.getMessage().contains("https"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> EtcdLeaseStore.connect(
-                EtcdLeaseStore.Options.of("https://127.0.0.1:2379").withTls(Path.of("/nonexistent-jst-ca.pem"), null, null)));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> EtcdLeaseStore.connect(EtcdLeaseStore.Options.of("https://127.0.0.1:2379")
+                        .withTls(Path.of("/nonexistent-jst-ca.pem"), null, null)));
         assertTrue(e.getMessage().contains("/nonexistent-jst-ca.pem"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> EtcdLeaseStore.Options.of());
-        assertEquals("/jcni.io/network", EtcdLeaseStore.Options.of("http://127.0.0.1:2379").prefix());
-        assertEquals("/coreos.com/network", EtcdLeaseStore.Options.of("http://127.0.0.1:2379").withPrefix("/coreos.com/network/").prefix());
+        assertEquals(
+                "/jcni.io/network",
+                EtcdLeaseStore.Options.of("http://127.0.0.1:2379").prefix());
+        assertEquals(
+                "/coreos.com/network",
+                EtcdLeaseStore.Options.of("http://127.0.0.1:2379")
+                        .withPrefix("/coreos.com/network/")
+                        .prefix());
     }
 
     /** Certificates for a TLS etcd on 127.0.0.1, made with openssl: an EC CA, and RSA keys in PKCS#1 form. */
@@ -638,11 +709,24 @@ class EtcdLeaseStoreTest {
             Path ca = dir.resolve("ca.pem");
             Path caKey = dir.resolve("ca-key.pem");
             openssl(dir, "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", caKey.toString());
-            openssl(dir, "req", "-x509", "-new", "-key", caKey.toString(), "-subj", "/CN=jst-" + RUN + "-ca",
-                    "-days", "1", "-out", ca.toString());
-            Path serverCert = leaf(dir, "server", ca, caKey, "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+            openssl(
+                    dir,
+                    "req",
+                    "-x509",
+                    "-new",
+                    "-key",
+                    caKey.toString(),
+                    "-subj",
+                    "/CN=jst-" + RUN + "-ca",
+                    "-days",
+                    "1",
+                    "-out",
+                    ca.toString());
+            Path serverCert =
+                    leaf(dir, "server", ca, caKey, "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
             Path clientCert = leaf(dir, "client", ca, caKey, "extendedKeyUsage=clientAuth\n");
-            return new TestEtcd.Tls(ca, serverCert, dir.resolve("server-key.pem"), clientCert, dir.resolve("client-key.pem"));
+            return new TestEtcd.Tls(
+                    ca, serverCert, dir.resolve("server-key.pem"), clientCert, dir.resolve("client-key.pem"));
         }
 
         private static Path leaf(Path dir, String name, Path ca, Path caKey, String ext) throws IOException {
@@ -652,9 +736,33 @@ class EtcdLeaseStoreTest {
             Path extFile = dir.resolve(name + ".ext");
             Files.writeString(extFile, ext);
             openssl(dir, "genrsa", "-traditional", "-out", key.toString(), "2048");
-            openssl(dir, "req", "-new", "-key", key.toString(), "-subj", "/CN=jst-" + RUN + "-" + name, "-out", csr.toString());
-            openssl(dir, "x509", "-req", "-in", csr.toString(), "-CA", ca.toString(), "-CAkey", caKey.toString(),
-                    "-CAcreateserial", "-days", "1", "-extfile", extFile.toString(), "-out", cert.toString());
+            openssl(
+                    dir,
+                    "req",
+                    "-new",
+                    "-key",
+                    key.toString(),
+                    "-subj",
+                    "/CN=jst-" + RUN + "-" + name,
+                    "-out",
+                    csr.toString());
+            openssl(
+                    dir,
+                    "x509",
+                    "-req",
+                    "-in",
+                    csr.toString(),
+                    "-CA",
+                    ca.toString(),
+                    "-CAkey",
+                    caKey.toString(),
+                    "-CAcreateserial",
+                    "-days",
+                    "1",
+                    "-extfile",
+                    extFile.toString(),
+                    "-out",
+                    cert.toString());
             return cert;
         }
 

@@ -1,17 +1,16 @@
 package io.jcni.agent;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 class HandoffTest {
     private final Path dir;
@@ -23,7 +22,8 @@ class HandoffTest {
     @AfterEach
     void cleanup() throws Exception {
         try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            s.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         }
     }
 
@@ -34,7 +34,8 @@ class HandoffTest {
         Handoff h = new Handoff(dir.resolve("run/subnet.env"), dir.resolve("net.d"), "jcni0");
         assertNull(h.previousSubnet(), "no earlier hand-off");
         assertEquals(List.of(h.subnetFile(), h.conflist()), h.write(c, own, 1450, true));
-        assertEquals("JCNI_NETWORK=10.244.0.0/16\nJCNI_SUBNET=10.244.7.1/24\nJCNI_MTU=1450\nJCNI_IPMASQ=true\n",
+        assertEquals(
+                "JCNI_NETWORK=10.244.0.0/16\nJCNI_SUBNET=10.244.7.1/24\nJCNI_MTU=1450\nJCNI_IPMASQ=true\n",
                 Files.readString(h.subnetFile()));
         assertEquals(IpPrefix.parse("10.244.7.0/24"), h.previousSubnet());
 
@@ -42,12 +43,16 @@ class HandoffTest {
         assertEquals("jcni", list.get("name"));
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> plugins = (List<Map<String, Object>>) list.get("plugins");
-        assertEquals(List.of("jcni-bridge", "jcni-portmap", "jcni-loopback"), plugins.stream().map(p -> p.get("type")).toList());
+        assertEquals(
+                List.of("jcni-bridge", "jcni-portmap", "jcni-loopback"),
+                plugins.stream().map(p -> p.get("type")).toList());
         Map<String, Object> bridge = plugins.get(0);
         assertEquals(false, bridge.get("ipMasq"), "the agent masquerades, knowing the whole cluster network");
         assertEquals(1450L, bridge.get("mtu"));
         assertTrue(Json.write(bridge.get("ipam")).contains("10.244.7.0/24"));
-        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(h.conflist())));
+        assertEquals(
+                "rw-r--r--",
+                java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(h.conflist())));
 
         // the same content is not rewritten (watchers of the directory see no change)
         long mtime = Files.getLastModifiedTime(h.conflist()).toMillis();

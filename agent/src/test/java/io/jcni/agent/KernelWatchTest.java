@@ -1,23 +1,23 @@
 package io.jcni.agent;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.*;
-
 /** The agent's kernel watch wakes it for what it owns (and only that), caused by iproute2 as a person would. */
 class KernelWatchTest {
     @AutoClose
     private final TestNetns namespaces = new TestNetns();
+
     private final String ns = TestNames.unique("jkw-");
     private final Semaphore wakeUps = new Semaphore(0);
     private NetNs handle;

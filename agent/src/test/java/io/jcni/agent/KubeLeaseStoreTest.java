@@ -1,5 +1,7 @@
 package io.jcni.agent;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeCondition;
 import io.fabric8.kubernetes.api.model.NodeConditionBuilder;
@@ -10,10 +12,6 @@ import io.jcni.agent.LeaseStore.NoUsableSubnetException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +24,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@link KubeLeaseStore} against fabric8's mock API server in CRUD mode, in this JVM: the Node's
@@ -62,22 +61,29 @@ class KubeLeaseStoreTest {
             // whatever the test made the store do, the agent's ClusterRole allowed it
             var rules = Rbac.clusterRole(Rbac.MANIFEST, "jcni");
             for (KubeMock.Request r : mock.agentRequests()) {
-                assertTrue(Rbac.allows(rules, Rbac.access(r.method(), r.path())), "not allowed by the ClusterRole: " + r);
+                assertTrue(
+                        Rbac.allows(rules, Rbac.access(r.method(), r.path())), "not allowed by the ClusterRole: " + r);
             }
         } finally {
             try {
                 mock.close();
             } finally {
                 try (var s = Files.walk(dir)) {
-                    s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                    s.sorted(java.util.Comparator.reverseOrder())
+                            .forEach(p -> p.toFile().delete());
                 }
             }
         }
     }
 
     KubeLeaseStore store(String node) {
-        KubeLeaseStore s = KubeLeaseStore.connect(new KubeLeaseStore.Options(node, dir.resolve("net-conf.json"),
-                dir.resolve("kubeconfig"), Duration.ofSeconds(5), logged::add, logged::add));
+        KubeLeaseStore s = KubeLeaseStore.connect(new KubeLeaseStore.Options(
+                node,
+                dir.resolve("net-conf.json"),
+                dir.resolve("kubeconfig"),
+                Duration.ofSeconds(5),
+                logged::add,
+                logged::add));
         cleanup.add(s);
         return s;
     }
@@ -90,7 +96,9 @@ class KubeLeaseStoreTest {
         assertTrue(c.backend().isVxlan());
         Files.writeString(dir.resolve("net-conf.json"), "{\"Backend\":{}}");
         NetworkConfig.InvalidConfigException e = assertThrows(NetworkConfig.InvalidConfigException.class, s::config);
-        assertTrue(e.getMessage().contains("net-conf.json") && e.getMessage().contains("\"Network\" is missing"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("net-conf.json") && e.getMessage().contains("\"Network\" is missing"),
+                e.getMessage());
         assertThrows(UnsupportedOperationException.class, () -> s.putConfig(c));
     }
 
@@ -98,21 +106,27 @@ class KubeLeaseStoreTest {
     void aNodeWithoutPodCidrOrOneOutsideTheNetworkHasNoSubnet() throws Exception {
         KubeLeaseStore s = store("n1");
         NetworkConfig c = s.config();
-        NoUsableSubnetException missing = assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
+        NoUsableSubnetException missing =
+                assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
         assertTrue(missing.getMessage().contains("Node n1 does not exist"), missing.getMessage());
 
         mock.createNode("n1", List.of(), Map.of());
-        NoUsableSubnetException none = assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
+        NoUsableSubnetException none =
+                assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
         assertTrue(none.getMessage().contains("Node n1 has no podCIDR yet"), none.getMessage());
 
         setPodCidrs("n1", List.of("10.247.1.0/24"));
-        NoUsableSubnetException outside = assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
-        assertTrue(outside.getMessage().contains("refusing Node n1's podCIDR 10.247.1.0/24")
-                && outside.getMessage().contains("not inside the network 10.246.0.0/16"), outside.getMessage());
+        NoUsableSubnetException outside =
+                assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
+        assertTrue(
+                outside.getMessage().contains("refusing Node n1's podCIDR 10.247.1.0/24")
+                        && outside.getMessage().contains("not inside the network 10.246.0.0/16"),
+                outside.getMessage());
         assertNull(mock.node("n1").getMetadata().getAnnotations().get(KubeLeaseStore.PUBLIC_IP), "nothing published");
 
         setPodCidrs("n1", List.of("fd00:246:1::/64"));
-        NoUsableSubnetException v6 = assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
+        NoUsableSubnetException v6 =
+                assertThrows(NoUsableSubnetException.class, () -> s.acquire(c, IP1, MAC1, null, Duration.ZERO));
         assertTrue(v6.getMessage().contains("no IPv4 podCIDR"), v6.getMessage());
     }
 
@@ -151,9 +165,20 @@ class KubeLeaseStoreTest {
     @Test
     void aNodeWithOnlyTheSingleFieldHasItsSubnetToo() throws Exception {
         KubeLeaseStore s = store("n1");
-        mock.client().nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName("n1").endMetadata()
-                .withNewSpec().withPodCIDR("10.246.7.0/24").endSpec().build()).create();
-        assertEquals(IpPrefix.parse("10.246.7.0/24"), s.acquire(s.config(), IP1, MAC1, null, Duration.ZERO).subnet());
+        mock.client()
+                .nodes()
+                .resource(new io.fabric8.kubernetes.api.model.NodeBuilder()
+                        .withNewMetadata()
+                        .withName("n1")
+                        .endMetadata()
+                        .withNewSpec()
+                        .withPodCIDR("10.246.7.0/24")
+                        .endSpec()
+                        .build())
+                .create();
+        assertEquals(
+                IpPrefix.parse("10.246.7.0/24"),
+                s.acquire(s.config(), IP1, MAC1, null, Duration.ZERO).subnet());
     }
 
     @Test
@@ -161,11 +186,23 @@ class KubeLeaseStoreTest {
         KubeLeaseStore s = store("n1");
         NetworkConfig c = s.config();
         mock.createNode("n1", List.of("10.246.1.0/24"), Map.of());
-        NodeCondition readyCondition = new NodeConditionBuilder().withType("Ready").withStatus("True").withReason("KubeletReady").build();
-        NodeCondition unavailable = new NodeConditionBuilder().withType("NetworkUnavailable").withStatus("True")
-                .withReason("NoRouteCreated").build();
-        mock.client().nodes().withName("n1").subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
-                "{\"status\":{\"conditions\":[" + json(readyCondition) + "," + json(unavailable) + "]}}");
+        NodeCondition readyCondition = new NodeConditionBuilder()
+                .withType("Ready")
+                .withStatus("True")
+                .withReason("KubeletReady")
+                .build();
+        NodeCondition unavailable = new NodeConditionBuilder()
+                .withType("NetworkUnavailable")
+                .withStatus("True")
+                .withReason("NoRouteCreated")
+                .build();
+        mock.client()
+                .nodes()
+                .withName("n1")
+                .subresource("status")
+                .patch(
+                        PatchContext.of(PatchType.JSON_MERGE),
+                        "{\"status\":{\"conditions\":[" + json(readyCondition) + "," + json(unavailable) + "]}}");
         Lease l = s.acquire(c, IP1, MAC1, null, Duration.ZERO);
         s.leases(); // synced
         s.programmed(c, l);
@@ -178,25 +215,43 @@ class KubeLeaseStoreTest {
         assertNotNull(network.getLastTransitionTime());
         assertEquals("KubeletReady", condition(n, "Ready").getReason(), "the kubelet's condition stays");
         assertEquals(2, n.getStatus().getConditions().size());
-        assertTrue(mock.requests().stream().anyMatch(r -> r.method().equals("PATCH") && r.path().equals("/api/v1/nodes/n1/status")
-                && r.contentType().startsWith("application/json-patch+json")), mock.requests().toString());
+        assertTrue(
+                mock.requests().stream()
+                        .anyMatch(r -> r.method().equals("PATCH")
+                                && r.path().equals("/api/v1/nodes/n1/status")
+                                && r.contentType().startsWith("application/json-patch+json")),
+                mock.requests().toString());
 
-        assertTrue(logged.stream().anyMatch(line -> line.contains("condition NetworkUnavailable=False (JcniIsUp)")), logged.toString());
+        assertTrue(
+                logged.stream().anyMatch(line -> line.contains("condition NetworkUnavailable=False (JcniIsUp)")),
+                logged.toString());
 
         // a restarted agent finds the condition in its informer's copy of the Node: no request at all
         KubeLeaseStore again = store("n1");
         again.leases();
         long before = nodeRequestsBy(KubeLeaseStore.USER_AGENT);
         again.programmed(c, l);
-        assertEquals(before, nodeRequestsBy(KubeLeaseStore.USER_AGENT), mock.requests().toString());
+        assertEquals(
+                before,
+                nodeRequestsBy(KubeLeaseStore.USER_AGENT),
+                mock.requests().toString());
 
         // someone resets it: the next pass sets it again
-        mock.client().nodes().withName("n1").subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
-                "{\"status\":{\"conditions\":[" + json(readyCondition) + "," + json(unavailable) + "]}}");
-        assertTrue(await(() -> {
-            again.programmed(c, l);
-            return networkUpOnServer("n1");
-        }, Duration.ofSeconds(5)), mock.node("n1").getStatus().toString());
+        mock.client()
+                .nodes()
+                .withName("n1")
+                .subresource("status")
+                .patch(
+                        PatchContext.of(PatchType.JSON_MERGE),
+                        "{\"status\":{\"conditions\":[" + json(readyCondition) + "," + json(unavailable) + "]}}");
+        assertTrue(
+                await(
+                        () -> {
+                            again.programmed(c, l);
+                            return networkUpOnServer("n1");
+                        },
+                        Duration.ofSeconds(5)),
+                mock.node("n1").getStatus().toString());
     }
 
     @Test
@@ -206,7 +261,8 @@ class KubeLeaseStoreTest {
         mock.createNode("n1", List.of("10.246.1.0/24"), Map.of());
         Lease l = s.acquire(c, IP1, MAC1, null, Duration.ZERO);
         s.programmed(c, l);
-        assertEquals("JcniIsUp", condition(mock.node("n1"), "NetworkUnavailable").getReason());
+        assertEquals(
+                "JcniIsUp", condition(mock.node("n1"), "NetworkUnavailable").getReason());
     }
 
     @Test
@@ -218,7 +274,9 @@ class KubeLeaseStoreTest {
         KubeLeaseStore s = store("n1"); // its first list has them all: the snapshot waits for it
 
         LeaseStore.Snapshot snap = s.leases();
-        assertEquals(List.of(IpPrefix.parse("10.246.2.0/24")), snap.leases().stream().map(Lease::subnet).toList());
+        assertEquals(
+                List.of(IpPrefix.parse("10.246.2.0/24")),
+                snap.leases().stream().map(Lease::subnet).toList());
         Lease n2 = snap.leases().getFirst();
         assertEquals(IpAddress.parse("198.18.2.12"), n2.publicIp());
         assertEquals(MacAddress.parse("0a:6a:62:00:00:02"), n2.vtepMac());
@@ -267,8 +325,13 @@ class KubeLeaseStoreTest {
     // ---------------------------------------------------------------- helpers
 
     static Map<String, String> published(String ip, String mac) {
-        return Map.of(KubeLeaseStore.PUBLIC_IP, ip, KubeLeaseStore.BACKEND_TYPE, "vxlan",
-                KubeLeaseStore.BACKEND_DATA, "{\"VNI\":1,\"VtepMAC\":\"" + mac + "\"}");
+        return Map.of(
+                KubeLeaseStore.PUBLIC_IP,
+                ip,
+                KubeLeaseStore.BACKEND_TYPE,
+                "vxlan",
+                KubeLeaseStore.BACKEND_DATA,
+                "{\"VNI\":1,\"VtepMAC\":\"" + mac + "\"}");
     }
 
     void annotate(String node, Map<String, String> annotations) {
@@ -288,7 +351,9 @@ class KubeLeaseStoreTest {
 
     /** Requests for one Node (GET, PATCH), not the informer's list and watch. */
     long nodeRequestsBy(String userAgent) {
-        return mock.requests().stream().filter(r -> r.path().startsWith("/api/v1/nodes/") && userAgent.equals(r.userAgent())).count();
+        return mock.requests().stream()
+                .filter(r -> r.path().startsWith("/api/v1/nodes/") && userAgent.equals(r.userAgent()))
+                .count();
     }
 
     boolean networkUpOnServer(String node) {
@@ -297,11 +362,16 @@ class KubeLeaseStoreTest {
     }
 
     long patchesBy(String userAgent) {
-        return mock.requests().stream().filter(r -> r.method().equals("PATCH") && userAgent.equals(r.userAgent())).count();
+        return mock.requests().stream()
+                .filter(r -> r.method().equals("PATCH") && userAgent.equals(r.userAgent()))
+                .count();
     }
 
     static NodeCondition condition(Node n, String type) {
-        return n.getStatus().getConditions().stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+        return n.getStatus().getConditions().stream()
+                .filter(c -> c.getType().equals(type))
+                .findFirst()
+                .orElseThrow();
     }
 
     static String json(NodeCondition c) {

@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +31,8 @@ import java.util.concurrent.TimeUnit;
 public final class KubeMock implements AutoCloseable {
     public static final String TEST_USER_AGENT = "jcni-test";
     /** The mock logs every request at INFO; held here so the setting is not collected with the logger. */
-    private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+    private static final java.util.logging.Logger MOCK_LOG =
+            java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
 
     static {
         MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
@@ -56,14 +56,18 @@ public final class KubeMock implements AutoCloseable {
     }
 
     public KubeMock() {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
+        server = new KubernetesMockServer(
+                new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         port = server.getPort();
         Config config = Config.empty();
         config.setMasterUrl("http://127.0.0.1:" + port);
         config.setUserAgent(TEST_USER_AGENT);
         config.setRequestRetryBackoffLimit(0);
-        client = new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory()).build();
+        client = new KubernetesClientBuilder()
+                .withConfig(config)
+                .withHttpClientFactory(new JdkHttpClientFactory())
+                .build();
     }
 
     public int port() {
@@ -101,9 +105,16 @@ public final class KubeMock implements AutoCloseable {
 
     /** Creates Node {@code name} with {@code podCidrs} (none: no podCIDR yet) and {@code annotations}. */
     public Node createNode(String name, List<String> podCidrs, Map<String, String> annotations) {
-        NodeBuilder b = new NodeBuilder().withNewMetadata().withName(name).withAnnotations(annotations).endMetadata();
+        NodeBuilder b = new NodeBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withAnnotations(annotations)
+                .endMetadata();
         if (!podCidrs.isEmpty()) {
-            b.withNewSpec().withPodCIDR(podCidrs.getFirst()).withPodCIDRs(podCidrs).endSpec();
+            b.withNewSpec()
+                    .withPodCIDR(podCidrs.getFirst())
+                    .withPodCIDRs(podCidrs)
+                    .endSpec();
         } else {
             b.withNewSpec().endSpec();
         }
@@ -119,7 +130,11 @@ public final class KubeMock implements AutoCloseable {
         try {
             RecordedRequest r;
             while ((r = server.takeRequest(0, TimeUnit.MILLISECONDS)) != null) {
-                log.add(new Request(r.getMethod(), r.getPath(), r.getHeader("User-Agent"), r.getHeader("Content-Type"),
+                log.add(new Request(
+                        r.getMethod(),
+                        r.getPath(),
+                        r.getHeader("User-Agent"),
+                        r.getHeader("Content-Type"),
                         r.getUtf8Body()));
             }
         } catch (InterruptedException e) {
@@ -143,7 +158,8 @@ public final class KubeMock implements AutoCloseable {
             } catch (IllegalStateException slow) {
                 // Vert.x drains open connections (a watch being closed) for at most 10 s; on a loaded
                 // machine that can run out. The server only listens on loopback and goes with this JVM.
-                System.err.println("KubeMock: " + slow.getMessage() + " on port " + port() + " within 10 s; left to the JVM's exit");
+                System.err.println("KubeMock: " + slow.getMessage() + " on port " + port()
+                        + " within 10 s; left to the JVM's exit");
             }
         }
     }

@@ -1,10 +1,10 @@
 package io.jcni.agent;
 
-import io.jcni.testkit.TestNames;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jcni.testkit.TestNames;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,10 +17,9 @@ import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@link PemFiles} on keys and certificates made by openssl in each form etcd deployments use; a
@@ -54,7 +53,8 @@ class PemFilesTest {
         assertEquals(algorithm.startsWith("Ed") ? "EdDSA" : algorithm, priv.getAlgorithm());
         Path pub = dir.resolve(key.getFileName() + ".pub.der");
         openssl("pkey", "-in", key.toString(), "-pubout", "-outform", "DER", "-out", pub.toString());
-        PublicKey pk = KeyFactory.getInstance(algorithm).generatePublic(new X509EncodedKeySpec(Files.readAllBytes(pub)));
+        PublicKey pk =
+                KeyFactory.getInstance(algorithm).generatePublic(new X509EncodedKeySpec(Files.readAllBytes(pub)));
         byte[] data = "jcni".getBytes(StandardCharsets.UTF_8);
         Signature s = Signature.getInstance(signature);
         s.initSign(priv);
@@ -99,8 +99,17 @@ class PemFilesTest {
     @Test
     void errorsNameTheFile() throws Exception {
         Path encrypted = dir.resolve("enc.pem");
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:jst",
-                "-out", encrypted.toString());
+        openssl(
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-aes256",
+                "-pass",
+                "pass:jst",
+                "-out",
+                encrypted.toString());
         var e = assertThrows(IllegalArgumentException.class, () -> PemFiles.privateKey(encrypted));
         assertTrue(e.getMessage().startsWith(encrypted + ": the key is encrypted"), e.getMessage());
 
@@ -127,8 +136,30 @@ class PemFilesTest {
         openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key.toString());
         Path a = dir.resolve("a.pem");
         Path b = dir.resolve("b.pem");
-        openssl("req", "-x509", "-new", "-key", key.toString(), "-subj", "/CN=jst-a", "-days", "1", "-out", a.toString());
-        openssl("req", "-x509", "-new", "-key", key.toString(), "-subj", "/CN=jst-b", "-days", "1", "-out", b.toString());
+        openssl(
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                key.toString(),
+                "-subj",
+                "/CN=jst-a",
+                "-days",
+                "1",
+                "-out",
+                a.toString());
+        openssl(
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                key.toString(),
+                "-subj",
+                "/CN=jst-b",
+                "-days",
+                "1",
+                "-out",
+                b.toString());
         Path chain = dir.resolve("chain.pem");
         Files.writeString(chain, Files.readString(a) + Files.readString(b));
         X509Certificate[] certs = PemFiles.certificates(chain);

@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.api.model.KubernetesList;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.utils.Serialization;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -30,13 +29,15 @@ public final class Rbac {
     public record Access(String verb, String apiGroup, String resource, String name) {
         @Override
         public String toString() {
-            return verb + " " + (apiGroup.isEmpty() ? "" : apiGroup + "/") + resource + (name == null ? "" : " " + name);
+            return verb + " " + (apiGroup.isEmpty() ? "" : apiGroup + "/") + resource
+                    + (name == null ? "" : " " + name);
         }
     }
 
     // /api/v1/<resource>[/<name>[/<subresource>]] (core group, cluster-scoped) or /apis/<group>/<version>/...
     private static final Pattern CORE = Pattern.compile("^/api/v1/([a-z]+)(?:/([^/?]+)(?:/([a-z]+))?)?(?:\\?(.*))?$");
-    private static final Pattern GROUP = Pattern.compile("^/apis/([^/]+)/[^/]+/([a-z]+)(?:/([^/?]+)(?:/([a-z]+))?)?(?:\\?(.*))?$");
+    private static final Pattern GROUP =
+            Pattern.compile("^/apis/([^/]+)/[^/]+/([a-z]+)(?:/([^/?]+)(?:/([a-z]+))?)?(?:\\?(.*))?$");
 
     /** What {@code method path} asks for; {@link IllegalArgumentException} for a path that is not a resource's. */
     public static Access access(String method, String path) {
@@ -74,9 +75,12 @@ public final class Rbac {
     /** Whether any of {@code rules} allows {@code a} (wildcards as the API server reads them). */
     public static boolean allows(List<PolicyRule> rules, Access a) {
         for (PolicyRule r : rules) {
-            if (matches(r.getApiGroups(), a.apiGroup()) && matches(r.getResources(), a.resource())
+            if (matches(r.getApiGroups(), a.apiGroup())
+                    && matches(r.getResources(), a.resource())
                     && matches(r.getVerbs(), a.verb())
-                    && (r.getResourceNames() == null || r.getResourceNames().isEmpty() || r.getResourceNames().contains(a.name()))) {
+                    && (r.getResourceNames() == null
+                            || r.getResourceNames().isEmpty()
+                            || r.getResourceNames().contains(a.name()))) {
                 return true;
             }
         }
@@ -122,6 +126,7 @@ public final class Rbac {
                 return p;
             }
         }
-        throw new IllegalStateException("deploy/kubernetes/jcni.yaml not found above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "deploy/kubernetes/jcni.yaml not found above " + Path.of("").toAbsolutePath());
     }
 }

@@ -1,7 +1,6 @@
 package io.jcni.agent;
 
 import io.jcni.testkit.Commands;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -81,24 +80,41 @@ final class TestEtcd implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException(name + " is already running");
         }
-        List<String> cmd = new ArrayList<>(List.of("etcd",
-                "--name", name,
-                "--data-dir", dir.resolve("data").toString(),
-                "--listen-client-urls", endpoint(),
-                "--advertise-client-urls", endpoint(),
-                "--listen-peer-urls", "http://127.0.0.1:" + peerPort,
-                "--initial-advertise-peer-urls", "http://127.0.0.1:" + peerPort,
-                "--initial-cluster", name + "=http://127.0.0.1:" + peerPort,
-                "--initial-cluster-token", name,
-                "--log-level", "warn"));
+        List<String> cmd = new ArrayList<>(List.of(
+                "etcd",
+                "--name",
+                name,
+                "--data-dir",
+                dir.resolve("data").toString(),
+                "--listen-client-urls",
+                endpoint(),
+                "--advertise-client-urls",
+                endpoint(),
+                "--listen-peer-urls",
+                "http://127.0.0.1:" + peerPort,
+                "--initial-advertise-peer-urls",
+                "http://127.0.0.1:" + peerPort,
+                "--initial-cluster",
+                name + "=http://127.0.0.1:" + peerPort,
+                "--initial-cluster-token",
+                name,
+                "--log-level",
+                "warn"));
         if (tls != null) {
-            cmd.addAll(List.of("--cert-file", tls.serverCert().toString(), "--key-file", tls.serverKey().toString(),
-                    "--client-cert-auth", "--trusted-ca-file", tls.ca().toString()));
+            cmd.addAll(List.of(
+                    "--cert-file",
+                    tls.serverCert().toString(),
+                    "--key-file",
+                    tls.serverKey().toString(),
+                    "--client-cert-auth",
+                    "--trusted-ca-file",
+                    tls.ca().toString()));
         }
         try {
             process = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("etcd.log").toFile()))
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                            dir.resolve("etcd.log").toFile()))
                     .start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start etcd", e);
@@ -143,8 +159,13 @@ final class TestEtcd implements AutoCloseable {
     String etcdctl(String... args) {
         List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints", endpoint(), "--command-timeout=3s"));
         if (tls != null) {
-            cmd.addAll(List.of("--cacert", tls.ca().toString(), "--cert", tls.clientCert().toString(),
-                    "--key", tls.clientKey().toString()));
+            cmd.addAll(List.of(
+                    "--cacert",
+                    tls.ca().toString(),
+                    "--cert",
+                    tls.clientCert().toString(),
+                    "--key",
+                    tls.clientKey().toString()));
         }
         cmd.addAll(List.of(args));
         return run(cmd, Duration.ofSeconds(10));

@@ -3,7 +3,6 @@ package io.jcni.cli;
 import io.jcni.cli.CommandTable.Command;
 import io.jcni.cli.CommandTable.Flag;
 import io.jcni.cli.CommandTable.Kind;
-
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -49,7 +48,8 @@ final class CompletionCommand {
         return 0;
     }
 
-    // ------------------------------------------------------------------ the shared case functions (POSIX case, both shells)
+    // ------------------------------------------------------------------ the shared case functions (POSIX case, both
+    // shells)
 
     private static String value(Flag f) {
         if (!f.words().isEmpty()) {
@@ -71,7 +71,11 @@ final class CompletionCommand {
         s.append("_jcni_verbs() {\n    case \"$1\" in\n");
         for (Command c : CommandTable.COMMANDS) {
             if (!c.verbs().isEmpty()) {
-                s.append("        ").append(c.name()).append(") echo '").append(String.join(" ", c.verbs())).append("' ;;\n");
+                s.append("        ")
+                        .append(c.name())
+                        .append(") echo '")
+                        .append(String.join(" ", c.verbs()))
+                        .append("' ;;\n");
             }
         }
         s.append("    esac\n}\n\n");
@@ -79,11 +83,21 @@ final class CompletionCommand {
         for (Command c : CommandTable.COMMANDS) {
             for (Map.Entry<String, List<Flag>> e : c.flags().entrySet()) {
                 if (!e.getKey().isEmpty()) {
-                    s.append("        ").append(c.name()).append(':').append(e.getKey()).append(") echo '").append(names(e.getValue())).append("' ;;\n");
+                    s.append("        ")
+                            .append(c.name())
+                            .append(':')
+                            .append(e.getKey())
+                            .append(") echo '")
+                            .append(names(e.getValue()))
+                            .append("' ;;\n");
                 }
             }
             if (c.flags().containsKey("")) {
-                s.append("        ").append(c.name()).append(":*) echo '").append(names(c.flags().get(""))).append("' ;;\n");
+                s.append("        ")
+                        .append(c.name())
+                        .append(":*) echo '")
+                        .append(names(c.flags().get("")))
+                        .append("' ;;\n");
             }
         }
         s.append("    esac\n}\n\n");
@@ -93,8 +107,15 @@ final class CompletionCommand {
             for (Map.Entry<String, List<Flag>> e : c.flags().entrySet()) {
                 String verb = e.getKey().isEmpty() ? "*" : e.getKey();
                 for (Flag f : e.getValue()) {
-                    s.append("        ").append(c.name()).append(':').append(verb).append(':').append(f.name()).append(") echo '")
-                            .append(value(f)).append("' ;;\n");
+                    s.append("        ")
+                            .append(c.name())
+                            .append(':')
+                            .append(verb)
+                            .append(':')
+                            .append(f.name())
+                            .append(") echo '")
+                            .append(value(f))
+                            .append("' ;;\n");
                 }
             }
         }
@@ -102,8 +123,13 @@ final class CompletionCommand {
         s.append("_jcni_args() {\n    case \"$1:$2\" in\n");
         for (Command c : CommandTable.COMMANDS) {
             for (Map.Entry<String, List<Kind>> e : c.args().entrySet()) {
-                s.append("        ").append(c.name()).append(':').append(e.getKey().isEmpty() ? "*" : e.getKey()).append(") echo '")
-                        .append(kinds(e.getValue())).append("' ;;\n");
+                s.append("        ")
+                        .append(c.name())
+                        .append(':')
+                        .append(e.getKey().isEmpty() ? "*" : e.getKey())
+                        .append(") echo '")
+                        .append(kinds(e.getValue()))
+                        .append("' ;;\n");
             }
         }
         s.append("        completion:*) ;;\n    esac\n}\n\n");
@@ -236,7 +262,11 @@ final class CompletionCommand {
                         commands=(
                 """);
         for (Command c : CommandTable.COMMANDS) {
-            s.append("            '").append(c.name()).append(':').append(c.help().replace("'", "'\\''")).append("'\n");
+            s.append("            '")
+                    .append(c.name())
+                    .append(':')
+                    .append(c.help().replace("'", "'\\''"))
+                    .append("'\n");
         }
         s.append("""
                         )

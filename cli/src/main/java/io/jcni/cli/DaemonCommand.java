@@ -2,7 +2,6 @@ package io.jcni.cli;
 
 import io.jcni.daemon.Daemon;
 import io.jcni.daemon.DaemonMain;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -15,7 +15,6 @@ import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -153,17 +152,20 @@ final class DemoCommand {
     private void refuseClashes() {
         for (String ns : new String[] {POD1, POD2, OUTSIDE}) {
             if (NamedNetns.exists(ns)) {
-                throw new IllegalStateException("namespace " + ns + " already exists (a kept demo?); remove it with: jcni demo --cleanup");
+                throw new IllegalStateException(
+                        "namespace " + ns + " already exists (a kept demo?); remove it with: jcni demo --cleanup");
             }
         }
         try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
             for (String l : new String[] {BRIDGE, VETH1, VETH2, VETH_OUT}) {
                 if (host.links().find(l).isPresent()) {
-                    throw new IllegalStateException("interface " + l + " already exists (a kept demo?); remove it with: jcni demo --cleanup");
+                    throw new IllegalStateException(
+                            "interface " + l + " already exists (a kept demo?); remove it with: jcni demo --cleanup");
                 }
             }
             for (Route r : host.routes().list(Rtnl.AF_INET, 0)) {
-                if (!r.isDefault() && r.table() != Rtnl.RT_TABLE_LOCAL
+                if (!r.isDefault()
+                        && r.table() != Rtnl.RT_TABLE_LOCAL
                         && (r.destination().overlaps(POD_NET) || r.destination().overlaps(OUT_NET))) {
                     throw new IllegalStateException("this host already routes " + r.destination()
                             + ", which overlaps the demo's " + POD_NET + " / " + OUT_NET + "; not touching it");
@@ -197,11 +199,13 @@ final class DemoCommand {
                 NamedNetns.create(ns, trace);
             }
         }
-        try (NetNs pod1 = NetNs.openNamed(POD1); NetNs pod2 = NetNs.openNamed(POD2); NetNs outside = NetNs.openNamed(OUTSIDE);
-             RouteNetlink host = RouteNetlink.open(trace);
-             RouteNetlink in1 = RouteNetlink.open(pod1, trace);
-             RouteNetlink in2 = RouteNetlink.open(pod2, trace);
-             RouteNetlink inOut = RouteNetlink.open(outside, trace)) {
+        try (NetNs pod1 = NetNs.openNamed(POD1);
+                NetNs pod2 = NetNs.openNamed(POD2);
+                NetNs outside = NetNs.openNamed(OUTSIDE);
+                RouteNetlink host = RouteNetlink.open(trace);
+                RouteNetlink in1 = RouteNetlink.open(pod1, trace);
+                RouteNetlink in2 = RouteNetlink.open(pod2, trace);
+                RouteNetlink inOut = RouteNetlink.open(outside, trace)) {
             synchronized (lock) {
                 step("2. Create a bridge on the host, with the pods' gateway address");
                 host.links().add(LinkSpec.bridge(BRIDGE));
@@ -270,14 +274,18 @@ final class DemoCommand {
                 gw = "default via " + r.gateway();
             }
         }
-        out.printf("    %-15s eth0 %-15s %s, state %s%n", name, addrs, gw, in.links().get("eth0").operStateName());
+        out.printf(
+                "    %-15s eth0 %-15s %s, state %s%n",
+                name, addrs, gw, in.links().get("eth0").operStateName());
     }
 
     private boolean check() {
         out.println();
         out.println("Checks:");
         boolean ok = true;
-        try (NetNs pod1 = NetNs.openNamed(POD1); NetNs pod2 = NetNs.openNamed(POD2); NetNs outside = NetNs.openNamed(OUTSIDE)) {
+        try (NetNs pod1 = NetNs.openNamed(POD1);
+                NetNs pod2 = NetNs.openNamed(POD2);
+                NetNs outside = NetNs.openNamed(OUTSIDE)) {
             ok &= ping(pod1, POD1, POD2_IP, "pod1 -> pod2 over the bridge");
             ok &= ping(pod2, POD2, POD1_IP, "pod2 -> pod1 over the bridge");
             ok &= ping(pod1, POD1, GATEWAY, "pod1 -> its gateway (the bridge)");
@@ -311,10 +319,13 @@ final class DemoCommand {
             return false;
         }
         boolean natted = seen.equals(NODE_OUT_IP.toString());
-        out.printf("  %s  %-38s the outside host saw the connection come from %s%n", natted ? "ok  " : "FAIL", what, seen);
-        out.println(natted
-                ? "        that is the node's address, not the pod's " + POD1_IP + ": masquerade (NAT) rewrote it"
-                : "        expected the node's address " + NODE_OUT_IP + ": masquerade did not apply");
+        out.printf(
+                "  %s  %-38s the outside host saw the connection come from %s%n", natted ? "ok  " : "FAIL", what, seen);
+        out.println(
+                natted
+                        ? "        that is the node's address, not the pod's " + POD1_IP
+                                + ": masquerade (NAT) rewrote it"
+                        : "        expected the node's address " + NODE_OUT_IP + ": masquerade did not apply");
         return natted;
     }
 
@@ -361,7 +372,8 @@ final class DemoCommand {
         }
         try {
             if (Files.exists(STATE)) {
-                Sysctl.ensure(null, "net.ipv4.ip_forward", Files.readString(STATE).trim(), trace);
+                Sysctl.ensure(
+                        null, "net.ipv4.ip_forward", Files.readString(STATE).trim(), trace);
                 Files.delete(STATE);
             }
         } catch (IOException | RuntimeException e) {

@@ -6,7 +6,6 @@ import io.jcni.netlink.nft.ChainHook;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.Rule;
 import io.jcni.netlink.nft.SetKeyType;
-
 import java.util.List;
 
 /**
@@ -20,14 +19,26 @@ final class DemoNat {
         try (Nftables nft = Nftables.open(trace)) {
             nft.batch()
                     .addTable(Nftables.IP, DemoCommand.NFT_TABLE)
-                    .addChain(Nftables.IP, DemoCommand.NFT_TABLE, DemoCommand.NFT_CHAIN, ChainHook.nat("postrouting", 100))
+                    .addChain(
+                            Nftables.IP,
+                            DemoCommand.NFT_TABLE,
+                            DemoCommand.NFT_CHAIN,
+                            ChainHook.nat("postrouting", 100))
                     .addSet(Nftables.IP, DemoCommand.NFT_TABLE, DemoCommand.NFT_SET, SetKeyType.IPV4_ADDR, false)
-                    .addElements(Nftables.IP, DemoCommand.NFT_TABLE, DemoCommand.NFT_SET,
+                    .addElements(
+                            Nftables.IP,
+                            DemoCommand.NFT_TABLE,
+                            DemoCommand.NFT_SET,
                             List.of(DemoCommand.POD1_IP, DemoCommand.POD2_IP))
-                    .addRule(Nftables.IP, DemoCommand.NFT_TABLE, DemoCommand.NFT_CHAIN, Rule.create()
-                            .inSet(Rule.Field.IP_SADDR, DemoCommand.NFT_SET)
-                            .isNot(Rule.Field.IP_DADDR, DemoCommand.POD_NET)
-                            .masquerade(), "jcni demo: pods leaving the node")
+                    .addRule(
+                            Nftables.IP,
+                            DemoCommand.NFT_TABLE,
+                            DemoCommand.NFT_CHAIN,
+                            Rule.create()
+                                    .inSet(Rule.Field.IP_SADDR, DemoCommand.NFT_SET)
+                                    .isNot(Rule.Field.IP_DADDR, DemoCommand.POD_NET)
+                                    .masquerade(),
+                            "jcni demo: pods leaving the node")
                     .commit();
         }
     }

@@ -6,7 +6,6 @@ import io.jcni.cli.inspect.NodeHandle;
 import io.jcni.cli.inspect.NodeView;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.Trace;
-
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,7 +51,8 @@ final class DoctorCommand {
                 found = Doctor.check(NodeView.read(node, o.sources()));
             }
             if (o.json) {
-                out.println(Json.writeIndented(Map.of("findings", found.stream().map(Finding::json).toList())));
+                out.println(Json.writeIndented(
+                        Map.of("findings", found.stream().map(Finding::json).toList())));
             } else {
                 print(found, out);
             }
@@ -79,7 +79,8 @@ final class DoctorCommand {
                 out.println("Nothing to repair.");
             }
             for (Doctor.Applied a : r.applied()) {
-                out.println((a.error() == null ? "fixed   " : "FAILED  ") + a.finding().check() + ": " + a.finding().message());
+                out.println((a.error() == null ? "fixed   " : "FAILED  ")
+                        + a.finding().check() + ": " + a.finding().message());
                 for (String c : a.commands()) {
                     out.println("        + " + c);
                 }
@@ -104,16 +105,21 @@ final class DoctorCommand {
             return;
         }
         for (Finding f : found) {
-            out.println(String.format("%-8s", f.severity().text()) + f.check() + " (" + f.subject() + "): " + f.message());
+            out.println(
+                    String.format("%-8s", f.severity().text()) + f.check() + " (" + f.subject() + "): " + f.message());
             if (!f.fix().isEmpty()) {
                 out.println("        fix: " + f.fix() + (f.repair() != null ? "   [--fix]" : ""));
             }
         }
-        long errors = found.stream().filter(f -> f.severity() == Finding.Severity.ERROR).count();
-        long warnings = found.stream().filter(f -> f.severity() == Finding.Severity.WARNING).count();
+        long errors = found.stream()
+                .filter(f -> f.severity() == Finding.Severity.ERROR)
+                .count();
+        long warnings = found.stream()
+                .filter(f -> f.severity() == Finding.Severity.WARNING)
+                .count();
         long fixable = found.stream().filter(f -> f.repair() != null).count();
         out.println();
-        out.println(errors + " error(s), " + warnings + " warning(s), " + (found.size() - errors - warnings) + " note(s); "
-                + fixable + " repairable with --fix");
+        out.println(errors + " error(s), " + warnings + " warning(s), " + (found.size() - errors - warnings)
+                + " note(s); " + fixable + " repairable with --fix");
     }
 }

@@ -4,7 +4,6 @@ import io.jcni.cli.inspect.Graph;
 import io.jcni.cli.inspect.NodeHandle;
 import io.jcni.cli.inspect.NodeView;
 import io.jcni.netlink.Trace;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +22,9 @@ final class GraphCommand {
             and host ports. SVG (laid out by jcni itself) or dot, on stdout or into FILE; -o json
             gives the boxes and edges themselves.
 
-            """ + InspectOptions.OPTIONS.replace("JSON, or readable tables (default)", "the graph's boxes and edges as JSON");
+            """
+            + InspectOptions.OPTIONS.replace(
+                    "JSON, or readable tables (default)", "the graph's boxes and edges as JSON");
 
     private final PrintStream out;
     private final Map<String, String> env;
@@ -42,7 +43,9 @@ final class GraphCommand {
         String text;
         try (NodeHandle node = NodeHandle.open(o.netns, Trace.OFF)) {
             Graph g = Graph.of(NodeView.read(node, o.sources()));
-            text = o.json ? io.jcni.cni.json.Json.writeIndented(g.json()) + "\n" : o.format.equals("dot") ? g.dot() : g.svg();
+            text = o.json
+                    ? io.jcni.cni.json.Json.writeIndented(g.json()) + "\n"
+                    : o.format.equals("dot") ? g.dot() : g.svg();
         }
         if (o.output == null) {
             out.print(text);

@@ -6,7 +6,6 @@ import io.jcni.cli.inspect.NodeView;
 import io.jcni.cli.inspect.PodView;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.Trace;
-
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
@@ -69,11 +68,16 @@ final class InspectCommand {
                     NodeView v = NodeView.read(node, o.sources());
                     List<PodView> pods = PodView.find(v, o.positional.get(0));
                     if (pods.isEmpty()) {
-                        throw new IllegalArgumentException("no pod \"" + o.positional.get(0) + "\": no cached attachment, reservation or"
-                                + " namespace by that container ID, netns path or pod name (cache " + v.cni().cache().resultsDir() + ")");
+                        throw new IllegalArgumentException(
+                                "no pod \"" + o.positional.get(0) + "\": no cached attachment, reservation or"
+                                        + " namespace by that container ID, netns path or pod name (cache "
+                                        + v.cni().cache().resultsDir() + ")");
                     }
                     if (o.json) {
-                        out.println(Json.writeIndented(pods.size() == 1 ? pods.get(0).json() : pods.stream().map(PodView::json).toList()));
+                        out.println(Json.writeIndented(
+                                pods.size() == 1
+                                        ? pods.get(0).json()
+                                        : pods.stream().map(PodView::json).toList()));
                     } else {
                         for (int i = 0; i < pods.size(); i++) {
                             if (i > 0) {

@@ -3,7 +3,6 @@ package io.jcni.cli;
 import io.jcni.cli.inspect.Services;
 import io.jcni.cli.inspect.Sources;
 import io.jcni.runtime.ResultCache;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

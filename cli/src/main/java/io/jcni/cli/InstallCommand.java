@@ -6,9 +6,8 @@ import io.jcni.cni.Skeleton;
 import io.jcni.cni.io.AtomicFiles;
 import io.jcni.cni.io.Processes;
 import io.jcni.netlink.Trace;
-import io.jcni.plugins.PluginRegistry;
 import io.jcni.netlink.ns.NamedNetns;
-
+import io.jcni.plugins.PluginRegistry;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -87,6 +86,7 @@ final class InstallCommand {
     static final String MARKER = ".jcni-lib";
     /** Where the native client is in the daemon's jar (compiled there by the daemon module's build). */
     static final String CLIENT_ENTRY = "io/jcni/daemon/jcni-client";
+
     static final String DEFAULT_SOCKET = "/run/jcni/jcni.sock";
 
     /** One installed executable: its file name and entry point. */
@@ -94,18 +94,25 @@ final class InstallCommand {
 
     /** One executable per plugin of the registry. */
     static final List<PluginExe> PLUGINS = PluginRegistry.ALL.stream()
-            .map(e -> new PluginExe(e.executable(), e.mainClass())).toList();
+            .map(e -> new PluginExe(e.executable(), e.mainClass()))
+            .toList();
 
     /**
      * JVM options of the plugin executables (short-lived processes), chosen by measuring a real
      * bridge ADD: see docs/startup.md. The AOT training run uses exactly these. JVM log output
      * goes to stderr, never stdout (stdout is the CNI result: a rejected AOT cache logs errors).
      */
-    static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-XX:-UsePerfData", "-Xlog:disable", "-Xlog:all=warning:stderr");
+    static final List<String> JVM_OPTIONS = List.of(
+            "--enable-native-access=ALL-UNNAMED",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData",
+            "-Xlog:disable",
+            "-Xlog:all=warning:stderr");
 
     /** The AOT cache in the lib dir, and the class the training run executes. */
     static final String AOT_CACHE = "jcni.aot";
+
     static final String TRAINING_MAIN = "io.jcni.plugins.AotTraining";
     /** How long the training run may take (it takes seconds; a hang must not hang the install). */
     static final Duration TRAINING_TIMEOUT = Duration.ofMinutes(5);
@@ -147,13 +154,18 @@ final class InstallCommand {
             String a = args.get(i);
             switch (a) {
                 case "--help", "-h" -> {
-                    out.print(USAGE.formatted(String.join(", ", PLUGINS.stream().map(PluginExe::file).toList()), javaExecutable()));
+                    out.print(USAGE.formatted(
+                            String.join(
+                                    ", ", PLUGINS.stream().map(PluginExe::file).toList()),
+                            javaExecutable()));
                     return 0;
                 }
                 case "--print" -> print = true;
                 case "--scripts" -> scripts = true;
                 case "--socket" -> {
-                    if (++i >= args.size() || !args.get(i).startsWith("/") || args.get(i).contains("\n")) {
+                    if (++i >= args.size()
+                            || !args.get(i).startsWith("/")
+                            || args.get(i).contains("\n")) {
                         throw new Main.UsageException("--socket needs an absolute PATH");
                     }
                     socket = args.get(i);
@@ -203,51 +215,95 @@ final class InstallCommand {
      * plugin the sidecar before the client (a client must never run without its standalone path),
      * or the script and no sidecar. {@code client} null: scripts.
      */
-    static InstallPlan plan(Path dir, Path libDir, List<Path> jars, Path jvmOptions, boolean aot, Path java, byte[] client,
+    static InstallPlan plan(
+            Path dir,
+            Path libDir,
+            List<Path> jars,
+            Path jvmOptions,
+            boolean aot,
+            Path java,
+            byte[] client,
             String socket) {
         List<InstallPlan.Step> steps = new ArrayList<>();
-        steps.add(new InstallPlan.Step(libDir, 0755, new InstallPlan.Content.Directory("--lib-dir"),
+        steps.add(new InstallPlan.Step(
+                libDir,
+                0755,
+                new InstallPlan.Content.Directory("--lib-dir"),
                 "the lib dir and its missing parents, each 0755, then checked again as --lib-dir is"));
-        steps.add(new InstallPlan.Step(dir, 0755, new InstallPlan.Content.Directory("--dir"),
+        steps.add(new InstallPlan.Step(
+                dir,
+                0755,
+                new InstallPlan.Content.Directory("--dir"),
                 "the plugin dir and its missing parents, each 0755, then checked again as --dir is"));
         for (String old : List.of(AOT_CACHE, AOT_CACHE + ".config")) {
-            steps.add(new InstallPlan.Step(libDir.resolve(old), 0, new InstallPlan.Content.Removal(),
+            steps.add(new InstallPlan.Step(
+                    libDir.resolve(old),
+                    0,
+                    new InstallPlan.Content.Removal(),
                     "the old AOT cache, before any jar changes: a cache must never describe other jars"));
         }
         List<String> names = new ArrayList<>();
         for (Path jar : jars) {
             names.add(jar.getFileName().toString());
-            steps.add(new InstallPlan.Step(libDir.resolve(jar.getFileName()), 0644, new InstallPlan.Content.CopyOf(jar), "a runtime jar"));
+            steps.add(new InstallPlan.Step(
+                    libDir.resolve(jar.getFileName()), 0644, new InstallPlan.Content.CopyOf(jar), "a runtime jar"));
         }
         for (Path stale : staleJars(libDir, names)) {
-            steps.add(new InstallPlan.Step(stale, 0, new InstallPlan.Content.Removal(), "a jar of an earlier install that this one does not have"));
+            steps.add(new InstallPlan.Step(
+                    stale,
+                    0,
+                    new InstallPlan.Content.Removal(),
+                    "a jar of an earlier install that this one does not have"));
         }
-        steps.add(new InstallPlan.Step(libDir.resolve(MARKER), 0644, new InstallPlan.Content.Text("jars installed by jcni install\n"),
+        steps.add(new InstallPlan.Step(
+                libDir.resolve(MARKER),
+                0644,
+                new InstallPlan.Content.Text("jars installed by jcni install\n"),
                 "marks the lib dir as jcni install's: a re-install may remove the jars it no longer has"));
         if (jvmOptions != null) {
-            steps.add(new InstallPlan.Step(libDir.resolve(JVM_OPTIONS_FILE), 0644, new InstallPlan.Content.CopyOf(jvmOptions),
+            steps.add(new InstallPlan.Step(
+                    libDir.resolve(JVM_OPTIONS_FILE),
+                    0644,
+                    new InstallPlan.Content.CopyOf(jvmOptions),
                     "the daemon's and the agent's JVM options (their systemd unit's EnvironmentFile=)"));
         }
         Path cache = aot ? libDir.resolve(AOT_CACHE) : null;
         if (aot) {
-            steps.add(new InstallPlan.Step(cache, 0644, new InstallPlan.Content.Training(java, libDir, trainingNetns(), TRAINING_TIMEOUT),
+            steps.add(new InstallPlan.Step(
+                    cache,
+                    0644,
+                    new InstallPlan.Content.Training(java, libDir, trainingNetns(), TRAINING_TIMEOUT),
                     "the JDK AOT cache, from a training run in a network namespace of its own, killed after "
-                            + TRAINING_TIMEOUT.toSeconds() + " s; if it fails, what follows is written without -XX:AOTCache"));
+                            + TRAINING_TIMEOUT.toSeconds()
+                            + " s; if it fails, what follows is written without -XX:AOTCache"));
         }
         for (PluginExe p : PLUGINS) {
             List<String> withCache = standaloneCommand(java, libDir, cache, p.mainClass());
             List<String> without = standaloneCommand(java, libDir, null, p.mainClass());
             Path exe = dir.resolve(p.file()), sidecar = dir.resolve(sidecarName(p.file()));
             if (client != null) {
-                steps.add(new InstallPlan.Step(sidecar, 0644, new InstallPlan.Content.Text(sidecar(p.file(), socket, withCache),
-                        sidecar(p.file(), socket, without)),
-                        p.file() + "'s standalone path, read by its client; written first: a client must never run without it"));
-                steps.add(new InstallPlan.Step(exe, 0755, new InstallPlan.Content.Bytes("jcni-client", client),
+                steps.add(
+                        new InstallPlan.Step(
+                                sidecar,
+                                0644,
+                                new InstallPlan.Content.Text(
+                                        sidecar(p.file(), socket, withCache), sidecar(p.file(), socket, without)),
+                                p.file()
+                                        + "'s standalone path, read by its client; written first: a client must never run without it"));
+                steps.add(new InstallPlan.Step(
+                        exe,
+                        0755,
+                        new InstallPlan.Content.Bytes("jcni-client", client),
                         p.file() + ": the native client (" + CLIENT_ENTRY + " in the jars), forwarding to the daemon"));
             } else {
-                steps.add(new InstallPlan.Step(exe, 0755, new InstallPlan.Content.Text(script(java, libDir, cache, p.mainClass()),
-                        script(java, libDir, null, p.mainClass())), p.file() + ": a sh script that runs " + p.mainClass() + " in a JVM"));
-                steps.add(new InstallPlan.Step(sidecar, 0, new InstallPlan.Content.Removal(), "the sidecar of an earlier client install"));
+                steps.add(new InstallPlan.Step(
+                        exe,
+                        0755,
+                        new InstallPlan.Content.Text(
+                                script(java, libDir, cache, p.mainClass()), script(java, libDir, null, p.mainClass())),
+                        p.file() + ": a sh script that runs " + p.mainClass() + " in a JVM"));
+                steps.add(new InstallPlan.Step(
+                        sidecar, 0, new InstallPlan.Content.Removal(), "the sidecar of an earlier client install"));
             }
         }
         return new InstallPlan(steps);
@@ -302,8 +358,9 @@ final class InstallCommand {
         try {
             Files.deleteIfExists(tmp);
             if (!Files.isExecutable(Path.of(NSENTER))) {
-                System.err.println("jcni: warning: AOT cache not built (no nsenter to run the training in a namespace of its own); "
-                        + "the plugins run without it");
+                System.err.println(
+                        "jcni: warning: AOT cache not built (no nsenter to run the training in a namespace of its own); "
+                                + "the plugins run without it");
                 return null;
             }
             NamedNetns.create(netns, Trace.OFF);
@@ -316,22 +373,25 @@ final class InstallCommand {
             p = pb.start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(p);
-                System.err.println("jcni: warning: AOT cache not built (training run killed after " + timeout.toSeconds()
-                        + " s); the plugins run without it. Training output:\n" + Files.readString(log).strip());
+                System.err.println("jcni: warning: AOT cache not built (training run killed after "
+                        + timeout.toSeconds() + " s); the plugins run without it. Training output:\n"
+                        + Files.readString(log).strip());
                 Files.deleteIfExists(tmp);
                 return null;
             }
             int code = p.exitValue();
             if (code != 0 || !Files.isRegularFile(tmp)) {
                 System.err.println("jcni: warning: AOT cache not built (training run exit " + code
-                        + "); the plugins run without it. Training output:\n" + Files.readString(log).strip());
+                        + "); the plugins run without it. Training output:\n"
+                        + Files.readString(log).strip());
                 Files.deleteIfExists(tmp);
                 return null;
             }
             AtomicFiles.moveIntoPlace(tmp, cache, "rw-r--r--");
             return cache;
         } catch (IOException | RuntimeException e) {
-            System.err.println("jcni: warning: AOT cache not built (" + e.getMessage() + "); the plugins run without it");
+            System.err.println(
+                    "jcni: warning: AOT cache not built (" + e.getMessage() + "); the plugins run without it");
             return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -347,7 +407,8 @@ final class InstallCommand {
                 try {
                     NamedNetns.delete(netns, Trace.OFF);
                 } catch (RuntimeException e) {
-                    System.err.println("jcni: warning: cannot delete the training namespace " + netns + ": " + e.getMessage());
+                    System.err.println(
+                            "jcni: warning: cannot delete the training namespace " + netns + ": " + e.getMessage());
                 }
             }
             if (log != null) {
@@ -389,7 +450,8 @@ final class InstallCommand {
         StringBuilder cmd = new StringBuilder();
         for (String a : standaloneCommand(java, libDir, aotCache, mainClass)) {
             // anything holding a path is quoted: the shell must neither split it nor expand lib/*
-            cmd.append(a.indexOf('/') >= 0 || !a.matches("[A-Za-z0-9_.,:=+@%-]+") ? shQuote(a) : a).append(' ');
+            cmd.append(a.indexOf('/') >= 0 || !a.matches("[A-Za-z0-9_.,:=+@%-]+") ? shQuote(a) : a)
+                    .append(' ');
         }
         return "#!/bin/sh\n"
                 + "# CNI plugin written by 'jcni install'; re-run it to update. Runs " + mainClass + ".\n"
@@ -434,7 +496,8 @@ final class InstallCommand {
      */
     static String versionReply() {
         String stdin = "{\"cniVersion\":\"" + VERSION_MARK + "\"}";
-        PluginResponse r = Skeleton.version(new PluginRequest(Map.of("CNI_COMMAND", "VERSION"), stdin.getBytes(StandardCharsets.UTF_8)));
+        PluginResponse r = Skeleton.version(
+                new PluginRequest(Map.of("CNI_COMMAND", "VERSION"), stdin.getBytes(StandardCharsets.UTF_8)));
         String out = r.stdoutText();
         if (!out.endsWith("\n") || out.indexOf('\n') != out.length() - 1 || !out.contains(VERSION_MARK)) {
             throw new IllegalStateException("the VERSION answer is not one line holding the request's version: " + out);
@@ -476,7 +539,10 @@ final class InstallCommand {
             if (src == null) {
                 throw new IllegalStateException("cannot tell where jcni was started from; give --from DIR");
             }
-            return Path.of(src.getLocation().toURI()).toAbsolutePath().getParent().resolve("lib");
+            return Path.of(src.getLocation().toURI())
+                    .toAbsolutePath()
+                    .getParent()
+                    .resolve("lib");
         } catch (URISyntaxException e) {
             throw new IllegalStateException("cannot tell where jcni was started from; give --from DIR");
         }
@@ -492,7 +558,8 @@ final class InstallCommand {
     /** The jars in {@code from}, which must hold the plugins' entry points. */
     private static List<Path> sourceJars(Path from) {
         if (!Files.isDirectory(from)) {
-            throw new IllegalStateException("--from " + from + ": not a directory (build with ./mvnw package, or give --from DIR)");
+            throw new IllegalStateException(
+                    "--from " + from + ": not a directory (build with ./mvnw package, or give --from DIR)");
         }
         List<Path> jars = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(from, "*.jar")) {
@@ -510,7 +577,8 @@ final class InstallCommand {
                 try (JarFile jf = new JarFile(jar.toFile())) {
                     found |= jf.getEntry(entry) != null;
                 } catch (IOException e) {
-                    throw new IllegalStateException("--from " + from + ": " + jar.getFileName() + " is not a readable jar");
+                    throw new IllegalStateException(
+                            "--from " + from + ": " + jar.getFileName() + " is not a readable jar");
                 }
             }
             if (!found) {
@@ -529,14 +597,16 @@ final class InstallCommand {
      */
     static void checkTarget(Path target, String option) {
         if (Files.isSymbolicLink(target)) {
-            throw new IllegalStateException(option + " " + target + ": is a symbolic link; give the directory it points to");
+            throw new IllegalStateException(
+                    option + " " + target + ": is a symbolic link; give the directory it points to");
         }
         Path p = target;
         while (p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
             p = p.getParent();
         }
         if (p == null || !Files.isDirectory(p)) {
-            throw new IllegalStateException(option + " " + target + ": " + (p == null ? "no such directory" : p + " is not a directory"));
+            throw new IllegalStateException(
+                    option + " " + target + ": " + (p == null ? "no such directory" : p + " is not a directory"));
         }
         if (!Files.isWritable(p)) {
             throw new IllegalStateException(option + " " + target + ": " + p + " is not writable");
@@ -545,8 +615,8 @@ final class InstallCommand {
             int uid = uid(target, option, target);
             int mine = uid(target, option, Path.of("/proc/self"));
             if (uid != mine) {
-                throw new IllegalStateException(option + " " + target + ": is owned by uid " + uid + ", not by uid " + mine
-                        + " who installs");
+                throw new IllegalStateException(
+                        option + " " + target + ": is owned by uid " + uid + ", not by uid " + mine + " who installs");
             }
         }
         for (Path q = p; q != null; q = q.getParent()) {
@@ -554,13 +624,15 @@ final class InstallCommand {
             try {
                 mode = (Integer) Files.getAttribute(q, "unix:mode");
             } catch (IOException | UnsupportedOperationException e) {
-                throw new IllegalStateException(option + " " + target + ": cannot read the mode of " + q + ": " + e.getMessage());
+                throw new IllegalStateException(
+                        option + " " + target + ": cannot read the mode of " + q + ": " + e.getMessage());
             }
             boolean sticky = (mode & 01000) != 0;
             if ((mode & 0022) != 0 && (q.equals(target) || !sticky)) {
                 throw new IllegalStateException(option + " " + target + ": " + q + " is writable by "
                         + ((mode & 0022) == 0022 ? "group and others" : (mode & 0020) != 0 ? "its group" : "others")
-                        + " (mode " + Integer.toOctalString(mode & 07777) + "): anyone there could replace the plugins");
+                        + " (mode " + Integer.toOctalString(mode & 07777)
+                        + "): anyone there could replace the plugins");
             }
         }
     }
@@ -569,7 +641,8 @@ final class InstallCommand {
         try {
             return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         } catch (IOException | UnsupportedOperationException e) {
-            throw new IllegalStateException(option + " " + target + ": cannot read the owner of " + p + ": " + e.getMessage());
+            throw new IllegalStateException(
+                    option + " " + target + ": cannot read the owner of " + p + ": " + e.getMessage());
         }
     }
 

@@ -1,7 +1,6 @@
 package io.jcni.cli;
 
 import io.jcni.cni.io.AtomicFiles;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -83,7 +82,10 @@ record InstallPlan(List<Step> steps) {
                     Path output = InstallCommand.trainingOutput(t.libDir());
                     out.println("ip netns add " + t.netns());
                     out.println("timeout " + t.timeout().toSeconds() + " "
-                            + String.join(" ", InstallCommand.inNetns(t.netns(), InstallCommand.trainingCommand(t.java(), t.libDir(), output))));
+                            + String.join(
+                                    " ",
+                                    InstallCommand.inNetns(
+                                            t.netns(), InstallCommand.trainingCommand(t.java(), t.libDir(), output))));
                     out.println("ip netns delete " + t.netns());
                     out.println(install + output + " " + s.target());
                 }
@@ -110,8 +112,10 @@ record InstallPlan(List<Step> steps) {
                 }
                 case Content.CopyOf c -> write(s, InstallCommand.readAll(c.source()));
                 case Content.Bytes b -> write(s, b.data());
-                case Content.Text t -> write(s, (cache != null ? t.withCache() : t.withoutCache()).getBytes(StandardCharsets.UTF_8));
-                case Content.Training t -> cache = InstallCommand.buildCache(t.java(), t.libDir(), t.netns(), t.timeout());
+                case Content.Text t ->
+                    write(s, (cache != null ? t.withCache() : t.withoutCache()).getBytes(StandardCharsets.UTF_8));
+                case Content.Training t ->
+                    cache = InstallCommand.buildCache(t.java(), t.libDir(), t.netns(), t.timeout());
             }
         }
         return cache;
@@ -135,7 +139,9 @@ record InstallPlan(List<Step> steps) {
         StringBuilder b = new StringBuilder();
         for (int shift = 6; shift >= 0; shift -= 3) {
             int bits = mode >> shift;
-            b.append((bits & 4) != 0 ? 'r' : '-').append((bits & 2) != 0 ? 'w' : '-').append((bits & 1) != 0 ? 'x' : '-');
+            b.append((bits & 4) != 0 ? 'r' : '-')
+                    .append((bits & 2) != 0 ? 'w' : '-')
+                    .append((bits & 1) != 0 ? 'x' : '-');
         }
         return b.toString();
     }

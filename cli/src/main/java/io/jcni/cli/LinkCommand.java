@@ -4,7 +4,6 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.List;
@@ -32,7 +31,7 @@ final class LinkCommand {
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
-                case "list", "show" -> { }
+                case "list", "show" -> {}
                 case "--help" -> {
                     out.print(USAGE);
                     return 0;
@@ -54,12 +53,23 @@ final class LinkCommand {
                 names.put(l.index(), l.name());
             }
             for (Link l : links) {
-                String peer = l.peerIndex() == 0 ? "" : "@" + (l.linkNetnsId() < 0 ? names.getOrDefault(l.peerIndex(), "if" + l.peerIndex())
-                        : "if" + l.peerIndex());
-                out.printf("%-4d %-22s %-8s %-8s mtu %-6d %s%s%n", l.index(), l.name() + peer,
-                        l.kind() == null ? "-" : l.kind(), l.operStateName(), l.mtu(),
+                String peer = l.peerIndex() == 0
+                        ? ""
+                        : "@"
+                                + (l.linkNetnsId() < 0
+                                        ? names.getOrDefault(l.peerIndex(), "if" + l.peerIndex())
+                                        : "if" + l.peerIndex());
+                out.printf(
+                        "%-4d %-22s %-8s %-8s mtu %-6d %s%s%n",
+                        l.index(),
+                        l.name() + peer,
+                        l.kind() == null ? "-" : l.kind(),
+                        l.operStateName(),
+                        l.mtu(),
                         l.mac() == null ? "-" : l.mac().toString(),
-                        l.masterIndex() == 0 ? "" : " master " + names.getOrDefault(l.masterIndex(), "if" + l.masterIndex()));
+                        l.masterIndex() == 0
+                                ? ""
+                                : " master " + names.getOrDefault(l.masterIndex(), "if" + l.masterIndex()));
             }
             return 0;
         } finally {

@@ -2,7 +2,6 @@ package io.jcni.cli;
 
 import io.jcni.netlink.KernelException;
 import io.jcni.netlink.Trace;
-
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +71,10 @@ public final class Main {
             }
         }
         Trace tracer = trace ? new PrintingTrace(err) : Trace.OFF;
-        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
+        if (args.isEmpty()
+                || args.get(0).equals("--help")
+                || args.get(0).equals("-h")
+                || args.get(0).equals("help")) {
             (args.isEmpty() ? err : out).print(USAGE);
             return args.isEmpty() ? 2 : 0;
         }
@@ -81,17 +83,21 @@ public final class Main {
             return switch (command) {
                 case "netns" -> new NetnsCommand(out, err, tracer).run(args);
                 case "link" -> new LinkCommand(out, tracer).run(args);
-                case "agent", "cluster" -> throw new UsageException("\"" + command + "\" runs from the agent module (it loads the etcd"
-                        + " client): start it with bin/jcni, or java -cp 'agent/target/lib/*:agent/target/*' io.jcni.agent.AgentMain " + command);
+                case "agent", "cluster" ->
+                    throw new UsageException("\"" + command + "\" runs from the agent module (it loads the etcd"
+                            + " client): start it with bin/jcni, or java -cp 'agent/target/lib/*:agent/target/*' io.jcni.agent.AgentMain "
+                            + command);
                 case "demo" -> {
                     if (args.contains("--cluster")) {
-                        throw new UsageException("demo --cluster runs from the agent module: start it with bin/jcni demo --cluster");
+                        throw new UsageException(
+                                "demo --cluster runs from the agent module: start it with bin/jcni demo --cluster");
                     }
                     yield new DemoCommand(out, err).run(args);
                 }
                 case "install" -> new InstallCommand(out).run(args);
                 case "daemon" -> new DaemonCommand(out, err).run(args);
-                case "add", "del", "check", "status", "gc" -> new NetworkCommand(out, err, trace, System.getenv()).run(command, args);
+                case "add", "del", "check", "status", "gc" ->
+                    new NetworkCommand(out, err, trace, System.getenv()).run(command, args);
                 case "pod" -> new PodCommand(out, err, tracer, System.getenv()).run(args);
                 case "networks" -> new NetworksCommand(out, System.getenv()).run(args);
                 case "inspect" -> new InspectCommand(out, System.getenv()).run(args);

@@ -4,7 +4,6 @@ import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
@@ -85,7 +84,10 @@ final class NetnsCommand {
         }
         NamedNetns.validateName("exec in netns", name);
         if (!NamedNetns.exists(name)) {
-            throw new NoSuchObjectException("exec in netns", name, io.jcni.netlink.sys.Errno.ENOENT,
+            throw new NoSuchObjectException(
+                    "exec in netns",
+                    name,
+                    io.jcni.netlink.sys.Errno.ENOENT,
                     "no namespace \"" + name + "\" under " + NetNs.RUN_DIR);
         }
         trace.command("ip netns exec " + name + " " + String.join(" ", command));

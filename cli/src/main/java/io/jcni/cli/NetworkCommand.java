@@ -8,7 +8,6 @@ import io.jcni.runtime.GcReport;
 import io.jcni.runtime.NetworkConfigList;
 import io.jcni.runtime.NetworkResult;
 import io.jcni.runtime.RuntimeConf;
-
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
@@ -45,13 +44,16 @@ final class NetworkCommand {
         RuntimeOptions o = RuntimeOptions.parse(args, env, false);
         boolean needsNetns = verb.equals("add") || verb.equals("del") || verb.equals("check");
         if (o.positional.isEmpty() || o.positional.size() > 2 || (needsNetns && o.positional.size() != 2)) {
-            throw new Main.UsageException(verb + " takes NETWORK" + (needsNetns ? " NETNS" : " [NETNS]") + " (see jcni " + verb + " --help)");
+            throw new Main.UsageException(
+                    verb + " takes NETWORK" + (needsNetns ? " NETNS" : " [NETNS]") + " (see jcni " + verb + " --help)");
         }
         CniRuntime cni = o.runtime(trace, err);
         try {
             NetworkConfigList net = CniRuntime.loadNetwork(o.netconf, o.positional.get(0));
             String netns = o.positional.size() > 1 ? RuntimeOptions.netnsPath(o.positional.get(1)) : "";
-            String cid = o.containerId != null ? o.containerId : netns.isEmpty() ? "" : RuntimeOptions.cnitoolContainerId(netns);
+            String cid = o.containerId != null
+                    ? o.containerId
+                    : netns.isEmpty() ? "" : RuntimeOptions.cnitoolContainerId(netns);
             RuntimeConf rt = o.runtimeConf(cid, netns);
             switch (verb) {
                 case "add" -> {
@@ -60,7 +62,8 @@ final class NetworkCommand {
                     if (o.json) {
                         out.println(r.toJsonString());
                     } else {
-                        out.println("network " + net.name() + ", container " + cid + ", interface " + rt.ifName() + " in " + netns);
+                        out.println("network " + net.name() + ", container " + cid + ", interface " + rt.ifName()
+                                + " in " + netns);
                         RuntimeOptions.printResult(out, r);
                     }
                 }

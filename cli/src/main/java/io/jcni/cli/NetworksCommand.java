@@ -7,7 +7,6 @@ import io.jcni.runtime.ConfException;
 import io.jcni.runtime.NetworkConfigList;
 import io.jcni.runtime.NetworkConfigs;
 import io.jcni.runtime.PluginConfig;
-
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -51,7 +50,10 @@ final class NetworksCommand {
                 m.put("name", n.name());
                 m.put("cniVersion", n.cniVersion());
                 m.put("file", n.file());
-                m.put("plugins", new ArrayList<Object>(n.plugins().stream().map(PluginConfig::type).toList()));
+                m.put(
+                        "plugins",
+                        new ArrayList<Object>(
+                                n.plugins().stream().map(PluginConfig::type).toList()));
                 nets.add(m);
             }
             List<Object> errs = new ArrayList<>();
@@ -74,8 +76,12 @@ final class NetworksCommand {
         }
         TextTable t = new TextTable("", "NETWORK", "VERSION", "PLUGINS", "FILE");
         for (NetworkConfigList n : all.networks()) {
-            t.row(n.name(), n.cniVersion().isEmpty() ? "-" : n.cniVersion(),
-                    String.join(",", n.plugins().stream().map(PluginConfig::type).toList()), n.file());
+            t.row(
+                    n.name(),
+                    n.cniVersion().isEmpty() ? "-" : n.cniVersion(),
+                    String.join(
+                            ",", n.plugins().stream().map(PluginConfig::type).toList()),
+                    n.file());
         }
         t.printColumns(out);
         for (ConfException e : all.errors()) {

@@ -12,7 +12,6 @@ import io.jcni.runtime.ConfException;
 import io.jcni.runtime.NetworkConfigList;
 import io.jcni.runtime.NetworkResult;
 import io.jcni.runtime.RuntimeConf;
-
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,7 +85,8 @@ final class PodCommand {
         String n = o.positional.get(0);
         // the container ID's rule: the pod's ID is jcni-pod-NAME, and NAME names its namespace's file
         if (!Names.isValidId(n) || n.length() > 64) {
-            throw new Main.UsageException("pod name \"" + n + "\" must be letters, digits, '_', '.', '-' (at most 64, not starting with a sign)");
+            throw new Main.UsageException("pod name \"" + n
+                    + "\" must be letters, digits, '_', '.', '-' (at most 64, not starting with a sign)");
         }
         return n;
     }
@@ -132,8 +132,9 @@ final class PodCommand {
         }
         boolean nsExists = NamedNetns.exists(name);
         if (attachments.isEmpty() && !nsExists) {
-            throw new IllegalArgumentException("no pod \"" + name + "\"" + (o.network == null ? "" : " on network " + o.network)
-                    + " (nothing cached in " + cni.cache().resultsDir() + ", no /run/netns/" + name + ")");
+            throw new IllegalArgumentException(
+                    "no pod \"" + name + "\"" + (o.network == null ? "" : " on network " + o.network)
+                            + " (nothing cached in " + cni.cache().resultsDir() + ", no /run/netns/" + name + ")");
         }
         for (CachedAttachment a : attachments) {
             NetworkConfigList net;

@@ -7,12 +7,10 @@ import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.runtime.CniRuntime;
-import io.jcni.runtime.ConfException;
 import io.jcni.runtime.NetworkResult;
 import io.jcni.runtime.PluginCall;
 import io.jcni.runtime.ResultCache;
 import io.jcni.runtime.RuntimeConf;
-
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -122,7 +120,8 @@ final class RuntimeOptions {
     }
 
     CniRuntime runtime(boolean trace, PrintStream err) {
-        CniRuntime.Builder b = CniRuntime.builder().cniPath(cniPath).cacheDir(cacheDir).timeout(timeout);
+        CniRuntime.Builder b =
+                CniRuntime.builder().cniPath(cniPath).cacheDir(cacheDir).timeout(timeout);
         if (trace) {
             b.listener(call -> printCall(err, call)); // shows stderr too
         } else {
@@ -133,11 +132,15 @@ final class RuntimeOptions {
 
     /** {@code --trace}: one plugin invocation, as it happened. */
     static void printCall(PrintStream err, PluginCall c) {
-        err.printf("+ plugin %s %s (%s): exit %d, %d ms%n", c.type(), c.env().getOrDefault("CNI_COMMAND", "?"), c.path(), c.exitCode(),
-                c.nanos() / 1_000_000);
+        err.printf(
+                "+ plugin %s %s (%s): exit %d, %d ms%n",
+                c.type(), c.env().getOrDefault("CNI_COMMAND", "?"), c.path(), c.exitCode(), c.nanos() / 1_000_000);
         StringBuilder env = new StringBuilder();
         for (String k : List.of("CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH")) {
-            env.append(env.isEmpty() ? "" : " ").append(k).append('=').append(c.env().getOrDefault(k, ""));
+            env.append(env.isEmpty() ? "" : " ")
+                    .append(k)
+                    .append('=')
+                    .append(c.env().getOrDefault(k, ""));
         }
         err.println("  env:    " + env);
         err.println("  stdin:  " + c.stdin());
@@ -167,9 +170,11 @@ final class RuntimeOptions {
 
     static void requireNetns(String arg, String path) {
         if (!Files.exists(Path.of(path))) {
-            throw new IllegalArgumentException(arg.indexOf('/') < 0
-                    ? "netns \"" + arg + "\" does not exist (neither " + NetNs.RUN_DIR + "/" + arg + " nor " + path + ")"
-                    : "netns \"" + path + "\" does not exist");
+            throw new IllegalArgumentException(
+                    arg.indexOf('/') < 0
+                            ? "netns \"" + arg + "\" does not exist (neither " + NetNs.RUN_DIR + "/" + arg + " nor "
+                                    + path + ")"
+                            : "netns \"" + path + "\" does not exist");
         }
     }
 
@@ -196,7 +201,8 @@ final class RuntimeOptions {
             try {
                 caps = Json.parseObject(cap.getBytes(StandardCharsets.UTF_8));
             } catch (JsonException e) {
-                throw new Main.UsageException("capability arguments (--cap / CAP_ARGS) are not a JSON object: " + e.getMessage());
+                throw new Main.UsageException(
+                        "capability arguments (--cap / CAP_ARGS) are not a JSON object: " + e.getMessage());
             }
         }
         return new RuntimeConf(cid, netns, ifname, pairs, caps);
@@ -210,7 +216,6 @@ final class RuntimeOptions {
         }
         return new IllegalStateException(msg, e);
     }
-
 
     /** The result as the table people read. */
     static void printResult(PrintStream out, NetworkResult r) {
@@ -235,9 +240,14 @@ final class RuntimeOptions {
                 String ifn = "";
                 if (ip.interfaceIndex() != null) {
                     int k = ip.interfaceIndex();
-                    ifn = k >= 0 && k < res.interfaces().size() ? res.interfaces().get(k).name() : "#" + k;
+                    ifn = k >= 0 && k < res.interfaces().size()
+                            ? res.interfaces().get(k).name()
+                            : "#" + k;
                 }
-                t.row(ip.address().toString(), ip.gateway() == null ? "" : ip.gateway().toString(), ifn);
+                t.row(
+                        ip.address().toString(),
+                        ip.gateway() == null ? "" : ip.gateway().toString(),
+                        ifn);
             }
             t.printColumns(out);
         }
@@ -250,8 +260,12 @@ final class RuntimeOptions {
         }
         if (!res.dns().isEmpty()) {
             out.println("DNS " + String.join(" ", res.dns().nameservers())
-                    + (res.dns().domain().isEmpty() ? "" : " domain " + res.dns().domain())
-                    + (res.dns().search().isEmpty() ? "" : " search " + String.join(",", res.dns().search())));
+                    + (res.dns().domain().isEmpty()
+                            ? ""
+                            : " domain " + res.dns().domain())
+                    + (res.dns().search().isEmpty()
+                            ? ""
+                            : " search " + String.join(",", res.dns().search())));
         }
     }
 

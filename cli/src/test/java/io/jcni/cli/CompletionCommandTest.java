@@ -1,10 +1,8 @@
 package io.jcni.cli;
 
-import io.jcni.testkit.Commands;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
+import io.jcni.testkit.Commands;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,8 +13,9 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code jcni completion bash|zsh}: the scripts complete commands, verbs, flags, flag values,
@@ -30,14 +29,22 @@ class CompletionCommandTest {
         Files.writeString(f, script);
         Path h = dir.resolve("harness." + shell);
         Files.writeString(h, harness.replace("@SCRIPT@", f.toString()));
-        List<String> cmd = shell.equals("zsh") ? List.of("zsh", "-f", h.toString()) : List.of("bash", "--norc", h.toString());
-        return Commands.of(cmd).env("NETCONFPATH", dir.resolve("net.d").toString()).timeout(Duration.ofSeconds(30)).ok();
+        List<String> cmd =
+                shell.equals("zsh") ? List.of("zsh", "-f", h.toString()) : List.of("bash", "--norc", h.toString());
+        return Commands.of(cmd)
+                .env("NETCONFPATH", dir.resolve("net.d").toString())
+                .timeout(Duration.ofSeconds(30))
+                .ok();
     }
 
     static void netconf(Path dir) throws Exception {
         Path d = Files.createDirectories(dir.resolve("net.d"));
-        Files.writeString(d.resolve("10-a.conflist"), "{\"cniVersion\": \"1.0.0\", \"name\": \"jin-alpha\", \"plugins\": [{\"type\": \"bridge\"}]}");
-        Files.writeString(d.resolve("20-b.conflist"), "{\n  \"cniVersion\": \"1.0.0\",\n  \"name\": \"jin-beta\",\n  \"plugins\": []\n}");
+        Files.writeString(
+                d.resolve("10-a.conflist"),
+                "{\"cniVersion\": \"1.0.0\", \"name\": \"jin-alpha\", \"plugins\": [{\"type\": \"bridge\"}]}");
+        Files.writeString(
+                d.resolve("20-b.conflist"),
+                "{\n  \"cniVersion\": \"1.0.0\",\n  \"name\": \"jin-beta\",\n  \"plugins\": []\n}");
     }
 
     static final String CASES = """
@@ -88,7 +95,8 @@ class CompletionCommandTest {
 
     @Test
     void zshCompletesTheSame(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/zsh")) || Files.isExecutable(Path.of("/bin/zsh")),
+        Assumptions.assumeTrue(
+                Files.isExecutable(Path.of("/usr/bin/zsh")) || Files.isExecutable(Path.of("/bin/zsh")),
                 "no zsh to run the zsh script in (apt-get install zsh)");
         CliRunner r = CliRunner.run("completion", "zsh");
         assertEquals(0, r.code(), r.err());
@@ -119,7 +127,8 @@ class CompletionCommandTest {
 
     static Set<String> flagsIn(String text) {
         Set<String> s = new TreeSet<>();
-        Matcher m = Pattern.compile("(?<![\\w-])(--[a-z][a-z0-9-]*|-[a-z])(?![\\w-])").matcher(text);
+        Matcher m = Pattern.compile("(?<![\\w-])(--[a-z][a-z0-9-]*|-[a-z])(?![\\w-])")
+                .matcher(text);
         while (m.find()) {
             s.add(m.group(1));
         }
@@ -140,7 +149,8 @@ class CompletionCommandTest {
             Set<String> documented = flagsIn(help.out());
             documented.remove("-h");
             if (c.name().equals("demo")) {
-                documented.addAll(List.of("--cluster", "--backend", "--help")); // demo --cluster is the agent module's (Main's usage)
+                documented.addAll(List.of(
+                        "--cluster", "--backend", "--help")); // demo --cluster is the agent module's (Main's usage)
             }
             documented.add("--help");
             assertEquals(documented, table, "jcni " + c.name() + " --help vs the completion table");
@@ -148,14 +158,16 @@ class CompletionCommandTest {
         // the agent's flags, as its own usage lists them
         Path agent = Path.of("..", "agent", "src", "main", "java", "io", "jcni", "agent", "AgentOptions.java");
         String src = Files.readString(agent);
-        String usage = src.substring(src.indexOf("USAGE = \"\"\""), src.indexOf("\"\"\";", src.indexOf("USAGE = \"\"\"")));
+        String usage =
+                src.substring(src.indexOf("USAGE = \"\"\""), src.indexOf("\"\"\";", src.indexOf("USAGE = \"\"\"")));
         Set<String> agentFlags = flagsIn(usage);
         agentFlags.add("--help");
         Set<String> table = new TreeSet<>();
         CommandTable.AGENT.forEach(f -> table.add(f.name()));
         assertEquals(agentFlags, table, "jcni agent's flags (" + agent + ") vs the completion table");
         Set<String> cluster = new TreeSet<>();
-        Matcher m = Pattern.compile("case \"(--[a-z-]+)\"").matcher(Files.readString(agent.resolveSibling("ClusterCommand.java")));
+        Matcher m = Pattern.compile("case \"(--[a-z-]+)\"")
+                .matcher(Files.readString(agent.resolveSibling("ClusterCommand.java")));
         while (m.find()) {
             cluster.add(m.group(1));
         }

@@ -1,10 +1,10 @@
 package io.jcni.cli;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.PluginResponse;
 import io.jcni.daemon.Protocol;
 import io.jcni.testkit.Jars;
-import org.junit.jupiter.api.Test;
-
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
@@ -15,8 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** {@code jcni daemon} as a process: serves on its socket, and SIGTERM stops it cleanly. */
 class DaemonCommandTest {
@@ -24,8 +23,11 @@ class DaemonCommandTest {
     void servesThenStopsOnSigtermRemovingTheSocket() throws Exception {
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "jcni-daemon-cmd-");
         Path socket = dir.resolve("run/jcni.sock");
-        Process p = new ProcessBuilder(Jars.javaCommand(List.of(), "io.jcni.cli.Main", "daemon", "--socket", socket.toString()))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(dir.resolve("stderr").toFile()).start();
+        Process p = new ProcessBuilder(
+                        Jars.javaCommand(List.of(), "io.jcni.cli.Main", "daemon", "--socket", socket.toString()))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(dir.resolve("stderr").toFile())
+                .start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (!Files.exists(socket) && p.isAlive() && System.nanoTime() < deadline) {
@@ -34,7 +36,9 @@ class DaemonCommandTest {
             assertTrue(Files.exists(socket), "the daemon made its socket");
             PluginResponse r;
             try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-                ch.write(ByteBuffer.wrap(Protocol.request("loopback", Map.of("CNI_COMMAND", "VERSION"),
+                ch.write(ByteBuffer.wrap(Protocol.request(
+                        "loopback",
+                        Map.of("CNI_COMMAND", "VERSION"),
                         "{\"cniVersion\": \"0.4.0\"}".getBytes(StandardCharsets.UTF_8))));
                 r = Protocol.readReply(Channels.newInputStream(ch));
             }
@@ -62,6 +66,8 @@ class DaemonCommandTest {
         CliRunner help = CliRunner.run("daemon", "--help");
         assertEquals(0, help.code());
         assertTrue(help.out().contains("/run/jcni/jcni.sock"), help.out());
-        assertTrue(List.of(Main.USAGE.split("\n")).stream().anyMatch(l -> l.trim().startsWith("daemon")), "listed in jcni --help");
+        assertTrue(
+                List.of(Main.USAGE.split("\n")).stream().anyMatch(l -> l.trim().startsWith("daemon")),
+                "listed in jcni --help");
     }
 }

@@ -1,9 +1,8 @@
 package io.jcni.cli;
 
-import io.jcni.testkit.Commands;
-import org.junit.jupiter.api.Assumptions;
+import static org.junit.jupiter.api.Assertions.*;
 
-import javax.imageio.ImageIO;
+import io.jcni.testkit.Commands;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,8 +10,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Renders an SVG in headless Chromium and checks the picture is there: the screenshot has the
@@ -36,19 +35,30 @@ final class GraphRendering {
         String chromium = chromium();
         Assumptions.assumeTrue(chromium != null, "no Chromium to render the SVG with (apt-get install chromium)");
         String text = Files.readString(svg);
-        Matcher m = Pattern.compile("<svg [^>]*width=\"(\\d+)\" height=\"(\\d+)\"").matcher(text);
+        Matcher m =
+                Pattern.compile("<svg [^>]*width=\"(\\d+)\" height=\"(\\d+)\"").matcher(text);
         assertTrue(m.find(), "the SVG states its size");
         int w = Integer.parseInt(m.group(1)), h = Integer.parseInt(m.group(2));
         Files.deleteIfExists(png);
         Path profile = Files.createTempDirectory("jin-chromium");
         Commands.Result r;
         try {
-            r = Commands.of(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--user-data-dir=" + profile, "--window-size=" + w + "," + h, "--screenshot=" + png.toAbsolutePath(),
-                    svg.toAbsolutePath().toUri().toString()).timeout(Duration.ofSeconds(180)).result();
+            r = Commands.of(
+                            chromium,
+                            "--headless",
+                            "--no-sandbox",
+                            "--disable-gpu",
+                            "--hide-scrollbars",
+                            "--user-data-dir=" + profile,
+                            "--window-size=" + w + "," + h,
+                            "--screenshot=" + png.toAbsolutePath(),
+                            svg.toAbsolutePath().toUri().toString())
+                    .timeout(Duration.ofSeconds(180))
+                    .result();
         } finally {
             try (var s = Files.walk(profile)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                s.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
         Files.writeString(png.resolveSibling(png.getFileName() + ".log"), r.out());

@@ -1,18 +1,15 @@
 package io.jcni.cli;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.MacAddress;
-import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.TestNames;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.DatagramSocket;
@@ -26,8 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@code jcni inspect node|pod} against a node of the test's own (a namespace with pods made by
@@ -46,12 +44,16 @@ class InspectCommandTest {
         p2 = n.pod("p2", null);
         // listening sockets: this JVM's (TCP on every address, TCP on the node's address, UDP), and another process's
         sockets.add(n.closeLater(in(() -> new ServerSocket(0))));
-        sockets.add(n.closeLater(in(() -> new ServerSocket(0, 5, InetAddress.getByName(n.ip(2).toString())))));
+        sockets.add(n.closeLater(
+                in(() -> new ServerSocket(0, 5, InetAddress.getByName(n.ip(2).toString())))));
         sockets.add(n.closeLater(in(() -> new DatagramSocket(new InetSocketAddress(0)))));
         httpPort = 20000 + TestNames.RUN_NUMBER % 20000;
-        n.startIn(n.nodeNs, n.root.resolve("httpd.log"), List.of("busybox", "httpd", "-f", "-p", n.ip(2) + ":" + httpPort, "-h",
-                n.root.toString()));
-        TestNode.waitFor("busybox httpd listening", () -> ss().stream().anyMatch(l -> l.contains(":" + httpPort + " ")));
+        n.startIn(
+                n.nodeNs,
+                n.root.resolve("httpd.log"),
+                List.of("busybox", "httpd", "-f", "-p", n.ip(2) + ":" + httpPort, "-h", n.root.toString()));
+        TestNode.waitFor(
+                "busybox httpd listening", () -> ss().stream().anyMatch(l -> l.contains(":" + httpPort + " ")));
         // neighbours: a permanent one on the uplink, and a learned one for p1 (the node pings it)
         try (RouteNetlink rt = RouteNetlink.open(n.nodeNs, Trace.OFF)) {
             rt.neighbours().add(n.uplink, n.ip(99), MacAddress.parse("02:00:00:21:40:99"));
@@ -82,11 +84,14 @@ class InspectCommandTest {
     }
 
     static List<String> ss() {
-        return Commands.run("ip", "netns", "exec", n.node, "ss", "-ltnupH").lines().toList();
+        return Commands.run("ip", "netns", "exec", n.node, "ss", "-ltnupH")
+                .lines()
+                .toList();
     }
 
     static IpAddress podIp(String pod) {
-        String s = Commands.run("ip", "-n", pod, "-4", "-o", "addr", "show", "dev", "eth0").trim();
+        String s = Commands.run("ip", "-n", pod, "-4", "-o", "addr", "show", "dev", "eth0")
+                .trim();
         String cidr = s.split("\\s+")[3];
         return IpAddress.parse(cidr.substring(0, cidr.indexOf('/')));
     }
@@ -116,12 +121,12 @@ class InspectCommandTest {
     void interfacesAreWhatIpLinkSays() {
         Set<String> ours = new TreeSet<>(), theirs = new TreeSet<>();
         for (Map<String, Object> l : list(node().get("interfaces"))) {
-            ours.add(l.get("ifindex") + " " + l.get("ifname") + " " + l.get("mtu") + " " + l.get("operstate") + " " + l.get("address")
-                    + " " + l.getOrDefault("master", "-"));
+            ours.add(l.get("ifindex") + " " + l.get("ifname") + " " + l.get("mtu") + " " + l.get("operstate") + " "
+                    + l.get("address") + " " + l.getOrDefault("master", "-"));
         }
         for (Map<String, Object> l : witness("-j", "link", "show")) {
-            theirs.add(l.get("ifindex") + " " + l.get("ifname") + " " + l.get("mtu") + " " + l.get("operstate") + " " + l.get("address")
-                    + " " + l.getOrDefault("master", "-"));
+            theirs.add(l.get("ifindex") + " " + l.get("ifname") + " " + l.get("mtu") + " " + l.get("operstate") + " "
+                    + l.get("address") + " " + l.getOrDefault("master", "-"));
         }
         assertEquals(theirs, ours);
         assertTrue(ours.stream().anyMatch(s -> s.contains(" " + n.bridge + " 1400 UP ")), "the pods' bridge: " + ours);
@@ -131,28 +136,33 @@ class InspectCommandTest {
     void addressesAreWhatIpAddrSays() {
         Set<String> ours = new TreeSet<>(), theirs = new TreeSet<>();
         for (Map<String, Object> a : list(node().get("addresses"))) {
-            ours.add(a.get("ifname") + " " + a.get("family") + " " + a.get("local") + "/" + a.get("prefixlen") + " " + a.get("scope"));
+            ours.add(a.get("ifname") + " " + a.get("family") + " " + a.get("local") + "/" + a.get("prefixlen") + " "
+                    + a.get("scope"));
         }
         for (Map<String, Object> l : witness("-j", "addr", "show")) {
             for (Map<String, Object> a : list(l.get("addr_info"))) {
-                theirs.add(l.get("ifname") + " " + a.get("family") + " " + a.get("local") + "/" + a.get("prefixlen") + " " + a.get("scope"));
+                theirs.add(l.get("ifname") + " " + a.get("family") + " " + a.get("local") + "/" + a.get("prefixlen")
+                        + " " + a.get("scope"));
             }
         }
         assertEquals(theirs, ours);
-        assertTrue(ours.contains(n.bridge + " inet 10.214." + (n.base + 1) + ".1/24 global"), "the gateway on the bridge: " + ours);
+        assertTrue(
+                ours.contains(n.bridge + " inet 10.214." + (n.base + 1) + ".1/24 global"),
+                "the gateway on the bridge: " + ours);
     }
 
     @Test
     void routesAreWhatIpRouteSays() {
         Set<String> ours = new TreeSet<>(), theirs = new TreeSet<>();
         for (Map<String, Object> r : list(node().get("routes"))) {
-            ours.add(r.get("family") + " " + r.get("dst") + " via " + r.getOrDefault("gateway", "-") + " dev " + r.get("dev") + " proto "
-                    + r.get("protocol"));
+            ours.add(r.get("family") + " " + r.get("dst") + " via " + r.getOrDefault("gateway", "-") + " dev "
+                    + r.get("dev") + " proto " + r.get("protocol"));
         }
         for (String family : List.of("-4", "-6")) {
             for (Map<String, Object> r : witness(family, "-j", "route", "show")) {
-                theirs.add((family.equals("-4") ? "inet" : "inet6") + " " + r.get("dst") + " via " + r.getOrDefault("gateway", "-")
-                        + " dev " + r.get("dev") + " proto " + r.getOrDefault("protocol", "boot"));
+                theirs.add((family.equals("-4") ? "inet" : "inet6") + " " + r.get("dst") + " via "
+                        + r.getOrDefault("gateway", "-") + " dev " + r.get("dev") + " proto "
+                        + r.getOrDefault("protocol", "boot"));
             }
         }
         assertEquals(theirs, ours);
@@ -180,8 +190,15 @@ class InspectCommandTest {
         }
         assertEquals(theirs, ours);
         List<Map<String, Object>> all = list(node().get("neighbours"));
-        assertTrue(all.stream().anyMatch(x -> x.get("dst").equals(n.ip(99).toString()) && x.get("state").equals("PERMANENT")), all.toString());
-        assertTrue(all.stream().anyMatch(x -> x.get("dst").equals(podIp(p1).toString()) && x.get("dev").equals(n.bridge)),
+        assertTrue(
+                all.stream()
+                        .anyMatch(x -> x.get("dst").equals(n.ip(99).toString())
+                                && x.get("state").equals("PERMANENT")),
+                all.toString());
+        assertTrue(
+                all.stream()
+                        .anyMatch(x -> x.get("dst").equals(podIp(p1).toString())
+                                && x.get("dev").equals(n.bridge)),
                 "p1 learned on the bridge: " + all);
     }
 
@@ -196,8 +213,10 @@ class InspectCommandTest {
     @Test
     void forwardingIsWhatSysctlSays() {
         Map<String, Object> f = map(node().get("forwarding"));
-        String v4 = Commands.run("ip", "netns", "exec", n.node, "sysctl", "-n", "net.ipv4.ip_forward").trim();
-        String v6 = Commands.run("ip", "netns", "exec", n.node, "sysctl", "-n", "net.ipv6.conf.all.forwarding").trim();
+        String v4 = Commands.run("ip", "netns", "exec", n.node, "sysctl", "-n", "net.ipv4.ip_forward")
+                .trim();
+        String v6 = Commands.run("ip", "netns", "exec", n.node, "sysctl", "-n", "net.ipv6.conf.all.forwarding")
+                .trim();
         assertEquals(v4, f.get("ipv4"));
         assertEquals(v6, f.get("ipv6"));
         assertEquals("1", v4, "the gateway bridge turned forwarding on");
@@ -217,7 +236,8 @@ class InspectCommandTest {
         for (String line : ss()) {
             String[] f = line.trim().split("\\s+");
             TreeSet<String> who = new TreeSet<>();
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(\"([^\"]+)\",pid=(\\d+)").matcher(line);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(\"([^\"]+)\",pid=(\\d+)")
+                    .matcher(line);
             while (m.find()) {
                 who.add(m.group(1) + "/" + m.group(2));
             }
@@ -225,19 +245,28 @@ class InspectCommandTest {
         }
         assertEquals(theirs, ours);
         long me = ProcessHandle.current().pid();
-        assertEquals(3, ours.stream().filter(s -> s.endsWith(" java/" + me)).count(), "this JVM's three sockets: " + ours);
-        String httpd = ours.stream().filter(s -> s.contains(":" + httpPort + " ")).findFirst().orElseThrow();
+        assertEquals(
+                3, ours.stream().filter(s -> s.endsWith(" java/" + me)).count(), "this JVM's three sockets: " + ours);
+        String httpd = ours.stream()
+                .filter(s -> s.contains(":" + httpPort + " "))
+                .findFirst()
+                .orElseThrow();
         assertTrue(httpd.startsWith("tcp " + n.ip(2) + ":" + httpPort + " busybox/"), httpd);
         int pid = Integer.parseInt(httpd.substring(httpd.lastIndexOf('/') + 1));
-        assertTrue(Files.readString(Path.of("/proc/" + pid + "/cmdline")).startsWith("busybox\0httpd"), "the pid is httpd's");
+        assertTrue(
+                Files.readString(Path.of("/proc/" + pid + "/cmdline")).startsWith("busybox\0httpd"),
+                "the pid is httpd's");
     }
 
     @Test
     void vethPeersAreFollowedIntoTheirPods() {
         List<Map<String, Object>> ifs = list(node().get("interfaces"));
         for (String pod : List.of(p1, p2)) {
-            Map<String, Object> veth = ifs.stream().filter(l -> l.get("peer") != null && pod.equals(map(l.get("peer")).get("pod")))
-                    .findFirst().orElseThrow(() -> new AssertionError("no veth for " + pod + " in " + ifs));
+            Map<String, Object> veth = ifs.stream()
+                    .filter(l -> l.get("peer") != null
+                            && pod.equals(map(l.get("peer")).get("pod")))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no veth for " + pod + " in " + ifs));
             Map<String, Object> peer = map(veth.get("peer"));
             assertEquals("/run/netns/" + pod, peer.get("netns"));
             assertEquals("eth0", peer.get("ifname"));
@@ -245,11 +274,15 @@ class InspectCommandTest {
             assertEquals("jcni-pod-" + pod, peer.get("containerId"));
             assertEquals(n.bridge, veth.get("master"));
             // the witness: the pod's eth0 is the peer of exactly this index
-            Map<String, Object> eth0 = io.jcni.testkit.Json.objects(Commands.ip(pod, "link", "show", "eth0")).get(0);
+            Map<String, Object> eth0 = io.jcni.testkit.Json.objects(Commands.ip(pod, "link", "show", "eth0"))
+                    .get(0);
             assertEquals(veth.get("ifindex"), ((Number) eth0.get("link_index")).longValue());
             assertEquals(((Number) peer.get("ifindex")).longValue(), ((Number) eth0.get("ifindex")).longValue());
         }
-        Map<String, Object> up = ifs.stream().filter(l -> l.get("ifname").equals(n.uplink)).findFirst().orElseThrow();
+        Map<String, Object> up = ifs.stream()
+                .filter(l -> l.get("ifname").equals(n.uplink))
+                .findFirst()
+                .orElseThrow();
         assertEquals("/run/netns/" + n.out, map(up.get("peer")).get("netns"), "a veth to a namespace that is no pod");
         assertNull(map(up.get("peer")).get("pod"));
     }
@@ -274,10 +307,12 @@ class InspectCommandTest {
         assertEquals(n.podNet.toString(), range.get("subnet"));
         long reserved;
         try (var s = Files.list(n.ipam.resolve(n.network))) {
-            reserved = s.filter(p -> p.getFileName().toString().startsWith("10.214.")).count();
+            reserved = s.filter(p -> p.getFileName().toString().startsWith("10.214."))
+                    .count();
         }
         assertEquals(reserved, ((Number) range.get("used")).longValue(), "one reservation file per used address");
-        assertEquals(253 - reserved, ((Number) range.get("free")).longValue(), "a /24 less network, broadcast and gateway");
+        assertEquals(
+                253 - reserved, ((Number) range.get("free")).longValue(), "a /24 less network, broadcast and gateway");
         assertEquals(2, list(j.get("attachments")).size());
         // NAT: pods4 and local4 elements per pod, owned by their attachment, as nft lists them
         String nft = Commands.run("ip", "netns", "exec", n.node, "nft", "list", "table", "inet", "jcni");
@@ -285,9 +320,16 @@ class InspectCommandTest {
             String owner = n.network + "/jcni-pod-" + pod + "/eth0";
             String ip = podIp(pod).toString();
             List<Map<String, Object>> masq = list(map(j.get("nft")).get("masquerade"));
-            assertTrue(masq.stream().anyMatch(m -> m.get("set").equals("pods4") && m.get("element").equals(ip) && owner.equals(m.get("owner"))),
+            assertTrue(
+                    masq.stream()
+                            .anyMatch(m -> m.get("set").equals("pods4")
+                                    && m.get("element").equals(ip)
+                                    && owner.equals(m.get("owner"))),
                     masq.toString());
-            assertTrue(masq.stream().anyMatch(m -> m.get("set").equals("local4") && m.get("element").equals(ip + " . " + n.podNet)),
+            assertTrue(
+                    masq.stream()
+                            .anyMatch(m -> m.get("set").equals("local4")
+                                    && m.get("element").equals(ip + " . " + n.podNet)),
                     masq.toString());
             assertTrue(nft.contains(ip + " comment \"" + owner + "\""), nft);
         }
@@ -296,8 +338,12 @@ class InspectCommandTest {
         assertEquals(18080L, ports.get(0).get("hostPort"));
         assertEquals(podIp(p1).toString(), ports.get(0).get("target"));
         assertEquals(80L, ports.get(0).get("targetPort"));
-        String map = Commands.run("ip", "netns", "exec", n.node, "nft", "list", "map", "inet", "jcni_hostport", "ports4");
-        assertTrue(map.contains("tcp . 18080 comment \"" + n.network + "/jcni-pod-" + p1 + "/eth0\" : " + podIp(p1) + " . 80"), map);
+        String map =
+                Commands.run("ip", "netns", "exec", n.node, "nft", "list", "map", "inet", "jcni_hostport", "ports4");
+        assertTrue(
+                map.contains(
+                        "tcp . 18080 comment \"" + n.network + "/jcni-pod-" + p1 + "/eth0\" : " + podIp(p1) + " . 80"),
+                map);
         Map<String, Object> sock = map(j.get("pluginSocket"));
         assertEquals(true, sock.get("answering"), sock.toString());
         assertEquals("daemon", sock.get("servedBy"), "the holder of the socket is the daemon process: " + sock);
@@ -307,10 +353,23 @@ class InspectCommandTest {
     void theTableNamesEverySection() {
         CliRunner r = CliRunner.run(n.view("inspect", "node"));
         assertEquals(0, r.code(), r.err());
-        for (String s : List.of("Interfaces (ip link)", "Addresses (ip addr)", "Routes", "Neighbours (ip neigh, arp)", "Forwarding (sysctl)",
-                "net.ipv4.ip_forward = 1", "Listening sockets (netstat -plnt", "Cluster traffic", "interface: " + n.uplink,
-                "(from the default route)", n.network, "NAT (nft table inet jcni)", "tcp 18080 -> " + podIp(p1) + ":80",
-                "plugin socket " + n.socket + ": answering", p1, p2)) {
+        for (String s : List.of(
+                "Interfaces (ip link)",
+                "Addresses (ip addr)",
+                "Routes",
+                "Neighbours (ip neigh, arp)",
+                "Forwarding (sysctl)",
+                "net.ipv4.ip_forward = 1",
+                "Listening sockets (netstat -plnt",
+                "Cluster traffic",
+                "interface: " + n.uplink,
+                "(from the default route)",
+                n.network,
+                "NAT (nft table inet jcni)",
+                "tcp 18080 -> " + podIp(p1) + ":80",
+                "plugin socket " + n.socket + ": answering",
+                p1,
+                p2)) {
             assertTrue(r.out().contains(s), "missing \"" + s + "\" in:\n" + r.out());
         }
     }
@@ -387,7 +446,8 @@ class InspectCommandTest {
         CliRunner r = CliRunner.run(n.view("inspect", "pod", pod, "-o", "json"));
         assertEquals(1, r.code(), "an inconsistency makes inspect pod exit 1: " + r.out() + r.err());
         List<Map<String, Object>> f = list(map(Json.parse(r.out())).get("findings"));
-        assertTrue(f.stream().anyMatch(x -> x.get("check").equals(check) && ((String) x.get("message")).contains(text)),
+        assertTrue(
+                f.stream().anyMatch(x -> x.get("check").equals(check) && ((String) x.get("message")).contains(text)),
                 check + " / " + text + " not in " + f);
     }
 }

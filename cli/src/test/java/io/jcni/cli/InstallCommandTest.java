@@ -1,18 +1,13 @@
 package io.jcni.cli;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.daemon.Daemon;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,12 +18,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code jcni install} into temp directories, and the installed {@code jcni-loopback} executed
@@ -45,6 +43,7 @@ class InstallCommandTest {
 
     @TempDir
     static Path shared;
+
     static Path from;
 
     /** The runtime jars, as a package would lay them out. */
@@ -54,15 +53,21 @@ class InstallCommandTest {
     }
 
     static CliRunner install(Path bin, Path lib, String... more) {
-        List<String> args = new ArrayList<>(List.of("install", "--dir", bin.toString(), "--lib-dir", lib.toString(),
-                "--from", from.toString()));
+        List<String> args = new ArrayList<>(
+                List.of("install", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", from.toString()));
         args.addAll(List.of(more));
         return CliRunner.run(args.toArray(new String[0]));
     }
 
-    static final Map<String, String> MAINS = Map.of("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain",
-            "jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain",
-            "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain", "jcni-portmap", "io.jcni.plugins.portmap.PortmapMain");
+    static final Map<String, String> MAINS = Map.of(
+            "jcni-bridge",
+            "io.jcni.plugins.bridge.BridgeMain",
+            "jcni-host-local",
+            "io.jcni.plugins.hostlocal.HostLocalMain",
+            "jcni-loopback",
+            "io.jcni.plugins.loopback.LoopbackMain",
+            "jcni-portmap",
+            "io.jcni.plugins.portmap.PortmapMain");
     static final String JAVA = Jars.java();
 
     static byte[] clientBinary() throws IOException {
@@ -87,24 +92,41 @@ class InstallCommandTest {
             assertArrayEquals(client, Files.readAllBytes(exe), n + " is the native client");
             Path sidecar = bin.resolve("." + n + ".exec");
             assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(sidecar)), n);
-            List<String> lines = Files.readAllLines(sidecar).stream().filter(l -> !l.startsWith("#")).toList();
-            assertEquals(List.of("socket /run/jcni/jcni.sock", "argv " + JAVA, "argv --enable-native-access=ALL-UNNAMED",
-                    "argv -XX:+UseSerialGC", "argv -XX:TieredStopAtLevel=1", "argv -XX:-UsePerfData", "argv -Xlog:disable",
-                    "argv -Xlog:all=warning:stderr", "argv -XX:AOTCache=" + lib + "/jcni.aot",
-                    "argv -cp", "argv " + lib + "/*", "argv " + MAINS.get(n),
-                    "version-reply {\"cniVersion\":\"@V@\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}"),
+            List<String> lines = Files.readAllLines(sidecar).stream()
+                    .filter(l -> !l.startsWith("#"))
+                    .toList();
+            assertEquals(
+                    List.of(
+                            "socket /run/jcni/jcni.sock",
+                            "argv " + JAVA,
+                            "argv --enable-native-access=ALL-UNNAMED",
+                            "argv -XX:+UseSerialGC",
+                            "argv -XX:TieredStopAtLevel=1",
+                            "argv -XX:-UsePerfData",
+                            "argv -Xlog:disable",
+                            "argv -Xlog:all=warning:stderr",
+                            "argv -XX:AOTCache=" + lib + "/jcni.aot",
+                            "argv -cp",
+                            "argv " + lib + "/*",
+                            "argv " + MAINS.get(n),
+                            "version-reply {\"cniVersion\":\"@V@\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}"),
                     lines);
             expected.add(n);
             expected.add("." + n + ".exec");
         }
         expected.sort(null);
         try (Stream<Path> s = Files.list(bin)) {
-            assertEquals(expected, s.map(p -> p.getFileName().toString()).sorted().toList(), "no temp files left");
+            assertEquals(
+                    expected, s.map(p -> p.getFileName().toString()).sorted().toList(), "no temp files left");
         }
         assertTrue(Files.isRegularFile(lib.resolve("jcni.aot")), "AOT cache built");
         try (Stream<Path> s = Files.list(lib)) {
-            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().endsWith(".tmp")
-                    || p.getFileName().toString().endsWith(".config")).toList(), "no training leftovers");
+            assertEquals(
+                    List.of(),
+                    s.filter(p -> p.getFileName().toString().endsWith(".tmp")
+                                    || p.getFileName().toString().endsWith(".config"))
+                            .toList(),
+                    "no training leftovers");
         }
         try (Stream<Path> s = Files.list(from)) {
             for (Path jar : s.toList()) {
@@ -130,13 +152,20 @@ class InstallCommandTest {
             assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(exe)), n);
             String text = Files.readString(exe);
             assertTrue(text.startsWith("#!/bin/sh\n"), text);
-            String exec = text.lines().filter(l -> l.startsWith("exec ")).findFirst().orElseThrow();
-            assertEquals("exec '" + JAVA + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
-                    + " -XX:-UsePerfData -Xlog:disable -Xlog:all=warning:stderr '-XX:AOTCache=" + lib + "/jcni.aot'"
-                    + " -cp '" + lib + "/*' " + MAINS.get(n) + " \"$@\"", exec);
+            String exec =
+                    text.lines().filter(l -> l.startsWith("exec ")).findFirst().orElseThrow();
+            assertEquals(
+                    "exec '" + JAVA + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+                            + " -XX:-UsePerfData -Xlog:disable -Xlog:all=warning:stderr '-XX:AOTCache=" + lib
+                            + "/jcni.aot'"
+                            + " -cp '" + lib + "/*' " + MAINS.get(n) + " \"$@\"",
+                    exec);
         }
         try (Stream<Path> s = Files.list(bin)) {
-            assertEquals(NAMES, s.map(p -> p.getFileName().toString()).sorted().toList(), "sidecars of the client install removed");
+            assertEquals(
+                    NAMES,
+                    s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "sidecars of the client install removed");
         }
     }
 
@@ -151,8 +180,14 @@ class InstallCommandTest {
             }
         }
         Path bin = tmp.resolve("bin");
-        CliRunner r = CliRunner.run("install", "--dir", bin.toString(), "--lib-dir", tmp.resolve("lib").toString(),
-                "--from", noClient.toString());
+        CliRunner r = CliRunner.run(
+                "install",
+                "--dir",
+                bin.toString(),
+                "--lib-dir",
+                tmp.resolve("lib").toString(),
+                "--from",
+                noClient.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("no native client"), r.out());
         assertTrue(Files.readString(bin.resolve("jcni-loopback")).startsWith("#!/bin/sh\n"));
@@ -160,7 +195,9 @@ class InstallCommandTest {
 
     @Test
     void reinstallOverwritesAndDropsStaleJarsOnlyFromItsOwnLibDir(@TempDir Path tmp) throws IOException {
-        Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib"), shared = Files.createDirectories(tmp.resolve("shared"));
+        Path bin = tmp.resolve("bin"),
+                lib = tmp.resolve("lib"),
+                shared = Files.createDirectories(tmp.resolve("shared"));
         Files.writeString(shared.resolve("someone-elses.jar"), "x");
         assertEquals(0, install(bin, shared).code());
         assertTrue(Files.exists(shared.resolve("someone-elses.jar")), "a directory jcni did not create keeps its jars");
@@ -220,7 +257,8 @@ class InstallCommandTest {
         Map<String, String> all = new TreeMap<>();
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.toList()) {
-                Map<String, Object> a = Files.readAttributes(p, "unix:mode,size,ino,lastModifiedTime", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Map<String, Object> a = Files.readAttributes(
+                        p, "unix:mode,size,ino,lastModifiedTime", java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 all.put(p.toString(), new TreeMap<>(a).toString());
             }
         }
@@ -229,7 +267,8 @@ class InstallCommandTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "--scripts --no-aot-cache"})
-    void printListsExactlyTheFilesAnInstallWritesAndWritesNothing(String options, @TempDir Path tmp) throws IOException {
+    void printListsExactlyTheFilesAnInstallWritesAndWritesNothing(String options, @TempDir Path tmp)
+            throws IOException {
         Path target = tmp.resolve("target");
         Path bin = target.resolve("bin"), lib = target.resolve("lib");
         List<String> more = options.isEmpty() ? List.of() : List.of(options.split(" "));
@@ -242,7 +281,10 @@ class InstallCommandTest {
             assertEquals(0, printed.code(), printed.err());
             assertFalse(Files.exists(target), "--print made nothing");
             Map<String, String> planned = printedFiles(printed.out());
-            assertEquals("0644", planned.get(lib.resolve(InstallCommand.JVM_OPTIONS_FILE).toString()), printed.out());
+            assertEquals(
+                    "0644",
+                    planned.get(lib.resolve(InstallCommand.JVM_OPTIONS_FILE).toString()),
+                    printed.out());
             assertEquals("0755", planned.get(bin.resolve("jcni-bridge").toString()), printed.out());
             assertEquals(!options.isEmpty(), planned.get(lib.resolve("jcni.aot").toString()) == null, printed.out());
 
@@ -252,7 +294,8 @@ class InstallCommandTest {
 
             Map<String, String> installed = snapshot(target);
             // another plan than the one installed: applied, it would change files
-            List<String> other = options.isEmpty() ? List.of("--print", "--scripts", "--no-aot-cache")
+            List<String> other = options.isEmpty()
+                    ? List.of("--print", "--scripts", "--no-aot-cache")
                     : List.of("--print", "--socket", "/run/other.sock");
             CliRunner again = install(bin, lib, other.toArray(new String[0]));
             assertEquals(0, again.code(), again.err());
@@ -279,8 +322,14 @@ class InstallCommandTest {
             assertEquals("", r.out());
             assertFalse(Files.exists(lib), "nothing is written when the input is bad");
         }
-        CliRunner noPlugins = CliRunner.run("install", "--dir", tmp.resolve("bin").toString(), "--lib-dir", lib.toString(),
-                "--from", Files.createDirectory(tmp.resolve("empty")).toString());
+        CliRunner noPlugins = CliRunner.run(
+                "install",
+                "--dir",
+                tmp.resolve("bin").toString(),
+                "--lib-dir",
+                lib.toString(),
+                "--from",
+                Files.createDirectory(tmp.resolve("empty")).toString());
         assertEquals(1, noPlugins.code());
         assertEquals(1, noPlugins.err().lines().count(), noPlugins.err());
         assertTrue(noPlugins.err().contains("no jar holds io.jcni.plugins."), noPlugins.err());
@@ -303,7 +352,12 @@ class InstallCommandTest {
             env.put("JCNI_SOCKET", jcniSocket); // not the machine's daemon, if one runs
         }
         env.putAll(cniEnv);
-        Commands.Result r = Commands.of(exe.toString()).clearEnv().env(env).stdin(stdin).separateErr().timeout(Duration.ofSeconds(60))
+        Commands.Result r = Commands.of(exe.toString())
+                .clearEnv()
+                .env(env)
+                .stdin(stdin)
+                .separateErr()
+                .timeout(Duration.ofSeconds(60))
                 .result();
         assertNotEquals(Commands.TIMED_OUT, r.code(), () -> "plugin did not exit: " + r);
         return r;
@@ -321,7 +375,8 @@ class InstallCommandTest {
 
     @SuppressWarnings("unchecked")
     static boolean loUp(String ns) {
-        Map<String, Object> lo = Json.objects(Commands.ip(ns, "link", "show", "lo")).get(0);
+        Map<String, Object> lo =
+                Json.objects(Commands.ip(ns, "link", "show", "lo")).get(0);
         return ((List<Object>) lo.get("flags")).contains("UP");
     }
 
@@ -336,7 +391,8 @@ class InstallCommandTest {
         String ns = "jit" + TestNames.RUN + "lo" + mode.charAt(0);
         String path = "/run/netns/" + ns;
         String conf = "{\"cniVersion\": \"1.1.0\", \"name\": \"lonet\", \"type\": \"jcni-loopback\"}";
-        jcniSocket = mode.equals("scripts") ? null : tmp.resolve("run/jcni.sock").toString();
+        jcniSocket =
+                mode.equals("scripts") ? null : tmp.resolve("run/jcni.sock").toString();
         Daemon daemon = mode.equals("daemon") ? Daemon.start(Path.of(jcniSocket), System.err) : null;
         namespaces.create(ns);
         try {
@@ -345,8 +401,12 @@ class InstallCommandTest {
             assertEquals(0, add.code(), add.out() + add.err());
             Map<String, Object> r = (Map<String, Object>) Json.parse(add.out());
             assertEquals("1.1.0", r.get("cniVersion"));
-            assertEquals(List.of(Map.of("name", "lo", "mac", "00:00:00:00:00:00", "sandbox", path)), r.get("interfaces"));
-            assertEquals(List.of(Map.of("interface", 0L, "address", "127.0.0.1/8"), Map.of("interface", 0L, "address", "::1/128")),
+            assertEquals(
+                    List.of(Map.of("name", "lo", "mac", "00:00:00:00:00:00", "sandbox", path)), r.get("interfaces"));
+            assertEquals(
+                    List.of(
+                            Map.of("interface", 0L, "address", "127.0.0.1/8"),
+                            Map.of("interface", 0L, "address", "::1/128")),
                     r.get("ips"));
             assertTrue(loUp(ns), "lo is up after ADD through the installed executable");
 
@@ -392,7 +452,8 @@ class InstallCommandTest {
         return copy;
     }
 
-    static final String VERSION_OUT = "{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}";
+    static final String VERSION_OUT =
+            "{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}";
 
     @Test
     @SuppressWarnings("unchecked")
@@ -402,7 +463,8 @@ class InstallCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("AOT cache " + lib.resolve("jcni.aot")), r.out());
         for (String n : NAMES) {
-            Commands.Result v = exec(strict(bin.resolve(n), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
+            Commands.Result v =
+                    exec(strict(bin.resolve(n), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
             assertEquals(0, v.code(), n + ": the JVM rejected the AOT cache: " + v.out() + v.err());
             assertEquals(VERSION_OUT, v.out().strip(), n);
             assertEquals("", v.err(), n);
@@ -417,10 +479,13 @@ class InstallCommandTest {
         assertTrue(loUp(ns));
         assertEquals(0, exec(loopback, cni("DEL", "/run/netns/" + ns), conf).code());
         // and the check has teeth: a damaged cache makes the strict executable fail (not run without it)
-        Path bad = Files.write(tmp.resolve("bad.aot"), java.util.Arrays.copyOf(Files.readAllBytes(lib.resolve("jcni.aot")), 4096));
+        Path bad = Files.write(
+                tmp.resolve("bad.aot"), java.util.Arrays.copyOf(Files.readAllBytes(lib.resolve("jcni.aot")), 4096));
         Path broken = tmp.resolve("broken");
-        Files.writeString(broken, Files.readString(strict(bin.resolve("jcni-loopback"), tmp))
-                .replace(lib.resolve("jcni.aot").toString(), bad.toString()));
+        Files.writeString(
+                broken,
+                Files.readString(strict(bin.resolve("jcni-loopback"), tmp))
+                        .replace(lib.resolve("jcni.aot").toString(), bad.toString()));
         Files.setPosixFilePermissions(broken, PosixFilePermissions.fromString("rwxr-xr-x"));
         Commands.Result rejected = exec(broken, Map.of("CNI_COMMAND", "VERSION"), "{}");
         assertNotEquals(0, rejected.code(), rejected.out());
@@ -436,16 +501,20 @@ class InstallCommandTest {
             }
         }
         Path bin = tmp.resolve("bin"), lib = tmp.resolve("lib");
-        List<String> args = List.of("install", "--scripts", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", src.toString());
+        List<String> args = List.of(
+                "install", "--scripts", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", src.toString());
         assertEquals(0, CliRunner.run(args.toArray(new String[0])).code());
         Path cache = lib.resolve("jcni.aot");
-        Object firstKey = Files.readAttributes(cache, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Object firstKey = Files.readAttributes(cache, java.nio.file.attribute.BasicFileAttributes.class)
+                .fileKey();
         byte[] first = Files.readAllBytes(cache);
 
         // "rebuild" the plugins jar: same classes plus one more entry, so its size and time change
         Path plugins;
         try (Stream<Path> s = Files.list(src)) {
-            plugins = s.filter(p -> p.getFileName().toString().startsWith("jcni-plugins")).findFirst().orElseThrow();
+            plugins = s.filter(p -> p.getFileName().toString().startsWith("jcni-plugins"))
+                    .findFirst()
+                    .orElseThrow();
         }
         Path rebuilt = tmp.resolve("rebuilt.jar");
         try (var in = new java.util.jar.JarInputStream(Files.newInputStream(plugins));
@@ -463,10 +532,14 @@ class InstallCommandTest {
         CliRunner again = CliRunner.run(args.toArray(new String[0]));
         assertEquals(0, again.code(), again.err());
         assertTrue(Files.isRegularFile(cache));
-        Object secondKey = Files.readAttributes(cache, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        Object secondKey = Files.readAttributes(cache, java.nio.file.attribute.BasicFileAttributes.class)
+                .fileKey();
         assertNotEquals(firstKey, secondKey, "a new cache file was written");
         assertFalse(java.util.Arrays.equals(first, Files.readAllBytes(cache)), "the cache describes the new jar");
-        Commands.Result v = exec(strict(bin.resolve("jcni-bridge"), tmp), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"1.1.0\"}");
+        Commands.Result v = exec(
+                strict(bin.resolve("jcni-bridge"), tmp),
+                Map.of("CNI_COMMAND", "VERSION"),
+                "{\"cniVersion\": \"1.1.0\"}");
         assertEquals(0, v.code(), "the rebuilt cache is accepted: " + v.out() + v.err());
         assertEquals(VERSION_OUT, v.out().strip());
     }

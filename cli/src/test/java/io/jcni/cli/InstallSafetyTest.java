@@ -1,16 +1,12 @@
 package io.jcni.cli;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +14,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code jcni install} writes what root later executes for every pod: it refuses targets others
@@ -33,6 +32,7 @@ class InstallSafetyTest {
 
     @TempDir
     static Path shared;
+
     static Path from;
 
     @BeforeAll
@@ -41,8 +41,16 @@ class InstallSafetyTest {
     }
 
     private static CliRunner install(Path bin, Path lib) {
-        return CliRunner.run("install", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", from.toString(),
-                "--scripts", "--no-aot-cache");
+        return CliRunner.run(
+                "install",
+                "--dir",
+                bin.toString(),
+                "--lib-dir",
+                lib.toString(),
+                "--from",
+                from.toString(),
+                "--scripts",
+                "--no-aot-cache");
     }
 
     private static void refused(Path bin, Path lib, String... fragments) {
@@ -93,8 +101,18 @@ class InstallSafetyTest {
         Path bin = tmp.resolve("new/bin");
         Path lib = tmp.resolve("new/lib");
         List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask 000; exec \"$@\"", "sh"));
-        cmd.addAll(Jars.javaCommand(List.of(), "io.jcni.cli.Main", "install", "--dir", bin.toString(), "--lib-dir", lib.toString(),
-                "--from", from.toString(), "--scripts", "--no-aot-cache"));
+        cmd.addAll(Jars.javaCommand(
+                List.of(),
+                "io.jcni.cli.Main",
+                "install",
+                "--dir",
+                bin.toString(),
+                "--lib-dir",
+                lib.toString(),
+                "--from",
+                from.toString(),
+                "--scripts",
+                "--no-aot-cache"));
         Commands.of(cmd).timeout(Duration.ofSeconds(120)).ok();
         for (Path d : List.of(tmp.resolve("new"), bin, lib)) {
             assertEquals("rwxr-xr-x", mode(d), d.toString());
@@ -137,7 +155,9 @@ class InstallSafetyTest {
     }
 
     @Test
-    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // fails, not hangs, when the training is never killed
+    @Timeout(
+            value = 120,
+            threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // fails, not hangs, when the training is never killed
     void aHangingTrainingIsKilledAfterTheTimeout(@TempDir Path tmp) throws Exception {
         Path lib = Files.createDirectory(tmp.resolve("lib"));
         String marker = "3141.5" + TestNames.RUN_NUMBER; // a number: sleep's argument
@@ -147,11 +167,14 @@ class InstallSafetyTest {
         assertFalse(Files.exists(lib.resolve("jcni.aot")));
         assertFalse(NamedNetns.exists(ns), "the training's namespace is removed");
         long deadline = System.nanoTime() + 30_000_000_000L;
-        while (ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains(marker))
+        while (ProcessHandle.allProcesses()
+                        .anyMatch(h -> h.info().commandLine().orElse("").contains(marker))
                 && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains(marker)),
+        assertTrue(
+                ProcessHandle.allProcesses()
+                        .noneMatch(h -> h.info().commandLine().orElse("").contains(marker)),
                 "the training and its children were killed");
     }
 }

@@ -1,15 +1,14 @@
 package io.jcni.cli;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The JVM options of the daemon and the agent live in bin/lib/jvm-options.env only: bin/jcni
@@ -36,7 +35,9 @@ class JvmOptionsTest {
     void theLauncherTheUnitAndTheInstallShareOneFile(@TempDir Path tmp) throws Exception {
         Path env = ROOT.resolve("bin/lib/jvm-options.env");
         Map<String, String> options = parse(env);
-        assertEquals(List.of("JCNI_DAEMON_JVM_OPTIONS", "JCNI_AGENT_JVM_OPTIONS", "JCNI_CLI_JVM_OPTIONS"), List.copyOf(options.keySet()));
+        assertEquals(
+                List.of("JCNI_DAEMON_JVM_OPTIONS", "JCNI_AGENT_JVM_OPTIONS", "JCNI_CLI_JVM_OPTIONS"),
+                List.copyOf(options.keySet()));
         assertTrue(options.get("JCNI_DAEMON_JVM_OPTIONS").matches(".*-Xmx\\d+m.*"), "the daemon's heap is bounded");
         assertTrue(options.get("JCNI_AGENT_JVM_OPTIONS").matches(".*-Xmx\\d+m.*"), "the agent's heap is bounded");
 
@@ -57,8 +58,15 @@ class JvmOptionsTest {
         try {
             Path lib = tmp.resolve("lib");
             Path from = io.jcni.testkit.Jars.fromClassPath(Files.createDirectory(tmp.resolve("from")));
-            CliRunner r = CliRunner.run("install", "--dir", tmp.resolve("bin").toString(), "--lib-dir", lib.toString(),
-                    "--from", from.toString(), "--no-aot-cache");
+            CliRunner r = CliRunner.run(
+                    "install",
+                    "--dir",
+                    tmp.resolve("bin").toString(),
+                    "--lib-dir",
+                    lib.toString(),
+                    "--from",
+                    from.toString(),
+                    "--no-aot-cache");
             assertEquals(0, r.code(), r.err());
             assertEquals(Files.readString(env), Files.readString(lib.resolve(InstallCommand.JVM_OPTIONS_FILE)));
         } finally {

@@ -1,6 +1,7 @@
 package io.jcni.cli;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,9 +14,7 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * Every relative link in the repository's Markdown files resolves: the file or directory exists,
@@ -26,6 +25,7 @@ class MarkdownLinksTest {
     static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     /** {@code [text](target)} and {@code ![alt](target)}, target up to a space or the closing parenthesis. */
     static final Pattern LINK = Pattern.compile("\\[[^\\]]*\\]\\(([^)\\s]+)(?:\\s+\"[^\"]*\")?\\)");
+
     static final Pattern FENCE = Pattern.compile("^\\s*(```|~~~)");
 
     static List<Path> markdownFiles() throws IOException {
@@ -41,7 +41,8 @@ class MarkdownLinksTest {
                         }
                         return true;
                     })
-                    .sorted().toList();
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -111,12 +112,15 @@ class MarkdownLinksTest {
                     int hash = target.indexOf('#');
                     String file = hash < 0 ? target : target.substring(0, hash);
                     String fragment = hash < 0 ? null : target.substring(hash + 1);
-                    Path resolved = file.isEmpty() ? md : md.getParent().resolve(file).normalize();
+                    Path resolved =
+                            file.isEmpty() ? md : md.getParent().resolve(file).normalize();
                     if (!resolved.startsWith(ROOT)) {
                         broken.add(where + " (points outside the repository)");
                     } else if (!Files.exists(resolved)) {
                         broken.add(where + " (no such file)");
-                    } else if (fragment != null && resolved.toString().endsWith(".md") && !anchors(resolved).contains(fragment)) {
+                    } else if (fragment != null
+                            && resolved.toString().endsWith(".md")
+                            && !anchors(resolved).contains(fragment)) {
                         broken.add(where + " (no such heading)");
                     }
                 }

@@ -1,19 +1,19 @@
 package io.jcni.cli;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
 
 class NetnsCommandTest {
     @AutoClose
     private final TestNetns namespaces = new TestNetns();
+
     private final String name = namespaces.adopt("jcl" + TestNames.RUN + "ns"); // jcni netns add makes it
 
     @Test
@@ -30,11 +30,15 @@ class NetnsCommandTest {
         // exec: the child's network namespace is the named one, not ours.
         Path marker = Files.createTempFile("jcni-exec", ".txt");
         try {
-            CliRunner exec = CliRunner.run("netns", "exec", name, "--", "sh", "-c", "readlink /proc/self/ns/net > " + marker);
+            CliRunner exec =
+                    CliRunner.run("netns", "exec", name, "--", "sh", "-c", "readlink /proc/self/ns/net > " + marker);
             assertEquals(0, exec.code(), exec.err());
             String childNs = Files.readString(marker).trim();
-            String ours = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
-            String named = "net:[" + Files.readAttributes(Path.of("/run/netns", name), "unix:ino").get("ino") + "]";
+            String ours =
+                    Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
+            String named = "net:["
+                    + Files.readAttributes(Path.of("/run/netns", name), "unix:ino")
+                            .get("ino") + "]";
             assertEquals(named, childNs);
             assertNotEquals(ours, childNs);
         } finally {
@@ -54,15 +58,15 @@ class NetnsCommandTest {
     void badInputGivesOneLineAndNonZeroExit() {
         String tooLong = "x".repeat(256);
         String[][] cases = {
-                {"netns", "add", "a/b"},
-                {"netns", "add", tooLong},
-                {"netns", "add", ".."},
-                {"netns", "del", name + "-missing"},
-                {"netns", "exec", name + "-missing", "--", "true"},
-                {"netns", "frobnicate"},
-                {"netns", "add"},
-                {"netns", "exec", name},
-                {"nosuchcommand"},
+            {"netns", "add", "a/b"},
+            {"netns", "add", tooLong},
+            {"netns", "add", ".."},
+            {"netns", "del", name + "-missing"},
+            {"netns", "exec", name + "-missing", "--", "true"},
+            {"netns", "frobnicate"},
+            {"netns", "add"},
+            {"netns", "exec", name},
+            {"nosuchcommand"},
         };
         for (String[] c : cases) {
             CliRunner r = CliRunner.run(c);

@@ -1,11 +1,10 @@
 package io.jcni.cli;
 
-import io.jcni.cli.inspect.Owners;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.*;
+
+import io.jcni.cli.inspect.Owners;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /**
  * Reading the plugins' owner tags back: a plain alias or comment names its attachment, a hashed
@@ -28,7 +27,8 @@ class OwnersTest {
         assertTrue(longId.natComment().startsWith("net/#"), longId.natComment());
         Owners.Id oddNetwork = new Owners.Id("q\"net", "abc", "eth0");
         Owners.Id read = Owners.parse(oddNetwork.natComment());
-        assertEquals(List.of("abc", "eth0"), List.of(read.containerId(), read.ifname()), "only the network part is hashed");
+        assertEquals(
+                List.of("abc", "eth0"), List.of(read.containerId(), read.ifname()), "only the network part is hashed");
         assertTrue(read.network().startsWith("#"), read.network());
         assertEquals("net", Owners.networkTagOf(web.natComment()));
         assertNull(Owners.parse("net/#0123abcd"), "a hashed owner names no attachment");

@@ -1,17 +1,16 @@
 package io.jcni.cli;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.Plugin;
 import io.jcni.daemon.Plugins;
 import io.jcni.plugins.PluginRegistry;
-import org.junit.jupiter.api.Test;
-
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * The registry is the one list of plugins: each entry's main class runs that plugin, the daemon
@@ -36,12 +35,23 @@ class PluginRegistryTest {
 
     @Test
     void theDaemonAndInstallFollowTheRegistry() {
-        List<String> names = PluginRegistry.ALL.stream().map(PluginRegistry.Entry::name).toList();
+        List<String> names =
+                PluginRegistry.ALL.stream().map(PluginRegistry.Entry::name).toList();
         assertEquals(names, List.copyOf(Plugins.all().keySet()), "what the daemon serves");
-        assertEquals(PluginRegistry.ALL.stream().map(PluginRegistry.Entry::executable).toList(),
-                InstallCommand.PLUGINS.stream().map(InstallCommand.PluginExe::file).toList(), "what install writes");
+        assertEquals(
+                PluginRegistry.ALL.stream()
+                        .map(PluginRegistry.Entry::executable)
+                        .toList(),
+                InstallCommand.PLUGINS.stream()
+                        .map(InstallCommand.PluginExe::file)
+                        .toList(),
+                "what install writes");
         for (InstallCommand.PluginExe p : InstallCommand.PLUGINS) {
-            assertEquals(PluginRegistry.byName(p.file().substring("jcni-".length())).orElseThrow().mainClass(), p.mainClass());
+            assertEquals(
+                    PluginRegistry.byName(p.file().substring("jcni-".length()))
+                            .orElseThrow()
+                            .mainClass(),
+                    p.mainClass());
         }
     }
 
@@ -51,7 +61,8 @@ class PluginRegistryTest {
         String architecture = Files.readString(ROOT.resolve("docs/architecture.md"));
         String readme = Files.readString(ROOT.resolve("README.md"));
         for (PluginRegistry.Entry e : PluginRegistry.ALL) {
-            assertTrue(plugins.contains("`" + e.name() + "`") || plugins.contains("## " + e.name()),
+            assertTrue(
+                    plugins.contains("`" + e.name() + "`") || plugins.contains("## " + e.name()),
                     "docs/plugins.md describes " + e.name());
             assertTrue(architecture.contains(e.name()), "docs/architecture.md names " + e.name());
             assertTrue(readme.contains(e.name()), "README.md names " + e.name());

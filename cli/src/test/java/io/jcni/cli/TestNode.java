@@ -11,7 +11,6 @@ import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,8 +77,17 @@ final class TestNode implements AutoCloseable {
 
     private void setUp() throws Exception {
         Path from = Jars.fromClassPath(Files.createDirectory(root.resolve("from")));
-        CliRunner install = CliRunner.run("install", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", from.toString(),
-                "--socket", socket.toString(), "--no-aot-cache");
+        CliRunner install = CliRunner.run(
+                "install",
+                "--dir",
+                bin.toString(),
+                "--lib-dir",
+                lib.toString(),
+                "--from",
+                from.toString(),
+                "--socket",
+                socket.toString(),
+                "--no-aot-cache");
         if (install.code() != 0) {
             throw new IllegalStateException("install: " + install.out() + install.err());
         }
@@ -87,8 +95,9 @@ final class TestNode implements AutoCloseable {
         namespaces.create(out);
         nodeNs = NetNs.openNamed(node);
         closeables.add(nodeNs);
-        try (NetNs o = NetNs.openNamed(out); RouteNetlink inNode = RouteNetlink.open(nodeNs, Trace.OFF);
-             RouteNetlink inOut = RouteNetlink.open(o, Trace.OFF)) {
+        try (NetNs o = NetNs.openNamed(out);
+                RouteNetlink inNode = RouteNetlink.open(nodeNs, Trace.OFF);
+                RouteNetlink inOut = RouteNetlink.open(o, Trace.OFF)) {
             inNode.links().add(LinkSpec.veth(uplink, "eth0").peerNetns(o).up());
             inNode.links().setUp("lo");
             inOut.links().setUp("lo");
@@ -128,12 +137,16 @@ final class TestNode implements AutoCloseable {
      * this JVM ends, however it ends, nothing it started keeps running.
      */
     Process startIn(NetNs ns, Path log, List<String> cmd) {
-        List<String> wrapped = new ArrayList<>(List.of("sh", "-c", "\"$@\" & child=$!; cat >/dev/null; kill $child", "sh"));
+        List<String> wrapped =
+                new ArrayList<>(List.of("sh", "-c", "\"$@\" & child=$!; cat >/dev/null; kill $child", "sh"));
         wrapped.addAll(cmd);
         Process p = ns.run(() -> {
             try {
                 // the child is born in the namespace of the thread that starts it
-                return new ProcessBuilder(wrapped).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                return new ProcessBuilder(wrapped)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
@@ -150,7 +163,8 @@ final class TestNode implements AutoCloseable {
     /** The options every command here needs to find this node's state. */
     String[] with(String... args) {
         List<String> l = new ArrayList<>(List.of(args));
-        l.addAll(List.of("--netconf", netconf.toString(), "--cni-path", bin.toString(), "--cache-dir", cache.toString()));
+        l.addAll(List.of(
+                "--netconf", netconf.toString(), "--cni-path", bin.toString(), "--cache-dir", cache.toString()));
         return l.toArray(new String[0]);
     }
 
@@ -229,7 +243,8 @@ final class TestNode implements AutoCloseable {
         } catch (IOException ignored) {
             // a temp dir left behind
         }
-        // the pods, the node (its bridge, veths and nft tables go with it), the outside; last, as it fails if one is left
+        // the pods, the node (its bridge, veths and nft tables go with it), the outside; last, as it fails if one is
+        // left
         namespaces.adoptExisting(prefix + "-");
         namespaces.close();
     }

@@ -15,8 +15,8 @@ public final class CniArgs {
     private CniArgs() {}
 
     /** Keys every plugin accepts and ignores (sent by Kubernetes runtimes). */
-    private static final Set<String> ALWAYS_KNOWN = Set.of("IgnoreUnknown", "K8S_POD_NAMESPACE", "K8S_POD_NAME",
-            "K8S_POD_INFRA_CONTAINER_ID", "K8S_POD_UID");
+    private static final Set<String> ALWAYS_KNOWN =
+            Set.of("IgnoreUnknown", "K8S_POD_NAMESPACE", "K8S_POD_NAME", "K8S_POD_INFRA_CONTAINER_ID", "K8S_POD_UID");
 
     public static Map<String, String> parse(String raw, Set<String> known) throws CniError {
         Map<String, String> out = new LinkedHashMap<>();
@@ -40,12 +40,15 @@ public final class CniArgs {
             switch (ignore.toLowerCase(java.util.Locale.ROOT)) {
                 case "1", "true" -> ignoreUnknown = true;
                 case "0", "false" -> ignoreUnknown = false;
-                default -> throw CniError.invalidEnv("ARGS: error parsing value of pair \"IgnoreUnknown=" + ignore + "\"",
-                        "IgnoreUnknown must be 1, 0, true or false");
+                default ->
+                    throw CniError.invalidEnv(
+                            "ARGS: error parsing value of pair \"IgnoreUnknown=" + ignore + "\"",
+                            "IgnoreUnknown must be 1, 0, true or false");
             }
         }
         if (!unknown.isEmpty() && !ignoreUnknown) {
-            throw CniError.invalidEnv("ARGS: unknown args " + unknown, "CNI_ARGS=" + raw + " (add IgnoreUnknown=1 to allow)");
+            throw CniError.invalidEnv(
+                    "ARGS: unknown args " + unknown, "CNI_ARGS=" + raw + " (add IgnoreUnknown=1 to allow)");
         }
         return out;
     }

@@ -10,12 +10,24 @@ import java.util.Map;
 public final class CniError extends Exception {
     private static final long serialVersionUID = 1L;
 
-    public static final int INCOMPATIBLE_VERSION = 1, UNSUPPORTED_FIELD = 2, UNKNOWN_CONTAINER = 3,
-            INVALID_ENVIRONMENT = 4, IO_FAILURE = 5, DECODING_FAILURE = 6, INVALID_NETWORK_CONFIG = 7,
-            INVALID_NETNS = 8, TRY_AGAIN_LATER = 11, PLUGIN_NOT_AVAILABLE = 50, LIMITED_CONNECTIVITY = 51;
+    public static final int INCOMPATIBLE_VERSION = 1,
+            UNSUPPORTED_FIELD = 2,
+            UNKNOWN_CONTAINER = 3,
+            INVALID_ENVIRONMENT = 4,
+            IO_FAILURE = 5,
+            DECODING_FAILURE = 6,
+            INVALID_NETWORK_CONFIG = 7,
+            INVALID_NETNS = 8,
+            TRY_AGAIN_LATER = 11,
+            PLUGIN_NOT_AVAILABLE = 50,
+            LIMITED_CONNECTIVITY = 51;
     /** jcni's plugin-specific codes (100+). */
-    public static final int KERNEL_REFUSED = 100, NO_ADDRESSES = 101, DELEGATE_FAILED = 102, INTERFACE_EXISTS = 103,
-            CHECK_FAILED = 104, INTERNAL = 999;
+    public static final int KERNEL_REFUSED = 100,
+            NO_ADDRESSES = 101,
+            DELEGATE_FAILED = 102,
+            INTERFACE_EXISTS = 103,
+            CHECK_FAILED = 104,
+            INTERNAL = 999;
 
     private final int code;
     private final String msg;

@@ -9,6 +9,7 @@ public final class CniVersion {
     public static final String V030 = "0.3.0", V031 = "0.3.1", V040 = "0.4.0", V100 = "1.0.0", V110 = "1.1.0";
     /** Every version jcni's plugins accept and answer in. */
     public static final List<String> SUPPORTED = List.of(V030, V031, V040, V100, V110);
+
     public static final String LATEST = V110;
 
     /** Parses {@code major.minor.patch}; throws {@link CniError} code 6 otherwise. */
@@ -25,7 +26,8 @@ public final class CniVersion {
             }
             for (int k = 0; k < p.length(); k++) {
                 if (p.charAt(k) < '0' || p.charAt(k) > '9') {
-                    throw new CniError(CniError.DECODING_FAILURE, "invalid version \"" + v + "\": non-numeric part \"" + p + "\"");
+                    throw new CniError(
+                            CniError.DECODING_FAILURE, "invalid version \"" + v + "\": non-numeric part \"" + p + "\"");
                 }
             }
             out[i] = Integer.parseInt(p);

@@ -3,7 +3,6 @@ package io.jcni.cni;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -130,7 +129,8 @@ public final class ConfigObject {
         }
         for (int i = 0; i < l.size(); i++) {
             if (!(l.get(i) instanceof Map)) {
-                throw CniError.invalidConfig(where(key) + "[" + i + "]: expected object, got " + Json.typeName(l.get(i)));
+                throw CniError.invalidConfig(
+                        where(key) + "[" + i + "]: expected object, got " + Json.typeName(l.get(i)));
             }
             out.add(new ConfigObject((Map<String, Object>) l.get(i), where(key) + "[" + i + "]"));
         }
@@ -146,7 +146,8 @@ public final class ConfigObject {
         }
         for (int i = 0; i < l.size(); i++) {
             if (!(l.get(i) instanceof String s)) {
-                throw CniError.invalidConfig(where(key) + "[" + i + "]: expected string, got " + Json.typeName(l.get(i)));
+                throw CniError.invalidConfig(
+                        where(key) + "[" + i + "]: expected string, got " + Json.typeName(l.get(i)));
             }
             out.add(s);
         }

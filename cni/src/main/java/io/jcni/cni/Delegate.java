@@ -3,7 +3,6 @@ package io.jcni.cni;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.sys.Syscall;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,7 +40,8 @@ public final class Delegate {
                 return f;
             }
         }
-        throw new CniError(CniError.INVALID_NETWORK_CONFIG, "failed to find plugin \"" + type + "\" in path " + cniPath);
+        throw new CniError(
+                CniError.INVALID_NETWORK_CONFIG, "failed to find plugin \"" + type + "\" in path " + cniPath);
     }
 
     /** Runs the delegate; returns its stdout (ADD result) or throws its error. */
@@ -58,10 +58,37 @@ public final class Delegate {
      * set-uid programs).
      */
     static final List<String> UNSAFE_PREFIXES = List.of("LD_", "MALLOC_", "GLIBC_TUNABLES", "BASH_FUNC_");
-    static final Set<String> UNSAFE_NAMES = Set.of("GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH",
-            "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR", "TZDIR", "BASH_ENV", "ENV", "SHELLOPTS",
-            "PS4", "IFS", "CDPATH", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "PYTHONSTARTUP", "PYTHONPATH",
-            "PYTHONHOME", "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYOPT", "RUBYLIB", "NODE_OPTIONS");
+
+    static final Set<String> UNSAFE_NAMES = Set.of(
+            "GCONV_PATH",
+            "GETCONF_DIR",
+            "HOSTALIASES",
+            "LOCALDOMAIN",
+            "LOCPATH",
+            "NIS_PATH",
+            "NLSPATH",
+            "RESOLV_HOST_CONF",
+            "RES_OPTIONS",
+            "TMPDIR",
+            "TZDIR",
+            "BASH_ENV",
+            "ENV",
+            "SHELLOPTS",
+            "PS4",
+            "IFS",
+            "CDPATH",
+            "JAVA_TOOL_OPTIONS",
+            "_JAVA_OPTIONS",
+            "JDK_JAVA_OPTIONS",
+            "PYTHONSTARTUP",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "PERL5LIB",
+            "PERL5OPT",
+            "PERLLIB",
+            "RUBYOPT",
+            "RUBYLIB",
+            "NODE_OPTIONS");
 
     /** The environment a delegate gets: the caller's, less what could inject code into it. */
     static Map<String, String> scrubbed(Map<String, String> env) {
@@ -83,10 +110,12 @@ public final class Delegate {
      * leaves a child holding its stdout open times out too. On timeout the delegate's whole
      * process group is killed.
      */
-    static byte[] run(File exe, String type, Map<String, String> env, byte[] stdin, long timeoutMs, Consumer<String> log)
+    static byte[] run(
+            File exe, String type, Map<String, String> env, byte[] stdin, long timeoutMs, Consumer<String> log)
             throws CniError {
         boolean ownGroup = SETSID.canExecute();
-        ProcessBuilder pb = ownGroup ? new ProcessBuilder(SETSID.getPath(), exe.getPath()) : new ProcessBuilder(exe.getPath());
+        ProcessBuilder pb =
+                ownGroup ? new ProcessBuilder(SETSID.getPath(), exe.getPath()) : new ProcessBuilder(exe.getPath());
         Map<String, String> pe = pb.environment();
         pe.clear();
         pe.putAll(scrubbed(env));
@@ -100,18 +129,24 @@ public final class Delegate {
         Reader out = new Reader(p.getInputStream());
         Reader err = new Reader(p.getErrorStream());
         try {
-            Thread feeder = Thread.ofPlatform().daemon().name("jcni-delegate-stdin").start(() -> {
-                try (OutputStream in = p.getOutputStream()) {
-                    in.write(stdin);
-                } catch (IOException ignored) {
-                    // a delegate that exits without reading stdin: its exit status says what happened
-                }
-            });
-            boolean done = p.waitFor(left(deadline), TimeUnit.NANOSECONDS) && out.await(deadline) && err.await(deadline);
+            Thread feeder = Thread.ofPlatform()
+                    .daemon()
+                    .name("jcni-delegate-stdin")
+                    .start(() -> {
+                        try (OutputStream in = p.getOutputStream()) {
+                            in.write(stdin);
+                        } catch (IOException ignored) {
+                            // a delegate that exits without reading stdin: its exit status says what happened
+                        }
+                    });
+            boolean done =
+                    p.waitFor(left(deadline), TimeUnit.NANOSECONDS) && out.await(deadline) && err.await(deadline);
             if (!done) {
                 killGroup(p, ownGroup);
                 feeder.interrupt();
-                throw new CniError(CniError.TRY_AGAIN_LATER, "delegated plugin " + type + " timed out",
+                throw new CniError(
+                        CniError.TRY_AGAIN_LATER,
+                        "delegated plugin " + type + " timed out",
                         "no answer after " + timeoutMs + " ms; its process group was killed");
             }
             String errText = new String(err.bytes(), StandardCharsets.UTF_8);
@@ -135,6 +170,7 @@ public final class Delegate {
 
     /** kill(2) with a negative pid: the whole group the delegate leads (setsid made its pid the group id). */
     private static final long KILL = "aarch64".equals(System.getProperty("os.arch")) ? 129 : 62;
+
     private static final int SIGKILL = 9;
 
     private static void killGroup(Process p, boolean ownGroup) {
@@ -179,11 +215,16 @@ public final class Delegate {
                 long code = o.integer("code", 0, 0, Integer.MAX_VALUE);
                 return new CniError((int) code, o.string("msg", ""), o.string("details", ""));
             } catch (JsonException | CniError e) {
-                return new CniError(CniError.DELEGATE_FAILED, "delegated plugin " + type + " failed",
-                        "exit status " + status + ", unparseable output: " + new String(stdout, StandardCharsets.UTF_8));
+                return new CniError(
+                        CniError.DELEGATE_FAILED,
+                        "delegated plugin " + type + " failed",
+                        "exit status " + status + ", unparseable output: "
+                                + new String(stdout, StandardCharsets.UTF_8));
             }
         }
-        return new CniError(CniError.DELEGATE_FAILED, "delegated plugin " + type + " failed",
+        return new CniError(
+                CniError.DELEGATE_FAILED,
+                "delegated plugin " + type + " failed",
                 "exit status " + status + (stderr.isEmpty() ? "" : ": " + stderr.strip()));
     }
 }

@@ -1,7 +1,6 @@
 package io.jcni.cni;
 
 import io.jcni.netlink.ns.NetNs;
-
 import java.util.List;
 import java.util.Map;
 
@@ -24,9 +23,20 @@ public final class Invocation {
     private final String network;
     private final StringBuilder log;
 
-    Invocation(String command, String containerId, String netnsPath, NetNs netns, String ifname,
-               Map<String, String> args, List<String> cniPath, Map<String, String> env, byte[] stdin,
-               ConfigObject config, String cniVersion, String network, StringBuilder log) {
+    Invocation(
+            String command,
+            String containerId,
+            String netnsPath,
+            NetNs netns,
+            String ifname,
+            Map<String, String> args,
+            List<String> cniPath,
+            Map<String, String> env,
+            byte[] stdin,
+            ConfigObject config,
+            String cniVersion,
+            String network,
+            StringBuilder log) {
         this.command = command;
         this.containerId = containerId;
         this.netnsPath = netnsPath;
@@ -42,35 +52,59 @@ public final class Invocation {
         this.log = log;
     }
 
-    public String command() { return command; }
+    public String command() {
+        return command;
+    }
 
-    public String containerId() { return containerId; }
+    public String containerId() {
+        return containerId;
+    }
 
     /** CNI_NETNS as given ("" when unset, e.g. on a DEL after the namespace is gone). */
-    public String netnsPath() { return netnsPath; }
+    public String netnsPath() {
+        return netnsPath;
+    }
 
     /** The open namespace, or null when CNI_NETNS is empty or no longer exists (DEL only). */
-    public NetNs netns() { return netns; }
+    public NetNs netns() {
+        return netns;
+    }
 
-    public String ifname() { return ifname; }
+    public String ifname() {
+        return ifname;
+    }
 
     /** CNI_ARGS, parsed. */
-    public Map<String, String> args() { return args; }
+    public Map<String, String> args() {
+        return args;
+    }
 
-    public List<String> cniPath() { return cniPath; }
+    public List<String> cniPath() {
+        return cniPath;
+    }
 
     /** The whole environment the plugin was given (passed on to delegated plugins). */
-    public Map<String, String> env() { return env; }
+    public Map<String, String> env() {
+        return env;
+    }
 
     /** The configuration bytes exactly as received (passed on to delegated plugins). */
-    public byte[] stdin() { return stdin; }
+    public byte[] stdin() {
+        return stdin;
+    }
 
-    public ConfigObject config() { return config; }
+    public ConfigObject config() {
+        return config;
+    }
 
-    public String cniVersion() { return cniVersion; }
+    public String cniVersion() {
+        return cniVersion;
+    }
 
     /** The network name ({@code name} of the configuration). */
-    public String network() { return network; }
+    public String network() {
+        return network;
+    }
 
     /** Writes a line to the plugin's stderr (the runtime's log). */
     public void log(String line) {

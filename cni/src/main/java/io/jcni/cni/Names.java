@@ -64,7 +64,8 @@ public final class Names {
             throw CniError.invalidEnv("interface name is empty", "");
         }
         if (ifname.getBytes(StandardCharsets.UTF_8).length > MAX_IFNAME_BYTES) {
-            throw CniError.invalidEnv("interface name is too long",
+            throw CniError.invalidEnv(
+                    "interface name is too long",
                     "interface name should be less than " + (MAX_IFNAME_BYTES + 1) + " characters: " + ifname);
         }
         if (ifname.equals(".") || ifname.equals("..")) {

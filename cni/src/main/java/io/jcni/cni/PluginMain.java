@@ -19,8 +19,10 @@ public final class PluginMain {
             stdin = readBounded(System.in, Skeleton.MAX_STDIN + 1);
         } catch (IOException e) {
             PrintStream out = System.out;
-            out.print(new String(io.jcni.cni.json.Json.writeIndentedBytes(
-                    new CniError(CniError.IO_FAILURE, "error reading from stdin", e.getMessage()).toJson(CniVersion.LATEST)),
+            out.print(new String(
+                    io.jcni.cni.json.Json.writeIndentedBytes(
+                            new CniError(CniError.IO_FAILURE, "error reading from stdin", e.getMessage())
+                                    .toJson(CniVersion.LATEST)),
                     StandardCharsets.UTF_8));
             out.flush();
             exit(1);

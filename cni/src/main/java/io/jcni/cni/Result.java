@@ -3,7 +3,6 @@ package io.jcni.cni;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,8 +46,8 @@ public record Result(List<Interface> interfaces, List<IpConfig> ips, List<RouteE
     }
 
     /** A route; the 1.1 fields are null when unset. */
-    public record RouteEntry(IpPrefix dst, IpAddress gw, Integer mtu, Integer advmss, Integer priority, Integer table,
-                             Integer scope) {
+    public record RouteEntry(
+            IpPrefix dst, IpAddress gw, Integer mtu, Integer advmss, Integer priority, Integer table, Integer scope) {
         public RouteEntry(IpPrefix dst, IpAddress gw) {
             this(dst, gw, null, null, null, null, null);
         }
@@ -176,8 +175,13 @@ public record Result(List<Interface> interfaces, List<IpConfig> ips, List<RouteE
         List<Interface> ifs = new ArrayList<>();
         for (ConfigObject i : o.objects("interfaces")) {
             Long mtu = i.has("mtu") ? i.integer("mtu", 0, 0, Integer.MAX_VALUE) : null;
-            ifs.add(new Interface(i.string("name", ""), i.string("mac", null), mtu == null ? null : mtu.intValue(),
-                    i.string("sandbox", null), i.string("socketPath", null), i.string("pciID", null)));
+            ifs.add(new Interface(
+                    i.string("name", ""),
+                    i.string("mac", null),
+                    mtu == null ? null : mtu.intValue(),
+                    i.string("sandbox", null),
+                    i.string("socketPath", null),
+                    i.string("pciID", null)));
         }
         List<IpConfig> ips = new ArrayList<>();
         for (ConfigObject i : o.objects("ips")) {
@@ -206,8 +210,14 @@ public record Result(List<Interface> interfaces, List<IpConfig> ips, List<RouteE
         if (dst == null) {
             throw CniError.invalidConfig(r.path() + ".dst is required");
         }
-        return new RouteEntry(dst, r.ip("gw"), optInt(r, "mtu"), optInt(r, "advmss"), optInt(r, "priority"),
-                optInt(r, "table"), optInt(r, "scope"));
+        return new RouteEntry(
+                dst,
+                r.ip("gw"),
+                optInt(r, "mtu"),
+                optInt(r, "advmss"),
+                optInt(r, "priority"),
+                optInt(r, "table"),
+                optInt(r, "scope"));
     }
 
     private static Integer optInt(ConfigObject o, String key) throws CniError {

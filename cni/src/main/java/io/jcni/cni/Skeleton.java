@@ -6,7 +6,6 @@ import io.jcni.netlink.KernelException;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.NotANamespaceException;
 import io.jcni.netlink.ns.NetNs;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,7 +46,10 @@ public final class Skeleton {
             }
             return error(e, version, log);
         } catch (KernelException e) {
-            return error(new CniError(CniError.KERNEL_REFUSED, "the kernel refused an operation", e.getMessage()), version, log);
+            return error(
+                    new CniError(CniError.KERNEL_REFUSED, "the kernel refused an operation", e.getMessage()),
+                    version,
+                    log);
         } catch (RuntimeException e) {
             // a bug, not bad input: the runtime's log gets where it happened (stderr), the result the error
             java.io.StringWriter trace = new java.io.StringWriter();
@@ -112,12 +114,14 @@ public final class Skeleton {
     static Invocation validate(Plugin plugin, PluginRequest req, StringBuilder log) throws CniError {
         String command = req.env("CNI_COMMAND");
         if (command.isEmpty()) {
-            throw CniError.invalidEnv("required env variables [CNI_COMMAND] missing",
-                    "CNI " + plugin.name() + " plugin (jcni); CNI protocol versions supported: " + CniVersion.SUPPORTED);
+            throw CniError.invalidEnv(
+                    "required env variables [CNI_COMMAND] missing",
+                    "CNI " + plugin.name() + " plugin (jcni); CNI protocol versions supported: "
+                            + CniVersion.SUPPORTED);
         }
         boolean attachment = command.equals("ADD") || command.equals("DEL") || command.equals("CHECK");
         switch (command) {
-            case "ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION" -> { }
+            case "ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION" -> {}
             default -> throw CniError.invalidEnv("unknown CNI_COMMAND: " + command, "");
         }
         String containerId = req.env("CNI_CONTAINERID");
@@ -143,7 +147,9 @@ public final class Skeleton {
 
         byte[] stdin = req.stdin() == null ? new byte[0] : req.stdin();
         if (stdin.length > MAX_STDIN) {
-            throw new CniError(CniError.DECODING_FAILURE, "error unmarshall network config",
+            throw new CniError(
+                    CniError.DECODING_FAILURE,
+                    "error unmarshall network config",
                     "configuration is " + stdin.length + " bytes, over the " + MAX_STDIN + "-byte limit");
         }
         Map<String, Object> map;
@@ -161,7 +167,9 @@ public final class Skeleton {
         }
         CniVersion.parse(version);
         if (!CniVersion.isSupported(version)) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, "incompatible CNI versions",
+            throw new CniError(
+                    CniError.INCOMPATIBLE_VERSION,
+                    "incompatible CNI versions",
                     "config is \"" + version + "\", plugin supports " + CniVersion.SUPPORTED);
         }
         if (command.equals("CHECK") && !CniVersion.atLeast(version, CniVersion.V040)) {
@@ -178,8 +186,20 @@ public final class Skeleton {
             }
         }
         NetNs netns = attachment ? openNetns(command, netnsPath, req.env("CNI_NETNS_OVERRIDE")) : null;
-        return new Invocation(command, containerId, netnsPath, netns, ifname, args, cniPath, req.env(), stdin, config,
-                version, name, log);
+        return new Invocation(
+                command,
+                containerId,
+                netnsPath,
+                netns,
+                ifname,
+                args,
+                cniPath,
+                req.env(),
+                stdin,
+                config,
+                version,
+                name,
+                log);
     }
 
     /**

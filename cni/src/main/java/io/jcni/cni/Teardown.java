@@ -105,12 +105,14 @@ public final class Teardown {
             return;
         }
         for (Exception cause : causes) {
-            if (cause instanceof RuntimeException && !(cause instanceof io.jcni.netlink.KernelException)
+            if (cause instanceof RuntimeException
+                    && !(cause instanceof io.jcni.netlink.KernelException)
                     && !(cause instanceof java.io.UncheckedIOException)) {
                 code = CniError.INTERNAL;
             }
         }
-        CniError e = new CniError(code, verb + " could not remove everything", String.join("; ", failed), causes.get(0));
+        CniError e =
+                new CniError(code, verb + " could not remove everything", String.join("; ", failed), causes.get(0));
         for (int i = 1; i < causes.size(); i++) {
             e.addSuppressed(causes.get(i));
         }

@@ -1,14 +1,12 @@
 package io.jcni.cni;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.KernelException;
 import io.jcni.netlink.sys.Errno;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,13 +15,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** The skeleton's validation order and error codes (the reference skel's), with a plugin that records calls. */
 class SkeletonTest {
     static final String NS = "jsk" + TestNames.RUN;
     static final String NETNS = TestNetns.path(NS);
+
     @AutoClose
     static final TestNetns NAMESPACES = new TestNetns();
 
@@ -38,8 +38,15 @@ class SkeletonTest {
         RuntimeException toThrow;
         CniError toFail;
 
-        @Override public String name() { return "recorder"; }
-        @Override public Set<String> knownArgs() { return Set.of("IP"); }
+        @Override
+        public String name() {
+            return "recorder";
+        }
+
+        @Override
+        public Set<String> knownArgs() {
+            return Set.of("IP");
+        }
 
         private void record(Invocation inv) throws CniError {
             calls.add(inv.command() + " " + inv.containerId() + " " + inv.ifname() + " " + inv.cniVersion());
@@ -51,16 +58,38 @@ class SkeletonTest {
             }
         }
 
-        @Override public Result add(Invocation inv) throws CniError {
+        @Override
+        public Result add(Invocation inv) throws CniError {
             record(inv);
-            return new Result(List.of(new Result.Interface("eth0", "02:00:00:00:00:01", inv.netnsPath())),
-                    List.of(new Result.IpConfig(0, io.jcni.netlink.ip.IpPrefix.parse("10.1.0.2/24"),
-                            io.jcni.netlink.ip.IpAddress.parse("10.1.0.1"))), null, null);
+            return new Result(
+                    List.of(new Result.Interface("eth0", "02:00:00:00:00:01", inv.netnsPath())),
+                    List.of(new Result.IpConfig(
+                            0,
+                            io.jcni.netlink.ip.IpPrefix.parse("10.1.0.2/24"),
+                            io.jcni.netlink.ip.IpAddress.parse("10.1.0.1"))),
+                    null,
+                    null);
         }
-        @Override public void del(Invocation inv) throws CniError { record(inv); }
-        @Override public void check(Invocation inv) throws CniError { record(inv); }
-        @Override public void gc(Invocation inv) throws CniError { record(inv); }
-        @Override public void status(Invocation inv) throws CniError { record(inv); }
+
+        @Override
+        public void del(Invocation inv) throws CniError {
+            record(inv);
+        }
+
+        @Override
+        public void check(Invocation inv) throws CniError {
+            record(inv);
+        }
+
+        @Override
+        public void gc(Invocation inv) throws CniError {
+            record(inv);
+        }
+
+        @Override
+        public void status(Invocation inv) throws CniError {
+            record(inv);
+        }
     }
 
     static Map<String, String> env(String command) {
@@ -120,34 +149,34 @@ class SkeletonTest {
     void validationOrderAndCodes() throws Exception {
         Recorder p = new Recorder();
         Object[][] cases = {
-                // env changes, stdin, expected code
-                {Map.of("CNI_COMMAND", "FROB"), conf("1.1.0"), 4L},
-                {Map.of("CNI_CONTAINERID", ""), conf("1.1.0"), 4L},
-                {Map.of("CNI_IFNAME", ""), conf("1.1.0"), 4L},
-                {Map.of("CNI_NETNS", ""), conf("1.1.0"), 4L},
-                {Map.of("CNI_CONTAINERID", "../etc"), conf("1.1.0"), 4L},
-                {Map.of("CNI_IFNAME", "a/b"), conf("1.1.0"), 4L},
-                {Map.of("CNI_IFNAME", "0123456789abcdef"), conf("1.1.0"), 4L},
-                {Map.of("CNI_IFNAME", "a b"), conf("1.1.0"), 4L},
-                {Map.of(), "", 6L},
-                {Map.of(), "{", 6L},
-                {Map.of(), "[1,2]", 6L},
-                {Map.of(), "{\"cniVersion\":\"1.1.0\"}", 7L},
-                {Map.of(), "{\"cniVersion\":\"1.1.0\",\"name\":\"bad name\"}", 7L},
-                {Map.of(), "{\"name\":\"n\"}", 1L},
-                {Map.of(), conf("0.2.0"), 1L},
-                {Map.of(), conf("9.9.9"), 1L},
-                {Map.of(), conf("1.x.0"), 6L},
-                {Map.of("CNI_COMMAND", "CHECK"), conf("0.3.1"), 1L},
-                {Map.of("CNI_COMMAND", "GC"), conf("1.0.0"), 1L},
-                {Map.of("CNI_COMMAND", "STATUS"), conf("1.0.0"), 1L},
-                {Map.of("CNI_NETNS", "/run/netns/" + NS + "-missing"), conf("1.1.0"), 3L},
-                {Map.of("CNI_NETNS", "/etc/hostname"), conf("1.1.0"), 4L},
-                {Map.of("CNI_NETNS", "/proc/self/ns/mnt"), conf("1.1.0"), 4L},
-                {Map.of("CNI_NETNS", "/proc/self/ns/net"), conf("1.1.0"), 8L},
-                {Map.of("CNI_ARGS", "FOO=bar"), conf("1.1.0"), 4L},
-                {Map.of("CNI_ARGS", "IP"), conf("1.1.0"), 4L},
-                {Map.of("CNI_ARGS", "IgnoreUnknown=maybe"), conf("1.1.0"), 4L},
+            // env changes, stdin, expected code
+            {Map.of("CNI_COMMAND", "FROB"), conf("1.1.0"), 4L},
+            {Map.of("CNI_CONTAINERID", ""), conf("1.1.0"), 4L},
+            {Map.of("CNI_IFNAME", ""), conf("1.1.0"), 4L},
+            {Map.of("CNI_NETNS", ""), conf("1.1.0"), 4L},
+            {Map.of("CNI_CONTAINERID", "../etc"), conf("1.1.0"), 4L},
+            {Map.of("CNI_IFNAME", "a/b"), conf("1.1.0"), 4L},
+            {Map.of("CNI_IFNAME", "0123456789abcdef"), conf("1.1.0"), 4L},
+            {Map.of("CNI_IFNAME", "a b"), conf("1.1.0"), 4L},
+            {Map.of(), "", 6L},
+            {Map.of(), "{", 6L},
+            {Map.of(), "[1,2]", 6L},
+            {Map.of(), "{\"cniVersion\":\"1.1.0\"}", 7L},
+            {Map.of(), "{\"cniVersion\":\"1.1.0\",\"name\":\"bad name\"}", 7L},
+            {Map.of(), "{\"name\":\"n\"}", 1L},
+            {Map.of(), conf("0.2.0"), 1L},
+            {Map.of(), conf("9.9.9"), 1L},
+            {Map.of(), conf("1.x.0"), 6L},
+            {Map.of("CNI_COMMAND", "CHECK"), conf("0.3.1"), 1L},
+            {Map.of("CNI_COMMAND", "GC"), conf("1.0.0"), 1L},
+            {Map.of("CNI_COMMAND", "STATUS"), conf("1.0.0"), 1L},
+            {Map.of("CNI_NETNS", "/run/netns/" + NS + "-missing"), conf("1.1.0"), 3L},
+            {Map.of("CNI_NETNS", "/etc/hostname"), conf("1.1.0"), 4L},
+            {Map.of("CNI_NETNS", "/proc/self/ns/mnt"), conf("1.1.0"), 4L},
+            {Map.of("CNI_NETNS", "/proc/self/ns/net"), conf("1.1.0"), 8L},
+            {Map.of("CNI_ARGS", "FOO=bar"), conf("1.1.0"), 4L},
+            {Map.of("CNI_ARGS", "IP"), conf("1.1.0"), 4L},
+            {Map.of("CNI_ARGS", "IgnoreUnknown=maybe"), conf("1.1.0"), 4L},
         };
         for (Object[] c : cases) {
             Map<String, String> e = env("ADD");
@@ -206,7 +235,8 @@ class SkeletonTest {
     void versionEchoesTheInputAndListsAll() throws Exception {
         PluginResponse r = run(new Recorder(), Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"0.4.0\"}");
         assertEquals(0, r.exitCode());
-        assertEquals("{\"cniVersion\":\"0.4.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n",
+        assertEquals(
+                "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n",
                 r.stdoutText());
     }
 
@@ -217,7 +247,8 @@ class SkeletonTest {
         m.put("n", 3L);
         m.put("l", List.of());
         m.put("o", Map.of("k", true));
-        assertEquals("{\n    \"a\": \"\\u003cb\\u003e\\u0026\\\"\\\\\\n\",\n    \"n\": 3,\n    \"l\": [],\n    \"o\": {\n        \"k\": true\n    }\n}",
+        assertEquals(
+                "{\n    \"a\": \"\\u003cb\\u003e\\u0026\\\"\\\\\\n\",\n    \"n\": 3,\n    \"l\": [],\n    \"o\": {\n        \"k\": true\n    }\n}",
                 Json.writeIndented(m));
         assertEquals(m, Json.parse(Json.writeIndented(m)));
     }
@@ -232,18 +263,22 @@ class SkeletonTest {
         @SuppressWarnings("unchecked")
         Result r = Result.parse((Map<String, Object>) Json.parse(v11), "prevResult");
         String as040 = Json.write(r.toJson("0.4.0"));
-        assertEquals("{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"sandbox\":\"/run/netns/x\"}],"
-                + "\"ips\":[{\"version\":\"4\",\"interface\":0,\"address\":\"10.1.0.2/24\",\"gateway\":\"10.1.0.1\"},"
-                + "{\"version\":\"6\",\"address\":\"fd00::2/64\"}],"
-                + "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.0.1\",\"priority\":5,\"table\":100}],"
-                + "\"dns\":{\"nameservers\":[\"10.1.0.1\"]}}", as040);
+        assertEquals(
+                "{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"mac\":\"02:00:00:00:00:01\",\"sandbox\":\"/run/netns/x\"}],"
+                        + "\"ips\":[{\"version\":\"4\",\"interface\":0,\"address\":\"10.1.0.2/24\",\"gateway\":\"10.1.0.1\"},"
+                        + "{\"version\":\"6\",\"address\":\"fd00::2/64\"}],"
+                        + "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.0.1\",\"priority\":5,\"table\":100}],"
+                        + "\"dns\":{\"nameservers\":[\"10.1.0.1\"]}}",
+                as040);
         @SuppressWarnings("unchecked")
         Result back = Result.parse((Map<String, Object>) Json.parse(as040), "prevResult");
         String as100 = Json.write(back.toJson("1.0.0"));
         assertFalse(as100.contains("\"version\""), as100);
         assertTrue(as100.startsWith("{\"cniVersion\":\"1.0.0\""), as100);
-        assertEquals(Json.write(r.toJson("1.1.0")).replace("1.1.0", "X").replace(",\"mtu\":1400", ""),
-                Json.write(back.toJson("1.1.0")).replace("1.1.0", "X"), "only the 0.x-dropped interface mtu differs");
+        assertEquals(
+                Json.write(r.toJson("1.1.0")).replace("1.1.0", "X").replace(",\"mtu\":1400", ""),
+                Json.write(back.toJson("1.1.0")).replace("1.1.0", "X"),
+                "only the 0.x-dropped interface mtu differs");
     }
 
     @Test
@@ -251,7 +286,8 @@ class SkeletonTest {
         assertEquals(Map.of("IP", "10.1.0.5"), CniArgs.parse("IP=10.1.0.5", Set.of("IP")));
         assertThrows(CniError.class, () -> CniArgs.parse("IP=a=b", Set.of("IP")));
         assertThrows(CniError.class, () -> CniArgs.parse("ip=10.1.0.5", Set.of("IP")), "keys are case-sensitive");
-        assertEquals(3, CniArgs.parse("IgnoreUnknown=TRUE;X=1;IP=2", Set.of("IP")).size());
+        assertEquals(
+                3, CniArgs.parse("IgnoreUnknown=TRUE;X=1;IP=2", Set.of("IP")).size());
         assertTrue(CniArgs.parse("", Set.of()).isEmpty());
     }
 

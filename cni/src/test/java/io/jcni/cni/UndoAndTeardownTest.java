@@ -1,15 +1,14 @@
 package io.jcni.cni;
 
-import io.jcni.netlink.KernelException;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.jcni.netlink.KernelException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 class UndoAndTeardownTest {
     @Test
@@ -69,7 +68,7 @@ class UndoAndTeardownTest {
     @Test
     void aCleanTeardownDoesNotThrow() throws CniError {
         Teardown t = new Teardown("DEL");
-        t.run("nothing", () -> { });
+        t.run("nothing", () -> {});
         t.finish(CniError.KERNEL_REFUSED);
     }
 

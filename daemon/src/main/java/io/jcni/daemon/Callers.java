@@ -2,7 +2,6 @@ package io.jcni.daemon;
 
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,13 +31,15 @@ final class Callers {
         }
         Path proc = Path.of("/proc", Integer.toString(peer.pid()));
         try {
-            if (!Files.readSymbolicLink(proc.resolve("ns/user")).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")))) {
+            if (!Files.readSymbolicLink(proc.resolve("ns/user"))
+                    .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")))) {
                 return "the calling process (pid " + peer.pid() + ") runs in another user namespace";
             }
             long caps = effectiveCapabilities(Files.readString(proc.resolve("status")));
             for (int cap : new int[] {CAP_NET_ADMIN, CAP_SYS_ADMIN}) {
                 if ((caps & (1L << cap)) == 0) {
-                    return "the calling process (pid " + peer.pid() + ") lacks " + (cap == CAP_NET_ADMIN ? "CAP_NET_ADMIN" : "CAP_SYS_ADMIN");
+                    return "the calling process (pid " + peer.pid() + ") lacks "
+                            + (cap == CAP_NET_ADMIN ? "CAP_NET_ADMIN" : "CAP_SYS_ADMIN");
                 }
             }
             return null;
@@ -66,7 +67,8 @@ final class Callers {
         Path proc = Path.of("/proc", Integer.toString(pid));
         try {
             for (String ns : new String[] {"ns/mnt", "ns/pid"}) {
-                if (!Files.readSymbolicLink(proc.resolve(ns)).equals(Files.readSymbolicLink(Path.of("/proc/self").resolve(ns)))) {
+                if (!Files.readSymbolicLink(proc.resolve(ns))
+                        .equals(Files.readSymbolicLink(Path.of("/proc/self").resolve(ns)))) {
                     return false;
                 }
             }
@@ -94,8 +96,9 @@ final class Callers {
     }
 
     /** Path prefixes that name the process that opens them: in the daemon, the daemon itself. */
-    private static final String[] SELF_PATHS = {"/proc/self", "/proc/thread-self", "/dev/fd", "/dev/stdin", "/dev/stdout",
-            "/dev/stderr"};
+    private static final String[] SELF_PATHS = {
+        "/proc/self", "/proc/thread-self", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr"
+    };
 
     /**
      * Whether CNI_NETNS names the opening process's own files ({@code /proc/self/...}): in the
@@ -119,7 +122,8 @@ final class Callers {
     /** The configuration's ipam.dataDir when it is a string; null otherwise (bad JSON is the plugin's to report). */
     static String ipamDataDir(byte[] stdin) {
         try {
-            if (Json.parse(stdin) instanceof Map<?, ?> conf && conf.get("ipam") instanceof Map<?, ?> ipam
+            if (Json.parse(stdin) instanceof Map<?, ?> conf
+                    && conf.get("ipam") instanceof Map<?, ?> ipam
                     && ipam.get("dataDir") instanceof String s) {
                 return s;
             }

@@ -10,7 +10,6 @@ import io.jcni.cni.json.Json;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -84,7 +83,13 @@ public final class Daemon implements AutoCloseable {
      * How much the daemon takes on. {@code onAccept} runs on the acceptor for each connection
      * (tests inject faults there).
      */
-    record Limits(int workers, int queue, long requestTimeoutMs, long replyTimeoutMs, long drainTimeoutMs, Runnable onAccept) {
+    record Limits(
+            int workers,
+            int queue,
+            long requestTimeoutMs,
+            long replyTimeoutMs,
+            long drainTimeoutMs,
+            Runnable onAccept) {
         static final Limits DEFAULT = new Limits(64, 192, 10_000, 10_000, 120_000, () -> {});
     }
 
@@ -123,19 +128,31 @@ public final class Daemon implements AutoCloseable {
     private final Thread acceptor;
     /** Per (plugin, container ID): the request running and those waiting for it. Guarded by itself. */
     private final Map<String, Turn> turns = new HashMap<>();
+
     private final AtomicInteger waiting = new AtomicInteger();
 
-    private Daemon(Path socket, UnixSocket server, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits,
-                   Observer observer) {
+    private Daemon(
+            Path socket,
+            UnixSocket server,
+            Map<String, Supplier<Plugin>> plugins,
+            PrintStream log,
+            Limits limits,
+            Observer observer) {
         this.socket = socket;
         this.server = server;
         this.plugins = plugins;
         this.log = log;
         this.limits = limits;
         this.observer = observer;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("jcni-daemon-timer").unstarted(r));
-        this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 0, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(limits.queue()), Thread.ofPlatform().daemon().name("jcni-daemon-worker-", 0).factory());
+        this.timer = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().daemon().name("jcni-daemon-timer").unstarted(r));
+        this.workers = new ThreadPoolExecutor(
+                limits.workers(),
+                limits.workers(),
+                0,
+                TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(limits.queue()),
+                Thread.ofPlatform().daemon().name("jcni-daemon-worker-", 0).factory());
         this.acceptor = Thread.ofPlatform().name("jcni-daemon-accept").unstarted(this::acceptLoop);
     }
 
@@ -153,11 +170,13 @@ public final class Daemon implements AutoCloseable {
         return start(socket, plugins, log, Limits.DEFAULT);
     }
 
-    static Daemon start(Path socket, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits) throws IOException {
+    static Daemon start(Path socket, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits)
+            throws IOException {
         return start(socket, plugins, log, limits, Observer.NONE);
     }
 
-    static Daemon start(Path socket, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits, Observer observer)
+    static Daemon start(
+            Path socket, Map<String, Supplier<Plugin>> plugins, PrintStream log, Limits limits, Observer observer)
             throws IOException {
         socket = socket.toAbsolutePath().normalize();
         prepareDirectory(socket.getParent());
@@ -244,7 +263,8 @@ public final class Daemon implements AutoCloseable {
             }
             workers.shutdown();
             if (!workers.awaitTermination(limits.drainTimeoutMs(), TimeUnit.MILLISECONDS)) {
-                log.println("jcni daemon: a request did not finish within " + limits.drainTimeoutMs() + " ms; exiting anyway");
+                log.println("jcni daemon: a request did not finish within " + limits.drainTimeoutMs()
+                        + " ms; exiting anyway");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -300,17 +320,22 @@ public final class Daemon implements AutoCloseable {
     private void refuseBusy(UnixSocket s) {
         busy.incrementAndGet();
         try {
-            CniError e = new CniError(CniError.TRY_AGAIN_LATER, "jcni daemon busy: try again later",
+            CniError e = new CniError(
+                    CniError.TRY_AGAIN_LATER,
+                    "jcni daemon busy: try again later",
                     limits.workers() + " requests running and " + limits.queue() + " waiting");
             s.writeNow(Protocol.reply(new PluginResponse(Json.writeIndentedBytes(e.toJson(CniVersion.LATEST)), "", 1)));
             s.shutdown(UnixSocket.SHUT_WR);
             if (lingering.size() < MAX_LINGERING) {
                 lingering.add(s);
-                timer.schedule(() -> {
-                    if (lingering.remove(s)) {
-                        s.close();
-                    }
-                }, BUSY_LINGER_MS, TimeUnit.MILLISECONDS);
+                timer.schedule(
+                        () -> {
+                            if (lingering.remove(s)) {
+                                s.close();
+                            }
+                        },
+                        BUSY_LINGER_MS,
+                        TimeUnit.MILLISECONDS);
                 return;
             }
         } catch (IOException | RuntimeException ignored) {
@@ -322,6 +347,7 @@ public final class Daemon implements AutoCloseable {
     static final long BUSY_LINGER_MS = 1000;
     /** Bounds the descriptors held by turned-away connections under a flood. */
     static final int MAX_LINGERING = 1024;
+
     private final Set<UnixSocket> lingering = ConcurrentHashMap.newKeySet();
 
     /** A queued connection, so that shutdown can tell it from other tasks. */
@@ -384,23 +410,33 @@ public final class Daemon implements AutoCloseable {
             if (refused != null) {
                 log.println("jcni daemon: refused a request for " + req.plugin()
                         + (peer.uid() != 0 ? " from user " + Callers.userName(peer.uid()) : ": " + refused));
-                return error(CniError.INVALID_ENVIRONMENT, "permission denied: the jcni daemon serves root only"
-                        + " (uid 0 with CAP_NET_ADMIN and CAP_SYS_ADMIN in the daemon's user namespace)", refused);
+                return error(
+                        CniError.INVALID_ENVIRONMENT,
+                        "permission denied: the jcni daemon serves root only"
+                                + " (uid 0 with CAP_NET_ADMIN and CAP_SYS_ADMIN in the daemon's user namespace)",
+                        refused);
             }
             if (!c.start()) {
                 // shutting down or too slow; the whole request was read, so say "not served": the client falls back
                 return c.expired ? null : notServed();
             }
-            if (!Callers.sameView(peer.pid()) || Callers.relativePaths(req.env()) || Callers.selfPath(req.env())
+            if (!Callers.sameView(peer.pid())
+                    || Callers.relativePaths(req.env())
+                    || Callers.selfPath(req.env())
                     || !plugins.containsKey(req.plugin())) {
                 return notServed();
             }
             String dataDir = Callers.ipamDataDir(req.stdin());
             if (dataDir != null && !dataDir.startsWith("/")) {
-                return error(CniError.INVALID_NETWORK_CONFIG, "ipam.dataDir must be an absolute path",
+                return error(
+                        CniError.INVALID_NETWORK_CONFIG,
+                        "ipam.dataDir must be an absolute path",
                         "\"" + dataDir + "\" would be relative to the daemon's working directory, not the runtime's");
             }
-            return inTurn(req, pidfd, () -> Skeleton.handle(plugins.get(req.plugin()).get(), new PluginRequest(req.env(), req.stdin())));
+            return inTurn(
+                    req,
+                    pidfd,
+                    () -> Skeleton.handle(plugins.get(req.plugin()).get(), new PluginRequest(req.env(), req.stdin())));
         } finally {
             UnixSocket.closeFd(pidfd);
         }
@@ -439,14 +475,20 @@ public final class Daemon implements AutoCloseable {
                 }
             }
             if (!mine) {
-                return error(CniError.TRY_AGAIN_LATER, "an earlier request for container " + container + " is still running: try again later",
+                return error(
+                        CniError.TRY_AGAIN_LATER,
+                        "an earlier request for container " + container + " is still running: try again later",
                         "waited " + TURN_TIMEOUT_MS / 1000 + " s for it");
             }
             try {
                 if (pidfd >= 0 && !UnixSocket.alive(pidfd)) {
                     String verb = req.env().getOrDefault("CNI_COMMAND", "");
-                    log.println("jcni daemon: " + req.plugin() + " " + verb + " for " + container + " not run: its caller exited while it waited");
-                    return error(CniError.TRY_AGAIN_LATER, "not run: the calling process exited before the request could start", "");
+                    log.println("jcni daemon: " + req.plugin() + " " + verb + " for " + container
+                            + " not run: its caller exited while it waited");
+                    return error(
+                            CniError.TRY_AGAIN_LATER,
+                            "not run: the calling process exited before the request could start",
+                            "");
                 }
                 return run.get();
             } finally {
@@ -468,6 +510,7 @@ public final class Daemon implements AutoCloseable {
     private static final class Turn {
         /** Fair: the waiting requests run in the order they came. */
         final ReentrantLock lock = new ReentrantLock(true);
+
         int users;
     }
 
@@ -535,14 +578,17 @@ public final class Daemon implements AutoCloseable {
         for (Path m : missing) {
             Files.createDirectory(m);
             // the mode at creation is cut by the umask: set it on what was just made, nothing else
-            Files.setPosixFilePermissions(m, PosixFilePermissions.fromString(m.equals(dir) ? "rwx------" : "rwxr-xr-x"));
+            Files.setPosixFilePermissions(
+                    m, PosixFilePermissions.fromString(m.equals(dir) ? "rwx------" : "rwxr-xr-x"));
         }
         if (!missing.isEmpty()) {
             return;
         }
         PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         Set<PosixFilePermission> p = a.permissions();
-        if (!a.isDirectory() || !a.owner().getName().equals("root") || p.contains(PosixFilePermission.OTHERS_WRITE)
+        if (!a.isDirectory()
+                || !a.owner().getName().equals("root")
+                || p.contains(PosixFilePermission.OTHERS_WRITE)
                 || p.contains(PosixFilePermission.GROUP_WRITE)) {
             throw new IOException(dir + " must be a directory (not a link) of root that no one else can write to;"
                     + " or name a socket in a directory that does not exist yet, and the daemon creates it 0700");
@@ -553,7 +599,8 @@ public final class Daemon implements AutoCloseable {
         for (Path p = real; p != null; p = p.getParent()) {
             PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             Set<PosixFilePermission> perms = a.permissions();
-            boolean othersWrite = perms.contains(PosixFilePermission.OTHERS_WRITE) || perms.contains(PosixFilePermission.GROUP_WRITE);
+            boolean othersWrite =
+                    perms.contains(PosixFilePermission.OTHERS_WRITE) || perms.contains(PosixFilePermission.GROUP_WRITE);
             if (!a.owner().getName().equals("root") || (othersWrite && !sticky(p))) {
                 throw new IOException(p + " must be root's, and no one else can write to it unless it is sticky (/tmp):"
                         + " the socket's directory would not be safe under it");
@@ -570,10 +617,12 @@ public final class Daemon implements AutoCloseable {
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        if (!Files.readAttributes(socket, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+        if (!Files.readAttributes(socket, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                .isOther()) {
             throw new IOException(socket + " exists and is not a socket");
         }
-        try (java.nio.channels.SocketChannel probe = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+        try (java.nio.channels.SocketChannel probe =
+                java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
             throw new IOException("another jcni daemon is serving " + socket);
         } catch (java.net.ConnectException stale) {
             Files.deleteIfExists(socket);
@@ -593,8 +642,19 @@ public final class Daemon implements AutoCloseable {
             // no table yet
         }
         for (Supplier<Plugin> p : plugins.values()) {
-            Skeleton.handle(p.get(), new PluginRequest(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "warmup",
-                    "CNI_NETNS", "/nonexistent", "CNI_IFNAME", "eth0"), "{\"cniVersion\":\"1.0.0\"}".getBytes()));
+            Skeleton.handle(
+                    p.get(),
+                    new PluginRequest(
+                            Map.of(
+                                    "CNI_COMMAND",
+                                    "ADD",
+                                    "CNI_CONTAINERID",
+                                    "warmup",
+                                    "CNI_NETNS",
+                                    "/nonexistent",
+                                    "CNI_IFNAME",
+                                    "eth0"),
+                            "{\"cniVersion\":\"1.0.0\"}".getBytes()));
         }
     }
 }

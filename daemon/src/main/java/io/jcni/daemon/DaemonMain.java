@@ -37,11 +37,13 @@ public final class DaemonMain {
      */
     public static void serve(Path socket, PrintStream log) throws IOException {
         Daemon daemon = Daemon.start(socket, log);
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("jcni-daemon-shutdown").unstarted(() -> {
-            daemon.close();
-            log.println("jcni daemon: stopped after " + daemon.served() + " requests");
-            log.flush();
-        }));
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        Thread.ofPlatform().name("jcni-daemon-shutdown").unstarted(() -> {
+                            daemon.close();
+                            log.println("jcni daemon: stopped after " + daemon.served() + " requests");
+                            log.flush();
+                        }));
         log.println("jcni daemon: serving " + String.join(", ", daemon.pluginNames()) + " on " + daemon.socket());
         log.flush();
         try {

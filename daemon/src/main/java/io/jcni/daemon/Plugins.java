@@ -2,7 +2,6 @@ package io.jcni.daemon;
 
 import io.jcni.cni.Plugin;
 import io.jcni.plugins.PluginRegistry;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;

@@ -2,7 +2,6 @@ package io.jcni.daemon;
 
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
-
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -36,6 +35,7 @@ public final class Protocol {
     static final byte[] REPLY_MAGIC = "JCR1".getBytes(StandardCharsets.US_ASCII);
     /** The reply's exit code when the daemon has no such plugin: the client falls back to the JVM path. */
     public static final int NOT_SERVED = -1;
+
     static final int MAX_NAME = 255;
     static final int MAX_ENV_ENTRIES = 16384;
     static final int MAX_ENV_ENTRY = 256 * 1024; // the kernel's MAX_ARG_STRLEN is 128 KiB

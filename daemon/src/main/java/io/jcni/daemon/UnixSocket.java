@@ -3,7 +3,6 @@ package io.jcni.daemon;
 import io.jcni.netlink.sys.Errno;
 import io.jcni.netlink.sys.Syscall;
 import io.jcni.netlink.sys.SyscallNumbers;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -26,8 +25,14 @@ final class UnixSocket implements AutoCloseable {
     private static final boolean ARM64 = "aarch64".equals(System.getProperty("os.arch"));
     private static final long LISTEN = ARM64 ? 201 : 50, ACCEPT4 = ARM64 ? 242 : 288, SHUTDOWN = ARM64 ? 210 : 48;
     private static final long PIDFD_SEND_SIGNAL = 424;
-    private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1, SO_PEERCRED = 17,
-            SO_PEERPIDFD = 77, MSG_NOSIGNAL = 0x4000, MSG_DONTWAIT = 0x40;
+    private static final int AF_UNIX = 1,
+            SOCK_STREAM = 1,
+            SOCK_CLOEXEC = 02000000,
+            SOL_SOCKET = 1,
+            SO_PEERCRED = 17,
+            SO_PEERPIDFD = 77,
+            MSG_NOSIGNAL = 0x4000,
+            MSG_DONTWAIT = 0x40;
     private static final int ECONNABORTED = 103;
     static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
 
@@ -43,7 +48,8 @@ final class UnixSocket implements AutoCloseable {
         if (name.length > 107) {
             throw new IOException(path + ": a Unix socket path has at most 107 bytes");
         }
-        int s = (int) check(Syscall.raw(SyscallNumbers.SOCKET, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0), "socket", path);
+        int s = (int) check(
+                Syscall.raw(SyscallNumbers.SOCKET, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0, 0, 0), "socket", path);
         UnixSocket sock = new UnixSocket(s);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment addr = a.allocate(110);
@@ -79,9 +85,15 @@ final class UnixSocket implements AutoCloseable {
             MemorySegment cred = a.allocate(12);
             MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
             len.set(ValueLayout.JAVA_INT, 0, 12);
-            check(Syscall.raw(SyscallNumbers.GETSOCKOPT, fd(), SOL_SOCKET, SO_PEERCRED, cred.address(), len.address(), 0),
-                    "SO_PEERCRED", null);
-            return new Peer(cred.get(ValueLayout.JAVA_INT, 0), cred.get(ValueLayout.JAVA_INT, 4), cred.get(ValueLayout.JAVA_INT, 8));
+            check(
+                    Syscall.raw(
+                            SyscallNumbers.GETSOCKOPT, fd(), SOL_SOCKET, SO_PEERCRED, cred.address(), len.address(), 0),
+                    "SO_PEERCRED",
+                    null);
+            return new Peer(
+                    cred.get(ValueLayout.JAVA_INT, 0),
+                    cred.get(ValueLayout.JAVA_INT, 4),
+                    cred.get(ValueLayout.JAVA_INT, 8));
         }
     }
 
@@ -94,7 +106,8 @@ final class UnixSocket implements AutoCloseable {
             MemorySegment v = a.allocate(ValueLayout.JAVA_INT);
             MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
             len.set(ValueLayout.JAVA_INT, 0, 4);
-            long r = Syscall.raw(SyscallNumbers.GETSOCKOPT, fd.get(), SOL_SOCKET, SO_PEERPIDFD, v.address(), len.address(), 0);
+            long r = Syscall.raw(
+                    SyscallNumbers.GETSOCKOPT, fd.get(), SOL_SOCKET, SO_PEERPIDFD, v.address(), len.address(), 0);
             return r < 0 ? -1 : v.get(ValueLayout.JAVA_INT, 0);
         }
     }
@@ -142,7 +155,14 @@ final class UnixSocket implements AutoCloseable {
             MemorySegment buf = a.allocateFrom(ValueLayout.JAVA_BYTE, data);
             long off = 0;
             while (off < data.length) {
-                long r = Syscall.raw(SyscallNumbers.SENDTO, fd(), buf.address() + off, data.length - off, MSG_NOSIGNAL | flags, 0, 0);
+                long r = Syscall.raw(
+                        SyscallNumbers.SENDTO,
+                        fd(),
+                        buf.address() + off,
+                        data.length - off,
+                        MSG_NOSIGNAL | flags,
+                        0,
+                        0);
                 if (r == -Errno.EINTR) {
                     continue;
                 }

@@ -2,7 +2,6 @@ package io.jcni.daemon;
 
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -31,9 +30,13 @@ final class ClientProcess implements AutoCloseable {
         return Path.of(java.net.URI.create(url.toString()));
     }
 
-    static final Map<String, String> MAINS = Map.of("jcni-bridge", "io.jcni.plugins.bridge.BridgeMain",
-            "jcni-host-local", "io.jcni.plugins.hostlocal.HostLocalMain",
-            "jcni-loopback", "io.jcni.plugins.loopback.LoopbackMain");
+    static final Map<String, String> MAINS = Map.of(
+            "jcni-bridge",
+            "io.jcni.plugins.bridge.BridgeMain",
+            "jcni-host-local",
+            "io.jcni.plugins.hostlocal.HostLocalMain",
+            "jcni-loopback",
+            "io.jcni.plugins.loopback.LoopbackMain");
 
     final Path dir;
 
@@ -57,8 +60,8 @@ final class ClientProcess implements AutoCloseable {
 
     /** The standalone command, as InstallCommand.standaloneCommand makes it, on the test's class path. */
     static String sidecar(String mainClass) {
-        List<String> argv = Jars.javaCommand(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xshare:auto"),
-                mainClass);
+        List<String> argv = Jars.javaCommand(
+                List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xshare:auto"), mainClass);
         StringBuilder b = new StringBuilder("# test sidecar\n");
         argv.forEach(a -> b.append("argv ").append(a).append('\n'));
         return b.toString();
@@ -79,8 +82,15 @@ final class ClientProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(prefix));
         cmd.add(exe(name).toString());
         // the client reads at most MAX_STDIN + 1 bytes, then the pipe breaks: as with a runtime, that is no error
-        Commands.Result r = Commands.of(cmd).clearEnv().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("JCNI_SOCKET", socket.toString())
-                .env(env).stdin(stdin).separateErr().timeout(Duration.ofSeconds(120)).result();
+        Commands.Result r = Commands.of(cmd)
+                .clearEnv()
+                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .env("JCNI_SOCKET", socket.toString())
+                .env(env)
+                .stdin(stdin)
+                .separateErr()
+                .timeout(Duration.ofSeconds(120))
+                .result();
         if (r.code() == Commands.TIMED_OUT || r.code() == Commands.NOT_STARTED) {
             throw new AssertionError(name + " did not exit: " + r);
         }

@@ -1,5 +1,7 @@
 package io.jcni.daemon;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
@@ -8,12 +10,6 @@ import io.jcni.plugins.bridge.Bridge;
 import io.jcni.plugins.bridge.BridgeBadInputCases;
 import io.jcni.plugins.bridge.BridgeBadInputCases.Case;
 import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.DynamicTest;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestFactory;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -26,8 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * The native client's two paths against the in-process plugin: (a) client → daemon, (b) client
@@ -60,7 +59,8 @@ class ClientTest {
         noDaemon = socketDir.resolve("no-daemon.sock");
         daemon = Daemon.start(socket, new PrintStream(LOG, true, StandardCharsets.UTF_8));
         String baseNs = f.netns("base");
-        baseIp = BridgeBadInputCases.firstIp(cases.run(PluginFixture.env("ADD", "base", baseNs, "eth0"), cases.validConfig()));
+        baseIp = BridgeBadInputCases.firstIp(
+                cases.run(PluginFixture.env("ADD", "base", baseNs, "eth0"), cases.validConfig()));
     }
 
     @AfterAll
@@ -88,7 +88,8 @@ class ClientTest {
 
     /** A success's output differs between runs only in its addresses and MACs. */
     static String masked(byte[] out) {
-        return new String(out, StandardCharsets.UTF_8).replaceAll("\"(mac|address|gateway)\": \"[^\"]*\"", "\"$1\": \"*\"");
+        return new String(out, StandardCharsets.UTF_8)
+                .replaceAll("\"(mac|address|gateway)\": \"[^\"]*\"", "\"$1\": \"*\"");
     }
 
     record State(List<String> links, List<String> reservations, List<String> nat, List<String> nsLinks) {
@@ -102,7 +103,8 @@ class ClientTest {
         List<Case> table = cases.table();
         assertTrue(table.size() >= 80, "the whole matrix: " + table.size());
         int[] n = {0};
-        return table.stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> runCase(c, "c" + Integer.toString(n[0]++, 36))));
+        return table.stream()
+                .map(c -> DynamicTest.dynamicTest(c.toString(), () -> runCase(c, "c" + Integer.toString(n[0]++, 36))));
     }
 
     private static void runCase(Case c, String tag) {
@@ -122,8 +124,14 @@ class ClientTest {
         assertEquals(served + 1, daemon.served(), "(b) did not touch the daemon");
 
         assertEquals(c.code() == 0 ? 0 : 1, local.exitCode(), () -> c.name() + ": " + local.stdoutText());
-        assertEquals(local.exitCode(), viaDaemon.code(), () -> c.name() + " (a) client->daemon: " + viaDaemon.outText() + viaDaemon.err());
-        assertEquals(local.exitCode(), viaJvm.code(), () -> c.name() + " (b) client->JVM: " + viaJvm.outText() + viaJvm.err());
+        assertEquals(
+                local.exitCode(),
+                viaDaemon.code(),
+                () -> c.name() + " (a) client->daemon: " + viaDaemon.outText() + viaDaemon.err());
+        assertEquals(
+                local.exitCode(),
+                viaJvm.code(),
+                () -> c.name() + " (b) client->JVM: " + viaJvm.outText() + viaJvm.err());
         if (c.code() == 0) {
             assertEquals(masked(local.stdout()), masked(viaDaemon.out()), c.name() + " (a)");
             assertEquals(masked(local.stdout()), masked(viaJvm.out()), c.name() + " (b)");
@@ -165,23 +173,28 @@ class ClientTest {
             withPrev.put("prevResult", result);
             Map<String, String> check = new HashMap<>(env);
             check.put("CNI_COMMAND", "CHECK");
-            ClientProcess.Run chk = clients.run("jcni-bridge", check, Json.write(withPrev).getBytes(StandardCharsets.UTF_8), sock);
+            ClientProcess.Run chk =
+                    clients.run("jcni-bridge", check, Json.write(withPrev).getBytes(StandardCharsets.UTF_8), sock);
             assertEquals(0, chk.code(), chk.outText() + chk.err());
             Map<String, String> del = new HashMap<>(env);
             del.put("CNI_COMMAND", "DEL");
-            ClientProcess.Run d = clients.run("jcni-bridge", del, Json.write(withPrev).getBytes(StandardCharsets.UTF_8), sock);
+            ClientProcess.Run d =
+                    clients.run("jcni-bridge", del, Json.write(withPrev).getBytes(StandardCharsets.UTF_8), sock);
             assertEquals(0, d.code(), d.outText() + d.err());
             assertEquals("", d.outText());
             assertEquals(List.of("lo"), PluginFixture.nsLinks(ns));
             assertEquals(sock.equals(socket) ? served + 3 : served, daemon.served(), "path " + sock);
         }
-        assertEquals(List.of(baseIp), f.reservations().stream().filter(a -> a.startsWith("10.251.")).toList());
+        assertEquals(
+                List.of(baseIp),
+                f.reservations().stream().filter(a -> a.startsWith("10.251.")).toList());
     }
 
     /** Paths relative to the runtime's working directory only mean something in a process started there. */
     @Test
     void relativeNetnsOrCniPathIsLeftToTheJvmPath() {
-        for (Map<String, String> env : List.of(PluginFixture.env("ADD", "rel", "no-such-netns", "eth0"),
+        for (Map<String, String> env : List.of(
+                PluginFixture.env("ADD", "rel", "no-such-netns", "eth0"),
                 Map.of("CNI_COMMAND", "VERSION", "CNI_PATH", "/usr/lib/cni:relative/bin"))) {
             byte[] stdin = cases.validConfig().getBytes(StandardCharsets.UTF_8);
             long served = daemon.served();
@@ -190,7 +203,9 @@ class ClientTest {
             ClientProcess.Run viaJvm = clients.run("jcni-bridge", env, stdin, noDaemon);
             assertEquals(viaJvm.code(), viaDaemonSocket.code());
             assertEquals(viaJvm.outText(), viaDaemonSocket.outText());
-            assertTrue(viaJvm.outText().contains(env.containsKey("CNI_NETNS") ? "\"code\": 3" : "supportedVersions"), viaJvm.outText());
+            assertTrue(
+                    viaJvm.outText().contains(env.containsKey("CNI_NETNS") ? "\"code\": 3" : "supportedVersions"),
+                    viaJvm.outText());
         }
     }
 
@@ -207,23 +222,27 @@ class ClientTest {
             Path fake = socketDir.resolve("fake" + partial + ".sock");
             try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
                 server.bind(java.net.UnixDomainSocketAddress.of(fake));
-                var got = CompletableFuture.supplyAsync(() -> {
-                    try (var ch = server.accept()) {
-                        if (partial < 0) {
-                            // closes with the request unread, as a daemon dropping a queued connection
-                            Thread.sleep(200);
-                            return null;
-                        }
-                        Protocol.Request req = Protocol.readRequest(java.nio.channels.Channels.newInputStream(ch));
-                        byte[] reply = Protocol.reply(new PluginResponse("{}".getBytes(StandardCharsets.UTF_8), "", 0));
-                        ch.write(java.nio.ByteBuffer.wrap(reply, 0, partial)); // then "dies"
-                        return req;
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }, r -> Thread.ofPlatform().start(r));
+                var got = CompletableFuture.supplyAsync(
+                        () -> {
+                            try (var ch = server.accept()) {
+                                if (partial < 0) {
+                                    // closes with the request unread, as a daemon dropping a queued connection
+                                    Thread.sleep(200);
+                                    return null;
+                                }
+                                Protocol.Request req =
+                                        Protocol.readRequest(java.nio.channels.Channels.newInputStream(ch));
+                                byte[] reply = Protocol.reply(
+                                        new PluginResponse("{}".getBytes(StandardCharsets.UTF_8), "", 0));
+                                ch.write(java.nio.ByteBuffer.wrap(reply, 0, partial)); // then "dies"
+                                return req;
+                            } catch (java.io.IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            } catch (InterruptedException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        },
+                        r -> Thread.ofPlatform().start(r));
                 byte[] stdin = "{\"cniVersion\": \"0.3.1\"}".getBytes(StandardCharsets.UTF_8);
                 ClientProcess.Run r = clients.run("jcni-bridge", Map.of("CNI_COMMAND", "VERSION"), stdin, fake);
                 Protocol.Request req = got.get();
@@ -254,9 +273,11 @@ class ClientTest {
         Daemon d = Daemon.start(sock, new PrintStream(LOG, true, StandardCharsets.UTF_8));
         PluginFixture g = new PluginFixture("cm");
         try {
-            String conf = "{\"cniVersion\": \"1.0.0\", \"name\": \"" + g.network + "\", \"type\": \"bridge\", \"bridge\": \""
-                    + g.bridge + "\", \"isGateway\": true, \"ipMasq\": true, \"ipam\": {\"type\": \"host-local\", \"dataDir\": \""
-                    + g.dataDir + "\", \"ranges\": [[{\"subnet\": \"10.251." + g.octet + ".0/24\"}]]}}";
+            String conf =
+                    "{\"cniVersion\": \"1.0.0\", \"name\": \"" + g.network + "\", \"type\": \"bridge\", \"bridge\": \""
+                            + g.bridge
+                            + "\", \"isGateway\": true, \"ipMasq\": true, \"ipam\": {\"type\": \"host-local\", \"dataDir\": \""
+                            + g.dataDir + "\", \"ranges\": [[{\"subnet\": \"10.251." + g.octet + ".0/24\"}]]}}";
             byte[] stdin = conf.getBytes(StandardCharsets.UTF_8);
             int pairs = 10, stopAt = 4;
             List<String> nss = new ArrayList<>();
@@ -266,20 +287,28 @@ class ClientTest {
                 nss.add(ns);
                 if (i == stopAt) {
                     // stop while this pair's ADD is on its way: it finishes in the daemon or falls back, never fails
-                    stopping = CompletableFuture.runAsync(d::close, r -> Thread.ofPlatform().start(r));
+                    stopping = CompletableFuture.runAsync(
+                            d::close, r -> Thread.ofPlatform().start(r));
                 }
-                ClientProcess.Run add = clients.run("jcni-bridge", PluginFixture.env("ADD", "mid" + i, ns, "eth0"), stdin, sock);
+                ClientProcess.Run add =
+                        clients.run("jcni-bridge", PluginFixture.env("ADD", "mid" + i, ns, "eth0"), stdin, sock);
                 assertEquals(0, add.code(), "ADD " + i + ": " + add.outText() + add.err());
-                ClientProcess.Run del = clients.run("jcni-bridge", PluginFixture.env("DEL", "mid" + i, ns, "eth0"), stdin, sock);
+                ClientProcess.Run del =
+                        clients.run("jcni-bridge", PluginFixture.env("DEL", "mid" + i, ns, "eth0"), stdin, sock);
                 assertEquals(0, del.code(), "DEL " + i + ": " + del.outText() + del.err());
                 assertEquals(List.of("lo"), PluginFixture.nsLinks(ns), "pair " + i);
             }
             stopping.get();
             assertFalse(Files.exists(sock), "the daemon is gone");
-            assertTrue(d.served() >= 2L * stopAt && d.served() <= 2L * stopAt + 2, "served before the stop: " + d.served());
+            assertTrue(
+                    d.served() >= 2L * stopAt && d.served() <= 2L * stopAt + 2,
+                    "served before the stop: " + d.served());
             assertEquals(List.of(), g.reservations(), "no reservation left");
             assertEquals(List.of(), g.natElements(), "no NAT element left");
-            assertEquals(List.of(), g.hostLinks().stream().filter(l -> l.endsWith("(veth)")).toList(), "no veth left");
+            assertEquals(
+                    List.of(),
+                    g.hostLinks().stream().filter(l -> l.endsWith("(veth)")).toList(),
+                    "no veth left");
             for (String ns : nss) {
                 assertEquals(List.of("lo"), PluginFixture.nsLinks(ns));
             }

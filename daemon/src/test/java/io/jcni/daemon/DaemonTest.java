@@ -1,5 +1,7 @@
 package io.jcni.daemon;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.Invocation;
 import io.jcni.cni.Plugin;
@@ -7,15 +9,12 @@ import io.jcni.cni.Result;
 import io.jcni.plugins.bridge.Bridge;
 import io.jcni.plugins.loopback.Loopback;
 import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.UnixDomainSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -32,8 +31,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * The daemon's socket, access control, parallelism and graceful shutdown, driven through the
@@ -41,7 +40,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * client directory, removed afterwards.
  */
 class DaemonTest {
-    static final byte[] SLOW_CONF = "{\"cniVersion\": \"1.0.0\", \"name\": \"slownet\"}".getBytes(StandardCharsets.UTF_8);
+    static final byte[] SLOW_CONF =
+            "{\"cniVersion\": \"1.0.0\", \"name\": \"slownet\"}".getBytes(StandardCharsets.UTF_8);
 
     final List<AutoCloseable> cleanup = new ArrayList<>();
     final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
@@ -63,7 +63,8 @@ class DaemonTest {
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x")); // nobody may traverse it
         cleanup.add(() -> {
             try (var s = Files.walk(base)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                s.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         });
         return base.resolve("run/jcni/jcni.sock");
@@ -143,7 +144,10 @@ class DaemonTest {
         Daemon d = start(socket, slowAndLoopback());
         assertEquals("rwx------", perms(socket.getParent()));
         assertEquals("rw-------", perms(socket));
-        assertTrue(Files.readAttributes(socket, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther(), "a socket");
+        assertTrue(
+                Files.readAttributes(socket, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                        .isOther(),
+                "a socket");
 
         IOException twice = assertThrows(IOException.class, () -> Daemon.start(socket, slowAndLoopback(), log));
         assertTrue(twice.getMessage().contains("another jcni daemon"), twice.getMessage());
@@ -195,7 +199,8 @@ class DaemonTest {
         assertTrue(refused.outText().contains("serves root only"), refused.outText());
         assertTrue(refused.outText().contains("nobody"), refused.outText());
         assertEquals(2, d.served());
-        assertTrue(logBytes.toString(StandardCharsets.UTF_8).contains("refused a request for loopback from user nobody"),
+        assertTrue(
+                logBytes.toString(StandardCharsets.UTF_8).contains("refused a request for loopback from user nobody"),
                 logBytes.toString(StandardCharsets.UTF_8));
     }
 
@@ -203,8 +208,13 @@ class DaemonTest {
     void theObserverHearsOfEveryAnsweredRequestWithItsCommandExitCodeAndTime() throws Exception {
         Path socket = socketPath();
         List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        Daemon d = Daemon.start(socket, slowAndLoopback(), log, Daemon.Limits.DEFAULT,
-                (plugin, command, exitCode, nanos) -> seen.add(plugin + " " + command + " " + exitCode + (nanos > 0 ? " timed" : " untimed")));
+        Daemon d = Daemon.start(
+                socket,
+                slowAndLoopback(),
+                log,
+                Daemon.Limits.DEFAULT,
+                (plugin, command, exitCode, nanos) ->
+                        seen.add(plugin + " " + command + " " + exitCode + (nanos > 0 ? " timed" : " untimed")));
         cleanup.add(d);
         ClientProcess c = clients(false, "jcni-loopback");
         byte[] conf = "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
@@ -221,12 +231,17 @@ class DaemonTest {
     @Test
     void aThrowingObserverCostsNoReply() throws Exception {
         Path socket = socketPath();
-        Daemon d = Daemon.start(socket, slowAndLoopback(), log, Daemon.Limits.DEFAULT, (plugin, command, exitCode, nanos) -> {
-            throw new IllegalStateException("metrics broke");
-        });
+        Daemon d = Daemon.start(
+                socket, slowAndLoopback(), log, Daemon.Limits.DEFAULT, (plugin, command, exitCode, nanos) -> {
+                    throw new IllegalStateException("metrics broke");
+                });
         cleanup.add(d);
-        ClientProcess.Run ok = clients(false, "jcni-loopback").run("jcni-loopback", Map.of("CNI_COMMAND", "VERSION"),
-                "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8), socket);
+        ClientProcess.Run ok = clients(false, "jcni-loopback")
+                .run(
+                        "jcni-loopback",
+                        Map.of("CNI_COMMAND", "VERSION"),
+                        "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8),
+                        socket);
         assertEquals(0, ok.code(), ok.outText() + ok.err());
         assertTrue(ok.outText().contains("supportedVersions"), ok.outText());
     }
@@ -243,7 +258,8 @@ class DaemonTest {
         List<CompletableFuture<ClientProcess.Run>> runs = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             String id = "par" + i;
-            runs.add(CompletableFuture.supplyAsync(() -> c.run("jcni-slow", slowDel(id), SLOW_CONF, socket),
+            runs.add(CompletableFuture.supplyAsync(
+                    () -> c.run("jcni-slow", slowDel(id), SLOW_CONF, socket),
                     r -> Thread.ofPlatform().start(r)));
         }
         // all four are inside the plugin at once before any is let go
@@ -264,8 +280,10 @@ class DaemonTest {
         ClientProcess c = clients(false, "jcni-bridge");
         PluginFixture f = new PluginFixture("dp");
         cleanup.add(f);
-        String conf = "{\"cniVersion\": \"1.0.0\", \"name\": \"" + f.network + "\", \"type\": \"bridge\", \"bridge\": \"" + f.bridge
-                + "\", \"isGateway\": true, \"ipMasq\": true, \"ipam\": {\"type\": \"host-local\", \"dataDir\": \"" + f.dataDir
+        String conf = "{\"cniVersion\": \"1.0.0\", \"name\": \"" + f.network
+                + "\", \"type\": \"bridge\", \"bridge\": \"" + f.bridge
+                + "\", \"isGateway\": true, \"ipMasq\": true, \"ipam\": {\"type\": \"host-local\", \"dataDir\": \""
+                + f.dataDir
                 + "\", \"ranges\": [[{\"subnet\": \"10.251." + f.octet + ".0/24\"}]]}}";
         byte[] stdin = conf.getBytes(StandardCharsets.UTF_8);
         int n = 8;
@@ -276,8 +294,10 @@ class DaemonTest {
         List<CompletableFuture<ClientProcess.Run>> adds = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int k = i;
-            adds.add(CompletableFuture.supplyAsync(() -> c.run("jcni-bridge",
-                    PluginFixture.env("ADD", "ctr" + k, netns.get(k), "eth0"), stdin, socket), r -> Thread.ofPlatform().start(r)));
+            adds.add(CompletableFuture.supplyAsync(
+                    () -> c.run(
+                            "jcni-bridge", PluginFixture.env("ADD", "ctr" + k, netns.get(k), "eth0"), stdin, socket),
+                    r -> Thread.ofPlatform().start(r)));
         }
         Set<String> ips = new HashSet<>();
         for (var a : adds) {
@@ -292,8 +312,10 @@ class DaemonTest {
         List<CompletableFuture<ClientProcess.Run>> dels = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int k = i;
-            dels.add(CompletableFuture.supplyAsync(() -> c.run("jcni-bridge",
-                    PluginFixture.env("DEL", "ctr" + k, netns.get(k), "eth0"), stdin, socket), r -> Thread.ofPlatform().start(r)));
+            dels.add(CompletableFuture.supplyAsync(
+                    () -> c.run(
+                            "jcni-bridge", PluginFixture.env("DEL", "ctr" + k, netns.get(k), "eth0"), stdin, socket),
+                    r -> Thread.ofPlatform().start(r)));
         }
         for (var del : dels) {
             ClientProcess.Run r = del.get(120, TimeUnit.SECONDS);
@@ -315,14 +337,16 @@ class DaemonTest {
         SlowPlugin.entered = new CountDownLatch(1);
         SlowPlugin.release = new CountDownLatch(1);
         SlowPlugin.sleepMs = 300;
-        var inFlight = CompletableFuture.supplyAsync(() -> c.run("jcni-slow", slowDel("inflight"), SLOW_CONF, socket),
+        var inFlight = CompletableFuture.supplyAsync(
+                () -> c.run("jcni-slow", slowDel("inflight"), SLOW_CONF, socket),
                 r -> Thread.ofPlatform().start(r));
         assertTrue(SlowPlugin.entered.await(30, TimeUnit.SECONDS));
         // a connection that never sends its request must not hold the shutdown up
         SocketChannel idle = SocketChannel.open(UnixDomainSocketAddress.of(socket));
         cleanup.add(idle);
         long t0 = System.nanoTime();
-        var closing = CompletableFuture.runAsync(d::close, r -> Thread.ofPlatform().start(r));
+        var closing =
+                CompletableFuture.runAsync(d::close, r -> Thread.ofPlatform().start(r));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
             Thread.sleep(5);
@@ -349,8 +373,11 @@ class DaemonTest {
         Daemon d = start(socket, slowAndLoopback());
         // the daemon has no bridge: the client runs the standalone JVM path (its sidecar)
         ClientProcess c = clients(true, "jcni-bridge");
-        ClientProcess.Run r = c.run("jcni-bridge", Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\": \"0.4.0\"}"
-                .getBytes(StandardCharsets.UTF_8), socket);
+        ClientProcess.Run r = c.run(
+                "jcni-bridge",
+                Map.of("CNI_COMMAND", "VERSION"),
+                "{\"cniVersion\": \"0.4.0\"}".getBytes(StandardCharsets.UTF_8),
+                socket);
         assertEquals(0, r.code(), r.outText() + r.err());
         assertTrue(r.outText().startsWith("{\"cniVersion\":\"0.4.0\""), r.outText());
         assertEquals(1, d.served(), "the daemon answered 'not served'");
@@ -381,7 +408,9 @@ class DaemonTest {
         return io.jcni.daemon.Protocol.readReply(java.nio.channels.Channels.newInputStream(ch));
     }
 
-    static final byte[] VERSION = request("loopback", Map.of("CNI_COMMAND", "VERSION"),
+    static final byte[] VERSION = request(
+            "loopback",
+            Map.of("CNI_COMMAND", "VERSION"),
             "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
 
     /** Waits for {@code condition}; a bound only against a hang, not a timing assertion. */
@@ -443,13 +472,16 @@ class DaemonTest {
         await("the three slow connections dropped", () -> d.active() == 0);
         assertEquals(-1, silent.read(java.nio.ByteBuffer.allocate(1)), "the silent client was dropped without a reply");
         assertEquals(-1, half.read(java.nio.ByteBuffer.allocate(1)), "the half request was dropped without a reply");
-        assertThrows(IOException.class, () -> {
-            java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(1 << 20);
-            while (deaf.read(sink) >= 0) {
-                sink.clear();
-            }
-            throw new IOException("the reply ended: read to the end");
-        }, "the deaf client's reply was cut short");
+        assertThrows(
+                IOException.class,
+                () -> {
+                    java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(1 << 20);
+                    while (deaf.read(sink) >= 0) {
+                        sink.clear();
+                    }
+                    throw new IOException("the reply ended: read to the end");
+                },
+                "the deaf client's reply was cut short");
         assertEquals(0, reply(send(socket, VERSION)).exitCode(), "still serving");
     }
 
@@ -485,7 +517,10 @@ class DaemonTest {
                 ok++;
             } else {
                 assertEquals(1, r.exitCode(), r.stdoutText());
-                assertTrue(r.stdoutText().contains("\"code\": 11") && r.stdoutText().contains("busy"), r.stdoutText());
+                assertTrue(
+                        r.stdoutText().contains("\"code\": 11")
+                                && r.stdoutText().contains("busy"),
+                        r.stdoutText());
                 busy++;
             }
         }
@@ -506,23 +541,29 @@ class DaemonTest {
             }
         }));
         // each call bounded only so that a dead acceptor fails the test instead of hanging it
-        var first = CompletableFuture.supplyAsync(() -> {
-            try {
-                return reply(send(socket, VERSION));
-            } catch (IOException e) {
-                return null;
-            }
-        }, r -> Thread.ofPlatform().daemon().start(r));
+        var first = CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return reply(send(socket, VERSION));
+                    } catch (IOException e) {
+                        return null;
+                    }
+                },
+                r -> Thread.ofPlatform().daemon().start(r));
         assertNull(first.get(120, TimeUnit.SECONDS), "the first connection is dropped without a reply");
-        var second = CompletableFuture.supplyAsync(() -> {
-            try {
-                return reply(send(socket, VERSION));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }, r -> Thread.ofPlatform().daemon().start(r));
+        var second = CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return reply(send(socket, VERSION));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                },
+                r -> Thread.ofPlatform().daemon().start(r));
         assertEquals(0, second.get(120, TimeUnit.SECONDS).exitCode(), "the next one is served");
-        assertTrue(logBytes.toString(StandardCharsets.UTF_8).contains("injected"), logBytes.toString(StandardCharsets.UTF_8));
+        assertTrue(
+                logBytes.toString(StandardCharsets.UTF_8).contains("injected"),
+                logBytes.toString(StandardCharsets.UTF_8));
     }
 
     /**
@@ -538,13 +579,22 @@ class DaemonTest {
         Map<String, String> version = Map.of("CNI_COMMAND", "VERSION");
         byte[] conf = "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
 
-        ClientProcess.Run noNetAdmin = c.run("jcni-loopback", version, conf, socket, "setpriv", "--inh-caps=-net_admin",
+        ClientProcess.Run noNetAdmin = c.run(
+                "jcni-loopback",
+                version,
+                conf,
+                socket,
+                "setpriv",
+                "--inh-caps=-net_admin",
                 "--bounding-set=-net_admin");
         assertEquals(1, noNetAdmin.code(), noNetAdmin.outText() + noNetAdmin.err());
-        assertTrue(noNetAdmin.outText().contains("\"code\": 4") && noNetAdmin.outText().contains("lacks CAP_NET_ADMIN"),
+        assertTrue(
+                noNetAdmin.outText().contains("\"code\": 4")
+                        && noNetAdmin.outText().contains("lacks CAP_NET_ADMIN"),
                 noNetAdmin.outText());
 
-        ClientProcess.Run otherUserNs = c.run("jcni-loopback", version, conf, socket, "unshare", "--user", "--map-root-user");
+        ClientProcess.Run otherUserNs =
+                c.run("jcni-loopback", version, conf, socket, "unshare", "--user", "--map-root-user");
         assertEquals(1, otherUserNs.code(), otherUserNs.outText() + otherUserNs.err());
         assertTrue(otherUserNs.outText().contains("another user namespace"), otherUserNs.outText());
 
@@ -552,7 +602,9 @@ class DaemonTest {
         ClientProcess.Run otherMountNs = c.run("jcni-loopback", version, conf, socket, "unshare", "--mount");
         assertEquals(served + 1, d.served(), "the daemon answered");
         assertEquals(1, otherMountNs.code(), otherMountNs.outText() + otherMountNs.err());
-        assertTrue(otherMountNs.outText().contains("no standalone path"), "sent to the standalone path: " + otherMountNs.outText());
+        assertTrue(
+                otherMountNs.outText().contains("no standalone path"),
+                "sent to the standalone path: " + otherMountNs.outText());
 
         ClientProcess.Run root = c.run("jcni-loopback", version, conf, socket);
         assertEquals(0, root.code(), root.outText() + root.err());
@@ -564,7 +616,8 @@ class DaemonTest {
         Path socket = socketPath();
         start(socket, slowAndLoopback());
         byte[] conf = ("{\"cniVersion\": \"1.0.0\", \"name\": \"jhdrel\", \"type\": \"slow\","
-                + " \"ipam\": {\"type\": \"host-local\", \"dataDir\": \"var/lib/cni\"}}").getBytes(StandardCharsets.UTF_8);
+                        + " \"ipam\": {\"type\": \"host-local\", \"dataDir\": \"var/lib/cni\"}}")
+                .getBytes(StandardCharsets.UTF_8);
         io.jcni.cni.PluginResponse r = reply(send(socket, request("slow", slowDel("rel"), conf)));
         assertEquals(1, r.exitCode(), r.stdoutText());
         assertTrue(r.stdoutText().contains("\"code\": 7") && r.stdoutText().contains("absolute"), r.stdoutText());
@@ -579,7 +632,8 @@ class DaemonTest {
         d.close();
         Path real = Files.createDirectory(base.resolve("real"));
         Path link = Files.createSymbolicLink(base.resolve("link"), real);
-        IOException e = assertThrows(IOException.class, () -> Daemon.start(link.resolve("x.sock"), slowAndLoopback(), log));
+        IOException e =
+                assertThrows(IOException.class, () -> Daemon.start(link.resolve("x.sock"), slowAndLoopback(), log));
         assertTrue(e.getMessage().contains("not a link"), e.getMessage());
     }
 }

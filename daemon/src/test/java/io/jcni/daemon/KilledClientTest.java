@@ -1,12 +1,11 @@
 package io.jcni.daemon;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.Invocation;
 import io.jcni.cni.Plugin;
 import io.jcni.cni.Result;
 import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -25,8 +24,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * A runtime kills a plugin that takes too long (containerd and CRI-O kill the plugin process when
@@ -100,7 +99,8 @@ class KilledClientTest {
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
         cleanup.add(() -> {
             try (var s = Files.walk(base)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                s.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         });
         Map<String, Supplier<Plugin>> plugins = Map.of("marker", MarkerPlugin::new);
@@ -157,8 +157,9 @@ class KilledClientTest {
         kill(add); // the runtime gives up on the ADD: its plugin process is killed
 
         // ... and DELs the pod, as after any failed ADD
-        var del = CompletableFuture.supplyAsync(() -> c.run("jcni-marker", PluginFixture.env("DEL", "c1", ns, "eth0"), CONF,
-                d.socket()), r -> Thread.ofPlatform().start(r));
+        var del = CompletableFuture.supplyAsync(
+                () -> c.run("jcni-marker", PluginFixture.env("DEL", "c1", ns, "eth0"), CONF, d.socket()),
+                r -> Thread.ofPlatform().start(r));
         await("the DEL waits for the ADD still running for the killed client", () -> d.waiting() == 1);
         assertFalse(del.isDone(), "the DEL did not overtake the ADD");
         MarkerPlugin.release.countDown();
@@ -192,7 +193,8 @@ class KilledClientTest {
         await("every request done", () -> d.active() == 0);
         assertEquals(1, MarkerPlugin.adds.get(), "the ADD of the client that died waiting never ran");
         assertEquals(Set.of(), MarkerPlugin.attached);
-        assertTrue(logBytes.toString(StandardCharsets.UTF_8).contains("its caller exited while it waited"),
+        assertTrue(
+                logBytes.toString(StandardCharsets.UTF_8).contains("its caller exited while it waited"),
                 logBytes.toString(StandardCharsets.UTF_8));
     }
 }

@@ -1,14 +1,13 @@
 package io.jcni.daemon;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.Invocation;
 import io.jcni.cni.Plugin;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Result;
 import io.jcni.testkit.Fuzz;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -28,8 +27,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the daemon's wire protocol on both sides: {@link Protocol#readRequest} (the daemon) and
@@ -41,22 +40,41 @@ import static org.junit.jupiter.api.Assertions.*;
 class ProtocolFuzzTest {
     /** Parses the configuration as the skeleton does and never touches the kernel. */
     static final class InertPlugin implements Plugin {
-        @Override public String name() { return "jhf-fuzz"; }
+        @Override
+        public String name() {
+            return "jhf-fuzz";
+        }
 
-        @Override public Set<String> knownArgs() { return Set.of(); }
+        @Override
+        public Set<String> knownArgs() {
+            return Set.of();
+        }
 
-        @Override public Result add(Invocation inv) throws CniError { inv.prevResult(); return Result.empty(); }
+        @Override
+        public Result add(Invocation inv) throws CniError {
+            inv.prevResult();
+            return Result.empty();
+        }
 
-        @Override public void del(Invocation inv) throws CniError { inv.prevResult(); }
+        @Override
+        public void del(Invocation inv) throws CniError {
+            inv.prevResult();
+        }
 
-        @Override public void check(Invocation inv) throws CniError { inv.prevResult(); }
+        @Override
+        public void check(Invocation inv) throws CniError {
+            inv.prevResult();
+        }
 
-        @Override public void gc(Invocation inv) {}
+        @Override
+        public void gc(Invocation inv) {}
 
-        @Override public void status(Invocation inv) {}
+        @Override
+        public void status(Invocation inv) {}
     }
 
-    static final String CONF = "{\"cniVersion\":\"1.1.0\",\"name\":\"jhf-net\",\"type\":\"jhf-fuzz\",\"ipam\":{\"dataDir\":\"/x\"}}";
+    static final String CONF =
+            "{\"cniVersion\":\"1.1.0\",\"name\":\"jhf-net\",\"type\":\"jhf-fuzz\",\"ipam\":{\"dataDir\":\"/x\"}}";
 
     Path dir;
     Daemon daemon;
@@ -92,7 +110,9 @@ class ProtocolFuzzTest {
 
     /** A valid request frame, or a truncated or byte-mutated one, or random bytes (with or without the magic). */
     static byte[] frame(Random r) {
-        byte[] valid = Protocol.request(r.nextInt(8) == 0 ? Fuzz.wellFormedText(r, 8) : "jhf-fuzz", env(r),
+        byte[] valid = Protocol.request(
+                r.nextInt(8) == 0 ? Fuzz.wellFormedText(r, 8) : "jhf-fuzz",
+                env(r),
                 r.nextBoolean() ? CONF.getBytes(StandardCharsets.UTF_8) : Fuzz.bytes(r, 64));
         return switch (r.nextInt(5)) {
             case 0 -> valid;
@@ -118,7 +138,8 @@ class ProtocolFuzzTest {
             }
             Map<String, String> env = env(r);
             byte[] stdin = Fuzz.bytes(r, 300);
-            Protocol.Request back = Protocol.readRequest(new ByteArrayInputStream(Protocol.request(plugin, env, stdin)));
+            Protocol.Request back =
+                    Protocol.readRequest(new ByteArrayInputStream(Protocol.request(plugin, env, stdin)));
             assertEquals(plugin, back.plugin());
             assertEquals(env, back.env());
             assertArrayEquals(stdin, back.stdin());
@@ -177,7 +198,8 @@ class ProtocolFuzzTest {
             byte[] reply = exchange(socket, frame(r));
             if (reply.length > 0) {
                 PluginResponse resp = Protocol.readReply(new ByteArrayInputStream(reply));
-                assertTrue(resp.exitCode() == 0 || resp.exitCode() == 1 || resp.exitCode() == Protocol.NOT_SERVED,
+                assertTrue(
+                        resp.exitCode() == 0 || resp.exitCode() == 1 || resp.exitCode() == Protocol.NOT_SERVED,
                         () -> "exit code " + resp.exitCode());
                 assertFalse(resp.stdoutText().contains("\"code\": " + CniError.INTERNAL), resp::stdoutText);
             }
@@ -185,8 +207,9 @@ class ProtocolFuzzTest {
             assertFalse(logged.contains("request failed"), logged);
         });
         // still serving
-        byte[] reply = exchange(socket, Protocol.request("jhf-fuzz", Map.of("CNI_COMMAND", "VERSION"),
-                CONF.getBytes(StandardCharsets.UTF_8)));
+        byte[] reply = exchange(
+                socket,
+                Protocol.request("jhf-fuzz", Map.of("CNI_COMMAND", "VERSION"), CONF.getBytes(StandardCharsets.UTF_8)));
         PluginResponse version = Protocol.readReply(new ByteArrayInputStream(reply));
         assertEquals(0, version.exitCode(), version.stdoutText());
         assertTrue(version.stdoutText().contains("supportedVersions"), version.stdoutText());
@@ -195,26 +218,26 @@ class ProtocolFuzzTest {
     /** Sends a frame, half-closes, and reads until the daemon closes; a daemon that never does fails the test. */
     static byte[] exchange(Path socket, byte[] frame) throws Exception {
         return CompletableFuture.supplyAsync(() -> {
-            try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-                ByteBuffer out = ByteBuffer.wrap(frame);
-                while (out.hasRemaining()) {
-                    ch.write(out);
-                }
-                ch.shutdownOutput();
-                ByteArrayOutputStream in = new ByteArrayOutputStream();
-                ByteBuffer buf = ByteBuffer.allocate(8192);
-                while (ch.read(buf) >= 0) {
-                    in.write(buf.array(), 0, buf.position());
-                    buf.clear();
-                }
-                return in.toByteArray();
-            } catch (IOException e) {
-                // a peer reset on a refused frame is a clean refusal too
-                return new byte[0];
-            }
-        }).get(60, TimeUnit.SECONDS);
+                    try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                        ByteBuffer out = ByteBuffer.wrap(frame);
+                        while (out.hasRemaining()) {
+                            ch.write(out);
+                        }
+                        ch.shutdownOutput();
+                        ByteArrayOutputStream in = new ByteArrayOutputStream();
+                        ByteBuffer buf = ByteBuffer.allocate(8192);
+                        while (ch.read(buf) >= 0) {
+                            in.write(buf.array(), 0, buf.position());
+                            buf.clear();
+                        }
+                        return in.toByteArray();
+                    } catch (IOException e) {
+                        // a peer reset on a refused frame is a clean refusal too
+                        return new byte[0];
+                    }
+                })
+                .get(60, TimeUnit.SECONDS);
     }
-
 
     /** A peer that announces a huge reply and sends nothing costs the reader what arrived, not what was announced. */
     @Test

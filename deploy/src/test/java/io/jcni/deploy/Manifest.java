@@ -22,7 +22,6 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.jcni.agent.NetworkConfig;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
@@ -49,6 +48,7 @@ final class Manifest {
     static final String NAME = "jcni";
     /** Every host path the DaemonSet may mount, and nothing else (least privilege). */
     static final Set<String> HOST_PATHS = Set.of("/run/jcni", "/etc/cni/net.d", "/opt/cni/bin", "/opt/jcni");
+
     static final String CNI_BIN = "/opt/cni/bin", CNI_CONF = "/etc/cni/net.d";
     static final String METRICS_HOST = "127.0.0.1";
     static final int METRICS_PORT = 9964;
@@ -65,7 +65,9 @@ final class Manifest {
     /** The checkout: -Djcni.root from the pom, else the parent of the module directory. */
     static Path root() {
         String r = System.getProperty("jcni.root");
-        return (r != null ? Path.of(r) : Path.of("").toAbsolutePath().getParent()).toAbsolutePath().normalize();
+        return (r != null ? Path.of(r) : Path.of("").toAbsolutePath().getParent())
+                .toAbsolutePath()
+                .normalize();
     }
 
     static String text() {
@@ -89,7 +91,8 @@ final class Manifest {
         } else if (o instanceof HasMetadata h) {
             out.add(h);
         } else {
-            throw new IllegalArgumentException("not Kubernetes objects: " + (o == null ? "nothing" : o.getClass().getName()));
+            throw new IllegalArgumentException("not Kubernetes objects: "
+                    + (o == null ? "nothing" : o.getClass().getName()));
         }
         return out;
     }
@@ -121,8 +124,14 @@ final class Manifest {
         }
         for (HasMetadata o : objects) {
             unknownFields(o, o.getKind() + " " + o.getMetadata().getName(), p);
-            if (!Set.of(Namespace.class, ServiceAccount.class, ClusterRole.class, ClusterRoleBinding.class, ConfigMap.class,
-                    DaemonSet.class).contains(o.getClass())) {
+            if (!Set.of(
+                            Namespace.class,
+                            ServiceAccount.class,
+                            ClusterRole.class,
+                            ClusterRoleBinding.class,
+                            ConfigMap.class,
+                            DaemonSet.class)
+                    .contains(o.getClass())) {
                 p.add("unexpected object " + o.getKind() + " " + o.getMetadata().getName());
             }
         }
@@ -165,7 +174,8 @@ final class Manifest {
             Map<String, Set<String>> granted = new TreeMap<>();
             for (PolicyRule r : role.getRules()) {
                 if (!List.of("").equals(r.getApiGroups())) {
-                    p.add("ClusterRole " + NAME + ": a rule for API groups " + r.getApiGroups() + " (only the core group \"\" is needed)");
+                    p.add("ClusterRole " + NAME + ": a rule for API groups " + r.getApiGroups()
+                            + " (only the core group \"\" is needed)");
                 }
                 if (!r.getNonResourceURLs().isEmpty() || !r.getResourceNames().isEmpty()) {
                     p.add("ClusterRole " + NAME + ": nonResourceURLs/resourceNames are not expected");
@@ -174,8 +184,11 @@ final class Manifest {
                     granted.computeIfAbsent(res, k -> new TreeSet<>()).addAll(r.getVerbs());
                 }
             }
-            Map<String, Set<String>> expected = Map.of("nodes", new TreeSet<>(List.of("get", "list", "watch", "patch")),
-                    "nodes/status", new TreeSet<>(List.of("patch")));
+            Map<String, Set<String>> expected = Map.of(
+                    "nodes",
+                    new TreeSet<>(List.of("get", "list", "watch", "patch")),
+                    "nodes/status",
+                    new TreeSet<>(List.of("patch")));
             if (!new TreeMap<>(expected).equals(granted)) {
                 p.add("ClusterRole " + NAME + " grants " + granted + ", least privilege is " + new TreeMap<>(expected));
             }
@@ -185,13 +198,18 @@ final class Manifest {
             p.add("one ClusterRoleBinding " + NAME + " expected");
         } else {
             var ref = binding.getRoleRef();
-            if (!"ClusterRole".equals(ref.getKind()) || !NAME.equals(ref.getName()) || !"rbac.authorization.k8s.io".equals(ref.getApiGroup())) {
+            if (!"ClusterRole".equals(ref.getKind())
+                    || !NAME.equals(ref.getName())
+                    || !"rbac.authorization.k8s.io".equals(ref.getApiGroup())) {
                 p.add("ClusterRoleBinding " + NAME + " must refer to ClusterRole " + NAME);
             }
             List<Subject> s = binding.getSubjects();
-            if (s.size() != 1 || !"ServiceAccount".equals(s.get(0).getKind()) || !NAME.equals(s.get(0).getName())
+            if (s.size() != 1
+                    || !"ServiceAccount".equals(s.get(0).getKind())
+                    || !NAME.equals(s.get(0).getName())
                     || !NAMESPACE.equals(s.get(0).getNamespace())) {
-                p.add("ClusterRoleBinding " + NAME + " must bind ServiceAccount " + NAMESPACE + "/" + NAME + " and no one else");
+                p.add("ClusterRoleBinding " + NAME + " must bind ServiceAccount " + NAMESPACE + "/" + NAME
+                        + " and no one else");
             }
         }
     }
@@ -199,8 +217,10 @@ final class Manifest {
     private static void configMap(ConfigMap cm, List<String> p) {
         Map<String, String> data = cm.getData() == null ? Map.of() : cm.getData();
         if (!Set.of("net-conf.json").equals(data.keySet())) {
-            p.add("ConfigMap " + cm.getMetadata().getName() + " holds " + data.keySet() + ", expected net-conf.json only "
-                    + "(the agent writes the conflist once the node is ready; a static one would announce readiness too early)");
+            p.add(
+                    "ConfigMap " + cm.getMetadata().getName() + " holds " + data.keySet()
+                            + ", expected net-conf.json only "
+                            + "(the agent writes the conflist once the node is ready; a static one would announce readiness too early)");
         }
         String netConf = data.get("net-conf.json");
         if (netConf != null) {
@@ -217,10 +237,14 @@ final class Manifest {
         PodSpec pod = spec.getTemplate().getSpec();
         Map<String, String> labels = spec.getTemplate().getMetadata().getLabels();
         Map<String, String> selector = spec.getSelector().getMatchLabels();
-        if (selector == null || selector.isEmpty() || labels == null || !labels.entrySet().containsAll(selector.entrySet())) {
+        if (selector == null
+                || selector.isEmpty()
+                || labels == null
+                || !labels.entrySet().containsAll(selector.entrySet())) {
             p.add("the DaemonSet's selector must match its pods' labels");
         }
-        if (spec.getUpdateStrategy() == null || !"RollingUpdate".equals(spec.getUpdateStrategy().getType())) {
+        if (spec.getUpdateStrategy() == null
+                || !"RollingUpdate".equals(spec.getUpdateStrategy().getType())) {
             p.add("the DaemonSet must update by RollingUpdate");
         }
         if (!NAME.equals(pod.getServiceAccountName())) {
@@ -237,7 +261,8 @@ final class Manifest {
             everyTaint |= "Exists".equals(t.getOperator()) && isBlank(t.getKey()) && isBlank(t.getEffect());
         }
         if (!everyTaint) {
-            p.add("a toleration {operator: Exists} without key and effect is needed: the agent runs whatever the node's taints");
+            p.add(
+                    "a toleration {operator: Exists} without key and effect is needed: the agent runs whatever the node's taints");
         }
 
         // host paths: exactly the expected ones, each mounted at its own path (install-cni writes
@@ -253,7 +278,8 @@ final class Manifest {
             }
         }
         if (!HOST_PATHS.equals(new TreeSet<>(hostPathOf.values()))) {
-            p.add("host paths " + new TreeSet<>(hostPathOf.values()) + ", expected exactly " + new TreeSet<>(HOST_PATHS));
+            p.add("host paths " + new TreeSet<>(hostPathOf.values()) + ", expected exactly "
+                    + new TreeSet<>(HOST_PATHS));
         }
         List<Container> all = new ArrayList<>(pod.getInitContainers());
         all.addAll(pod.getContainers());
@@ -262,7 +288,8 @@ final class Manifest {
             for (VolumeMount m : c.getVolumeMounts()) {
                 String host = hostPathOf.get(m.getName());
                 if (host != null && !host.equals(m.getMountPath())) {
-                    p.add(c.getName() + ": host path " + host + " is mounted at " + m.getMountPath() + ", not at the same path");
+                    p.add(c.getName() + ": host path " + host + " is mounted at " + m.getMountPath()
+                            + ", not at the same path");
                 }
             }
             resources(c, p);
@@ -287,7 +314,8 @@ final class Manifest {
                 p.add("the init container must run install-cni, not " + cmd);
             }
             if (!CNI_BIN.equals(valueAfter(cmd, "--dir"))) {
-                p.add("install-cni must install the plugins into " + CNI_BIN + " (--dir), not " + valueAfter(cmd, "--dir"));
+                p.add("install-cni must install the plugins into " + CNI_BIN + " (--dir), not "
+                        + valueAfter(cmd, "--dir"));
             }
             if (!CNI_CONF.equals(valueAfter(cmd, "--conf-dir"))) {
                 p.add("install-cni must look at " + CNI_CONF + " (--conf-dir), not " + valueAfter(cmd, "--conf-dir"));
@@ -297,7 +325,8 @@ final class Manifest {
             mount(init, hostPathOf, CNI_CONF, true, p);
             SecurityContext sc = init.getSecurityContext();
             if (sc == null || !Boolean.TRUE.equals(sc.getPrivileged())) {
-                p.add("install-cni must be privileged: the AOT training needs a writable /proc/sys and its own /run/netns mounts");
+                p.add(
+                        "install-cni must be privileged: the AOT training needs a writable /proc/sys and its own /run/netns mounts");
             }
         }
 
@@ -315,7 +344,8 @@ final class Manifest {
             p.add("the agent must run with --kube-subnet-mgr");
         }
         if (!args.contains("--no-plugin-socket")) {
-            p.add("the agent must not serve the plugins' socket (--no-plugin-socket): the plugins run on the node, in another mount namespace");
+            p.add(
+                    "the agent must not serve the plugins' socket (--no-plugin-socket): the plugins run on the node, in another mount namespace");
         }
         String netConf = valueAfter(args, "--net-conf");
         if (netConf == null) {
@@ -324,11 +354,15 @@ final class Manifest {
             Path f = Path.of(netConf);
             String from = null;
             for (VolumeMount m : agent.getVolumeMounts()) {
-                if (f.getParent() != null && f.getParent().toString().equals(m.getMountPath()) && configMapOf.containsKey(m.getName())) {
+                if (f.getParent() != null
+                        && f.getParent().toString().equals(m.getMountPath())
+                        && configMapOf.containsKey(m.getName())) {
                     from = configMapOf.get(m.getName());
                 }
             }
-            if (cm == null || !cm.getMetadata().getName().equals(from) || cm.getData() == null
+            if (cm == null
+                    || !cm.getMetadata().getName().equals(from)
+                    || cm.getData() == null
                     || !cm.getData().containsKey(f.getFileName().toString())) {
                 p.add("--net-conf " + netConf + " is not a key of the ConfigMap mounted at " + f.getParent());
             }
@@ -336,8 +370,13 @@ final class Manifest {
         mount(agent, hostPathOf, "/run/jcni", false, p);
         mount(agent, hostPathOf, CNI_CONF, false, p);
 
-        EnvVar nodeName = agent.getEnv().stream().filter(e -> "NODE_NAME".equals(e.getName())).findFirst().orElse(null);
-        if (nodeName == null || nodeName.getValueFrom() == null || nodeName.getValueFrom().getFieldRef() == null
+        EnvVar nodeName = agent.getEnv().stream()
+                .filter(e -> "NODE_NAME".equals(e.getName()))
+                .findFirst()
+                .orElse(null);
+        if (nodeName == null
+                || nodeName.getValueFrom() == null
+                || nodeName.getValueFrom().getFieldRef() == null
                 || !"spec.nodeName".equals(nodeName.getValueFrom().getFieldRef().getFieldPath())) {
             p.add("NODE_NAME must come from the downward API (fieldRef spec.nodeName)");
         }
@@ -347,7 +386,8 @@ final class Manifest {
             p.add("the agent must not be privileged, and name its capabilities");
         } else {
             if (!List.of("NET_ADMIN").equals(sc.getCapabilities().getAdd())) {
-                p.add("the agent's capabilities must be NET_ADMIN alone, not " + sc.getCapabilities().getAdd());
+                p.add("the agent's capabilities must be NET_ADMIN alone, not "
+                        + sc.getCapabilities().getAdd());
             }
             if (!sc.getCapabilities().getDrop().contains("ALL")) {
                 p.add("the agent must drop ALL other capabilities");
@@ -360,20 +400,26 @@ final class Manifest {
         } else {
             var get = live.getHttpGet();
             // /livez, not /healthz: a node waiting for its podCIDR is not ready, but restarting it would not help
-            if (!"/livez".equals(get.getPath()) || get.getPort() == null || !Integer.valueOf(METRICS_PORT).equals(get.getPort().getIntVal())
+            if (!"/livez".equals(get.getPath())
+                    || get.getPort() == null
+                    || !Integer.valueOf(METRICS_PORT).equals(get.getPort().getIntVal())
                     || !METRICS_HOST.equals(get.getHost())) {
-                p.add("the liveness probe must GET http://" + METRICS_HOST + ":" + METRICS_PORT + "/livez, not http://" + get.getHost()
-                        + ":" + (get.getPort() == null ? null : get.getPort().getIntVal()) + get.getPath());
+                p.add("the liveness probe must GET http://" + METRICS_HOST + ":" + METRICS_PORT + "/livez, not http://"
+                        + get.getHost() + ":"
+                        + (get.getPort() == null ? null : get.getPort().getIntVal()) + get.getPath());
             }
             String addr = valueAfter(args, "--metrics-addr");
-            if (addr != null && !addr.equals(get.getHost() + ":" + (get.getPort() == null ? null : get.getPort().getIntVal()))) {
+            if (addr != null
+                    && !addr.equals(get.getHost() + ":"
+                            + (get.getPort() == null ? null : get.getPort().getIntVal()))) {
                 p.add("--metrics-addr " + addr + " is not where the liveness probe looks");
             }
         }
     }
 
     /** {@code c} mounts the host path {@code path} (at the same path), read-only or not. */
-    private static void mount(Container c, Map<String, String> hostPathOf, String path, boolean readOnly, List<String> p) {
+    private static void mount(
+            Container c, Map<String, String> hostPathOf, String path, boolean readOnly, List<String> p) {
         for (VolumeMount m : c.getVolumeMounts()) {
             if (path.equals(hostPathOf.get(m.getName()))) {
                 if (readOnly != Boolean.TRUE.equals(m.getReadOnly())) {
@@ -390,10 +436,12 @@ final class Manifest {
         Map<String, Quantity> req = r == null || r.getRequests() == null ? Map.of() : r.getRequests();
         Map<String, Quantity> lim = r == null || r.getLimits() == null ? Map.of() : r.getLimits();
         if (!req.containsKey("memory") || !lim.containsKey("memory") || !req.containsKey("cpu")) {
-            p.add(c.getName() + ": requests (cpu, memory) and a memory limit are needed, found requests " + req.keySet() + " limits " + lim.keySet());
+            p.add(c.getName() + ": requests (cpu, memory) and a memory limit are needed, found requests " + req.keySet()
+                    + " limits " + lim.keySet());
         }
         for (String k : lim.keySet()) {
-            if (req.containsKey(k) && lim.get(k).getNumericalAmount().compareTo(req.get(k).getNumericalAmount()) < 0) {
+            if (req.containsKey(k)
+                    && lim.get(k).getNumericalAmount().compareTo(req.get(k).getNumericalAmount()) < 0) {
                 p.add(c.getName() + ": the " + k + " limit " + lim.get(k) + " is below the request " + req.get(k));
             }
         }
@@ -441,7 +489,9 @@ final class Manifest {
             return;
         }
         for (Method g : o.getClass().getMethods()) {
-            if (g.getParameterCount() != 0 || Modifier.isStatic(g.getModifiers()) || g.getDeclaringClass() == Object.class
+            if (g.getParameterCount() != 0
+                    || Modifier.isStatic(g.getModifiers())
+                    || g.getDeclaringClass() == Object.class
                     || !(g.getName().startsWith("get") || g.getName().startsWith("is"))) {
                 continue;
             }

@@ -1,17 +1,11 @@
 package io.jcni.deploy;
 
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.Trees;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -22,9 +16,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The node image: deploy/image/build.sh builds it offline from this build's jars (tagged
@@ -58,7 +57,10 @@ class NodeImageTest {
     }
 
     Commands.Result run(Duration timeout, List<String> cmd) {
-        return Commands.of(cmd).env(env == null ? Map.of() : env).timeout(timeout).result();
+        return Commands.of(cmd)
+                .env(env == null ? Map.of() : env)
+                .timeout(timeout)
+                .result();
     }
 
     String ok(Duration timeout, String... cmd) {
@@ -76,11 +78,15 @@ class NodeImageTest {
         if (!"0".equals(run(Duration.ofSeconds(10), List.of("id", "-u")).out().strip())) {
             skipped = "needs root";
         } else {
-            List<String> missing = Commands.missing("podman", "runc", "conmon", "tar", "unzip", "busybox", "bash", "sha256sum");
+            List<String> missing =
+                    Commands.missing("podman", "runc", "conmon", "tar", "unzip", "busybox", "bash", "sha256sum");
             if (!missing.isEmpty()) {
-                skipped = "not installed: " + missing + " (apt-get install podman busybox-static unzip; .ci/run installs them)";
-            } else if (!Files.isDirectory(root.resolve("cli/target/lib")) || !Files.isDirectory(root.resolve("agent/target/lib"))) {
-                skipped = "the jars are not packaged (cli/target/lib, agent/target/lib): run ./mvnw package first, or bin/test";
+                skipped = "not installed: " + missing
+                        + " (apt-get install podman busybox-static unzip; .ci/run installs them)";
+            } else if (!Files.isDirectory(root.resolve("cli/target/lib"))
+                    || !Files.isDirectory(root.resolve("agent/target/lib"))) {
+                skipped =
+                        "the jars are not packaged (cli/target/lib, agent/target/lib): run ./mvnw package first, or bin/test";
             }
         }
         if (skipped != null) {
@@ -107,10 +113,14 @@ class NodeImageTest {
                 graphroot = "%s/storage/root"
                 runroot = "%s/storage/run"
                 """.formatted(dir, dir));
-        env = Map.of("CONTAINERS_CONF", dir.resolve("containers.conf").toString(),
-                "CONTAINERS_STORAGE_CONF", dir.resolve("storage.conf").toString());
+        env = Map.of(
+                "CONTAINERS_CONF",
+                dir.resolve("containers.conf").toString(),
+                "CONTAINERS_STORAGE_CONF",
+                dir.resolve("storage.conf").toString());
         long t0 = System.nanoTime();
-        String out = ok(Duration.ofMinutes(10), root.resolve("deploy/image/build.sh").toString(), "--tag", tag);
+        String out =
+                ok(Duration.ofMinutes(10), root.resolve("deploy/image/build.sh").toString(), "--tag", tag);
         log("deploy/image/build.sh --tag " + tag + ": " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         out.lines().filter(l -> l.contains("built ") || l.contains("jlink")).forEach(l -> log(l.strip()));
     }
@@ -120,12 +130,17 @@ class NodeImageTest {
     void theAgentStartsInTheImageAndPrintsItsHelp() {
         assumeTrue(skipped == null, skipped);
         long t0 = System.nanoTime();
-        String out = ok(Duration.ofMinutes(2), podman("run", "--rm", "--network", "none", tag, "agent", "--help").toArray(new String[0]));
+        String out = ok(
+                Duration.ofMinutes(2),
+                podman("run", "--rm", "--network", "none", tag, "agent", "--help")
+                        .toArray(new String[0]));
         log("podman run --rm --network none " + tag + " agent --help: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         assertTrue(out.contains("Usage: jcni agent"), out);
         assertTrue(out.contains("--iface"), out);
         // the entry point is the project's launcher, on the image's own runtime
-        String cli = ok(Duration.ofMinutes(2), podman("run", "--rm", "--network", "none", tag).toArray(new String[0]));
+        String cli = ok(
+                Duration.ofMinutes(2),
+                podman("run", "--rm", "--network", "none", tag).toArray(new String[0]));
         assertTrue(cli.contains("Usage: jcni"), cli);
     }
 
@@ -144,16 +159,22 @@ class NodeImageTest {
             cat.add("/usr/lib/jcni/" + f);
             expected.append(Files.readString(root.resolve(f)));
         }
-        assertEquals(expected.toString(), ok(Duration.ofMinutes(2), cat.toArray(new String[0])), "the image's " + files);
+        assertEquals(
+                expected.toString(), ok(Duration.ofMinutes(2), cat.toArray(new String[0])), "the image's " + files);
     }
 
     @Test
     @Order(3)
     void theImageIsSmall() {
         assumeTrue(skipped == null, skipped);
-        long size = Long.parseLong(ok(Duration.ofMinutes(1), podman("image", "inspect", "--format", "{{.Size}}", tag).toArray(new String[0])).strip());
+        long size = Long.parseLong(ok(
+                        Duration.ofMinutes(1),
+                        podman("image", "inspect", "--format", "{{.Size}}", tag).toArray(new String[0]))
+                .strip());
         log(tag + ": " + size + " bytes (" + (size >> 20) + " MiB)");
-        assertTrue(size < MAX_IMAGE_BYTES, "the image weighs " + (size >> 20) + " MiB, more than " + (MAX_IMAGE_BYTES >> 20) + " MiB");
+        assertTrue(
+                size < MAX_IMAGE_BYTES,
+                "the image weighs " + (size >> 20) + " MiB, more than " + (MAX_IMAGE_BYTES >> 20) + " MiB");
     }
 
     /**
@@ -178,10 +199,27 @@ class NodeImageTest {
                 Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
             }
         }
-        List<String> install = podman("run", "--rm", "--network", "none", "--privileged",
-                "-v", bin + ":" + bin, "-v", jcni + ":" + jcni, "-v", conf + ":" + conf + ":ro",
-                "--entrypoint", "/usr/lib/jcni/bin/install-cni", tag, "--dir", bin.toString(), "--jcni-dir", jcni.toString(),
-                "--conf-dir", conf.toString());
+        List<String> install = podman(
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--privileged",
+                "-v",
+                bin + ":" + bin,
+                "-v",
+                jcni + ":" + jcni,
+                "-v",
+                conf + ":" + conf + ":ro",
+                "--entrypoint",
+                "/usr/lib/jcni/bin/install-cni",
+                tag,
+                "--dir",
+                bin.toString(),
+                "--jcni-dir",
+                jcni.toString(),
+                "--conf-dir",
+                conf.toString());
         long t0 = System.nanoTime();
         String out = ok(Duration.ofMinutes(8), install.toArray(new String[0]));
         log("install-cni (privileged, --network none): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
@@ -191,7 +229,8 @@ class NodeImageTest {
         }
         Path jre;
         try (Stream<Path> s = Files.list(jcni)) {
-            List<Path> jres = s.filter(p -> p.getFileName().toString().matches("jre-[0-9a-f]{16}")).toList();
+            List<Path> jres = s.filter(p -> p.getFileName().toString().matches("jre-[0-9a-f]{16}"))
+                    .toList();
             assertEquals(1, jres.size(), "one runtime on the node: " + jres);
             jre = jres.get(0);
         }
@@ -216,7 +255,8 @@ class NodeImageTest {
         // ... and that runtime accepts the cache the container built
         standalone.add(1, "-XX:AOTMode=on");
         Commands.Result version = cni(standalone, "VERSION", netConf, bin);
-        assertEquals(0, version.code(), "the AOT cache built in the container is refused on the node: " + version.out());
+        assertEquals(
+                0, version.code(), "the AOT cache built in the container is refused on the node: " + version.out());
         assertTrue(version.out().contains("\"supportedVersions\""), version.out());
 
         // an upgrade to the same image: the runtime stays, a stale one goes
@@ -231,9 +271,21 @@ class NodeImageTest {
 
     /** A CNI call on this host, as a runtime makes it: {@code command} without a namespace, the configuration on stdin. */
     private Commands.Result cni(List<String> cmd, String command, String stdin, Path bin) {
-        Commands.Result r = Commands.of(cmd).env(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", "jdp-" + RUN, "CNI_IFNAME", "eth0",
-                "CNI_PATH", bin.toString(), "JCNI_SOCKET", dir.resolve("no-daemon.sock").toString())).stdin(stdin)
-                .timeout(Duration.ofSeconds(60)).result();
+        Commands.Result r = Commands.of(cmd)
+                .env(Map.of(
+                        "CNI_COMMAND",
+                        command,
+                        "CNI_CONTAINERID",
+                        "jdp-" + RUN,
+                        "CNI_IFNAME",
+                        "eth0",
+                        "CNI_PATH",
+                        bin.toString(),
+                        "JCNI_SOCKET",
+                        dir.resolve("no-daemon.sock").toString()))
+                .stdin(stdin)
+                .timeout(Duration.ofSeconds(60))
+                .result();
         assertNotEquals(Commands.TIMED_OUT, r.code(), () -> "timed out: " + cmd);
         return r;
     }

@@ -1,16 +1,10 @@
 package io.jcni.e2e;
 
+import static io.jcni.e2e.E2e.*;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.TestNames;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,9 +15,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-
-import static io.jcni.e2e.E2e.*;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * containerd (Debian's 1.6) runs busybox containers with {@code ctr run --cni} on a jcni network.
@@ -49,13 +48,23 @@ class ContainerdE2eTest {
     boolean runContainerdExisted;
     /** name → address, and name → the foreground ctr run */
     final Map<String, String> containers = new LinkedHashMap<>();
+
     final Map<String, Process> runs = new LinkedHashMap<>();
 
     @BeforeAll
     void setUp() throws Exception {
         runContainerdExisted = Files.exists(Path.of("/run/containerd"));
-        n = E2eNetwork.setUp("containerd", 'c', "containerd", net -> "10-" + net + ".conflist",
-                "containerd", "ctr", "containerd-shim-runc-v2", "runc", "unshare", "mount");
+        n = E2eNetwork.setUp(
+                "containerd",
+                'c',
+                "containerd",
+                net -> "10-" + net + ".conflist",
+                "containerd",
+                "ctr",
+                "containerd-shim-runc-v2",
+                "runc",
+                "unshare",
+                "mount");
         if (n.skipped != null) {
             return;
         }
@@ -71,15 +80,24 @@ class ContainerdE2eTest {
                 mount --bind '%s' /etc/cni/net.d
                 mount --bind '%s' /opt/cni/bin
                 exec ctr --address '%s' --namespace '%s' "$@"
-                """.formatted(n.netDir, n.plugins.bin(), dir.resolve("containerd.sock"), namespace));
-        Files.setPosixFilePermissions(dir.resolve("ctr-cni"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                """.formatted(
+                        n.netDir, n.plugins.bin(), dir.resolve("containerd.sock"), namespace));
+        Files.setPosixFilePermissions(
+                dir.resolve("ctr-cni"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
 
         socket = dir.resolve("containerd.sock");
         Files.writeString(dir.resolve("config.toml"), config(dir));
-        daemon = new ProcessBuilder("containerd", "--config", dir.resolve("config.toml").toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("containerd.log").toFile()).start();
+        daemon = new ProcessBuilder(
+                        "containerd", "--config", dir.resolve("config.toml").toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("containerd.log").toFile())
+                .start();
         Commands.Result up = retry(Duration.ofSeconds(20), () -> ctr("version"), r -> r.code() == 0);
-        assertEquals(0, up.code(), "private containerd did not come up: " + up.out() + "\n" + Files.readString(dir.resolve("containerd.log")));
+        assertEquals(
+                0,
+                up.code(),
+                "private containerd did not come up: " + up.out() + "\n"
+                        + Files.readString(dir.resolve("containerd.log")));
         if (n.plugins.portmap()) {
             log("containerd: no port publishing in ctr: jcni-portmap is chained with no mappings");
         }
@@ -137,13 +155,31 @@ class ContainerdE2eTest {
     }
 
     String start(String name) throws IOException {
-        Process p = new ProcessBuilder("unshare", "--mount", dir.resolve("ctr-cni").toString(), "run", "--cni", "--rm", "--snapshotter", "native",
-                IMAGE, name, "sh", "-c", SERVE)
-                .redirectErrorStream(true).redirectOutput(dir.resolve(name + ".out").toFile()).start();
+        Process p = new ProcessBuilder(
+                        "unshare",
+                        "--mount",
+                        dir.resolve("ctr-cni").toString(),
+                        "run",
+                        "--cni",
+                        "--rm",
+                        "--snapshotter",
+                        "native",
+                        IMAGE,
+                        name,
+                        "sh",
+                        "-c",
+                        SERVE)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".out").toFile())
+                .start();
         runs.put(name, p);
         Predicate<Commands.Result> addressed = ip -> ip.code() == 0 && ip.out().contains("inet ");
-        Commands.Result r = retry(Duration.ofSeconds(60), () -> exec(name, "ip", "-4", "addr", "show", "eth0"), addressed);
-        assertTrue(addressed.test(r), name + " did not get an address: " + r.out() + "\nctr run: " + Files.readString(dir.resolve(name + ".out")));
+        Commands.Result r =
+                retry(Duration.ofSeconds(60), () -> exec(name, "ip", "-4", "addr", "show", "eth0"), addressed);
+        assertTrue(
+                addressed.test(r),
+                name + " did not get an address: " + r.out() + "\nctr run: "
+                        + Files.readString(dir.resolve(name + ".out")));
         String address = addressIn(r.out());
         containers.put(name, address);
         log(name + " has " + address);
@@ -159,12 +195,15 @@ class ContainerdE2eTest {
         n.assertTwoContainersTalk(this::exec, c1, a, c2, b);
         assertTrue(httpGet(b, 8080).endsWith("jcni-e2e\n"), "the node reaches c2 through the bridge");
 
-        assertTrue(Files.isRegularFile(CNI_CACHE.resolve(n.net + "-" + cniId(c1) + "-eth0")), "libcni cache entry of c1");
+        assertTrue(
+                Files.isRegularFile(CNI_CACHE.resolve(n.net + "-" + cniId(c1) + "-eth0")), "libcni cache entry of c1");
         List<String> calls = n.plugins.calls();
         for (String name : List.of(c1, c2)) {
-            assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-bridge ADD " + cniId(name) + " netns=/proc/")),
+            assertTrue(
+                    calls.stream().anyMatch(l -> l.startsWith("jcni-bridge ADD " + cniId(name) + " netns=/proc/")),
                     "ctr ran jcni-bridge ADD for " + name + ": " + calls);
-            assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-loopback ADD " + cniId(name) + " netns=/proc/")),
+            assertTrue(
+                    calls.stream().anyMatch(l -> l.startsWith("jcni-loopback ADD " + cniId(name) + " netns=/proc/")),
                     "ctr ran jcni-loopback ADD for " + name + ": " + calls);
         }
     }
@@ -179,11 +218,18 @@ class ContainerdE2eTest {
         for (var e : runs.entrySet()) {
             assertTrue(e.getValue().waitFor(60, TimeUnit.SECONDS), "ctr run " + e.getKey() + " did not end");
         }
-        assertEquals("", ctr("container", "ls", "-q").ok("ctr container ls").out().strip(), "ctr run --rm removed the containers");
+        assertEquals(
+                "",
+                ctr("container", "ls", "-q").ok("ctr container ls").out().strip(),
+                "ctr run --rm removed the containers");
         List<String> calls = n.plugins.calls();
         for (String name : containers.keySet()) {
-            assertTrue(calls.contains("jcni-bridge DEL " + cniId(name) + " netns="), "ctr ran jcni-bridge DEL with an empty CNI_NETNS for " + name + ": " + calls);
-            assertTrue(calls.contains("jcni-loopback DEL " + cniId(name) + " netns="), "ctr ran jcni-loopback DEL for " + name + ": " + calls);
+            assertTrue(
+                    calls.contains("jcni-bridge DEL " + cniId(name) + " netns="),
+                    "ctr ran jcni-bridge DEL with an empty CNI_NETNS for " + name + ": " + calls);
+            assertTrue(
+                    calls.contains("jcni-loopback DEL " + cniId(name) + " netns="),
+                    "ctr ran jcni-loopback DEL for " + name + ": " + calls);
         }
         log("containerd executed:\n  " + String.join("\n  ", calls));
         n.assertNothingLeft(List.copyOf(containers.values()), 0);

@@ -1,13 +1,14 @@
 package io.jcni.e2e;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cli.Main;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.Json;
-import io.jcni.testkit.Witness;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.Trees;
-
+import io.jcni.testkit.Witness;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,8 +32,6 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assertions.*;
-
 /**
  * What both runtimes' end-to-end tests share: installing jcni's plugins (behind a logging wrapper,
  * so a test can prove the runtime executed them), the offline busybox image, the network
@@ -44,9 +43,26 @@ final class E2e {
 
     /** Short, per-JVM: names of links, networks and containers carry it so concurrent runs cannot clash. */
     static final String RUN = TestNames.RUN;
+
     static final String BUSYBOX = "/bin/busybox";
-    static final List<String> APPLETS = List.of("sh", "ping", "nc", "httpd", "sleep", "ip", "wget", "cat", "echo", "hostname",
-            "ls", "true", "printf", "mkdir", "netstat", "ps", "timeout");
+    static final List<String> APPLETS = List.of(
+            "sh",
+            "ping",
+            "nc",
+            "httpd",
+            "sleep",
+            "ip",
+            "wget",
+            "cat",
+            "echo",
+            "hostname",
+            "ls",
+            "true",
+            "printf",
+            "mkdir",
+            "netstat",
+            "ps",
+            "timeout");
     static final String PORTMAP_MAIN = "io.jcni.plugins.portmap.PortmapMain";
     static final Path CNI_CACHE = Path.of("/var/lib/cni/results");
 
@@ -91,10 +107,16 @@ final class E2e {
      */
     static Plugins install(Path dir) throws IOException {
         Path jars = Jars.fromClassPath(Files.createDirectories(dir.resolve("jars")));
-        Path installed = dir.resolve("installed"), lib = dir.resolve("lib"), bin = Files.createDirectories(dir.resolve("bin"));
+        Path installed = dir.resolve("installed"),
+                lib = dir.resolve("lib"),
+                bin = Files.createDirectories(dir.resolve("bin"));
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"install", "--dir", installed.toString(), "--lib-dir", lib.toString(), "--from", jars.toString()},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int code = Main.run(
+                new String[] {
+                    "install", "--dir", installed.toString(), "--lib-dir", lib.toString(), "--from", jars.toString()
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(0, code, "jcni install: " + out + err);
         log(out.toString(StandardCharsets.UTF_8).strip());
         boolean portmap = portmapOnClassPath();
@@ -102,15 +124,19 @@ final class E2e {
         if (!portmap && !stand_in.isEmpty()) {
             // -Djcni.e2e.portmap=/usr/lib/cni/portmap: try the hostPort test with another portmap until jcni's exists
             Files.writeString(installed.resolve("jcni-portmap"), "#!/bin/sh\nexec '" + stand_in + "' \"$@\"\n");
-            Files.setPosixFilePermissions(installed.resolve("jcni-portmap"), PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setPosixFilePermissions(
+                    installed.resolve("jcni-portmap"), PosixFilePermissions.fromString("rwxr-xr-x"));
             log("jcni-portmap is a stand-in: " + stand_in);
             portmap = true;
         } else if (portmap && !Files.exists(installed.resolve("jcni-portmap"))) {
             // PortmapMain exists but this jcni install does not write it yet: the same launcher by hand.
             String java = Jars.java();
             String bridge = Files.readString(installed.resolve("jcni-bridge"));
-            Files.writeString(installed.resolve("jcni-portmap"), bridge.replace("io.jcni.plugins.bridge.BridgeMain", PORTMAP_MAIN));
-            Files.setPosixFilePermissions(installed.resolve("jcni-portmap"), PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.writeString(
+                    installed.resolve("jcni-portmap"),
+                    bridge.replace("io.jcni.plugins.bridge.BridgeMain", PORTMAP_MAIN));
+            Files.setPosixFilePermissions(
+                    installed.resolve("jcni-portmap"), PosixFilePermissions.fromString("rwxr-xr-x"));
             assertTrue(bridge.contains(java));
         }
         Path callLog = dir.resolve("plugin-calls.log");
@@ -120,10 +146,13 @@ final class E2e {
         }
         for (String n : names) {
             Path w = bin.resolve(n);
-            Files.writeString(w, "#!/bin/sh\n"
-                    + "# e2e wrapper: log the call, then run the plugin jcni install wrote\n"
-                    + "printf '%s %s %s netns=%s\\n' " + n + " \"$CNI_COMMAND\" \"$CNI_CONTAINERID\" \"$CNI_NETNS\" >> '" + callLog + "'\n"
-                    + "exec '" + installed.resolve(n) + "' \"$@\"\n");
+            Files.writeString(
+                    w,
+                    "#!/bin/sh\n"
+                            + "# e2e wrapper: log the call, then run the plugin jcni install wrote\n"
+                            + "printf '%s %s %s netns=%s\\n' " + n
+                            + " \"$CNI_COMMAND\" \"$CNI_CONTAINERID\" \"$CNI_NETNS\" >> '" + callLog + "'\n"
+                            + "exec '" + installed.resolve(n) + "' \"$@\"\n");
             Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         return new Plugins(bin, installed, callLog, portmap);
@@ -146,7 +175,17 @@ final class E2e {
         Files.writeString(root.resolve("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n");
         Files.writeString(root.resolve("etc/group"), "root:x:0:\n");
         Path tar = dir.resolve("rootfs.tar");
-        ok("tar", "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-C", root.toString(), "-cf", tar.toString(), ".");
+        ok(
+                "tar",
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+                "--sort=name",
+                "-C",
+                root.toString(),
+                "-cf",
+                tar.toString(),
+                ".");
         return tar;
     }
 
@@ -164,17 +203,25 @@ final class E2e {
             case "aarch64" -> "arm64";
             default -> System.getProperty("os.arch");
         };
-        byte[] config = ("{\"architecture\":\"" + arch + "\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"/bin/sh\"]},"
-                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + layerDigest + "\"]}}").getBytes(StandardCharsets.UTF_8);
+        byte[] config = ("{\"architecture\":\"" + arch
+                        + "\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"/bin/sh\"]},"
+                        + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + layerDigest + "\"]}}")
+                .getBytes(StandardCharsets.UTF_8);
         String configDigest = blob(blobs, config);
         byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest + "\",\"size\":" + config.length + "},"
-                + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + layerDigest + "\",\"size\":" + layerBytes.length + "}]}")
+                        + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+                        + configDigest + "\",\"size\":" + config.length + "},"
+                        + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\""
+                        + layerDigest + "\",\"size\":" + layerBytes.length + "}]}")
                 .getBytes(StandardCharsets.UTF_8);
         String manifestDigest = blob(blobs, manifest);
-        Files.writeString(oci.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                + "\"digest\":\"" + manifestDigest + "\",\"size\":" + manifest.length + ",\"annotations\":{\"io.containerd.image.name\":\"" + name
-                + "\",\"org.opencontainers.image.ref.name\":\"" + name.substring(name.lastIndexOf(':') + 1) + "\"}}]}");
+        Files.writeString(
+                oci.resolve("index.json"),
+                "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                        + "\"digest\":\"" + manifestDigest + "\",\"size\":" + manifest.length
+                        + ",\"annotations\":{\"io.containerd.image.name\":\"" + name
+                        + "\",\"org.opencontainers.image.ref.name\":\"" + name.substring(name.lastIndexOf(':') + 1)
+                        + "\"}}]}");
         Files.writeString(oci.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
         Path tar = dir.resolve("image.oci.tar");
         ok("tar", "--owner=0", "--group=0", "--numeric-owner", "-C", oci.toString(), "-cf", tar.toString(), ".");
@@ -183,7 +230,8 @@ final class E2e {
 
     private static String blob(Path blobs, byte[] content) throws IOException {
         try {
-            String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+            String hex = HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(content));
             Files.write(blobs.resolve(hex), content);
             return "sha256:" + hex;
         } catch (NoSuchAlgorithmException e) {
@@ -197,9 +245,12 @@ final class E2e {
     static String freeSubnet() {
         String routes = ok("ip", "-4", "route", "show", "table", "all");
         for (int tries = 0; tries < 50; tries++) {
-            int x = 200 + ThreadLocalRandom.current().nextInt(50), y = ThreadLocalRandom.current().nextInt(256);
+            int x = 200 + ThreadLocalRandom.current().nextInt(50),
+                    y = ThreadLocalRandom.current().nextInt(256);
             String prefix = "10." + x + "." + y;
-            boolean clash = routes.lines().map(l -> l.split(" ")[0]).filter(d -> d.matches("[0-9.]+(/\\d+)?"))
+            boolean clash = routes.lines()
+                    .map(l -> l.split(" ")[0])
+                    .filter(d -> d.matches("[0-9.]+(/\\d+)?"))
                     .anyMatch(d -> overlaps(d, prefix));
             if (!clash) {
                 return prefix;
@@ -283,7 +334,8 @@ final class E2e {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(host, port), 3000);
             s.setSoTimeout(5000);
-            s.getOutputStream().write(("GET / HTTP/1.0\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET / HTTP/1.0\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             return "failed: " + e;
@@ -317,11 +369,14 @@ final class E2e {
      * or element of any jcni table naming a container address or the host port, no cache entry of the network,
      * nothing listening on the host port.
      */
-    static void assertNothingLeft(String net, String bridge, Path dataDir, List<String> addresses, int hostPort) throws IOException {
+    static void assertNothingLeft(String net, String bridge, Path dataDir, List<String> addresses, int hostPort)
+            throws IOException {
         List<String> failures = new ArrayList<>();
         // every link whose master is the bridge, veths included
         List<String> ports = Json.objects(ok("ip", "-j", "-d", "link", "show", "master", bridge)).stream()
-                .map(port -> port.get("ifname") + " (" + Witness.map(port.get("linkinfo")).get("info_kind") + ")").toList();
+                .map(port -> port.get("ifname") + " ("
+                        + Witness.map(port.get("linkinfo")).get("info_kind") + ")")
+                .toList();
         if (!ports.isEmpty()) {
             failures.add("ports left on " + bridge + ": " + ports);
         }
@@ -329,7 +384,8 @@ final class E2e {
         if (Files.isDirectory(netDir)) {
             try (Stream<Path> s = Files.list(netDir)) {
                 List<String> left = s.map(p -> p.getFileName().toString())
-                        .filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip")).toList();
+                        .filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip"))
+                        .toList();
                 if (!left.isEmpty()) {
                     failures.add("host-local reservations left in " + netDir + ": " + left);
                 }
@@ -337,21 +393,30 @@ final class E2e {
         }
         String ruleset = ok("nft", "list", "ruleset"); // iptables-nft's tables included
         for (String a : addresses) {
-            if (Pattern.compile("(?<![0-9.])" + Pattern.quote(a) + "(?![0-9])").matcher(ruleset).find()) {
+            if (Pattern.compile("(?<![0-9.])" + Pattern.quote(a) + "(?![0-9])")
+                    .matcher(ruleset)
+                    .find()) {
                 failures.add("the nftables ruleset still names " + a + ":\n" + ruleset);
             }
         }
-        if (hostPort > 0 && Pattern.compile("(dport|:) ?" + hostPort + "(?![0-9])").matcher(ruleset).find()) {
+        if (hostPort > 0
+                && Pattern.compile("(dport|:) ?" + hostPort + "(?![0-9])")
+                        .matcher(ruleset)
+                        .find()) {
             failures.add("the nftables ruleset still names port " + hostPort + ":\n" + ruleset);
         }
         for (String table : jcniTables()) {
             String text = ok("nft", "list", "table", table.split(" ")[0], table.split(" ")[1]);
-            if (hostPort > 0 && Pattern.compile("(?<![0-9])" + hostPort + "(?![0-9])").matcher(text).find()) {
+            if (hostPort > 0
+                    && Pattern.compile("(?<![0-9])" + hostPort + "(?![0-9])")
+                            .matcher(text)
+                            .find()) {
                 failures.add("nft table " + table + " still names host port " + hostPort + ":\n" + text);
             }
         }
         // One table serves every network: nothing of this one may stay in it (no element commented "<net>/…").
-        String masq = Commands.of("nft", "list", "table", "inet", "jcni").result().out();
+        String masq =
+                Commands.of("nft", "list", "table", "inet", "jcni").result().out();
         if (masq.contains("comment \"" + net + "/")) {
             failures.add("masquerade elements of " + net + " left:\n" + masq);
         }
@@ -360,7 +425,9 @@ final class E2e {
         }
         if (Files.isDirectory(CNI_CACHE)) {
             try (Stream<Path> s = Files.list(CNI_CACHE)) {
-                List<String> left = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(net + "-")).toList();
+                List<String> left = s.map(p -> p.getFileName().toString())
+                        .filter(n -> n.startsWith(net + "-"))
+                        .toList();
                 if (!left.isEmpty()) {
                     failures.add("libcni cache entries left: " + left);
                 }
@@ -380,8 +447,13 @@ final class E2e {
 
     /** "family name" of every nftables table with jcni in its name. */
     static List<String> jcniTables() {
-        return ok("nft", "list", "tables").lines().map(String::strip).filter(l -> l.startsWith("table ")).map(l -> l.substring(6))
-                .filter(t -> t.contains("jcni")).toList();
+        return ok("nft", "list", "tables")
+                .lines()
+                .map(String::strip)
+                .filter(l -> l.startsWith("table "))
+                .map(l -> l.substring(6))
+                .filter(t -> t.contains("jcni"))
+                .toList();
     }
 
     /** Removes what DEL keeps by design (the bridge) once the test is done; the network has no nft objects of its own. */

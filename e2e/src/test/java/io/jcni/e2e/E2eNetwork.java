@@ -1,17 +1,16 @@
 package io.jcni.e2e;
 
-import io.jcni.testkit.Commands;
+import static io.jcni.e2e.E2e.*;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.jcni.testkit.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-
-import static io.jcni.e2e.E2e.*;
-import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * One runtime's jcni network, set up the same way for podman and containerd: why the runtime's tests
@@ -26,6 +25,7 @@ final class E2eNetwork implements AutoCloseable {
     final String net, bridge;
     /** Why this runtime's tests are skipped, or null. */
     final String skipped;
+
     final Path dir, netDir, dataDir;
     final Plugins plugins;
     /** The subnet's first three octets ("10.x.y"), and its .1 on the bridge. */
@@ -50,7 +50,8 @@ final class E2eNetwork implements AutoCloseable {
      * @param confFile   the conflist's file name, from the network's name
      * @param tools      what the runtime's tests run besides jcni
      */
-    static E2eNetwork setUp(String runtime, char letter, String aptPackage, UnaryOperator<String> confFile, String... tools)
+    static E2eNetwork setUp(
+            String runtime, char letter, String aptPackage, UnaryOperator<String> confFile, String... tools)
             throws IOException {
         if (!"0".equals(ok("id", "-u").strip())) {
             return skip(runtime, letter, "needs root");
@@ -59,15 +60,20 @@ final class E2eNetwork implements AutoCloseable {
         needed.addAll(List.of("tar", "ip", "nft", BUSYBOX));
         List<String> missing = Commands.missing(needed.toArray(new String[0]));
         if (!missing.isEmpty()) {
-            return skip(runtime, letter, "not installed: " + String.join(", ", missing)
-                    + " (apt-get install " + aptPackage + " busybox-static; .ci/run installs them)");
+            return skip(
+                    runtime,
+                    letter,
+                    "not installed: " + String.join(", ", missing) + " (apt-get install " + aptPackage
+                            + " busybox-static; .ci/run installs them)");
         }
         Path dir = Files.createTempDirectory("jcni-e2e-" + runtime + "-");
         E2eNetwork n;
         try {
             n = new E2eNetwork(runtime, letter, null, dir, install(dir), freeSubnet());
             Files.createDirectories(n.netDir);
-            Files.writeString(n.netDir.resolve(confFile.apply(n.net)), conflist(n.net, n.bridge, n.prefix, n.dataDir, n.plugins.portmap()));
+            Files.writeString(
+                    n.netDir.resolve(confFile.apply(n.net)),
+                    conflist(n.net, n.bridge, n.prefix, n.dataDir, n.plugins.portmap()));
         } catch (IOException | RuntimeException | Error e) {
             removeTree(dir);
             throw e;
@@ -109,8 +115,14 @@ final class E2eNetwork implements AutoCloseable {
         exec.in(c2, "ping", "-c", "1", "-W", "3", a).ok("ping c2 -> c1");
         exec.in(c1, "ping", "-c", "1", "-W", "3", gateway).ok("ping c1 -> gateway");
         exec.in(c2, "ping", "-c", "1", "-W", "3", gateway).ok("ping c2 -> gateway");
-        assertEquals("jcni-e2e\n", exec.in(c2, "wget", "-q", "-O", "-", "http://" + a + ":8080/").ok("wget c2 -> c1").out());
-        String viaNc = exec.in(c1, "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + b + " 8080").ok("nc c1 -> c2").out();
+        assertEquals(
+                "jcni-e2e\n",
+                exec.in(c2, "wget", "-q", "-O", "-", "http://" + a + ":8080/")
+                        .ok("wget c2 -> c1")
+                        .out());
+        String viaNc = exec.in(c1, "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + b + " 8080")
+                .ok("nc c1 -> c2")
+                .out();
         assertTrue(viaNc.startsWith("HTTP/1.") && viaNc.endsWith("jcni-e2e\n"), viaNc);
     }
 

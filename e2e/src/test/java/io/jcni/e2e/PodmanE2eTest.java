@@ -1,15 +1,10 @@
 package io.jcni.e2e;
 
-import io.jcni.testkit.Commands;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
+import static io.jcni.e2e.E2e.*;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.jcni.testkit.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +14,14 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static io.jcni.e2e.E2e.*;
-import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * podman (Debian's 4.3, CNI backend) runs busybox containers on a jcni network. Everything podman
@@ -43,6 +42,7 @@ class PodmanE2eTest {
     int hostPort;
     /** name → address */
     final Map<String, String> containers = new LinkedHashMap<>();
+
     final Map<String, String> ids = new HashMap<>();
 
     @BeforeAll
@@ -54,10 +54,16 @@ class PodmanE2eTest {
         Path dir = n.dir;
         Files.writeString(dir.resolve("containers.conf"), containersConf(dir, n.plugins.bin(), n.netDir));
         Files.writeString(dir.resolve("storage.conf"), storageConf(dir));
-        env = Map.of("CONTAINERS_CONF", dir.resolve("containers.conf").toString(),
-                "CONTAINERS_STORAGE_CONF", dir.resolve("storage.conf").toString());
+        env = Map.of(
+                "CONTAINERS_CONF",
+                dir.resolve("containers.conf").toString(),
+                "CONTAINERS_STORAGE_CONF",
+                dir.resolve("storage.conf").toString());
         podmanOk("import", rootfsTar(dir).toString(), IMAGE);
-        String info = podmanOk("info", "--format", "{{.Host.NetworkBackend}} {{.Host.CgroupManager}} {{.Host.OCIRuntime.Name}} {{.Store.GraphRoot}}");
+        String info = podmanOk(
+                "info",
+                "--format",
+                "{{.Host.NetworkBackend}} {{.Host.CgroupManager}} {{.Host.OCIRuntime.Name}} {{.Store.GraphRoot}}");
         assertEquals("cni cgroupfs runc " + dir.resolve("storage/root"), info.strip());
     }
 
@@ -114,7 +120,9 @@ class PodmanE2eTest {
         args.addAll(List.of(IMAGE, "sh", "-c", SERVE));
         String id = podmanOk(args.toArray(new String[0])).strip();
         ids.put(name, id);
-        String address = addressIn(exec(name, "ip", "-4", "addr", "show", "eth0").ok("ip addr in " + name).out());
+        String address = addressIn(exec(name, "ip", "-4", "addr", "show", "eth0")
+                .ok("ip addr in " + name)
+                .out());
         containers.put(name, address);
         log(name + " " + id.substring(0, 12) + " has " + address);
         return address;
@@ -126,17 +134,25 @@ class PodmanE2eTest {
         n.require();
         String a = start("c1-" + RUN), b = start("c2-" + RUN);
         String c1 = "c1-" + RUN, c2 = "c2-" + RUN;
-        String inspected = podmanOk("inspect", "-f", "{{(index .NetworkSettings.Networks \"" + n.net + "\").IPAddress}}", c1).strip();
+        String inspected = podmanOk(
+                        "inspect", "-f", "{{(index .NetworkSettings.Networks \"" + n.net + "\").IPAddress}}", c1)
+                .strip();
         assertEquals(a, inspected, "podman reports the address our plugins returned");
         n.assertTwoContainersTalk(this::exec, c1, a, c2, b);
         assertTrue(httpGet(a, 8080).endsWith("jcni-e2e\n"), "the node reaches c1 through the bridge");
 
-        assertTrue(Files.isRegularFile(CNI_CACHE.resolve(n.net + "-" + ids.get(c1) + "-eth0")), "libcni cache entry of c1");
+        assertTrue(
+                Files.isRegularFile(CNI_CACHE.resolve(n.net + "-" + ids.get(c1) + "-eth0")),
+                "libcni cache entry of c1");
         List<String> calls = n.plugins.calls();
         for (String name : List.of(c1, c2)) {
             String id = ids.get(name);
-            assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-bridge ADD " + id + " netns=/")), "podman ran jcni-bridge ADD for " + name + ": " + calls);
-            assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-loopback ADD " + id + " netns=/")), "podman ran jcni-loopback ADD for " + name + ": " + calls);
+            assertTrue(
+                    calls.stream().anyMatch(l -> l.startsWith("jcni-bridge ADD " + id + " netns=/")),
+                    "podman ran jcni-bridge ADD for " + name + ": " + calls);
+            assertTrue(
+                    calls.stream().anyMatch(l -> l.startsWith("jcni-loopback ADD " + id + " netns=/")),
+                    "podman ran jcni-loopback ADD for " + name + ": " + calls);
         }
     }
 
@@ -145,7 +161,8 @@ class PodmanE2eTest {
     void publishedPortAnswersFromTheNodeAndFromContainersIncludingHairpin() {
         n.require();
         if (!n.plugins.portmap()) {
-            String why = "podman hostPort test skipped: " + PORTMAP_MAIN + " is not on the class path (jcni-portmap not built)";
+            String why = "podman hostPort test skipped: " + PORTMAP_MAIN
+                    + " is not on the class path (jcni-portmap not built)";
             log(why);
             assumeTrue(false, why);
         }
@@ -153,16 +170,34 @@ class PodmanE2eTest {
         String c3 = "c3-" + RUN;
         String a = start(c3, "-p", hostPort + ":8080");
         log("c3 publishes " + hostPort + " -> " + a + ":8080");
-        assertTrue(httpGet("127.0.0.1", hostPort).endsWith("jcni-e2e\n"), "node -> 127.0.0.1:" + hostPort + ": " + httpGet("127.0.0.1", hostPort));
+        assertTrue(
+                httpGet("127.0.0.1", hostPort).endsWith("jcni-e2e\n"),
+                "node -> 127.0.0.1:" + hostPort + ": " + httpGet("127.0.0.1", hostPort));
         assertTrue(httpGet(n.gateway, hostPort).endsWith("jcni-e2e\n"), "node -> bridge " + n.gateway + ":" + hostPort);
         if (containers.containsKey("c2-" + RUN)) {
-            assertEquals("jcni-e2e\n", exec("c2-" + RUN, "timeout", "10", "wget", "-q", "-O", "-", "http://" + n.gateway + ":" + hostPort + "/")
-                    .ok("c2 -> bridge:hostPort").out());
+            assertEquals(
+                    "jcni-e2e\n",
+                    exec(
+                                    "c2-" + RUN,
+                                    "timeout",
+                                    "10",
+                                    "wget",
+                                    "-q",
+                                    "-O",
+                                    "-",
+                                    "http://" + n.gateway + ":" + hostPort + "/")
+                            .ok("c2 -> bridge:hostPort")
+                            .out());
         }
-        assertEquals("jcni-e2e\n", exec(c3, "timeout", "10", "wget", "-q", "-O", "-", "http://" + n.gateway + ":" + hostPort + "/")
-                .ok("hairpin: c3 -> its own hostPort").out());
+        assertEquals(
+                "jcni-e2e\n",
+                exec(c3, "timeout", "10", "wget", "-q", "-O", "-", "http://" + n.gateway + ":" + hostPort + "/")
+                        .ok("hairpin: c3 -> its own hostPort")
+                        .out());
         String id = ids.get(c3);
-        assertTrue(n.plugins.calls().stream().anyMatch(l -> l.startsWith("jcni-portmap ADD " + id + " ")), "podman ran jcni-portmap: " + n.plugins.calls());
+        assertTrue(
+                n.plugins.calls().stream().anyMatch(l -> l.startsWith("jcni-portmap ADD " + id + " ")),
+                "podman ran jcni-portmap: " + n.plugins.calls());
     }
 
     @Test
@@ -176,8 +211,12 @@ class PodmanE2eTest {
         List<String> calls = n.plugins.calls();
         for (String name : containers.keySet()) {
             String id = ids.get(name);
-            assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-bridge DEL " + id + " ")), "podman ran jcni-bridge DEL for " + name + ": " + calls);
-            assertTrue(calls.stream().anyMatch(l -> l.startsWith("jcni-loopback DEL " + id + " ")), "podman ran jcni-loopback DEL for " + name + ": " + calls);
+            assertTrue(
+                    calls.stream().anyMatch(l -> l.startsWith("jcni-bridge DEL " + id + " ")),
+                    "podman ran jcni-bridge DEL for " + name + ": " + calls);
+            assertTrue(
+                    calls.stream().anyMatch(l -> l.startsWith("jcni-loopback DEL " + id + " ")),
+                    "podman ran jcni-loopback DEL for " + name + ": " + calls);
         }
         log("podman executed:\n  " + String.join("\n  ", calls));
         n.assertNothingLeft(List.copyOf(containers.values()), hostPort);

@@ -1,5 +1,7 @@
 package io.jcni.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.jcni.cni.CniError;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
@@ -10,9 +12,6 @@ import io.jcni.runtime.CniRuntime;
 import io.jcni.runtime.GcReport;
 import io.jcni.runtime.NetworkResult;
 import io.jcni.runtime.RuntimeConf;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +20,8 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -33,8 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * The soak: ADD, CHECK and DEL cycles of a bridge + portmap network (host-local IPAM, ipMasq,
@@ -84,6 +83,7 @@ class SoakTest {
     static final int GC_MIN = 5, GC_MAX = 15;
     /** A DEL that a kill cut short is retried at most this often (each retry may be cut short too, by a daemon kill). */
     static final int DEL_ATTEMPTS = 20;
+
     static final int HOST_PORT_BASE = 40000;
 
     SoakWorld w;
@@ -92,7 +92,9 @@ class SoakTest {
     final Stats stats = new Stats();
     final List<String> failures = Collections.synchronizedList(new ArrayList<>());
     final AtomicBoolean stop = new AtomicBoolean();
-    final AtomicInteger nextCycle = new AtomicInteger(), cyclesDone = new AtomicInteger(), verbsDone = new AtomicInteger();
+    final AtomicInteger nextCycle = new AtomicInteger(),
+            cyclesDone = new AtomicInteger(),
+            verbsDone = new AtomicInteger();
     /** Kills of the daemon begun and finished: a verb overlapped one if "begun" at its end exceeds "finished" at its start. */
     final AtomicLong daemonKillsBegun = new AtomicLong(), daemonKillsDone = new AtomicLong();
     /** Attachments that exist or may exist: from before their ADD until their DEL succeeded (GC's list). */
@@ -106,6 +108,7 @@ class SoakTest {
      * shared. So every attachment an ADD can make while GC runs is on GC's list.
      */
     final ReentrantReadWriteLock gcGate = new ReentrantReadWriteLock();
+
     final Object progress = new Object();
     java.util.concurrent.ExecutorService killer;
 
@@ -123,7 +126,8 @@ class SoakTest {
         try {
             w = world;
             cni = w.runtime();
-            killer = Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("soak-killer-", 0).factory());
+            killer = Executors.newCachedThreadPool(
+                    Thread.ofPlatform().daemon().name("soak-killer-", 0).factory());
             w.startDaemon();
             run();
         } catch (Throwable t) {
@@ -142,8 +146,10 @@ class SoakTest {
             Runtime.getRuntime().removeShutdownHook(hook);
             writeReport(report);
         }
-        assertTrue(failures.isEmpty(), failures.size() + " failures (seed " + seed + "), the first ones:\n"
-                + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
+        assertTrue(
+                failures.isEmpty(),
+                failures.size() + " failures (seed " + seed + "), the first ones:\n"
+                        + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
     }
 
     static long seed() {
@@ -173,7 +179,9 @@ class SoakTest {
         }
         SplittableRandom gcRandom = root.split(), daemonRandom = root.split();
         Thread gc = Thread.ofPlatform().name("soak-gc").start(guarded("GC", () -> gcLoop(gcRandom)));
-        Thread daemonChaos = Thread.ofPlatform().name("soak-daemon-killer").start(guarded("daemon chaos", () -> daemonLoop(daemonRandom)));
+        Thread daemonChaos = Thread.ofPlatform()
+                .name("soak-daemon-killer")
+                .start(guarded("daemon chaos", () -> daemonLoop(daemonRandom)));
         for (Thread t : workers) {
             t.join();
         }
@@ -258,9 +266,15 @@ class SoakTest {
             progressed();
             if (done % Math.max(1, CYCLES / 10) == 0) {
                 // a long run says how far it is
-                System.out.printf("[soak] %d of %d cycles after %.0f s: %d plugin kills, %d daemon kills, %d GC runs, %d failures%n",
-                        done, CYCLES, (System.nanoTime() - started) / 1e9, stats.pluginKills(),
-                        stats.daemonKills.sum(), stats.gcRuns.sum(), failures.size());
+                System.out.printf(
+                        "[soak] %d of %d cycles after %.0f s: %d plugin kills, %d daemon kills, %d GC runs, %d failures%n",
+                        done,
+                        CYCLES,
+                        (System.nanoTime() - started) / 1e9,
+                        stats.pluginKills(),
+                        stats.daemonKills.sum(),
+                        stats.gcRuns.sum(),
+                        failures.size());
             }
         }
     }
@@ -270,7 +284,11 @@ class SoakTest {
         String cid = w.containerId(slot, n);
         NamedNetns.create(cid, Trace.OFF);
         String path = NamedNetns.pathOf(cid);
-        RuntimeConf rt = new RuntimeConf(cid, path, SoakWorld.IFNAME, List.of(),
+        RuntimeConf rt = new RuntimeConf(
+                cid,
+                path,
+                SoakWorld.IFNAME,
+                List.of(),
                 Map.of("portMappings", List.of(SoakWorld.portMapping(HOST_PORT_BASE + slot))));
         Attachment att = new Attachment(cid, SoakWorld.IFNAME);
         gcGate.readLock().lock();
@@ -321,7 +339,8 @@ class SoakTest {
                 return true;
             }
             if (!o.explained()) {
-                fail("DEL of " + cid + " (attempt " + attempt + ") failed, and no kill explains it: " + describe(o.error()));
+                fail("DEL of " + cid + " (attempt " + attempt + ") failed, and no kill explains it: "
+                        + describe(o.error()));
             }
             // Retrying is what a runtime does with a DEL that did not finish (kubelet and containerd
             // retry until it succeeds), and the spec requires DEL to succeed when repeated. Only a
@@ -337,7 +356,8 @@ class SoakTest {
     }
 
     private static String describe(CniError e) {
-        return "code " + e.code() + ": " + e.msg() + (e.details() == null || e.details().isEmpty() ? "" : " (" + e.details() + ")");
+        return "code " + e.code() + ": " + e.msg()
+                + (e.details() == null || e.details().isEmpty() ? "" : " (" + e.details() + ")");
     }
 
     /** After an ADD: the address is no other live pod's, and the store gives it, and only it, to this pod. */
@@ -354,7 +374,10 @@ class SoakTest {
         if (!cid.equals(reservations.get(ip))) {
             duplicate(ip + " given to " + cid + " but reserved for " + reservations.get(ip));
         }
-        List<String> held = reservations.entrySet().stream().filter(e -> e.getValue().equals(cid)).map(Map.Entry::getKey).toList();
+        List<String> held = reservations.entrySet().stream()
+                .filter(e -> e.getValue().equals(cid))
+                .map(Map.Entry::getKey)
+                .toList();
         if (held.size() != 1) {
             duplicate(cid + " holds " + held.size() + " reservations: " + held);
         }
@@ -410,21 +433,29 @@ class SoakTest {
      * What one verb did. {@code pluginKill} names the process killed under it (null: none);
      * {@code daemonKill}: the daemon was killed while it ran.
      */
-    record Outcome(String verb, boolean ok, NetworkResult result, CniError error, String pluginKill, boolean daemonKill, long nanos) {
+    record Outcome(
+            String verb,
+            boolean ok,
+            NetworkResult result,
+            CniError error,
+            String pluginKill,
+            boolean daemonKill,
+            long nanos) {
         /** A failure this soak caused: its plugin was killed, or the daemon died under it ("try again later"). */
         boolean explained() {
             return !ok && (pluginKill != null || (daemonKill && error.code() == CniError.TRY_AGAIN_LATER));
         }
     }
 
-    private Outcome verb(String verb, String cid, SplittableRandom r, double killChance, Call body) throws InterruptedException {
+    private Outcome verb(String verb, String cid, SplittableRandom r, double killChance, Call body)
+            throws InterruptedException {
         long daemonKillsBefore = daemonKillsDone.get();
         KillPlan plan = null;
         if (r.nextDouble() < killChance) {
             // either plugin of the chain; the delay is spread over (a little more than) the plugin's usual run
             boolean bridge = r.nextDouble() < 0.6;
-            plan = new KillPlan(cid, verb, bridge ? "bridge" : "portmap",
-                    (long) (r.nextDouble() * (bridge ? 0.9 : 0.5) * stats.typical(verb)));
+            plan = new KillPlan(cid, verb, bridge ? "bridge" : "portmap", (long)
+                    (r.nextDouble() * (bridge ? 0.9 : 0.5) * stats.typical(verb)));
         }
         long t0 = System.nanoTime();
         NetworkResult result = null;
@@ -508,7 +539,9 @@ class SoakTest {
     static String kind(ProcessHandle h) {
         String cmd;
         try {
-            cmd = new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")), java.nio.charset.StandardCharsets.UTF_8);
+            cmd = new String(
+                    Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")),
+                    java.nio.charset.StandardCharsets.UTF_8);
         } catch (IOException gone) {
             cmd = "";
         }
@@ -564,7 +597,9 @@ class SoakTest {
             leak(when + ", of pods already deleted: " + left);
         }
         Map<String, List<String>> byOwner = new TreeMap<>();
-        w.reservations().forEach((ip, owner) -> byOwner.computeIfAbsent(owner, k -> new ArrayList<>()).add(ip));
+        w.reservations()
+                .forEach((ip, owner) ->
+                        byOwner.computeIfAbsent(owner, k -> new ArrayList<>()).add(ip));
         byOwner.forEach((owner, ips) -> {
             if (ips.size() > 1) {
                 duplicate(when + ": " + owner + " holds " + ips);
@@ -586,10 +621,12 @@ class SoakTest {
             if (!cid.equals(reservations.get(p.getValue()))) {
                 missing.add("reservation of " + p.getValue());
             }
-            if (elements.stream().noneMatch(e -> e.owner().equals(cid) && e.set().equals("pods4"))) {
+            if (elements.stream()
+                    .noneMatch(e -> e.owner().equals(cid) && e.set().equals("pods4"))) {
                 missing.add("masquerade element");
             }
-            if (elements.stream().noneMatch(e -> e.owner().equals(cid) && e.set().equals("hostip4"))) {
+            if (elements.stream()
+                    .noneMatch(e -> e.owner().equals(cid) && e.set().equals("hostip4"))) {
                 missing.add("port mapping");
             }
             if (!missing.isEmpty() && p.getValue().equals(live.get(cid))) {
@@ -634,7 +671,8 @@ class SoakTest {
         w.cacheFiles().forEach(f -> left.add("cache file " + f));
         NamedNetns.list().stream().filter(ns -> ns.startsWith(w.prefix)).forEach(ns -> left.add("namespace " + ns));
         left.addAll(w.witnessedLeftovers());
-        stats.tempFilesAtEnd = (int) w.dataFiles().stream().filter(f -> f.startsWith(".")).count();
+        stats.tempFilesAtEnd =
+                (int) w.dataFiles().stream().filter(f -> f.startsWith(".")).count();
         if (!left.isEmpty()) {
             leak("at the end: " + left);
         }
@@ -645,9 +683,15 @@ class SoakTest {
     static final class Stats {
         final Map<String, List<Long>> okNanos = new ConcurrentHashMap<>();
         final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
-        final LongAdder delRetries = new LongAdder(), daemonKills = new LongAdder(), daemonRestarts = new LongAdder(),
-                gcRuns = new LongAdder(), gcCutShort = new LongAdder(), netnsGone = new LongAdder(), leaks = new LongAdder(),
-                duplicates = new LongAdder(), unexpected = new LongAdder();
+        final LongAdder delRetries = new LongAdder(),
+                daemonKills = new LongAdder(),
+                daemonRestarts = new LongAdder(),
+                gcRuns = new LongAdder(),
+                gcCutShort = new LongAdder(),
+                netnsGone = new LongAdder(),
+                leaks = new LongAdder(),
+                duplicates = new LongAdder(),
+                unexpected = new LongAdder();
         volatile int tempFilesAtEnd;
 
         void bump(String key) {
@@ -733,26 +777,40 @@ class SoakTest {
                     kills.put(k.substring(5), v.sum());
                 }
             });
-            long pluginKills = kills.values().stream().mapToLong(Long::longValue).sum();
+            long pluginKills =
+                    kills.values().stream().mapToLong(Long::longValue).sum();
             Map<String, Long> perVerb = new HashMap<>();
             kills.forEach((k, v) -> perVerb.merge(k.substring(0, k.indexOf(' ')), v, Long::sum));
             StringBuilder b = new StringBuilder();
-            b.append(String.format("jcni soak: %d cycles, %d pods at once, network %s, seed %d%n", CYCLES, PODS,
-                    w == null ? "-" : w.network, seed));
+            b.append(String.format(
+                    "jcni soak: %d cycles, %d pods at once, network %s, seed %d%n",
+                    CYCLES, PODS, w == null ? "-" : w.network, seed));
             b.append(String.format("  wall time           %.1f s%n", wallNanos / 1e9));
             for (String v : List.of("ADD", "CHECK", "DEL")) {
-                b.append(String.format("  %-6s %5d runs: %d ok, %d cut short by a plugin kill, %d by a daemon kill, %d unexplained failures%n",
-                        v, count(v), count(v + " ok"), count(v + " failed: plugin killed"), count(v + " failed: daemon killed"),
+                b.append(String.format(
+                        "  %-6s %5d runs: %d ok, %d cut short by a plugin kill, %d by a daemon kill, %d unexplained failures%n",
+                        v,
+                        count(v),
+                        count(v + " ok"),
+                        count(v + " failed: plugin killed"),
+                        count(v + " failed: daemon killed"),
                         count(v + " failed: unexplained")));
             }
             b.append(String.format("  ADD latency         %s%n", percentiles(okNanos.get("ADD"))));
             b.append(String.format("  DEL latency         %s%n", percentiles(okNanos.get("DEL"))));
-            b.append(String.format("  plugin kills        %d (ADD %d, CHECK %d, DEL %d; %d too late to matter): %s%n", pluginKills,
-                    perVerb.getOrDefault("ADD", 0L), perVerb.getOrDefault("CHECK", 0L), perVerb.getOrDefault("DEL", 0L),
-                    count("kill too late"), kills));
-            b.append(String.format("  daemon kills        %d (restarts %d)%n", daemonKills.sum(), daemonRestarts.sum()));
+            b.append(String.format(
+                    "  plugin kills        %d (ADD %d, CHECK %d, DEL %d; %d too late to matter): %s%n",
+                    pluginKills,
+                    perVerb.getOrDefault("ADD", 0L),
+                    perVerb.getOrDefault("CHECK", 0L),
+                    perVerb.getOrDefault("DEL", 0L),
+                    count("kill too late"),
+                    kills));
+            b.append(
+                    String.format("  daemon kills        %d (restarts %d)%n", daemonKills.sum(), daemonRestarts.sum()));
             b.append(String.format("  DEL retries         %d%n", delRetries.sum()));
-            b.append(String.format("  GC runs             %d (%d cut short by a daemon kill)%n", gcRuns.sum(), gcCutShort.sum()));
+            b.append(String.format(
+                    "  GC runs             %d (%d cut short by a daemon kill)%n", gcRuns.sum(), gcCutShort.sum()));
             b.append(String.format("  netns gone at DEL   %d%n", netnsGone.sum()));
             b.append(String.format("  temp files at end   %d%n", tempFilesAtEnd));
             b.append(String.format("  duplicate IPs       %d%n", duplicates.sum()));

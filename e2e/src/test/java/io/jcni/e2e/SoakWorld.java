@@ -18,7 +18,6 @@ import io.jcni.testkit.Commands;
 import io.jcni.testkit.Jars;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -52,15 +51,18 @@ final class SoakWorld implements AutoCloseable {
     static final String GATEWAY = "10.213.0.1";
     /** host-local's pool: twice the pods, so addresses are handed out again and again. */
     static final String RANGE_START = "10.213.0.10", RANGE_END = "10.213.0.49";
+
     static final String IFNAME = "eth0";
     /** The nftables sets and maps the bridge (table jcni) and portmap (table jcni_hostport) fill, per pod. */
     static final Map<String, List<String>> NFT_SETS = Map.of(
             "jcni", List.of("pods4", "pods6", "local4", "local6"),
-            "jcni_hostport", List.of("ports4", "hostip4", "ports6", "hostip6", "masq4", "masq6", "masqall4", "masqall6"));
+            "jcni_hostport",
+                    List.of("ports4", "hostip4", "ports6", "hostip6", "masq4", "masq6", "masqall4", "masqall6"));
 
     final String run;
     /** {@code jsk-<run>}: the network's name, and the start of every other name this run makes. */
     final String prefix;
+
     final String network;
     final String bridge;
     final Path dir, bin, lib, conf, cache, dataDir, socket, daemonLog;
@@ -79,7 +81,8 @@ final class SoakWorld implements AutoCloseable {
         for (String t : NFT_SETS.keySet()) {
             tablesBefore.put(t, tableExists(t));
         }
-        ipForwardBefore = Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).strip();
+        ipForwardBefore =
+                Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).strip();
         dir = Files.createTempDirectory(Path.of("/tmp"), prefix + "-");
         bin = dir.resolve("bin");
         lib = dir.resolve("lib");
@@ -109,7 +112,8 @@ final class SoakWorld implements AutoCloseable {
         String routes = witness("ip", "-4", "route", "show", "table", "all");
         String addrs = witness("ip", "-4", "-o", "addr", "show");
         if (routes.contains("10.213.") || addrs.contains("10.213.")) {
-            throw new IllegalStateException("the soak's pod subnet " + SUBNET + " is in use on this host:\n" + routes + addrs);
+            throw new IllegalStateException(
+                    "the soak's pod subnet " + SUBNET + " is in use on this host:\n" + routes + addrs);
         }
         for (Link l : hostLinks()) {
             throw new IllegalStateException("link " + l.name() + " exists: run id " + run + " is taken");
@@ -125,9 +129,21 @@ final class SoakWorld implements AutoCloseable {
     private void install() throws IOException {
         Path jars = Jars.fromClassPath(Files.createDirectories(dir.resolve("jars")));
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"install", "--dir", bin.toString(), "--lib-dir", lib.toString(), "--from", jars.toString(),
-            "--socket", socket.toString(), "--no-aot-cache"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int code = Main.run(
+                new String[] {
+                    "install",
+                    "--dir",
+                    bin.toString(),
+                    "--lib-dir",
+                    lib.toString(),
+                    "--from",
+                    jars.toString(),
+                    "--socket",
+                    socket.toString(),
+                    "--no-aot-cache"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         if (code != 0) {
             throw new IllegalStateException("jcni install failed: " + out + err);
         }
@@ -174,8 +190,12 @@ final class SoakWorld implements AutoCloseable {
 
     CniRuntime runtime() {
         // JCNI_SOCKET as well as the sidecar: whatever the environment says, never a node's real daemon
-        return CniRuntime.builder().cniPath(List.of(bin.toString())).cacheDir(cache).timeout(java.time.Duration.ofMinutes(5))
-                .environment(Map.of("JCNI_SOCKET", socket.toString())).build();
+        return CniRuntime.builder()
+                .cniPath(List.of(bin.toString()))
+                .cacheDir(cache)
+                .timeout(java.time.Duration.ofMinutes(5))
+                .environment(Map.of("JCNI_SOCKET", socket.toString()))
+                .build();
     }
 
     // ---- the daemon, a process of its own: jcni daemon --socket … ----
@@ -186,8 +206,17 @@ final class SoakWorld implements AutoCloseable {
             throw new IllegalStateException("the daemon runs already");
         }
         String java = Jars.java();
-        ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", lib.resolve("*").toString(), "io.jcni.cli.Main", "daemon", "--socket", socket.toString());
+        ProcessBuilder pb = new ProcessBuilder(
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                lib.resolve("*").toString(),
+                "io.jcni.cli.Main",
+                "daemon",
+                "--socket",
+                socket.toString());
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(daemonLog.toFile()));
         Process p = pb.start();
         daemon = p;
@@ -330,11 +359,16 @@ final class SoakWorld implements AutoCloseable {
     private List<Link> readHostLinks() {
         try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
             List<Link> all = host.links().list();
-            int br = all.stream().filter(l -> l.name().equals(bridge)).mapToInt(Link::index).findFirst().orElse(-1);
+            int br = all.stream()
+                    .filter(l -> l.name().equals(bridge))
+                    .mapToInt(Link::index)
+                    .findFirst()
+                    .orElse(-1);
             List<Link> out = new ArrayList<>();
             for (Link l : all) {
                 boolean tagged = l.alias() != null && l.alias().startsWith("jcni " + network + "/");
-                if (!l.name().equals(bridge) && (tagged || l.masterIndex() == br || l.name().startsWith(prefix))) {
+                if (!l.name().equals(bridge)
+                        && (tagged || l.masterIndex() == br || l.name().startsWith(prefix))) {
                     out.add(l);
                 }
             }
@@ -344,7 +378,9 @@ final class SoakWorld implements AutoCloseable {
 
     /** The container ID a host link's alias names, or null. */
     String ownerOfLink(Link l) {
-        return l.alias() == null || !l.alias().startsWith("jcni ") ? null : ownerOf(l.alias().substring(5));
+        return l.alias() == null || !l.alias().startsWith("jcni ")
+                ? null
+                : ownerOf(l.alias().substring(5));
     }
 
     /** libcni cache files ({@code <network>-<containerID>-<ifname>}). */
@@ -366,7 +402,8 @@ final class SoakWorld implements AutoCloseable {
             return null;
         }
         return settled(() -> {
-            try (NetNs ns = NetNs.open(path); RouteNetlink in = RouteNetlink.open(ns, Trace.OFF)) {
+            try (NetNs ns = NetNs.open(path);
+                    RouteNetlink in = RouteNetlink.open(ns, Trace.OFF)) {
                 return in.links().list().stream().map(Link::name).sorted().toList();
             }
         });
@@ -387,7 +424,8 @@ final class SoakWorld implements AutoCloseable {
                     throw e;
                 }
                 // a little apart, so the next try does not meet the same burst of changes
-                java.util.concurrent.locks.LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(1_000_000, 20_000_000));
+                java.util.concurrent.locks.LockSupport.parkNanos(
+                        ThreadLocalRandom.current().nextLong(1_000_000, 20_000_000));
             }
         }
     }
@@ -399,7 +437,10 @@ final class SoakWorld implements AutoCloseable {
     static String witness(String... cmd) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
-            Commands.Result r = Commands.of(cmd).separateErr().timeout(Duration.ofSeconds(60)).result();
+            Commands.Result r = Commands.of(cmd)
+                    .separateErr()
+                    .timeout(Duration.ofSeconds(60))
+                    .result();
             if (r.code() == Commands.TIMED_OUT) {
                 throw new IllegalStateException("timed out: " + String.join(" ", cmd));
             }
@@ -409,7 +450,8 @@ final class SoakWorld implements AutoCloseable {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(String.join(" ", cmd) + " exited " + r.code() + ": " + r.err());
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(1_000_000, 50_000_000));
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    ThreadLocalRandom.current().nextLong(1_000_000, 50_000_000));
         }
     }
 
@@ -423,8 +465,10 @@ final class SoakWorld implements AutoCloseable {
         for (Map<String, Object> l : io.jcni.testkit.Json.objects(witness("ip", "-j", "-d", "link", "show"))) {
             String name = String.valueOf(l.get("ifname"));
             String alias = String.valueOf(l.get("ifalias"));
-            if (!name.equals(bridge) && (name.startsWith(prefix) || alias.startsWith("jcni " + network + "/")
-                    || bridge.equals(l.get("master")))) {
+            if (!name.equals(bridge)
+                    && (name.startsWith(prefix)
+                            || alias.startsWith("jcni " + network + "/")
+                            || bridge.equals(l.get("master")))) {
                 out.add("ip link: " + name + " (alias " + alias + ", master " + l.get("master") + ")");
             }
         }
@@ -451,7 +495,9 @@ final class SoakWorld implements AutoCloseable {
             problems.add("daemon: " + e);
         }
         // plugin processes of this run still running (a failed test may leave some): they are ours
-        ProcessHandle.current().descendants().filter(h -> environOf(h).contains("\0CNI_CONTAINERID=" + prefix))
+        ProcessHandle.current()
+                .descendants()
+                .filter(h -> environOf(h).contains("\0CNI_CONTAINERID=" + prefix))
                 .forEach(ProcessHandle::destroyForcibly);
         try (TestNetns pods = new TestNetns()) {
             pods.adoptExisting(prefix);
@@ -537,7 +583,10 @@ final class SoakWorld implements AutoCloseable {
     /** A process's environment as {@code \0K=V\0K=V\0} (empty when it is gone or unreadable). */
     static String environOf(ProcessHandle h) {
         try {
-            return "\0" + new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "environ")), StandardCharsets.UTF_8)
+            return "\0"
+                    + new String(
+                            Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "environ")),
+                            StandardCharsets.UTF_8)
                     + "\0";
         } catch (IOException gone) {
             return "";
@@ -559,7 +608,8 @@ final class SoakWorld implements AutoCloseable {
     private static boolean tableExists(String table) {
         return settled(() -> {
             try (Nftables nft = Nftables.open(Trace.OFF)) {
-                return nft.tables().stream().anyMatch(t -> t.family() == Nftables.INET && t.name().equals(table));
+                return nft.tables().stream()
+                        .anyMatch(t -> t.family() == Nftables.INET && t.name().equals(table));
             }
         });
     }

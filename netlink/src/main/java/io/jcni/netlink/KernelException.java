@@ -30,7 +30,7 @@ public class KernelException extends RuntimeException {
         return switch (errno) {
             case Errno.EEXIST -> new ObjectExistsException(operation, object, errno, kernelMessage);
             case Errno.ENOENT, Errno.ENODEV, Errno.ESRCH, Errno.EADDRNOTAVAIL ->
-                    new NoSuchObjectException(operation, object, errno, kernelMessage);
+                new NoSuchObjectException(operation, object, errno, kernelMessage);
             case Errno.EPERM, Errno.EACCES -> new PermissionDeniedException(operation, object, errno, kernelMessage);
             default -> new KernelException(operation, object, errno, kernelMessage);
         };
@@ -41,7 +41,11 @@ public class KernelException extends RuntimeException {
         if (object != null && !object.isEmpty()) {
             sb.append(' ').append(object);
         }
-        sb.append(": ").append(Errno.describe(errno)).append(" (").append(Errno.name(errno)).append(')');
+        sb.append(": ")
+                .append(Errno.describe(errno))
+                .append(" (")
+                .append(Errno.name(errno))
+                .append(')');
         if (kernelMessage != null && !kernelMessage.isEmpty()) {
             sb.append(": ").append(kernelMessage);
         }
@@ -49,14 +53,22 @@ public class KernelException extends RuntimeException {
     }
 
     /** What jcni was doing, e.g. {@code add link}. */
-    public String operation() { return operation; }
+    public String operation() {
+        return operation;
+    }
 
     /** What it was doing it to, e.g. {@code veth1a}; may be null. */
-    public String object() { return object; }
+    public String object() {
+        return object;
+    }
 
     /** The positive errno value. */
-    public int errno() { return errno; }
+    public int errno() {
+        return errno;
+    }
 
     /** The kernel's own explanation (netlink extended ACK), or null. */
-    public String kernelMessage() { return kernelMessage; }
+    public String kernelMessage() {
+        return kernelMessage;
+    }
 }

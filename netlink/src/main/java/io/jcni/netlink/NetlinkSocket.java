@@ -4,7 +4,6 @@ import io.jcni.netlink.sys.Errno;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.Syscall;
 import io.jcni.netlink.sys.SyscallNumbers;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -25,7 +24,6 @@ import java.util.List;
  */
 public final class NetlinkSocket implements AutoCloseable {
     public static final int NETLINK_ROUTE = 0, NETLINK_NETFILTER = 12;
-
     static final int NLMSG_NOOP = 1, NLMSG_ERROR = 2, NLMSG_DONE = 3, NLMSG_OVERRUN = 4;
     private static final int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000;
     private static final int SOL_NETLINK = 270, NETLINK_CAP_ACK = 10, NETLINK_EXT_ACK = 11, NETLINK_GET_STRICT_CHK = 12;
@@ -47,8 +45,8 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** A socket that also receives the notifications of the multicast {@code groups} (RTMGRP_* bits). */
     private NetlinkSocket(int protocol, int groups) {
-        int raw = (int) Syscall.call("open netlink socket", null, SyscallNumbers.SOCKET,
-                AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+        int raw = (int) Syscall.call(
+                "open netlink socket", null, SyscallNumbers.SOCKET, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
         this.fd = new Fd(raw, "netlink socket");
         try {
             MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_INT, 1);
@@ -105,8 +103,16 @@ public final class NetlinkSocket implements AutoCloseable {
             MemorySegment tv = a.allocate(16, 8); // struct timeval
             tv.set(ValueLayout.JAVA_LONG, 0, timeoutMillis / 1000);
             tv.set(ValueLayout.JAVA_LONG, 8, (timeoutMillis % 1000) * 1000L);
-            Syscall.call("set the notification timeout", null, SyscallNumbers.SETSOCKOPT, s.fd.get(), SOL_SOCKET, SO_RCVTIMEO,
-                    tv.address(), 16, 0);
+            Syscall.call(
+                    "set the notification timeout",
+                    null,
+                    SyscallNumbers.SETSOCKOPT,
+                    s.fd.get(),
+                    SOL_SOCKET,
+                    SO_RCVTIMEO,
+                    tv.address(),
+                    16,
+                    0);
         } catch (RuntimeException e) {
             s.close();
             throw e;
@@ -177,7 +183,8 @@ public final class NetlinkSocket implements AutoCloseable {
                         interrupted = true;
                     }
                     if (m.type() == NLMSG_DONE) {
-                        int error = m.length() >= NlMessage.PAYLOAD + 4 ? m.buffer().getInt(NlMessage.PAYLOAD) : 0;
+                        int error =
+                                m.length() >= NlMessage.PAYLOAD + 4 ? m.buffer().getInt(NlMessage.PAYLOAD) : 0;
                         if (error < 0) {
                             throw KernelException.of(request.operation(), request.object(), -error, extAckMessage(m));
                         }
@@ -197,7 +204,10 @@ public final class NetlinkSocket implements AutoCloseable {
                 return out;
             }
             if (attempt == DUMP_ATTEMPTS) {
-                throw new KernelException(request.operation(), request.object(), Errno.EAGAIN,
+                throw new KernelException(
+                        request.operation(),
+                        request.object(),
+                        Errno.EAGAIN,
                         "dump interrupted by concurrent changes " + DUMP_ATTEMPTS + " times");
             }
         }
@@ -258,8 +268,16 @@ public final class NetlinkSocket implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment seg = a.allocate(message.length, 8);
             MemorySegment.copy(message, 0, seg, ValueLayout.JAVA_BYTE, 0, message.length);
-            Syscall.callRestarting("send netlink request", null, SyscallNumbers.SENDTO, fd.get(), seg.address(),
-                    message.length, 0, 0, 0);
+            Syscall.callRestarting(
+                    "send netlink request",
+                    null,
+                    SyscallNumbers.SENDTO,
+                    fd.get(),
+                    seg.address(),
+                    message.length,
+                    0,
+                    0,
+                    0);
         }
     }
 
@@ -267,7 +285,8 @@ public final class NetlinkSocket implements AutoCloseable {
     private List<NlMessage> receive(int flags) {
         long n;
         while (true) {
-            n = Syscall.raw(SyscallNumbers.RECVFROM, fd.get(), recvBuffer.address(), RECV_BUFFER, flags | MSG_TRUNC, 0, 0);
+            n = Syscall.raw(
+                    SyscallNumbers.RECVFROM, fd.get(), recvBuffer.address(), RECV_BUFFER, flags | MSG_TRUNC, 0, 0);
             if (n == -Errno.EINTR) {
                 continue;
             }
@@ -280,7 +299,10 @@ public final class NetlinkSocket implements AutoCloseable {
             break;
         }
         if (n > RECV_BUFFER) {
-            throw new KernelException("receive netlink reply", null, Errno.EMSGSIZE,
+            throw new KernelException(
+                    "receive netlink reply",
+                    null,
+                    Errno.EMSGSIZE,
                     "a " + n + "-byte reply does not fit the " + RECV_BUFFER + "-byte buffer");
         }
         List<NlMessage> out = new ArrayList<>();
@@ -310,7 +332,9 @@ public final class NetlinkSocket implements AutoCloseable {
         } else {
             // error code, then the original header, then (unless capped) the original payload
             int origLen = b.getInt(NlMessage.PAYLOAD + 4);
-            start = NlMessage.PAYLOAD + 4 + ((m.flags() & NlRequest.NLM_F_CAPPED) != 0 ? NlRequest.HEADER_LEN : origLen);
+            start = NlMessage.PAYLOAD
+                    + 4
+                    + ((m.flags() & NlRequest.NLM_F_CAPPED) != 0 ? NlRequest.HEADER_LEN : origLen);
         }
         start = (start + 3) & ~3;
         if (start >= b.capacity()) {

@@ -99,12 +99,16 @@ public final class NlAttrs {
 
     public int be32(int type, int dflt) {
         int[] e = find(type);
-        return e == null || e[2] < 4 ? dflt : buf.duplicate().order(ByteOrder.BIG_ENDIAN).getInt(e[1]);
+        return e == null || e[2] < 4
+                ? dflt
+                : buf.duplicate().order(ByteOrder.BIG_ENDIAN).getInt(e[1]);
     }
 
     public long be64(int type, long dflt) {
         int[] e = find(type);
-        return e == null || e[2] < 8 ? dflt : buf.duplicate().order(ByteOrder.BIG_ENDIAN).getLong(e[1]);
+        return e == null || e[2] < 8
+                ? dflt
+                : buf.duplicate().order(ByteOrder.BIG_ENDIAN).getLong(e[1]);
     }
 
     /** The attributes nested inside {@code type}; an empty set when absent. */

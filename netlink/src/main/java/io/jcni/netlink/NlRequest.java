@@ -11,10 +11,21 @@ import java.nio.charset.StandardCharsets;
  * order). The sequence number is stamped by {@link NetlinkSocket} when the message is sent.
  */
 public final class NlRequest {
-    public static final int NLM_F_REQUEST = 0x1, NLM_F_MULTI = 0x2, NLM_F_ACK = 0x4, NLM_F_ECHO = 0x8,
-            NLM_F_DUMP_INTR = 0x10, NLM_F_ROOT = 0x100, NLM_F_MATCH = 0x200, NLM_F_DUMP = 0x300,
-            NLM_F_REPLACE = 0x100, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400, NLM_F_APPEND = 0x800,
-            NLM_F_NONREC = 0x100, NLM_F_CAPPED = 0x100, NLM_F_ACK_TLVS = 0x200;
+    public static final int NLM_F_REQUEST = 0x1,
+            NLM_F_MULTI = 0x2,
+            NLM_F_ACK = 0x4,
+            NLM_F_ECHO = 0x8,
+            NLM_F_DUMP_INTR = 0x10,
+            NLM_F_ROOT = 0x100,
+            NLM_F_MATCH = 0x200,
+            NLM_F_DUMP = 0x300,
+            NLM_F_REPLACE = 0x100,
+            NLM_F_EXCL = 0x200,
+            NLM_F_CREATE = 0x400,
+            NLM_F_APPEND = 0x800,
+            NLM_F_NONREC = 0x100,
+            NLM_F_CAPPED = 0x100,
+            NLM_F_ACK_TLVS = 0x200;
     public static final int NLA_F_NESTED = 0x8000, NLA_F_NET_BYTEORDER = 0x4000, NLA_TYPE_MASK = 0x3fff;
     static final int HEADER_LEN = 16;
 

@@ -1,5 +1,7 @@
 package io.jcni.netlink;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ns.NamedNetns;
@@ -9,14 +11,11 @@ import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.sys.Errno;
 import io.jcni.netlink.testing.Scratch;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** The kernel's refusals as typed exceptions, with operation, object, errno and the extended-ACK text. */
 class ErrorTest {
@@ -40,7 +39,8 @@ class ErrorTest {
     void duplicateLinkAddressRouteAreObjectExists() {
         String br = s.name("br");
         nl.links().add(LinkSpec.bridge(br).up());
-        ObjectExistsException l = assertThrows(ObjectExistsException.class, () -> nl.links().add(LinkSpec.bridge(br)));
+        ObjectExistsException l =
+                assertThrows(ObjectExistsException.class, () -> nl.links().add(LinkSpec.bridge(br)));
         assertEquals("add link", l.operation());
         assertEquals(br, l.object());
         assertEquals(Errno.EEXIST, l.errno());
@@ -53,14 +53,15 @@ class ErrorTest {
         assertTrue(nl.links().find(a).isEmpty(), "nothing half-made");
 
         nl.addresses().add(br, IpPrefix.parse("10.11.0.1/24"));
-        ObjectExistsException ad = assertThrows(ObjectExistsException.class,
-                () -> nl.addresses().add(br, IpPrefix.parse("10.11.0.1/24")));
+        ObjectExistsException ad =
+                assertThrows(ObjectExistsException.class, () -> nl.addresses().add(br, IpPrefix.parse("10.11.0.1/24")));
         assertEquals("add address", ad.operation());
         assertEquals("10.11.0.1/24 dev " + br, ad.object());
 
         Route r = Route.to(IpPrefix.parse("10.12.0.0/16")).via(IpAddress.parse("10.11.0.254"));
         nl.routes().add(r);
-        ObjectExistsException rt = assertThrows(ObjectExistsException.class, () -> nl.routes().add(r));
+        ObjectExistsException rt =
+                assertThrows(ObjectExistsException.class, () -> nl.routes().add(r));
         assertEquals("add route", rt.operation());
         assertEquals("10.12.0.0/16 via 10.11.0.254", rt.object());
         assertEquals(Errno.EEXIST, rt.errno());
@@ -69,18 +70,24 @@ class ErrorTest {
     @Test
     void missingLinkIsNoSuchObject() {
         String none = s.name("none");
-        NoSuchObjectException del = assertThrows(NoSuchObjectException.class, () -> nl.links().delete(none));
+        NoSuchObjectException del =
+                assertThrows(NoSuchObjectException.class, () -> nl.links().delete(none));
         assertEquals("delete link", del.operation());
         assertEquals(none, del.object());
         assertEquals(Errno.ENODEV, del.errno());
-        NoSuchObjectException up = assertThrows(NoSuchObjectException.class, () -> nl.links().setUp(none));
+        NoSuchObjectException up =
+                assertThrows(NoSuchObjectException.class, () -> nl.links().setUp(none));
         assertEquals("set link up", up.operation());
         assertEquals(Errno.ENODEV, up.errno());
         assertThrows(NoSuchObjectException.class, () -> nl.links().setMtu(none, 1400));
         assertThrows(NoSuchObjectException.class, () -> nl.links().get(none));
         assertThrows(NoSuchObjectException.class, () -> nl.addresses().add(none, IpPrefix.parse("10.1.1.1/24")));
-        assertThrows(NoSuchObjectException.class, () -> nl.routes().add(Route.to(IpPrefix.parse("10.1.0.0/16")).dev(none)));
-        assertThrows(NoSuchObjectException.class, () -> nl.links().add(LinkSpec.veth(s.name("a"), s.name("b")).master(none)));
+        assertThrows(
+                NoSuchObjectException.class,
+                () -> nl.routes().add(Route.to(IpPrefix.parse("10.1.0.0/16")).dev(none)));
+        assertThrows(
+                NoSuchObjectException.class,
+                () -> nl.links().add(LinkSpec.veth(s.name("a"), s.name("b")).master(none)));
         assertTrue(trace.isEmpty(), "failed operations are not traced: " + trace);
     }
 
@@ -89,8 +96,8 @@ class ErrorTest {
         int before = nl.links().list().size();
         String[] bad = {"", "abcdefghijklmnop", "a/b", "a:b", "a b", "a\tb", "..", ".", "éééééééé"};
         for (String name : bad) {
-            InvalidNameException e = assertThrows(InvalidNameException.class, () -> nl.links().add(LinkSpec.bridge(name)),
-                    "name \"" + name + "\"");
+            InvalidNameException e = assertThrows(
+                    InvalidNameException.class, () -> nl.links().add(LinkSpec.bridge(name)), "name \"" + name + "\"");
             assertEquals("add link", e.operation());
             assertEquals(Errno.EINVAL, e.errno());
             assertNotNull(e.kernelMessage(), "the reason is given");
@@ -98,7 +105,8 @@ class ErrorTest {
             assertThrows(InvalidNameException.class, () -> nl.links().add(LinkSpec.veth(s.name("ok"), name)));
         }
         assertTrue(assertThrows(InvalidNameException.class, () -> nl.links().add(LinkSpec.bridge("abcdefghijklmnop")))
-                .getMessage().contains("15 bytes"));
+                .getMessage()
+                .contains("15 bytes"));
         assertEquals(before, nl.links().list().size(), "nothing was created");
         assertThrows(InvalidNameException.class, () -> nl.links().add(LinkSpec.bridge("a\u00a0b")));
         // the kernel's isspace() takes byte 0xA0 for a space: "jà" (6a c3 a0) is refused, "jé" (6a c3 a9) is not
@@ -131,7 +139,8 @@ class ErrorTest {
     @Test
     void extendedAckTextReachesTheException() {
         String br = s.name("br");
-        KernelException mtu = assertThrows(KernelException.class, () -> nl.links().add(LinkSpec.bridge(br).mtu(70000)));
+        KernelException mtu = assertThrows(
+                KernelException.class, () -> nl.links().add(LinkSpec.bridge(br).mtu(70000)));
         assertEquals(Errno.EINVAL, mtu.errno());
         assertNotNull(mtu.kernelMessage());
         assertTrue(mtu.kernelMessage().toLowerCase().contains("mtu greater than device maximum"), mtu.getMessage());
@@ -139,20 +148,26 @@ class ErrorTest {
 
         // veth validates its MTU itself and says nothing beyond EINVAL; the type is the plain KernelException
         String a = s.name("a");
-        KernelException veth = assertThrows(KernelException.class,
+        KernelException veth = assertThrows(
+                KernelException.class,
                 () -> nl.links().add(LinkSpec.veth(a, s.name("b")).mtu(70000)));
         assertEquals(KernelException.class, veth.getClass());
         assertEquals(Errno.EINVAL, veth.errno());
         assertEquals("add link", veth.operation());
         assertEquals(a, veth.object());
         nl.links().add(LinkSpec.veth(a, s.name("b")));
-        KernelException set = assertThrows(KernelException.class, () -> nl.links().setMtu(a, 70000));
+        KernelException set =
+                assertThrows(KernelException.class, () -> nl.links().setMtu(a, 70000));
         assertTrue(set.kernelMessage().toLowerCase().contains("mtu greater than device maximum"), set.getMessage());
         assertEquals("set link mtu", set.operation());
 
         nl.links().setUp(a);
-        KernelException gw = assertThrows(KernelException.class,
-                () -> nl.routes().add(Route.to(IpPrefix.parse("10.0.0.0/8")).via(IpAddress.parse("192.168.1.1")).dev(a)));
+        KernelException gw = assertThrows(
+                KernelException.class,
+                () -> nl.routes()
+                        .add(Route.to(IpPrefix.parse("10.0.0.0/8"))
+                                .via(IpAddress.parse("192.168.1.1"))
+                                .dev(a)));
         assertEquals(Errno.ENETUNREACH, gw.errno());
         assertEquals("Nexthop has invalid gateway", gw.kernelMessage());
         assertEquals("add route", gw.operation());
@@ -163,14 +178,16 @@ class ErrorTest {
     void missingAddressRouteNeighbourAreNoSuchObject() {
         String br = s.name("br");
         nl.links().add(LinkSpec.bridge(br).up());
-        NoSuchObjectException ad = assertThrows(NoSuchObjectException.class,
-                () -> nl.addresses().delete(br, IpPrefix.parse("10.13.0.1/24")));
+        NoSuchObjectException ad = assertThrows(
+                NoSuchObjectException.class, () -> nl.addresses().delete(br, IpPrefix.parse("10.13.0.1/24")));
         assertEquals(Errno.EADDRNOTAVAIL, ad.errno());
-        NoSuchObjectException rt = assertThrows(NoSuchObjectException.class,
-                () -> nl.routes().delete(Route.to(IpPrefix.parse("10.14.0.0/16")).dev(br)));
+        NoSuchObjectException rt = assertThrows(
+                NoSuchObjectException.class,
+                () -> nl.routes()
+                        .delete(Route.to(IpPrefix.parse("10.14.0.0/16")).dev(br)));
         assertEquals(Errno.ESRCH, rt.errno());
-        NoSuchObjectException nb = assertThrows(NoSuchObjectException.class,
-                () -> nl.neighbours().delete(br, IpAddress.parse("10.13.0.9")));
+        NoSuchObjectException nb = assertThrows(
+                NoSuchObjectException.class, () -> nl.neighbours().delete(br, IpAddress.parse("10.13.0.9")));
         assertEquals(Errno.ENOENT, nb.errno());
         assertEquals("10.13.0.9 dev " + br, nb.object());
     }

@@ -1,5 +1,7 @@
 package io.jcni.netlink;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
@@ -15,18 +17,15 @@ import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
+import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
-import io.jcni.netlink.testing.Scratch;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * The trace is exact and replayable: the command lines recorded while jcni wires a pod (two
@@ -73,8 +72,10 @@ class TraceReplayTest {
 
             // replay in a second pair: the same lines with the namespace names swapped
             for (String line : trace) {
-                String replay = (" " + line + " ").replace(" " + h1 + " ", " " + h2 + " ")
-                        .replace(" " + p1 + " ", " " + p2 + " ").trim();
+                String replay = (" " + line + " ")
+                        .replace(" " + h1 + " ", " " + h2 + " ")
+                        .replace(" " + p1 + " ", " " + p2 + " ")
+                        .trim();
                 Commands.run(replay.split(" "));
             }
 
@@ -111,8 +112,12 @@ class TraceReplayTest {
                 nl.links().add(LinkSpec.bridge(br).up());
                 nl.links().add(LinkSpec.veth(x, y));
                 nl.links().add(LinkSpec.veth(m, n).txQueueLen(100));
-                nl.links().add(LinkSpec.vxlan(s.name("v"), 9).vxlanLocal(IpAddress.parse("fd00::1"))
-                        .vxlanGroup(IpAddress.parse("fd00::9")).vxlanPort(4790).master(br));
+                nl.links()
+                        .add(LinkSpec.vxlan(s.name("v"), 9)
+                                .vxlanLocal(IpAddress.parse("fd00::1"))
+                                .vxlanGroup(IpAddress.parse("fd00::9"))
+                                .vxlanPort(4790)
+                                .master(br));
                 nl.links().setMtu(x, 1300);
                 nl.links().setMac(x, HOST_MAC);
                 nl.links().setMaster(x, br);
@@ -127,17 +132,25 @@ class TraceReplayTest {
                 nl.links().moveToNetns(n, o1);
                 nl.links().delete(m);
             }
-            assertTrue(trace.contains("ip netns exec " + a1.name() + " bridge link set dev " + x + " hairpin on"), trace.toString());
-            assertTrue(trace.contains("ip -n " + a1.name() + " link set " + n + " netns " + o1.name()), trace.toString());
+            assertTrue(
+                    trace.contains("ip netns exec " + a1.name() + " bridge link set dev " + x + " hairpin on"),
+                    trace.toString());
+            assertTrue(
+                    trace.contains("ip -n " + a1.name() + " link set " + n + " netns " + o1.name()), trace.toString());
             for (String line : trace) {
-                Commands.run((" " + line + " ").replace(" " + a1.name() + " ", " " + a2.name() + " ")
-                        .replace(" " + o1.name() + " ", " " + o2.name() + " ").trim().split(" "));
+                Commands.run((" " + line + " ")
+                        .replace(" " + a1.name() + " ", " " + a2.name() + " ")
+                        .replace(" " + o1.name() + " ", " " + o2.name() + " ")
+                        .trim()
+                        .split(" "));
             }
             assertEquals(linkState(a1), linkState(a2));
             assertEquals(linkState(o1), linkState(o2));
             String after = linkState(a2).toString();
             assertTrue(after.contains("port " + x + " hairpin=true isolated=true"), after);
-            assertTrue(after.contains("vxlan=VxlanInfo[vni=9, local=fd00::1, group=fd00::9, port=4790, learning=true"), after);
+            assertTrue(
+                    after.contains("vxlan=VxlanInfo[vni=9, local=fd00::1, group=fd00::9, port=4790, learning=true"),
+                    after);
             assertTrue(after.contains("link " + y + " kind=veth mtu=1500 mac=random up=false promisc=1"), after);
             assertFalse(after.contains("link " + m + " "), after);
         }
@@ -151,15 +164,18 @@ class TraceReplayTest {
                 names.put(l.index(), l.name());
             }
             for (Link l : nl.links().list()) {
-                String mac = l.mac() == null || !l.mac().equals(HOST_MAC) ? "random" : l.mac().toString();
+                String mac = l.mac() == null || !l.mac().equals(HOST_MAC)
+                        ? "random"
+                        : l.mac().toString();
                 out.add("link " + l.name() + " kind=" + l.kind() + " mtu=" + l.mtu() + " mac=" + mac + " up=" + l.isUp()
-                        + " promisc=" + l.promiscuity() + " txq=" + l.txQueueLen() + " master=" + names.get(l.masterIndex())
+                        + " promisc=" + l.promiscuity() + " txq=" + l.txQueueLen() + " master="
+                        + names.get(l.masterIndex())
                         + " slave=" + l.slaveKind() + " vxlan=" + l.vxlan()
                         + " peer=" + (l.linkNetnsId() >= 0 ? "elsewhere" : names.get(l.peerIndex())));
                 if (l.masterIndex() != 0) {
                     Links.BridgePort p = nl.links().bridgePort(l.name());
-                    out.add("port " + l.name() + " hairpin=" + p.hairpin() + " isolated=" + p.isolated()
-                            + " learning=" + p.learning());
+                    out.add("port " + l.name() + " hairpin=" + p.hairpin() + " isolated=" + p.isolated() + " learning="
+                            + p.learning());
                 }
             }
         }
@@ -169,9 +185,17 @@ class TraceReplayTest {
     private static void wirePod(String host, String pod, String vh, String vp, Trace trace) {
         NamedNetns.create(host, trace);
         NamedNetns.create(pod, trace);
-        try (NetNs h = NetNs.openNamed(host); NetNs p = NetNs.openNamed(pod);
-             RouteNetlink hn = RouteNetlink.open(h, trace); RouteNetlink pn = RouteNetlink.open(p, trace)) {
-            hn.links().add(LinkSpec.veth(vh, vp).peerNetns(p).mtu(1450).mac(HOST_MAC).peerMac(POD_MAC).up());
+        try (NetNs h = NetNs.openNamed(host);
+                NetNs p = NetNs.openNamed(pod);
+                RouteNetlink hn = RouteNetlink.open(h, trace);
+                RouteNetlink pn = RouteNetlink.open(p, trace)) {
+            hn.links()
+                    .add(LinkSpec.veth(vh, vp)
+                            .peerNetns(p)
+                            .mtu(1450)
+                            .mac(HOST_MAC)
+                            .peerMac(POD_MAC)
+                            .up());
             pn.links().setUp("lo");
             pn.links().setUp(vp);
             pn.addresses().add(vp, IpPrefix.parse("10.1.0.2/24"));
@@ -180,7 +204,11 @@ class TraceReplayTest {
             pn.routes().add(Route.defaultVia(IpAddress.parse("fd01::1")).dev(vp).metric(100));
             hn.addresses().add(vh, IpPrefix.parse("10.1.0.1/32"));
             hn.routes().add(Route.to(IpPrefix.parse("10.1.0.2/32")).dev(vh).src(IpAddress.parse("10.1.0.1")));
-            hn.routes().add(Route.defaultVia(IpAddress.parse("10.1.0.254")).dev(vh).table(1000).withOnlink());
+            hn.routes()
+                    .add(Route.defaultVia(IpAddress.parse("10.1.0.254"))
+                            .dev(vh)
+                            .table(1000)
+                            .withOnlink());
             hn.neighbours().add(vh, IpAddress.parse("10.1.0.2"), POD_MAC);
             Sysctl.write(h, "net.ipv4.ip_forward", "1", trace);
         }
@@ -198,18 +226,20 @@ class TraceReplayTest {
      */
     private static TreeSet<String> snapshot(String ns) {
         TreeSet<String> out = new TreeSet<>();
-        try (NetNs n = NetNs.openNamed(ns); RouteNetlink nl = RouteNetlink.open(n, Trace.OFF)) {
+        try (NetNs n = NetNs.openNamed(ns);
+                RouteNetlink nl = RouteNetlink.open(n, Trace.OFF)) {
             Map<Integer, String> names = new HashMap<>();
             for (Link l : nl.links().list()) {
                 names.put(l.index(), l.name());
             }
             for (Link l : nl.links().list()) {
-                out.add("link " + l.name() + " kind=" + l.kind() + " mtu=" + l.mtu() + " mac=" + l.mac() + " up=" + l.isUp()
-                        + " master=" + names.get(l.masterIndex()) + " peerInOtherNs=" + (l.linkNetnsId() >= 0));
+                out.add("link " + l.name() + " kind=" + l.kind() + " mtu=" + l.mtu() + " mac=" + l.mac() + " up="
+                        + l.isUp() + " master=" + names.get(l.masterIndex()) + " peerInOtherNs="
+                        + (l.linkNetnsId() >= 0));
                 for (Address a : nl.addresses().list(l.name())) {
                     if (!linkLocal(a.prefix().address())) {
-                        out.add("addr " + l.name() + " " + a.prefix() + " scope=" + a.scope()
-                                + " flags=" + (a.flags() & ~Rtnl.IFA_F_TENTATIVE));
+                        out.add("addr " + l.name() + " " + a.prefix() + " scope=" + a.scope() + " flags="
+                                + (a.flags() & ~Rtnl.IFA_F_TENTATIVE));
                     }
                 }
             }
@@ -238,12 +268,14 @@ class TraceReplayTest {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> a = (Map<String, Object>) o;
                 if (!"link".equals(a.get("scope"))) {
-                    out.add("addr " + l.get("ifname") + " " + a.get("local") + "/" + a.get("prefixlen") + " " + a.get("scope"));
+                    out.add("addr " + l.get("ifname") + " " + a.get("local") + "/" + a.get("prefixlen") + " "
+                            + a.get("scope"));
                 }
             }
         }
         for (Map<String, Object> r : Json.objects(Commands.ip(ns, "-4", "route", "show", "table", "all"))) {
-            out.add("route " + new TreeSet<>(r.entrySet().stream().map(Object::toString).toList()));
+            out.add("route "
+                    + new TreeSet<>(r.entrySet().stream().map(Object::toString).toList()));
         }
         return out;
     }

@@ -12,7 +12,6 @@ import io.jcni.plugins.bridge.Bridge;
 import io.jcni.plugins.hostlocal.HostLocal;
 import io.jcni.plugins.loopback.Loopback;
 import io.jcni.plugins.portmap.Portmap;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -66,27 +65,27 @@ public final class AotTraining {
                     {"cniVersion": "1.1.0", "name": "%s", "type": "jcni-loopback"}""".formatted(network));
             failures += verbs(new HostLocal(), netns, "eth1", """
                     {"cniVersion": "1.1.0", "name": "%s", "type": "jcni-host-local",
-                     "ipam": {"type": "jcni-host-local", "dataDir": "%s", "ranges": [[{"subnet": "10.249.255.0/29"}]]}}"""
-                    .formatted(network + "-ipam", data.resolve("hl")));
+                     "ipam": {"type": "jcni-host-local", "dataDir": "%s", "ranges": [[{"subnet": "10.249.255.0/29"}]]}}""".formatted(network + "-ipam", data.resolve("hl")));
             failures += verbs(new Bridge(), netns, "eth0", """
                     {"cniVersion": "1.1.0", "name": "%s", "type": "jcni-bridge", "bridge": "%s",
                      "isGateway": true, "ipMasq": true,
                      "ipam": {"type": "host-local", "dataDir": "%s",
-                              "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}}"""
-                    .formatted(network, bridge, data.resolve("br"), subnet));
+                              "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}}""".formatted(network, bridge, data.resolve("br"), subnet));
             failures += portmapVerbs(netns, """
                     {"cniVersion": "1.1.0", "name": "%s", "type": "jcni-bridge", "bridge": "%s",
                      "isGateway": true, "ipMasq": true,
-                     "ipam": {"type": "host-local", "dataDir": "%s", "ranges": [[{"subnet": "%s"}]]}}"""
-                    .formatted(network, bridge, data.resolve("pm"), subnet), network);
+                     "ipam": {"type": "host-local", "dataDir": "%s", "ranges": [[{"subnet": "%s"}]]}}""".formatted(network, bridge, data.resolve("pm"), subnet), network);
             // what the exec'd path loads besides the plugin: its main classes, the environment, the VERSION answer
             for (PluginRegistry.Entry e : PluginRegistry.ALL) {
                 Class.forName(e.mainClass());
             }
             Class.forName("io.jcni.cni.PluginMain");
             System.getenv().size();
-            Skeleton.handle(new Bridge(), new PluginRequest(Map.of("CNI_COMMAND", "VERSION"),
-                    "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
+            Skeleton.handle(
+                    new Bridge(),
+                    new PluginRequest(
+                            Map.of("CNI_COMMAND", "VERSION"),
+                            "{\"cniVersion\": \"1.0.0\"}".getBytes(StandardCharsets.UTF_8)));
         } finally {
             cleanUp(ns, bridge, network, hadTable);
             Files.writeString(forward, forwardBefore + "\n");
@@ -99,7 +98,8 @@ public final class AotTraining {
         System.err.println("jcni aot training: " + (failures == 0 ? "ok" : failures + " step(s) failed"));
         System.out.flush();
         System.err.flush();
-        Runtime.getRuntime().halt(failures == 0 ? 0 : 1); // as the plugins end (PluginMain.exit); the cache is still written
+        Runtime.getRuntime()
+                .halt(failures == 0 ? 0 : 1); // as the plugins end (PluginMain.exit); the cache is still written
     }
 
     /**
@@ -109,7 +109,8 @@ public final class AotTraining {
      */
     private static boolean inInitialNetns() {
         try {
-            return Files.readSymbolicLink(Path.of("/proc/self/ns/net")).equals(Files.readSymbolicLink(Path.of("/proc/1/ns/net")));
+            return Files.readSymbolicLink(Path.of("/proc/self/ns/net"))
+                    .equals(Files.readSymbolicLink(Path.of("/proc/1/ns/net")));
         } catch (IOException e) {
             return false;
         }
@@ -121,7 +122,8 @@ public final class AotTraining {
         String prev = null;
         for (String verb : List.of("ADD", "CHECK", "DEL", "DEL")) {
             String stdin = verb.equals("CHECK") && prev != null
-                    ? conf.substring(0, conf.lastIndexOf('}')) + ", \"prevResult\": " + prev + "}" : conf;
+                    ? conf.substring(0, conf.lastIndexOf('}')) + ", \"prevResult\": " + prev + "}"
+                    : conf;
             Map<String, String> env = new HashMap<>();
             env.put("CNI_COMMAND", verb);
             env.put("CNI_CONTAINERID", "jcni-aot-training");
@@ -152,7 +154,8 @@ public final class AotTraining {
         env.put("CNI_IFNAME", "eth2");
         env.put("CNI_PATH", "/nonexistent");
         env.put("CNI_COMMAND", "ADD");
-        PluginResponse add = Skeleton.handle(new Bridge(), new PluginRequest(env, bridgeConf.getBytes(StandardCharsets.UTF_8)));
+        PluginResponse add =
+                Skeleton.handle(new Bridge(), new PluginRequest(env, bridgeConf.getBytes(StandardCharsets.UTF_8)));
         if (add.exitCode() != 0) {
             System.err.println("jcni aot training: the bridge ADD under portmap failed: " + add.stdoutText());
             return 1;
@@ -164,14 +167,16 @@ public final class AotTraining {
         int failed = 0;
         for (String verb : List.of("ADD", "CHECK", "DEL", "DEL")) {
             env.put("CNI_COMMAND", verb);
-            PluginResponse r = Skeleton.handle(new Portmap(), new PluginRequest(env, conf.getBytes(StandardCharsets.UTF_8)));
+            PluginResponse r =
+                    Skeleton.handle(new Portmap(), new PluginRequest(env, conf.getBytes(StandardCharsets.UTF_8)));
             if (r.exitCode() != 0) {
                 failed++;
                 System.err.println("jcni aot training: Portmap " + verb + " failed: " + r.stdoutText());
             }
         }
         env.put("CNI_COMMAND", "DEL");
-        PluginResponse del = Skeleton.handle(new Bridge(), new PluginRequest(env, bridgeConf.getBytes(StandardCharsets.UTF_8)));
+        PluginResponse del =
+                Skeleton.handle(new Bridge(), new PluginRequest(env, bridgeConf.getBytes(StandardCharsets.UTF_8)));
         if (del.exitCode() != 0) {
             failed++;
             System.err.println("jcni aot training: the bridge DEL under portmap failed: " + del.stdoutText());
@@ -222,7 +227,8 @@ public final class AotTraining {
                 nft.batch().deleteTable(Nftables.INET, "jcni").commit();
             }
         } catch (RuntimeException e) {
-            System.err.println("jcni aot training: cannot remove nftables objects of " + network + ": " + e.getMessage());
+            System.err.println(
+                    "jcni aot training: cannot remove nftables objects of " + network + ": " + e.getMessage());
         }
     }
 }

@@ -5,7 +5,6 @@ import io.jcni.plugins.bridge.Bridge;
 import io.jcni.plugins.hostlocal.HostLocal;
 import io.jcni.plugins.loopback.Loopback;
 import io.jcni.plugins.portmap.Portmap;
-
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -39,7 +38,8 @@ public final class PluginRegistry {
     /** In the order install lists them. */
     public static final List<Entry> ALL = List.of(
             new Entry("bridge", "io.jcni.plugins.bridge.BridgeMain", Bridge::new, Set.of("mac", "ips", "ipRanges")),
-            new Entry("host-local", "io.jcni.plugins.hostlocal.HostLocalMain", HostLocal::new, Set.of("ips", "ipRanges")),
+            new Entry(
+                    "host-local", "io.jcni.plugins.hostlocal.HostLocalMain", HostLocal::new, Set.of("ips", "ipRanges")),
             new Entry("loopback", "io.jcni.plugins.loopback.LoopbackMain", Loopback::new, Set.of()),
             new Entry("portmap", "io.jcni.plugins.portmap.PortmapMain", Portmap::new, Set.of("portMappings")));
 

@@ -18,9 +18,16 @@ import java.util.Map;
  * @param result         the final ADD result, or null
  * @param file           the cache file
  */
-public record CachedAttachment(String containerId, String networkName, String ifName, byte[] config, String netns,
-                               List<Map.Entry<String, String>> cniArgs, Map<String, Object> capabilityArgs,
-                               Map<String, Object> result, Path file) {
+public record CachedAttachment(
+        String containerId,
+        String networkName,
+        String ifName,
+        byte[] config,
+        String netns,
+        List<Map.Entry<String, String>> cniArgs,
+        Map<String, Object> capabilityArgs,
+        Map<String, Object> result,
+        Path file) {
     public CachedAttachment {
         config = config == null ? new byte[0] : config.clone();
         netns = netns == null ? "" : netns;

@@ -6,7 +6,6 @@ import io.jcni.cni.Names;
 import io.jcni.cni.Result;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,8 +43,8 @@ public final class CniRuntime {
     private final ResultCache cache;
     private final GcLock gcLock;
     /** The spec's rule that a runtime runs one operation at a time per container (in this JVM). */
-    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.locks.ReentrantLock> containerLocks =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.locks.ReentrantLock>
+            containerLocks = new java.util.concurrent.ConcurrentHashMap<>();
 
     private CniRuntime(Builder b) {
         this.exec = new PluginExecutor(b.cniPath, b.timeout, b.listener, b.environment, b.stderr);
@@ -158,7 +157,10 @@ public final class CniRuntime {
             try {
                 cache.write(list, rt, prev);
             } catch (IOException e) {
-                throw new CniError(CniError.IO_FAILURE, "failed to set network \"" + list.name() + "\" cached result", e.toString());
+                throw new CniError(
+                        CniError.IO_FAILURE,
+                        "failed to set network \"" + list.name() + "\" cached result",
+                        e.toString());
             }
             return new NetworkResult((String) prev.get("cniVersion"), prev);
         });
@@ -172,7 +174,9 @@ public final class CniRuntime {
         try {
             m = Json.parseObject(stdout);
         } catch (JsonException e) {
-            throw new CniError(CniError.DECODING_FAILURE, "plugin printed an invalid result: " + e.getMessage(),
+            throw new CniError(
+                    CniError.DECODING_FAILURE,
+                    "plugin printed an invalid result: " + e.getMessage(),
                     abbreviate(new String(stdout, java.nio.charset.StandardCharsets.UTF_8)));
         }
         Object v = m.get("cniVersion");
@@ -184,7 +188,8 @@ public final class CniRuntime {
             fixed.putAll(m);
             m = fixed;
         } else if (!(v instanceof String)) {
-            throw new CniError(CniError.DECODING_FAILURE, "plugin printed an invalid result: cniVersion is a " + Json.typeName(v));
+            throw new CniError(
+                    CniError.DECODING_FAILURE, "plugin printed an invalid result: cniVersion is a " + Json.typeName(v));
         }
         return m;
     }
@@ -256,26 +261,34 @@ public final class CniRuntime {
         }
         String version = list.effectiveVersion();
         if (!atLeast(version, CniVersion.V040)) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, "configuration version \"" + version
-                    + "\" does not support the CHECK command");
+            throw new CniError(
+                    CniError.INCOMPATIBLE_VERSION,
+                    "configuration version \"" + version + "\" does not support the CHECK command");
         }
         validateAttachment(list, rt, false);
         shared(rt.containerId(), () -> {
             CachedAttachment c;
             try {
-                c = cache.read(list.name(), rt.containerId(), rt.ifName()).orElseThrow(() -> new CniError(
-                        CniError.UNKNOWN_CONTAINER, "failed to get network \"" + list.name() + "\" cached result",
-                        "no attachment of container \"" + rt.containerId() + "\" interface \"" + rt.ifName() + "\" in "
-                                + cache.resultsDir() + " (CHECK needs a prior ADD)"));
+                c = cache.read(list.name(), rt.containerId(), rt.ifName())
+                        .orElseThrow(() -> new CniError(
+                                CniError.UNKNOWN_CONTAINER,
+                                "failed to get network \"" + list.name() + "\" cached result",
+                                "no attachment of container \"" + rt.containerId() + "\" interface \"" + rt.ifName()
+                                        + "\" in " + cache.resultsDir() + " (CHECK needs a prior ADD)"));
             } catch (ResultCache.InvalidCacheException e) {
-                throw new CniError(CniError.DECODING_FAILURE, "failed to get network \"" + list.name() + "\" cached result",
+                throw new CniError(
+                        CniError.DECODING_FAILURE,
+                        "failed to get network \"" + list.name() + "\" cached result",
                         e.getMessage());
             }
             Map<String, Object> prev = c.result() == null ? null : convert(c.result(), version);
             RuntimeConf effective = rt.capabilityArgs().isEmpty() ? rt.withCapabilityArgs(c.capabilityArgs()) : rt;
             for (PluginConfig p : list.plugins()) {
                 try {
-                    exec.run(p.type(), env("CHECK", effective), request(p, list, version, prev, effective.capabilityArgs()));
+                    exec.run(
+                            p.type(),
+                            env("CHECK", effective),
+                            request(p, list, version, prev, effective.capabilityArgs()));
                 } catch (CniError e) {
                     throw wrap(p, "check", e);
                 }
@@ -360,9 +373,13 @@ public final class CniRuntime {
                             req.put("cni.dev/valid-attachments", validJson);
                             req.put("cni.dev/attachments", validJson);
                         }
-                        exec.run(p.type(), env("GC", null), Json.write(req).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        exec.run(
+                                p.type(),
+                                env("GC", null),
+                                Json.write(req).getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     } catch (CniError e) {
-                        errors.add(new CniError(e.code(), "failed to GC plugin " + p.type() + ": " + e.msg(), e.details()));
+                        errors.add(new CniError(
+                                e.code(), "failed to GC plugin " + p.type() + ": " + e.msg(), e.details()));
                     }
                 }
             }
@@ -387,8 +404,8 @@ public final class CniRuntime {
 
     /** Runs an ADD/DEL/CHECK: shared against GC, exclusive per container ID. */
     private <T> T shared(String containerId, GcLock.Body<T, CniError> body) throws CniError {
-        java.util.concurrent.locks.ReentrantLock l = containerLocks.computeIfAbsent(containerId,
-                k -> new java.util.concurrent.locks.ReentrantLock());
+        java.util.concurrent.locks.ReentrantLock l =
+                containerLocks.computeIfAbsent(containerId, k -> new java.util.concurrent.locks.ReentrantLock());
         l.lock();
         try {
             return gcLock.shared(body);
@@ -425,8 +442,12 @@ public final class CniRuntime {
         return e;
     }
 
-    private static byte[] request(PluginConfig p, NetworkConfigList list, String version, Map<String, Object> prev,
-                                  Map<String, Object> caps) {
+    private static byte[] request(
+            PluginConfig p,
+            NetworkConfigList list,
+            String version,
+            Map<String, Object> prev,
+            Map<String, Object> caps) {
         return Json.write(requestMap(p, list, version, prev, caps)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
@@ -435,13 +456,19 @@ public final class CniRuntime {
      * replaced by the opted-in capability arguments (when any matched), {@code prevResult} set, and
      * {@code capabilities} removed (the spec says a request must not carry it; libcni leaves it).
      */
-    static Map<String, Object> requestMap(PluginConfig p, NetworkConfigList list, String version, Map<String, Object> prev,
-                                          Map<String, Object> caps) {
+    static Map<String, Object> requestMap(
+            PluginConfig p,
+            NetworkConfigList list,
+            String version,
+            Map<String, Object> prev,
+            Map<String, Object> caps) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cniVersion", version);
         m.put("name", list.name());
         for (Map.Entry<String, Object> e : p.config().entrySet()) {
-            if (!e.getKey().equals("cniVersion") && !e.getKey().equals("name") && !e.getKey().equals("capabilities")) {
+            if (!e.getKey().equals("cniVersion")
+                    && !e.getKey().equals("name")
+                    && !e.getKey().equals("capabilities")) {
                 m.put(e.getKey(), e.getValue());
             }
         }
@@ -469,10 +496,12 @@ public final class CniRuntime {
             return result;
         }
         if (!(from instanceof String f) || !CniVersion.isSupported(f)) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, "no converter for CNI result version " + from + " to " + version);
+            throw new CniError(
+                    CniError.INCOMPATIBLE_VERSION, "no converter for CNI result version " + from + " to " + version);
         }
         if (!CniVersion.isSupported(version)) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, "no converter for CNI result version " + from + " to " + version);
+            throw new CniError(
+                    CniError.INCOMPATIBLE_VERSION, "no converter for CNI result version " + from + " to " + version);
         }
         return Result.parse(result, "prevResult").toJson(version);
     }

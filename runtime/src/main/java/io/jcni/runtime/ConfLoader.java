@@ -4,7 +4,6 @@ import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
-
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -41,13 +40,16 @@ public final class ConfLoader {
             throw new ConfException(file, "error parsing configuration list: no name");
         }
         if (!(raw.get("name") instanceof String name)) {
-            throw new ConfException(file, "error parsing configuration list: invalid name type " + Json.typeName(raw.get("name")));
+            throw new ConfException(
+                    file, "error parsing configuration list: invalid name type " + Json.typeName(raw.get("name")));
         }
         String cniVersion = "";
         if (raw.containsKey("cniVersion")) {
             if (!(raw.get("cniVersion") instanceof String v)) {
-                throw new ConfException(file, "error parsing configuration list: invalid cniVersion type "
-                        + Json.typeName(raw.get("cniVersion")));
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: invalid cniVersion type "
+                                + Json.typeName(raw.get("cniVersion")));
             }
             cniVersion = v;
         }
@@ -60,11 +62,16 @@ public final class ConfLoader {
         List<PluginConfig> plugins = new ArrayList<>();
         if (!raw.containsKey("plugins")) {
             if (onlyInlined) {
-                throw new ConfException(file, "error parsing configuration list: `loadOnlyInlinedPlugins` is true, and no 'plugins' key");
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: `loadOnlyInlinedPlugins` is true, and no 'plugins' key");
             }
         } else {
             if (!(raw.get("plugins") instanceof List<?> l)) {
-                throw new ConfException(file, "error parsing configuration list: invalid 'plugins' type " + Json.typeName(raw.get("plugins")));
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: invalid 'plugins' type "
+                                + Json.typeName(raw.get("plugins")));
             }
             if (l.isEmpty()) {
                 throw new ConfException(file, "error parsing configuration list: no plugins in list");
@@ -83,21 +90,27 @@ public final class ConfLoader {
     /** The version of a list: the highest of cniVersions ∪ {cniVersion}, ignoring versions newer than 1.1.0. */
     private static String selectVersion(String file, String cniVersion, Object rawVersions) throws ConfException {
         if (!(rawVersions instanceof List<?> rvs)) {
-            throw new ConfException(file, "error parsing configuration list: invalid type for cniVersions: " + Json.typeName(rawVersions));
+            throw new ConfException(
+                    file,
+                    "error parsing configuration list: invalid type for cniVersions: " + Json.typeName(rawVersions));
         }
         List<String> vs = new ArrayList<>();
         for (int i = 0; i < rvs.size(); i++) {
             if (!(rvs.get(i) instanceof String v)) {
-                throw new ConfException(file, "error parsing configuration list: invalid type for cniVersions index " + i
-                        + ": " + Json.typeName(rvs.get(i)));
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: invalid type for cniVersions index " + i + ": "
+                                + Json.typeName(rvs.get(i)));
             }
             try {
                 if (CniVersion.compare(v, CURRENT) <= 0) {
                     vs.add(v);
                 }
             } catch (CniError e) {
-                throw new ConfException(file, "error parsing configuration list: invalid cniVersions entry " + v + " at index " + i
-                        + ": " + e.getMessage());
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: invalid cniVersions entry " + v + " at index " + i + ": "
+                                + e.getMessage());
             }
         }
         if (!cniVersion.isEmpty()) {
@@ -106,7 +119,9 @@ public final class ConfLoader {
                     vs.add(cniVersion);
                 }
             } catch (CniError e) {
-                throw new ConfException(file, "error parsing configuration list: invalid cniVersion " + cniVersion + ": " + e.getMessage());
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: invalid cniVersion " + cniVersion + ": " + e.getMessage());
             }
         }
         String best = null;
@@ -134,13 +149,17 @@ public final class ConfLoader {
             return b;
         }
         if (!(v instanceof String s)) {
-            throw new ConfException(file, "error parsing configuration list: invalid type " + Json.typeName(v) + " for " + key);
+            throw new ConfException(
+                    file, "error parsing configuration list: invalid type " + Json.typeName(v) + " for " + key);
         }
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw new ConfException(file, "error parsing configuration list: invalid value \""
-                    + s.toLowerCase(Locale.ROOT) + "\" for " + key);
+            default ->
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: invalid value \"" + s.toLowerCase(Locale.ROOT) + "\" for "
+                                + key);
         };
     }
 
@@ -153,14 +172,16 @@ public final class ConfLoader {
         Map<String, Object> map = (Map<String, Object>) m;
         Object type = map.get("type");
         if (type != null && !(type instanceof String)) {
-            throw new ConfException(source, "error parsing configuration: type: expected string, got " + Json.typeName(type));
+            throw new ConfException(
+                    source, "error parsing configuration: type: expected string, got " + Json.typeName(type));
         }
         if (type == null || ((String) type).isEmpty()) {
             throw new ConfException(source, "error parsing configuration: missing 'type'");
         }
         Object caps = map.get("capabilities");
         if (caps != null && !(caps instanceof Map)) {
-            throw new ConfException(source, "error parsing configuration: capabilities: expected object, got " + Json.typeName(caps));
+            throw new ConfException(
+                    source, "error parsing configuration: capabilities: expected object, got " + Json.typeName(caps));
         }
         return new PluginConfig((String) type, map, source);
     }
@@ -184,7 +205,9 @@ public final class ConfLoader {
                 sibling = path.toAbsolutePath().getParent().resolve(list.name());
             } catch (java.nio.file.InvalidPathException e) {
                 // a name no directory can have (a NUL byte): there is no sibling directory to read
-                throw new ConfException(file, "error parsing configuration list: invalid name \"" + list.name() + "\": " + e.getReason());
+                throw new ConfException(
+                        file,
+                        "error parsing configuration list: invalid name \"" + list.name() + "\": " + e.getReason());
             }
             for (Path p : confFiles(sibling, List.of(".conf"))) {
                 plugins.add(pluginFromBytes(read(p), p.toString()));
@@ -193,8 +216,15 @@ public final class ConfLoader {
         if (plugins.isEmpty()) {
             throw new ConfException(file, "no plugin configs found");
         }
-        return new NetworkConfigList(list.name(), list.cniVersion(), list.disableCheck(), list.disableGC(),
-                list.loadOnlyInlinedPlugins(), plugins, list.bytes(), file);
+        return new NetworkConfigList(
+                list.name(),
+                list.cniVersion(),
+                list.disableCheck(),
+                list.disableGC(),
+                list.loadOnlyInlinedPlugins(),
+                plugins,
+                list.bytes(),
+                file);
     }
 
     /**
@@ -208,10 +238,12 @@ public final class ConfLoader {
         Object name = p.config().get("name");
         Object version = p.config().get("cniVersion");
         if (name != null && !(name instanceof String)) {
-            throw new ConfException(file, "error parsing configuration: name: expected string, got " + Json.typeName(name));
+            throw new ConfException(
+                    file, "error parsing configuration: name: expected string, got " + Json.typeName(name));
         }
         if (version != null && !(version instanceof String)) {
-            throw new ConfException(file, "error parsing configuration: cniVersion: expected string, got " + Json.typeName(version));
+            throw new ConfException(
+                    file, "error parsing configuration: cniVersion: expected string, got " + Json.typeName(version));
         }
         Map<String, Object> list = new LinkedHashMap<>();
         list.put("cniVersion", version == null ? "" : version);
@@ -219,8 +251,15 @@ public final class ConfLoader {
         list.put("plugins", List.of(p.config()));
         byte[] bytes = Json.write(sortedDeep(list)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
         NetworkConfigList l = parseList(bytes, file);
-        return new NetworkConfigList(l.name(), l.cniVersion(), l.disableCheck(), l.disableGC(), l.loadOnlyInlinedPlugins(),
-                List.of(new PluginConfig(p.type(), p.config(), file)), bytes, file);
+        return new NetworkConfigList(
+                l.name(),
+                l.cniVersion(),
+                l.disableCheck(),
+                l.disableGC(),
+                l.loadOnlyInlinedPlugins(),
+                List.of(new PluginConfig(p.type(), p.config(), file)),
+                bytes,
+                file);
     }
 
     /** Every configuration in {@code dir}, with a reason per file that did not load. A missing directory is empty. */
@@ -273,7 +312,9 @@ public final class ConfLoader {
         }
         StringBuilder sb = new StringBuilder("no net configuration with name \"" + name + "\" in " + dir);
         if (!all.errors().isEmpty()) {
-            sb.append(" (").append(all.errors().size()).append(all.errors().size() == 1 ? " file" : " files")
+            sb.append(" (")
+                    .append(all.errors().size())
+                    .append(all.errors().size() == 1 ? " file" : " files")
                     .append(" could not be loaded: ");
             for (int i = 0; i < all.errors().size(); i++) {
                 sb.append(i == 0 ? "" : "; ").append(all.errors().get(i).getMessage());
@@ -316,7 +357,8 @@ public final class ConfLoader {
     }
 
     private static int compareBytes(String a, String b) {
-        return java.util.Arrays.compareUnsigned(a.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        return java.util.Arrays.compareUnsigned(
+                a.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 b.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
@@ -324,8 +366,10 @@ public final class ConfLoader {
         try {
             return Files.readAllBytes(p);
         } catch (IOException e) {
-            throw new ConfException(p.toString(), "error reading " + p + ": " + (e.getMessage() == null ? e : e.getClass().getSimpleName()
-                    + " " + e.getMessage()));
+            throw new ConfException(
+                    p.toString(),
+                    "error reading " + p + ": "
+                            + (e.getMessage() == null ? e : e.getClass().getSimpleName() + " " + e.getMessage()));
         }
     }
 

@@ -68,7 +68,8 @@ final class GcLock {
     private synchronized FileChannel channel() throws IOException {
         if (channel == null || !channel.isOpen()) {
             Files.createDirectories(file.getParent());
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel = FileChannel.open(
+                    file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
         return channel;
     }

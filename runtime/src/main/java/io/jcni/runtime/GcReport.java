@@ -1,7 +1,6 @@
 package io.jcni.runtime;
 
 import io.jcni.cni.CniError;
-
 import java.util.List;
 
 /**

@@ -17,8 +17,15 @@ import java.util.List;
  *                               cached base64-encoded as libcni's {@code config}
  * @param file                   the file it was loaded from ("" when parsed from bytes)
  */
-public record NetworkConfigList(String name, String cniVersion, boolean disableCheck, boolean disableGC,
-                                boolean loadOnlyInlinedPlugins, List<PluginConfig> plugins, byte[] bytes, String file) {
+public record NetworkConfigList(
+        String name,
+        String cniVersion,
+        boolean disableCheck,
+        boolean disableGC,
+        boolean loadOnlyInlinedPlugins,
+        List<PluginConfig> plugins,
+        byte[] bytes,
+        String file) {
     public NetworkConfigList {
         plugins = List.copyOf(plugins);
         bytes = bytes.clone();
@@ -36,6 +43,7 @@ public record NetworkConfigList(String name, String cniVersion, boolean disableC
 
     @Override
     public String toString() {
-        return "NetworkConfigList[" + name + " " + cniVersion + " " + plugins.stream().map(PluginConfig::type).toList() + "]";
+        return "NetworkConfigList[" + name + " " + cniVersion + " "
+                + plugins.stream().map(PluginConfig::type).toList() + "]";
     }
 }

@@ -3,7 +3,6 @@ package io.jcni.runtime;
 import io.jcni.cni.CniError;
 import io.jcni.cni.Result;
 import io.jcni.cni.json.Json;
-
 import java.util.Map;
 
 /**

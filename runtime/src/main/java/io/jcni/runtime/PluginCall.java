@@ -14,13 +14,20 @@ import java.util.Map;
  * @param exitCode its exit status (-1 when killed on timeout or not started)
  * @param nanos    wall time
  */
-public record PluginCall(String type, String path, Map<String, String> env, String stdin, String stdout, String stderr,
-                         int exitCode, long nanos) {
+public record PluginCall(
+        String type,
+        String path,
+        Map<String, String> env,
+        String stdin,
+        String stdout,
+        String stderr,
+        int exitCode,
+        long nanos) {
 
     /** Receives every plugin call after it finished. */
     @FunctionalInterface
     public interface Listener {
-        Listener NONE = call -> { };
+        Listener NONE = call -> {};
 
         void called(PluginCall call);
     }

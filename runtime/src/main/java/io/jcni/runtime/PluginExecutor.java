@@ -5,7 +5,6 @@ import io.jcni.cni.ConfigObject;
 import io.jcni.cni.io.Processes;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,8 +34,12 @@ final class PluginExecutor {
     private final Map<String, String> extraEnv;
     private final java.io.PrintStream stderrSink;
 
-    PluginExecutor(List<String> cniPath, Duration timeout, PluginCall.Listener listener, Map<String, String> extraEnv,
-                   java.io.PrintStream stderrSink) {
+    PluginExecutor(
+            List<String> cniPath,
+            Duration timeout,
+            PluginCall.Listener listener,
+            Map<String, String> extraEnv,
+            java.io.PrintStream stderrSink) {
         this.stderrSink = stderrSink;
         this.cniPath = List.copyOf(cniPath);
         this.timeout = timeout;
@@ -67,7 +70,8 @@ final class PluginExecutor {
                 return p;
             }
         }
-        throw new CniError(CniError.INVALID_NETWORK_CONFIG, "failed to find plugin \"" + type + "\" in path " + cniPath);
+        throw new CniError(
+                CniError.INVALID_NETWORK_CONFIG, "failed to find plugin \"" + type + "\" in path " + cniPath);
     }
 
     /** Runs {@code type} with the CNI_* variables and {@code stdin}; returns stdout on exit 0, else throws libcni's error. */
@@ -96,7 +100,8 @@ final class PluginExecutor {
         }
     }
 
-    private Output collect(String type, Path exe, Map<String, String> env, byte[] stdin, Process p, long start) throws CniError {
+    private Output collect(String type, Path exe, Map<String, String> env, byte[] stdin, Process p, long start)
+            throws CniError {
         byte[][] streams = new byte[2][];
         Thread outReader = drain(p.getInputStream(), streams, 0);
         Thread errReader = drain(p.getErrorStream(), streams, 1);
@@ -128,7 +133,9 @@ final class PluginExecutor {
         int status = finished ? p.exitValue() : -1;
         report(type, exe, env, stdin, stdout, stderr, status, start);
         if (!finished) {
-            throw new CniError(CniError.TRY_AGAIN_LATER, "plugin " + type + " timed out after " + human(timeout) + " and was killed",
+            throw new CniError(
+                    CniError.TRY_AGAIN_LATER,
+                    "plugin " + type + " timed out after " + human(timeout) + " and was killed",
                     stderr.isBlank() ? "" : "stderr: " + stderr.strip());
         }
         if (status == 0) {
@@ -155,15 +162,31 @@ final class PluginExecutor {
             long code = o.integer("code", 0, 0, Integer.MAX_VALUE);
             return new CniError((int) code, o.string("msg", ""), o.string("details", ""));
         } catch (JsonException | CniError e) {
-            return new CniError(0, "netplugin failed but error parsing its diagnostic message \""
-                    + new String(stdout, StandardCharsets.UTF_8) + "\": " + e.getMessage());
+            return new CniError(
+                    0,
+                    "netplugin failed but error parsing its diagnostic message \""
+                            + new String(stdout, StandardCharsets.UTF_8) + "\": " + e.getMessage());
         }
     }
 
-    private void report(String type, Path exe, Map<String, String> env, byte[] stdin, String stdout, String stderr, int status,
-                        long start) {
-        listener.called(new PluginCall(type, exe.toString(), Map.copyOf(env), new String(stdin, StandardCharsets.UTF_8), stdout,
-                stderr, status, System.nanoTime() - start));
+    private void report(
+            String type,
+            Path exe,
+            Map<String, String> env,
+            byte[] stdin,
+            String stdout,
+            String stderr,
+            int status,
+            long start) {
+        listener.called(new PluginCall(
+                type,
+                exe.toString(),
+                Map.copyOf(env),
+                new String(stdin, StandardCharsets.UTF_8),
+                stdout,
+                stderr,
+                status,
+                System.nanoTime() - start));
     }
 
     /** Kills the plugin and everything it started (a shell script's children hold the pipes open). */

@@ -3,7 +3,6 @@ package io.jcni.runtime;
 import io.jcni.cni.io.AtomicFiles;
 import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -28,6 +27,7 @@ import java.util.Optional;
 public final class ResultCache {
     /** libcni's default cache root. */
     public static final Path DEFAULT_DIR = Path.of("/var/lib/cni");
+
     public static final String KIND = "cniCacheV1";
 
     private final Path root;
@@ -95,7 +95,8 @@ public final class ResultCache {
      * Reads an attachment's cache file: empty if there is none. A file that is not a
      * {@code cniCacheV1} object is read as a legacy bare result, as libcni does.
      */
-    public Optional<CachedAttachment> read(String network, String containerId, String ifName) throws InvalidCacheException {
+    public Optional<CachedAttachment> read(String network, String containerId, String ifName)
+            throws InvalidCacheException {
         Path f = file(network, containerId, ifName);
         byte[] data;
         try {
@@ -108,7 +109,8 @@ public final class ResultCache {
         CachedAttachment a = decode(f, data);
         if (a.config().length == 0 && a.networkName().isEmpty()) {
             // legacy: the file is the bare result
-            return Optional.of(new CachedAttachment(containerId, network, ifName, new byte[0], "", List.of(), Map.of(), a.result(), f));
+            return Optional.of(new CachedAttachment(
+                    containerId, network, ifName, new byte[0], "", List.of(), Map.of(), a.result(), f));
         }
         return Optional.of(a);
     }
@@ -128,7 +130,8 @@ public final class ResultCache {
             throw new InvalidCacheException(f, "neither a " + KIND + " object nor a result");
         }
         try {
-            byte[] config = m.get("config") instanceof String s ? Base64.getDecoder().decode(s) : new byte[0];
+            byte[] config =
+                    m.get("config") instanceof String s ? Base64.getDecoder().decode(s) : new byte[0];
             List<Map.Entry<String, String>> args = new ArrayList<>();
             if (m.get("cniArgs") instanceof List<?> l) {
                 for (Object o : l) {
@@ -136,10 +139,19 @@ public final class ResultCache {
                     args.add(Map.entry((String) pair.get(0), (String) pair.get(1)));
                 }
             }
-            Map<String, Object> caps = m.get("capabilityArgs") instanceof Map<?, ?> c ? (Map<String, Object>) c : Map.of();
+            Map<String, Object> caps =
+                    m.get("capabilityArgs") instanceof Map<?, ?> c ? (Map<String, Object>) c : Map.of();
             Map<String, Object> result = m.get("result") instanceof Map<?, ?> r ? (Map<String, Object>) r : null;
-            return new CachedAttachment(str(m, "containerId"), str(m, "networkName"), str(m, "ifName"), config,
-                    str(m, "netns"), args, caps, result, f);
+            return new CachedAttachment(
+                    str(m, "containerId"),
+                    str(m, "networkName"),
+                    str(m, "ifName"),
+                    config,
+                    str(m, "netns"),
+                    args,
+                    caps,
+                    result,
+                    f);
         } catch (ClassCastException | IndexOutOfBoundsException | IllegalArgumentException e) {
             throw new InvalidCacheException(f, "malformed field: " + e.getMessage());
         }
@@ -166,7 +178,8 @@ public final class ResultCache {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(resultsDir())) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
-                if (!n.startsWith(".") && Files.isRegularFile(p)
+                if (!n.startsWith(".")
+                        && Files.isRegularFile(p)
                         && (containerId == null || n.contains("-" + containerId + "-"))) {
                     files.add(p);
                 }
@@ -179,7 +192,8 @@ public final class ResultCache {
         for (Path p : files) {
             try {
                 CachedAttachment a = decode(p, Files.readAllBytes(p));
-                if (a.networkName().isEmpty() || a.ifName().isEmpty()
+                if (a.networkName().isEmpty()
+                        || a.ifName().isEmpty()
                         || (containerId != null && !containerId.equals(a.containerId()))) {
                     continue;
                 }

@@ -15,14 +15,20 @@ import java.util.Map;
  * @param capabilityArgs capability arguments ({@code portMappings}, {@code ips}, {@code mac}, …),
  *                       copied into {@code runtimeConfig} of plugins that opted in
  */
-public record RuntimeConf(String containerId, String netns, String ifName, List<Map.Entry<String, String>> args,
-                          Map<String, Object> capabilityArgs) {
+public record RuntimeConf(
+        String containerId,
+        String netns,
+        String ifName,
+        List<Map.Entry<String, String>> args,
+        Map<String, Object> capabilityArgs) {
     public RuntimeConf {
         containerId = containerId == null ? "" : containerId;
         netns = netns == null ? "" : netns;
         ifName = ifName == null ? "" : ifName;
         args = args == null ? List.of() : List.copyOf(args);
-        capabilityArgs = capabilityArgs == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(capabilityArgs));
+        capabilityArgs = capabilityArgs == null
+                ? Map.of()
+                : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(capabilityArgs));
     }
 
     public RuntimeConf(String containerId, String netns, String ifName) {

@@ -1,11 +1,9 @@
 package io.jcni.runtime;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.json.Json;
 import io.jcni.testkit.Fuzz;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,8 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the runtime's configuration loading ({@link ConfLoader}) and its argument handling
@@ -117,9 +116,11 @@ class ConfLoaderFuzzTest {
     @Test
     void cniArgsPairs() {
         Fuzz.run("RuntimeConf.parseArgs", 2000, r -> {
-            String raw = r.nextBoolean() ? Fuzz.text(r, 8)
-                    : new String(Fuzz.mutateBytes(r, "IgnoreUnknown=1;IP=10.99.0.9".getBytes(StandardCharsets.UTF_8)),
-                    StandardCharsets.UTF_8);
+            String raw = r.nextBoolean()
+                    ? Fuzz.text(r, 8)
+                    : new String(
+                            Fuzz.mutateBytes(r, "IgnoreUnknown=1;IP=10.99.0.9".getBytes(StandardCharsets.UTF_8)),
+                            StandardCharsets.UTF_8);
             List<Map.Entry<String, String>> pairs;
             try {
                 pairs = RuntimeConf.parseArgs(raw);
@@ -135,12 +136,15 @@ class ConfLoaderFuzzTest {
     /** Found by {@link #configurationDirectory}: a list name with a NUL byte threw InvalidPathException out of loadAll. */
     @Test
     void listNameWithNulIsAConfigurationError() throws Exception {
-        Files.writeString(dir.resolve("10-jhf.conflist"), "{\"cniVersion\":\"1.0.0\",\"name\":\"jhf\\u0000x\","
-                + "\"plugins\":[{\"type\":\"loopback\"}]}");
+        Files.writeString(
+                dir.resolve("10-jhf.conflist"),
+                "{\"cniVersion\":\"1.0.0\",\"name\":\"jhf\\u0000x\"," + "\"plugins\":[{\"type\":\"loopback\"}]}");
         NetworkConfigs all = ConfLoader.loadAll(dir);
         assertEquals(List.of(), all.networks());
         assertEquals(1, all.errors().size());
-        assertTrue(all.errors().get(0).reason().contains("invalid name"), all.errors().get(0).reason());
+        assertTrue(
+                all.errors().get(0).reason().contains("invalid name"),
+                all.errors().get(0).reason());
         assertThrows(ConfException.class, () -> ConfLoader.load(dir, "jhf\u0000x"));
     }
 }

@@ -76,7 +76,10 @@ final class FakePlugins {
 
     private Path logged(int i, String ext) throws IOException {
         try (Stream<Path> s = Files.list(log)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(ext)).sorted().toList().get(i);
+            return s.filter(p -> p.getFileName().toString().endsWith(ext))
+                    .sorted()
+                    .toList()
+                    .get(i);
         }
     }
 

@@ -3,7 +3,6 @@ package io.jcni.runtime;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +48,11 @@ final class RtFixture implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        this.runtime = CniRuntime.builder().cniPath(cniPath).cacheDir(cacheDir).timeout(Duration.ofSeconds(60)).build();
+        this.runtime = CniRuntime.builder()
+                .cniPath(cniPath)
+                .cacheDir(cacheDir)
+                .timeout(Duration.ofSeconds(60))
+                .build();
     }
 
     /** A new named namespace; returns its path. */
@@ -71,7 +74,8 @@ final class RtFixture implements AutoCloseable {
             }
         }
         if (l == null) {
-            throw new AssertionError(file + " did not load: " + CniRuntime.loadNetworks(confDir).errors());
+            throw new AssertionError(
+                    file + " did not load: " + CniRuntime.loadNetworks(confDir).errors());
         }
         lists.add(l);
         return l;
@@ -83,11 +87,14 @@ final class RtFixture implements AutoCloseable {
 
     /** {@code ip -n NS -j addr show dev IF}: "a.b.c.d/p" strings, link-local IPv6 left out. */
     static List<String> addresses(String netnsPath, String dev) {
-        return io.jcni.testkit.Witness.addresses(nsName(netnsPath), dev).stream().filter(a -> !a.startsWith("fe80:")).toList();
+        return io.jcni.testkit.Witness.addresses(nsName(netnsPath), dev).stream()
+                .filter(a -> !a.startsWith("fe80:"))
+                .toList();
     }
 
     static boolean linkExists(String netnsPath, String dev) {
-        return io.jcni.testkit.Witness.linkNames(netnsPath == null ? null : nsName(netnsPath)).contains(dev);
+        return io.jcni.testkit.Witness.linkNames(netnsPath == null ? null : nsName(netnsPath))
+                .contains(dev);
     }
 
     @Override

@@ -1,12 +1,10 @@
 package io.jcni.runtime;
 
-import io.jcni.testkit.Jars;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.Result;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
+import io.jcni.testkit.Jars;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +12,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The runtime driving jcni's own plugins as executables: a CNI_PATH of sh scripts that exec this
@@ -30,12 +29,15 @@ class RuntimeJcniPluginsTest {
         bin = Files.createTempDirectory("jcni-rt-bin-");
         String java = Jars.java();
         String cp = Jars.classPath();
-        for (String[] p : List.of(new String[] {"bridge", "io.jcni.plugins.bridge.BridgeMain"},
+        for (String[] p : List.of(
+                new String[] {"bridge", "io.jcni.plugins.bridge.BridgeMain"},
                 new String[] {"host-local", "io.jcni.plugins.hostlocal.HostLocalMain"},
                 new String[] {"loopback", "io.jcni.plugins.loopback.LoopbackMain"})) {
             Path f = bin.resolve(p[0]);
-            Files.writeString(f, "#!/bin/sh\nexec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC "
-                    + "-XX:TieredStopAtLevel=1 -cp '" + cp + "' " + p[1] + "\n");
+            Files.writeString(
+                    f,
+                    "#!/bin/sh\nexec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC "
+                            + "-XX:TieredStopAtLevel=1 -cp '" + cp + "' " + p[1] + "\n");
             Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
     }
@@ -53,19 +55,21 @@ class RuntimeJcniPluginsTest {
             return List.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip"))
-                    .sorted().toList();
+            return s.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip"))
+                    .sorted()
+                    .toList();
         }
     }
 
     @Test
     void addCheckStatusGcDelWithOurPlugins() throws Exception {
         try (RtFixture f = new RtFixture(bin.toString())) {
-            NetworkConfigList net = f.conf("10-pods.conflist", """
+            NetworkConfigList net =
+                    f.conf("10-pods.conflist", """
                     {"cniVersion": "1.1.0", "name": "%s", "plugins": [
                       {"type": "bridge", "bridge": "%s", "isGateway": true,
-                       "ipam": {"type": "host-local", "dataDir": "%s", "ranges": [[{"subnet": "%s.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}"""
-                    .formatted(f.network, f.bridge, f.dataDir, f.subnet24));
+                       "ipam": {"type": "host-local", "dataDir": "%s", "ranges": [[{"subnet": "%s.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}""".formatted(f.network, f.bridge, f.dataDir, f.subnet24));
             NetworkConfigList lo = f.conf("20-lo.conflist", """
                     {"cniVersion": "1.1.0", "name": "%slo", "plugins": [{"type": "loopback"}]}""".formatted(f.prefix));
             String ns1 = f.netns("p1");
@@ -89,14 +93,17 @@ class RuntimeJcniPluginsTest {
             f.runtime.check(lo, new RuntimeConf(pod1.containerId(), ns1, "lo"));
             f.runtime.status(net);
             Files.delete(f.dataDir.resolve(f.network).resolve(a1.substring(0, a1.indexOf('/'))));
-            CniError lost = assertThrows(CniError.class, () -> f.runtime.check(net, pod1), "CHECK notices the lost reservation");
+            CniError lost = assertThrows(
+                    CniError.class, () -> f.runtime.check(net, pod1), "CHECK notices the lost reservation");
             assertTrue(lost.getMessage().startsWith("plugin type=\"bridge\" failed (check): "), lost.getMessage());
 
             // GC: pod2 is no longer valid; the runtime DELs it from the cache, then GC reaches
             // bridge and its IPAM, which drop reservations not in the valid set
             GcReport gc = f.runtime.gc(net, List.of(new Attachment(pod1.containerId(), "eth0")));
             assertTrue(gc.ok(), gc.errors().toString());
-            assertEquals(List.of(pod2.containerId()), gc.deleted().stream().map(CachedAttachment::containerId).toList());
+            assertEquals(
+                    List.of(pod2.containerId()),
+                    gc.deleted().stream().map(CachedAttachment::containerId).toList());
             assertFalse(RtFixture.linkExists(ns2, "eth0"));
             assertFalse(Files.exists(f.cacheFile(f.network, pod2.containerId(), "eth0")));
             assertTrue(RtFixture.linkExists(ns1, "eth0"), "the valid attachment is untouched");

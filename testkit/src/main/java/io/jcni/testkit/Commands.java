@@ -144,7 +144,8 @@ public final class Commands {
             } catch (IOException e) {
                 return new Result(args, NOT_STARTED, new byte[0], e.toString());
             }
-            // Each stream on a thread of its own: a command that fills a pipe must not wait for us, nor we for it past the limit.
+            // Each stream on a thread of its own: a command that fills a pipe must not wait for us, nor we for it past
+            // the limit.
             Thread feeder = Thread.ofPlatform().daemon().start(() -> {
                 try (OutputStream in = p.getOutputStream()) {
                     in.write(stdin);
@@ -169,7 +170,10 @@ public final class Commands {
                 }
                 feeder.join(100);
                 if (!ended) {
-                    return new Result(args, TIMED_OUT, out.toByteArray(),
+                    return new Result(
+                            args,
+                            TIMED_OUT,
+                            out.toByteArray(),
                             "timed out after " + timeout + ": " + String.join(" ", args) + "\n" + text(err));
                 }
                 return new Result(args, p.exitValue(), out.toByteArray(), text(err));
@@ -235,8 +239,8 @@ public final class Commands {
 
         @Override
         public String toString() {
-            return String.join(" ", command) + " exited " + code + (code == TIMED_OUT ? " (timed out)" : "") + ":\n" + out()
-                    + (err.isEmpty() ? "" : (stdout.length == 0 ? "" : "\n") + err);
+            return String.join(" ", command) + " exited " + code + (code == TIMED_OUT ? " (timed out)" : "") + ":\n"
+                    + out() + (err.isEmpty() ? "" : (stdout.length == 0 ? "" : "\n") + err);
         }
     }
 

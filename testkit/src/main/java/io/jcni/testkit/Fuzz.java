@@ -53,19 +53,77 @@ public final class Fuzz {
             try {
                 property.check(random);
             } catch (Throwable t) {
-                throw new AssertionError(name + " failed at try " + i + " of " + tries + " (replay: -Djcni.fuzz.seed=" + seed
-                        + "; -Djcni.fuzz.tries=" + (i + 1) + "): " + t, t);
+                throw new AssertionError(
+                        name + " failed at try " + i + " of " + tries + " (replay: -Djcni.fuzz.seed=" + seed
+                                + "; -Djcni.fuzz.tries=" + (i + 1) + "): " + t,
+                        t);
             }
         }
     }
 
     // ---- generators ----
 
-    private static final String[] JSON_TOKENS = {"{", "}", "[", "]", ",", ":", "\"", "null", "true", "false", "0", "-1",
-        "1e999", "-0", "1.5", "18446744073709551616", "\"\"", "\"a\"", "\\u0000", "\\", "\n", " ", "\u00e9", "\ud83d\ude00"};
-    private static final String[] WORDS = {"", "a", "0", "-1", "=", ";", ",", "/", ":", "..", ".", " ", "\t", "\n", "\u0000",
-        "10.1.2.3", "10.1.2.0/24", "::1", "fd00::/64", "300.1.1.1", "1.2.3.4/33", "eth0", "IgnoreUnknown", "true", "1",
-        "IP", "MAC", "K8S_POD_NAME", "ffffffffffffffffffff", "\u00e9", "\ud83d\ude00", "\ud800", "x".repeat(300)};
+    private static final String[] JSON_TOKENS = {
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-1",
+        "1e999",
+        "-0",
+        "1.5",
+        "18446744073709551616",
+        "\"\"",
+        "\"a\"",
+        "\\u0000",
+        "\\",
+        "\n",
+        " ",
+        "\u00e9",
+        "\ud83d\ude00"
+    };
+    private static final String[] WORDS = {
+        "",
+        "a",
+        "0",
+        "-1",
+        "=",
+        ";",
+        ",",
+        "/",
+        ":",
+        "..",
+        ".",
+        " ",
+        "\t",
+        "\n",
+        "\u0000",
+        "10.1.2.3",
+        "10.1.2.0/24",
+        "::1",
+        "fd00::/64",
+        "300.1.1.1",
+        "1.2.3.4/33",
+        "eth0",
+        "IgnoreUnknown",
+        "true",
+        "1",
+        "IP",
+        "MAC",
+        "K8S_POD_NAME",
+        "ffffffffffffffffffff",
+        "\u00e9",
+        "\ud83d\ude00",
+        "\ud800",
+        "x".repeat(300)
+    };
 
     /** Uniform random bytes, length in [0, max]. */
     public static byte[] bytes(Random r, int max) {
@@ -117,8 +175,12 @@ public final class Fuzz {
         return switch (kind) {
             case 0 -> null;
             case 1 -> r.nextBoolean();
-            case 2 -> r.nextBoolean() ? (Object) (long) (r.nextInt(200_000) - 100_000) : (Object) pick(r, new Object[] {
-                Long.MAX_VALUE, Long.MIN_VALUE, 0L, -1L, 65536L, 1.5, -0.0, 1e300, 4294967296.0});
+            case 2 ->
+                r.nextBoolean()
+                        ? (Object) (long) (r.nextInt(200_000) - 100_000)
+                        : (Object) pick(r, new Object[] {
+                            Long.MAX_VALUE, Long.MIN_VALUE, 0L, -1L, 65536L, 1.5, -0.0, 1e300, 4294967296.0
+                        });
             case 3, 4 -> text(r, 4);
             case 5 -> {
                 List<Object> l = new ArrayList<>();
@@ -171,7 +233,8 @@ public final class Fuzz {
             switch (op) {
                 case 0 -> m.put(pick(r, keys), jsonValue(r, 2));
                 case 1 -> m.remove(pick(r, keys));
-                default -> m.put(r.nextBoolean() && !keys.isEmpty() ? pick(r, keys) + "x" : text(r, 2), jsonValue(r, 2));
+                default ->
+                    m.put(r.nextBoolean() && !keys.isEmpty() ? pick(r, keys) + "x" : text(r, 2), jsonValue(r, 2));
             }
         } else if (node instanceof List<?> raw) {
             List<Object> l = (List<Object>) raw;

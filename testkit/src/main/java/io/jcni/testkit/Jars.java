@@ -52,9 +52,12 @@ public final class Jars {
         for (String entry : classPath().split(File.pathSeparator)) {
             Path p = Path.of(entry);
             String name = p.getFileName() == null ? "" : p.getFileName().toString();
-            if (Files.isDirectory(p) && name.equals("classes") && p.getParent().getFileName().toString().equals("target")) {
+            if (Files.isDirectory(p)
+                    && name.equals("classes")
+                    && p.getParent().getFileName().toString().equals("target")) {
                 jar(p, dir.resolve("jcni-" + p.getParent().getParent().getFileName() + ".jar"));
-            } else if (Files.isRegularFile(p) && name.endsWith(".jar")
+            } else if (Files.isRegularFile(p)
+                    && name.endsWith(".jar")
                     && !name.matches("(junit|opentest4j|apiguardian|surefire|jcni-testkit|jcni-e2e).*")) {
                 Files.copy(p, dir.resolve(name));
             }
@@ -63,7 +66,8 @@ public final class Jars {
     }
 
     private static void jar(Path classes, Path out) throws IOException {
-        try (JarOutputStream jos = new JarOutputStream(Files.newOutputStream(out)); Stream<Path> s = Files.walk(classes)) {
+        try (JarOutputStream jos = new JarOutputStream(Files.newOutputStream(out));
+                Stream<Path> s = Files.walk(classes)) {
             for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
                 jos.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
                 Files.copy(f, jos);

@@ -118,7 +118,8 @@ public final class Json {
                 if (n.isEmpty()) {
                     throw new IllegalArgumentException("unexpected '" + c + "' at " + start);
                 }
-                return n.contains(".") || n.contains("e") || n.contains("E") ? (Object) Double.parseDouble(n)
+                return n.contains(".") || n.contains("e") || n.contains("E")
+                        ? (Object) Double.parseDouble(n)
                         : (Object) Long.parseLong(n);
             }
         }

@@ -54,7 +54,8 @@ public final class TestNames {
     /** {@code name} itself when it fits a link's name (at most {@value #MAX_LINK_NAME} bytes), else a failure naming it. */
     public static String fitsLink(String name) {
         if (name.getBytes(StandardCharsets.UTF_8).length > MAX_LINK_NAME) {
-            throw new IllegalArgumentException("name too long for a link (more than " + MAX_LINK_NAME + " bytes): " + name);
+            throw new IllegalArgumentException(
+                    "name too long for a link (more than " + MAX_LINK_NAME + " bytes): " + name);
         }
         return name;
     }

@@ -55,7 +55,10 @@ public final class TestNetns implements AutoCloseable {
         }
         List<String> found = new ArrayList<>();
         try (Stream<Path> s = Files.list(DIR)) {
-            s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix)).sorted().forEach(found::add);
+            s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith(prefix))
+                    .sorted()
+                    .forEach(found::add);
         } catch (NoSuchFileException none) {
             return List.of();
         } catch (IOException e) {
@@ -121,7 +124,8 @@ public final class TestNetns implements AutoCloseable {
         }
         List<String> left = all.stream().filter(TestNetns::exists).toList();
         if (!left.isEmpty()) {
-            throw new IllegalStateException("namespaces left: " + left + (problems.isEmpty() ? "" : "\n" + String.join("\n", problems)));
+            throw new IllegalStateException(
+                    "namespaces left: " + left + (problems.isEmpty() ? "" : "\n" + String.join("\n", problems)));
         }
     }
 }

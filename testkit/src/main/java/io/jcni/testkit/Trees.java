@@ -22,8 +22,12 @@ public final class Trees {
         }
         try {
             String prefix = dir.toRealPath() + "/";
-            List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream().map(l -> l.split(" ")[1])
-                    .map(m -> m.replace("\\040", " ")).filter(m -> m.startsWith(prefix)).sorted(Comparator.reverseOrder()).toList();
+            List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts")).stream()
+                    .map(l -> l.split(" ")[1])
+                    .map(m -> m.replace("\\040", " "))
+                    .filter(m -> m.startsWith(prefix))
+                    .sorted(Comparator.reverseOrder())
+                    .toList();
             for (String m : mounts) {
                 Commands.of("umount", "-l", m).result();
             }

@@ -48,7 +48,8 @@ public final class Witness {
 
     /** {@code ip [-6] -j route show table T}. */
     public static List<Map<String, Object>> routes(String ns, boolean v6, String table) {
-        return v6 ? Json.objects(Commands.ip(ns, "-6", "route", "show", "table", table))
+        return v6
+                ? Json.objects(Commands.ip(ns, "-6", "route", "show", "table", table))
                 : Json.objects(Commands.ip(ns, "route", "show", "table", table));
     }
 

@@ -1,8 +1,8 @@
 package io.jcni.testkit;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
 
 class TestNamesTest {
     @Test
@@ -25,7 +25,8 @@ class TestNamesTest {
     void linkNamesFitInFifteenBytes() {
         assertEquals("abcdefghijklmno", TestNames.fitsLink("abcdefghijklmno"));
         assertThrows(IllegalArgumentException.class, () -> TestNames.fitsLink("abcdefghijklmnop"));
-        assertThrows(IllegalArgumentException.class, () -> TestNames.fitsLink("\u00e9".repeat(8)), "bytes, not characters");
+        assertThrows(
+                IllegalArgumentException.class, () -> TestNames.fitsLink("\u00e9".repeat(8)), "bytes, not characters");
         assertThrows(IllegalArgumentException.class, () -> TestNames.link("j-long-prefix", "what"));
         assertTrue(TestNames.link("jtk").length() <= 15);
     }

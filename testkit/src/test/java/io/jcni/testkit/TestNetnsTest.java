@@ -1,10 +1,9 @@
 package io.jcni.testkit;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** Runs as root, as every kernel test: it creates named namespaces {@code jtk<run>…}. */
 class TestNetnsTest {
@@ -32,7 +31,8 @@ class TestNetnsTest {
     @Test
     void anExistingNameIsNotTakenOver() {
         String name = TestNames.unique("jtk", "x");
-        try (TestNetns owner = new TestNetns(); TestNetns other = new TestNetns()) {
+        try (TestNetns owner = new TestNetns();
+                TestNetns other = new TestNetns()) {
             owner.create(name);
             assertThrows(IllegalStateException.class, () -> other.create(name));
             other.close();

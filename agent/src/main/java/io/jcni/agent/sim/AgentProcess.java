@@ -51,7 +51,8 @@ public final class AgentProcess {
 
     /** Waits until the log contains {@code text}; false when {@code within} passed first or the process ended without it. */
     public boolean awaitLog(String text, Duration within) {
-        return Procs.await(() -> logText().contains(text) || !process.isAlive(), within) && logText().contains(text);
+        return Procs.await(() -> logText().contains(text) || !process.isAlive(), within)
+                && logText().contains(text);
     }
 
     /** SIGKILL, as a crash or an OOM kill would end it; returns when it is gone. */

@@ -17,7 +17,6 @@ import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.File;
@@ -71,10 +70,12 @@ import java.util.regex.Pattern;
 public final class ClusterBench {
     /** Starts every namespace of a benchmark run; stale ones from a crashed run are removed at start. */
     static final String PREFIX = "jcb-";
+
     static final String ETCD_PREFIX = EtcdLeaseStore.Options.DEFAULT_PREFIX;
     static final int ETCD_MEMBERS = 3, VNI = 1;
     /** The agent's JVM as deploy/jcni.service runs it: serial GC, a 128 MB heap cap; thin stacks. */
     static final List<String> AGENT_JVM_FLAGS = io.jcni.agent.JvmOptions.agent();
+
     static final int IPERF_PORT = 5201;
     /** The bound of each wait for the kernel: a sample that takes longer is counted as timed out. */
     static final Duration CONVERGENCE_TIMEOUT = Duration.ofSeconds(10);
@@ -83,7 +84,8 @@ public final class ClusterBench {
     private final Path out, work, cniBin;
     private final String cliClassPath;
     private final int iperfSeconds, iperfRepeats, samples, idleSeconds;
-    private final String run = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
+    private final String run =
+            Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36, 36 * 36 * 36 * 36), 36);
     private final long started = System.nanoTime();
     private final long clockTicks;
     private volatile SimulatedCluster current;
@@ -132,16 +134,17 @@ public final class ClusterBench {
         CountDownLatch finished = new CountDownLatch(1);
         // Ctrl-C or SIGTERM: the JVM halts once this hook returns, so it stops the run and waits
         // for the run's own cleanup (a cluster half built is removed by the code building it)
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("cluster-bench-stop").unstarted(() -> {
-            bench.stopping = true;
-            main.interrupt();
-            try {
-                finished.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException ignored) {
-                // closing below anyway
-            }
-            bench.closeCurrent();
-        }));
+        Runtime.getRuntime()
+                .addShutdownHook(Thread.ofPlatform().name("cluster-bench-stop").unstarted(() -> {
+                    bench.stopping = true;
+                    main.interrupt();
+                    try {
+                        finished.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException ignored) {
+                        // closing below anyway
+                    }
+                    bench.closeCurrent();
+                }));
         int code;
         try {
             bench.run();
@@ -162,7 +165,8 @@ public final class ClusterBench {
     }
 
     private static void usage(String why) {
-        System.err.println("ClusterBench: " + why + "\nusage: ClusterBench --out FILE --work DIR --cni-bin DIR --cli-classpath CP [--quick]");
+        System.err.println("ClusterBench: " + why
+                + "\nusage: ClusterBench --out FILE --work DIR --cni-bin DIR --cli-classpath CP [--quick]");
         System.exit(2);
     }
 
@@ -184,12 +188,14 @@ public final class ClusterBench {
         settings.put("iperf_repeats", (long) iperfRepeats);
         settings.put("convergence_samples", (long) samples);
         settings.put("idle_seconds", (long) idleSeconds);
-        settings.put("cpu_accounting", "cpu_s_per_gbit: the iperf3 client's and server's CPU time (iperf3's "
-                + "cpu_utilization_percent host_total + remote_total, user + system, which holds the softirq work done in "
-                + "their context) plus the ksoftirqd threads' utime + stime over the run, per Gbit received; "
-                + "machine_cpu_s_per_gbit: busy jiffies of /proc/stat (user+nice+system+irq+softirq+steal, all CPUs) over "
-                + "the run, per Gbit, which counts every other job on the machine too (background_cpus: the machine's busy "
-                + "CPUs in the 3 s before the runs)");
+        settings.put(
+                "cpu_accounting",
+                "cpu_s_per_gbit: the iperf3 client's and server's CPU time (iperf3's "
+                        + "cpu_utilization_percent host_total + remote_total, user + system, which holds the softirq work done in "
+                        + "their context) plus the ksoftirqd threads' utime + stime over the run, per Gbit received; "
+                        + "machine_cpu_s_per_gbit: busy jiffies of /proc/stat (user+nice+system+irq+softirq+steal, all CPUs) over "
+                        + "the run, per Gbit, which counts every other job on the machine too (background_cpus: the machine's busy "
+                        + "CPUs in the 3 s before the runs)");
         res.put("settings", settings);
         say("machine: " + res.get("cpus") + " CPUs, load " + String.join(" ", loadAvg()) + "; "
                 + (quick ? "quick run" : "full run") + " (iperf3 " + iperfRepeats + " × " + iperfSeconds + " s, "
@@ -206,7 +212,8 @@ public final class ClusterBench {
         res.put("load_end", loadAvg());
         res.put("uptime_end", uptime());
         res.put("duration_s", round((System.nanoTime() - started) / 1e9, 1));
-        AtomicFiles.write(out, (Json.writeIndented(res) + "\n").getBytes(StandardCharsets.UTF_8), "rw-r--r--", "rwxr-xr-x");
+        AtomicFiles.write(
+                out, (Json.writeIndented(res) + "\n").getBytes(StandardCharsets.UTF_8), "rw-r--r--", "rwxr-xr-x");
         say("written: " + out + " (" + Math.round((System.nanoTime() - started) / 1e9) + " s)");
     }
 
@@ -215,7 +222,8 @@ public final class ClusterBench {
         String prefix = PREFIX + run + (vxlan ? "v" : "h");
         Path simLog = work.resolve(backend + "-sim.log");
         PrintWriter simLogWriter = new PrintWriter(Files.newBufferedWriter(simLog, StandardCharsets.UTF_8), true);
-        say(backend + ": building the cluster (3 nodes, etcd with " + ETCD_MEMBERS + " members; namespaces " + prefix + "…, log " + simLog + ")");
+        say(backend + ": building the cluster (3 nodes, etcd with " + ETCD_MEMBERS + " members; namespaces " + prefix
+                + "…, log " + simLog + ")");
         checkStopping();
         SimulatedCluster sim = SimulatedCluster.create(prefix, work.resolve("sim-" + backend), Trace.OFF, line -> {
             synchronized (simLogWriter) {
@@ -225,28 +233,37 @@ public final class ClusterBench {
         current = sim;
         try {
             EtcdMembers etcd = sim.startEtcd(ETCD_MEMBERS);
-            etcd.etcdctl("put", ETCD_PREFIX + "/config",
+            etcd.etcdctl(
+                    "put",
+                    ETCD_PREFIX + "/config",
                     "{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"" + backend + "\",\"VNI\":" + VNI + "}}");
             List<Node> nodes = List.of(sim.addNode("n1", 1), sim.addNode("n2", 2), sim.addNode("n3", 3));
             List<AgentProcess> agents = new ArrayList<>();
             for (Node n : nodes) {
-                List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain",
-                        "agent", "--etcd-endpoints", etcd.endpoints(), "--ip-masq"));
+                List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand(
+                        "io.jcni.agent.AgentMain", "agent", "--etcd-endpoints", etcd.endpoints(), "--ip-masq"));
                 cmd.addAll(1, AGENT_JVM_FLAGS);
                 agents.add(n.startAgent(cmd, work.resolve(backend + "-agent-" + n.name() + ".log")));
             }
             for (int i = 0; i < nodes.size(); i++) {
                 awaitReady(nodes.get(i), agents.get(i));
             }
-            say(backend + ": agents ready; adding a pod on n1 and on n2 (jcni add, served by the agents' plugin socket)");
-            List<String> jcni = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", cliClassPath,
+            say(backend
+                    + ": agents ready; adding a pod on n1 and on n2 (jcni add, served by the agents' plugin socket)");
+            List<String> jcni = List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-cp",
+                    cliClassPath,
                     "io.jcni.cli.Main");
             Map<String, String> env = Map.of("CNI_PATH", cniBin.toString());
             Pod p1 = nodes.get(0).addPod("n1p1", jcni, env);
             Pod p2 = nodes.get(1).addPod("n2p1", jcni, env);
             if (!sim.awaitPing(p1, p2.ip(), Duration.ofSeconds(10))) {
-                throw new IllegalStateException(backend + ": " + p1 + " does not reach " + p2 + "; agent logs in " + work);
+                throw new IllegalStateException(
+                        backend + ": " + p1 + " does not reach " + p2 + "; agent logs in " + work);
             }
             say(backend + ": " + p1 + " reaches " + p2);
 
@@ -278,8 +295,8 @@ public final class ClusterBench {
         Path conflist = node.cniConfDir().resolve(Handoff.CONFLIST);
         boolean ready = Procs.await(() -> Files.exists(conflist) || !agent.alive(), Duration.ofSeconds(90));
         if (!ready || !Files.exists(conflist)) {
-            throw new IllegalStateException("the agent on " + node.name() + " did not write its conflist within 90 s; its log:\n"
-                    + agent.logText());
+            throw new IllegalStateException("the agent on " + node.name()
+                    + " did not write its conflist within 90 s; its log:\n" + agent.logText());
         }
     }
 
@@ -318,9 +335,15 @@ public final class ClusterBench {
                     boolean pod = kind.equals("pod");
                     Map<String, Object> one = iperf(pod ? p1.netns() : n1.netns(), pod ? p2.ip() : n2.underlayIp());
                     runs.get(kind).add(one);
-                    say(String.format("%s: iperf3 %s %d/%d: %.2f Gbit/s, %d retransmits, %.3f CPU s/Gbit", backend,
-                            pod ? "pod→pod" : "node→node (underlay)", rep, iperfRepeats, (Double) one.get("gbps"),
-                            (Long) one.get("retransmits"), (Double) one.get("cpu_s_per_gbit")));
+                    say(String.format(
+                            "%s: iperf3 %s %d/%d: %.2f Gbit/s, %d retransmits, %.3f CPU s/Gbit",
+                            backend,
+                            pod ? "pod→pod" : "node→node (underlay)",
+                            rep,
+                            iperfRepeats,
+                            (Double) one.get("gbps"),
+                            (Long) one.get("retransmits"),
+                            (Double) one.get("cpu_s_per_gbit")));
                 }
             }
         } finally {
@@ -332,7 +355,13 @@ public final class ClusterBench {
         for (Map.Entry<String, List<Map<String, Object>>> e : runs.entrySet()) {
             Map<String, Object> s = new LinkedHashMap<>();
             for (String field : List.of("gbps", "retransmits", "cpu_s_per_gbit", "machine_cpu_s_per_gbit")) {
-                s.put(field, round(median(e.getValue().stream().map(m -> ((Number) m.get(field)).doubleValue()).toList()), 3));
+                s.put(
+                        field,
+                        round(
+                                median(e.getValue().stream()
+                                        .map(m -> ((Number) m.get(field)).doubleValue())
+                                        .toList()),
+                                3));
             }
             s.put("runs", e.getValue());
             r.put(e.getKey(), s);
@@ -340,8 +369,9 @@ public final class ClusterBench {
         Map<?, ?> u = (Map<?, ?>) r.get("underlay"), p = (Map<?, ?>) r.get("pod");
         r.put("ratio_gbps", round((Double) p.get("gbps") / (Double) u.get("gbps"), 3));
         r.put("ratio_cpu_s_per_gbit", round((Double) p.get("cpu_s_per_gbit") / (Double) u.get("cpu_s_per_gbit"), 3));
-        say(String.format("%s: median pod→pod %.2f Gbit/s vs underlay %.2f Gbit/s: %.2f×", backend, (Double) p.get("gbps"),
-                (Double) u.get("gbps"), (Double) r.get("ratio_gbps")));
+        say(String.format(
+                "%s: median pod→pod %.2f Gbit/s vs underlay %.2f Gbit/s: %.2f×",
+                backend, (Double) p.get("gbps"), (Double) u.get("gbps"), (Double) r.get("ratio_gbps")));
         return r;
     }
 
@@ -349,14 +379,23 @@ public final class ClusterBench {
     private Process iperfServer(String netns, String ip) {
         Process p;
         try {
-            p = new ProcessBuilder("ip", "netns", "exec", netns, "iperf3", "-s", "-B", ip, "-p", Integer.toString(IPERF_PORT))
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            p = new ProcessBuilder(
+                            "ip", "netns", "exec", netns, "iperf3", "-s", "-B", ip, "-p", Integer.toString(IPERF_PORT))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start iperf3 -s in " + netns + ": " + e.getMessage(), e);
         }
-        boolean listening = Procs.await(() -> !p.isAlive() || Procs.exec(new ProcessBuilder("ip", "netns", "exec", netns, "ss", "-ltnH"),
-                Duration.ofSeconds(10)).stdout().contains(ip + ":" + IPERF_PORT), Duration.ofSeconds(10));
+        boolean listening = Procs.await(
+                () -> !p.isAlive()
+                        || Procs.exec(
+                                        new ProcessBuilder("ip", "netns", "exec", netns, "ss", "-ltnH"),
+                                        Duration.ofSeconds(10))
+                                .stdout()
+                                .contains(ip + ":" + IPERF_PORT),
+                Duration.ofSeconds(10));
         if (!listening || !p.isAlive()) {
             Procs.kill(p);
             throw new IllegalStateException("iperf3 -s in " + netns + " on " + ip + " did not start listening");
@@ -374,17 +413,32 @@ public final class ClusterBench {
      */
     private Map<String, Object> iperf(String netns, String ip) {
         long busy0 = busyJiffies(), soft0 = ksoftirqdTicks();
-        ExecResult r = Procs.exec(new ProcessBuilder("ip", "netns", "exec", netns, "iperf3", "-c", ip, "-p", Integer.toString(IPERF_PORT),
-                "-t", Integer.toString(iperfSeconds), "-J"), Duration.ofSeconds(iperfSeconds + 60));
+        ExecResult r = Procs.exec(
+                new ProcessBuilder(
+                        "ip",
+                        "netns",
+                        "exec",
+                        netns,
+                        "iperf3",
+                        "-c",
+                        ip,
+                        "-p",
+                        Integer.toString(IPERF_PORT),
+                        "-t",
+                        Integer.toString(iperfSeconds),
+                        "-J"),
+                Duration.ofSeconds(iperfSeconds + 60));
         long busy1 = busyJiffies(), soft1 = ksoftirqdTicks();
         Map<String, Object> j;
         try {
             j = Json.parseObject(r.stdout().getBytes(StandardCharsets.UTF_8));
         } catch (JsonException e) {
-            throw new IllegalStateException("iperf3 -c " + ip + " in " + netns + " printed no JSON (exit " + r.exitCode() + "): " + r.output());
+            throw new IllegalStateException(
+                    "iperf3 -c " + ip + " in " + netns + " printed no JSON (exit " + r.exitCode() + "): " + r.output());
         }
         if (j.get("error") != null || !r.ok()) {
-            throw new IllegalStateException("iperf3 -c " + ip + " in " + netns + ": " + j.get("error") + " (exit " + r.exitCode() + ")");
+            throw new IllegalStateException(
+                    "iperf3 -c " + ip + " in " + netns + ": " + j.get("error") + " (exit " + r.exitCode() + ")");
         }
         Map<?, ?> end = (Map<?, ?>) j.get("end");
         Map<?, ?> received = (Map<?, ?>) end.get("sum_received"), sent = (Map<?, ?>) end.get("sum_sent");
@@ -430,7 +484,8 @@ public final class ClusterBench {
     /** Busy jiffies of all CPUs from the first line of /proc/stat (idle and iowait excluded). */
     private static long busyJiffies() {
         try {
-            String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+            String[] f =
+                    Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
             // cpu user nice system idle iowait irq softirq steal (guest time is counted in user already)
             long busy = 0;
             for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
@@ -451,7 +506,9 @@ public final class ClusterBench {
 
     private static long clockTicks() {
         try {
-            return Long.parseLong(Procs.exec(new ProcessBuilder("getconf", "CLK_TCK"), Duration.ofSeconds(5)).stdout().trim());
+            return Long.parseLong(Procs.exec(new ProcessBuilder("getconf", "CLK_TCK"), Duration.ofSeconds(5))
+                    .stdout()
+                    .trim());
         } catch (RuntimeException e) {
             return 100; // USER_HZ on every Linux architecture the JDK runs on
         }
@@ -466,11 +523,16 @@ public final class ClusterBench {
         }
     }
 
-    private Map<String, Object> convergence(String backend, EtcdMembers etcd, List<Node> nodes, List<AgentProcess> agents, boolean vxlan)
+    private Map<String, Object> convergence(
+            String backend, EtcdMembers etcd, List<Node> nodes, List<AgentProcess> agents, boolean vxlan)
             throws Exception {
         List<Peer> peers = fakePeers(nodes, samples + 1, vxlan);
-        List<Double> toNode1 = new ArrayList<>(), toAll = new ArrayList<>(), removeAll = new ArrayList<>(),
-                passNode1 = new ArrayList<>(), passAll = new ArrayList<>(), putAck = new ArrayList<>();
+        List<Double> toNode1 = new ArrayList<>(),
+                toAll = new ArrayList<>(),
+                removeAll = new ArrayList<>(),
+                passNode1 = new ArrayList<>(),
+                passAll = new ArrayList<>(),
+                putAck = new ArrayList<>();
         int timeouts = 0;
         // the poller's own CPU: it shares the machine with the agents it waits for
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -504,7 +566,8 @@ public final class ClusterBench {
                 boolean timedOut = seen == null || gone == null;
                 if (timedOut) {
                     timeouts++;
-                    say(backend + ": sample " + i + "/" + samples + ": TIMED OUT after " + CONVERGENCE_TIMEOUT.toSeconds() + " s");
+                    say(backend + ": sample " + i + "/" + samples + ": TIMED OUT after "
+                            + CONVERGENCE_TIMEOUT.toSeconds() + " s");
                     continue;
                 }
                 double first = (seen[0] - put[1]) / 1e6, last = 0, removed = 0;
@@ -526,9 +589,10 @@ public final class ClusterBench {
                 if (allMeasured(passes)) {
                     passAll.add(slowestPass);
                 }
-                say(String.format("%s: sample %d/%d: put acked in %.1f ms; programmed on n1 %.1f ms, on all 3 %.1f ms later "
-                        + "(n1's pass %.1f ms); removed from all %.1f ms after the delete", backend, i, samples,
-                        (put[1] - put[0]) / 1e6, first, last, passes[0], removed));
+                say(String.format(
+                        "%s: sample %d/%d: put acked in %.1f ms; programmed on n1 %.1f ms, on all 3 %.1f ms later "
+                                + "(n1's pass %.1f ms); removed from all %.1f ms after the delete",
+                        backend, i, samples, (put[1] - put[0]) / 1e6, first, last, passes[0], removed));
                 // a pause of random length: samples do not fall in step with the agents' 10 s drift check
                 sleep(ThreadLocalRandom.current().nextLong(100, 400));
             }
@@ -550,9 +614,15 @@ public final class ClusterBench {
         r.put("agent_pass_slowest_node_ms", dist(passAll));
         r.put("removed_all_nodes_ms", dist(removeAll));
         r.put("poller_cpu_share", pollWall == 0 ? null : round((double) pollCpu / pollWall, 3));
-        say(String.format("%s: lease → programmed on n1: p50 %.1f ms, p90 %.1f ms, max %.1f ms; agent's pass p50 %.1f ms; "
-                        + "the poller used %.0f%% of a CPU", backend, (Double) dist(toNode1).get("p50"), (Double) dist(toNode1).get("p90"),
-                (Double) dist(toNode1).get("max"), (Double) dist(passNode1).get("p50"), pollWall == 0 ? 0.0 : 100.0 * pollCpu / pollWall));
+        say(String.format(
+                "%s: lease → programmed on n1: p50 %.1f ms, p90 %.1f ms, max %.1f ms; agent's pass p50 %.1f ms; "
+                        + "the poller used %.0f%% of a CPU",
+                backend,
+                (Double) dist(toNode1).get("p50"),
+                (Double) dist(toNode1).get("p90"),
+                (Double) dist(toNode1).get("max"),
+                (Double) dist(passNode1).get("p50"),
+                pollWall == 0 ? 0.0 : 100.0 * pollCpu / pollWall));
         return r;
     }
 
@@ -592,7 +662,8 @@ public final class ClusterBench {
     static IpPrefix nodeSubnet(Node n) throws IOException {
         for (String line : Files.readAllLines(n.runDir().resolve("subnet.env"))) {
             if (line.startsWith("JCNI_SUBNET=")) {
-                return IpPrefix.parse(line.substring("JCNI_SUBNET=".length()).trim()).network();
+                return IpPrefix.parse(line.substring("JCNI_SUBNET=".length()).trim())
+                        .network();
             }
         }
         throw new IllegalStateException(n.name() + ": no JCNI_SUBNET in its subnet.env");
@@ -673,18 +744,20 @@ public final class ClusterBench {
      */
     static double passMillis(AgentProcess agent, String reason) {
         double[] found = {-1};
-        Procs.await(() -> {
-            for (String line : agent.logText().split("\n")) {
-                if (line.contains(reason + ":") || line.contains(reason + ",")) {
-                    Matcher m = PASS.matcher(line);
-                    if (m.find()) {
-                        found[0] = Double.parseDouble(m.group(1));
-                        return true;
+        Procs.await(
+                () -> {
+                    for (String line : agent.logText().split("\n")) {
+                        if (line.contains(reason + ":") || line.contains(reason + ",")) {
+                            Matcher m = PASS.matcher(line);
+                            if (m.find()) {
+                                found[0] = Double.parseDouble(m.group(1));
+                                return true;
+                            }
+                        }
                     }
-                }
-            }
-            return false;
-        }, Duration.ofSeconds(5));
+                    return false;
+                },
+                Duration.ofSeconds(5));
         return found[0];
     }
 
@@ -697,10 +770,13 @@ public final class ClusterBench {
         LeaseWriterProcess(EtcdMembers etcd) throws IOException, InterruptedException {
             List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=" + NamedNetns.pathOf(etcd.netns(1)), "--"));
             cmd.addAll(SimulatedCluster.javaCommand(LeaseWriter.class.getName(), etcd.endpoints(), ETCD_PREFIX));
-            process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            process = new ProcessBuilder(cmd)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
             in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
             Thread.ofVirtual().start(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                try (BufferedReader r =
+                        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                     for (String l = r.readLine(); l != null; l = r.readLine()) {
                         lines.add(l);
                     }
@@ -721,7 +797,8 @@ public final class ClusterBench {
             in.flush();
             String answer = lines.poll(300, TimeUnit.SECONDS); // a fill of thousands of leases takes a while
             if (answer == null || !answer.startsWith("ok ")) {
-                throw new IllegalStateException("LeaseWriter: " + command + ": " + (answer == null ? "no answer in 300 s" : answer));
+                throw new IllegalStateException(
+                        "LeaseWriter: " + command + ": " + (answer == null ? "no answer in 300 s" : answer));
             }
             String[] w = answer.split(" ");
             return new long[] {Long.parseLong(w[1]), Long.parseLong(w[2])};
@@ -756,7 +833,8 @@ public final class ClusterBench {
 
     // ---------------------------------------------------------------- the agent's footprint
 
-    private Map<String, Object> footprint(String backend, EtcdMembers etcd, List<Node> nodes, List<AgentProcess> agents, boolean vxlan)
+    private Map<String, Object> footprint(
+            String backend, EtcdMembers etcd, List<Node> nodes, List<AgentProcess> agents, boolean vxlan)
             throws Exception {
         // a third peer for every agent (two real nodes and this one), held while measuring
         Peer third = fakePeers(nodes, samples + 2, vxlan).getLast();
@@ -766,8 +844,8 @@ public final class ClusterBench {
             openAll(nodes, namespaces, handles);
             long[] put = writer.command(third.putCommand());
             if (awaitOnAll(handles, third, true, put[1]) == null) {
-                throw new IllegalStateException(backend + ": the third peer " + third.subnet() + " was not programmed within "
-                        + CONVERGENCE_TIMEOUT.toSeconds() + " s");
+                throw new IllegalStateException(backend + ": the third peer " + third.subnet()
+                        + " was not programmed within " + CONVERGENCE_TIMEOUT.toSeconds() + " s");
             }
         } finally {
             for (RouteNetlink h : handles) {
@@ -778,8 +856,11 @@ public final class ClusterBench {
             }
         }
         sleep(2000);
-        Map<String, Object> rss = new LinkedHashMap<>(), anon = new LinkedHashMap<>(), hwm = new LinkedHashMap<>(),
-                cpu = new LinkedHashMap<>(), threads = new LinkedHashMap<>();
+        Map<String, Object> rss = new LinkedHashMap<>(),
+                anon = new LinkedHashMap<>(),
+                hwm = new LinkedHashMap<>(),
+                cpu = new LinkedHashMap<>(),
+                threads = new LinkedHashMap<>();
         long[] pids = new long[agents.size()];
         long[] ticks0 = new long[agents.size()];
         List<Map<Long, ThreadTicks>> threads0 = new ArrayList<>();
@@ -789,7 +870,8 @@ public final class ClusterBench {
             anon.put(nodes.get(k).name(), status(pids[k], "RssAnon"));
             hwm.put(nodes.get(k).name(), status(pids[k], "VmHWM"));
         }
-        say(backend + ": agents' RSS with 3 peers (KiB): " + rss + "; measuring their CPU over " + idleSeconds + " s idle ...");
+        say(backend + ": agents' RSS with 3 peers (KiB): " + rss + "; measuring their CPU over " + idleSeconds
+                + " s idle ...");
         long b0 = busyJiffies();
         for (int k = 0; k < agents.size(); k++) {
             ticks0[k] = cpuTicks(pids[k]);
@@ -827,8 +909,11 @@ public final class ClusterBench {
                 try {
                     String stat = Files.readString(t.resolve("stat"));
                     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    m.put(Long.parseLong(t.getFileName().toString()),
-                            new ThreadTicks(Files.readString(t.resolve("comm")).trim(), Long.parseLong(f[11]) + Long.parseLong(f[12])));
+                    m.put(
+                            Long.parseLong(t.getFileName().toString()),
+                            new ThreadTicks(
+                                    Files.readString(t.resolve("comm")).trim(),
+                                    Long.parseLong(f[11]) + Long.parseLong(f[12])));
                 } catch (IOException exited) {
                     // the thread ended meanwhile
                 }
@@ -848,7 +933,9 @@ public final class ClusterBench {
             }
         }
         Map<String, Object> m = new LinkedHashMap<>();
-        byName.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(top)
+        byName.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(top)
                 .forEach(e -> m.put(e.getKey(), round(e.getValue() * 1000.0 / clockTicks, 1)));
         return m;
     }
@@ -858,14 +945,18 @@ public final class ClusterBench {
         if ("java".equals(comm(agent.pid()))) {
             return agent.pid();
         }
-        return ProcessHandle.of(agent.pid()).stream().flatMap(ProcessHandle::descendants)
-                .filter(h -> "java".equals(comm(h.pid()))).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no java process under " + agent)).pid();
+        return ProcessHandle.of(agent.pid()).stream()
+                .flatMap(ProcessHandle::descendants)
+                .filter(h -> "java".equals(comm(h.pid())))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no java process under " + agent))
+                .pid();
     }
 
     private static String comm(long pid) {
         try {
-            return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).trim();
+            return Files.readString(Path.of("/proc", Long.toString(pid), "comm"))
+                    .trim();
         } catch (IOException e) {
             return "";
         }
@@ -928,7 +1019,8 @@ public final class ClusterBench {
 
     private static List<String> loadAvg() {
         try {
-            return List.of(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")).subList(0, 3);
+            return List.of(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+"))
+                    .subList(0, 3);
         } catch (IOException e) {
             return List.of();
         }
@@ -936,7 +1028,9 @@ public final class ClusterBench {
 
     private static String uptime() {
         try {
-            return Procs.exec(new ProcessBuilder("uptime"), Duration.ofSeconds(5)).stdout().trim();
+            return Procs.exec(new ProcessBuilder("uptime"), Duration.ofSeconds(5))
+                    .stdout()
+                    .trim();
         } catch (RuntimeException e) {
             return "";
         }

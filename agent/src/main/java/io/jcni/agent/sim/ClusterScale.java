@@ -14,7 +14,6 @@ import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -66,11 +65,20 @@ public final class ClusterScale {
     private final Path out, work;
     private final boolean jfr;
     private final String run = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
-    private final long clockTicks = Long.parseLong(Procs.exec(new ProcessBuilder("getconf", "CLK_TCK"),
-            Duration.ofSeconds(5)).stdout().trim());
+    private final long clockTicks =
+            Long.parseLong(Procs.exec(new ProcessBuilder("getconf", "CLK_TCK"), Duration.ofSeconds(5))
+                    .stdout()
+                    .trim());
     private volatile SimulatedCluster current;
 
-    private ClusterScale(List<String> backends, List<Integer> counts, int samples, int idleSeconds, Path out, Path work, boolean jfr) {
+    private ClusterScale(
+            List<String> backends,
+            List<Integer> counts,
+            int samples,
+            int idleSeconds,
+            Path out,
+            Path work,
+            boolean jfr) {
         this.backends = backends;
         this.counts = counts;
         this.samples = samples;
@@ -89,15 +97,19 @@ public final class ClusterScale {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--backends" -> backends = List.of(args[++i].split(","));
-                case "--counts" -> counts = List.of(args[++i].split(",")).stream().map(Integer::parseInt).toList();
+                case "--counts" ->
+                    counts = List.of(args[++i].split(",")).stream()
+                            .map(Integer::parseInt)
+                            .toList();
                 case "--samples" -> samples = Integer.parseInt(args[++i]);
                 case "--idle" -> idle = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--work" -> work = Path.of(args[++i]);
                 case "--jfr" -> jfr = true;
                 default -> {
-                    System.err.println("usage: ClusterScale --out FILE --work DIR [--backends vxlan,host-gw] [--counts 1000,5000]"
-                            + " [--samples 50] [--idle 30] [--jfr]");
+                    System.err.println(
+                            "usage: ClusterScale --out FILE --work DIR [--backends vxlan,host-gw] [--counts 1000,5000]"
+                                    + " [--samples 50] [--idle 30] [--jfr]");
                     System.exit(2);
                 }
             }
@@ -130,7 +142,8 @@ public final class ClusterScale {
         res.put("backends", per);
         res.put("load_end", Files.readString(Path.of("/proc/loadavg")).trim());
         res.put("duration_s", ClusterBench.round((System.nanoTime() - started) / 1e9, 1));
-        AtomicFiles.write(out, (Json.writeIndented(res) + "\n").getBytes(StandardCharsets.UTF_8), "rw-r--r--", "rwxr-xr-x");
+        AtomicFiles.write(
+                out, (Json.writeIndented(res) + "\n").getBytes(StandardCharsets.UTF_8), "rw-r--r--", "rwxr-xr-x");
         say("written: " + out);
     }
 
@@ -149,7 +162,8 @@ public final class ClusterScale {
     private Map<String, Object> runBackend(String backend) throws Exception {
         boolean vxlan = backend.equals("vxlan");
         String prefix = PREFIX + run + (vxlan ? "v" : "h");
-        PrintWriter simLog = new PrintWriter(Files.newBufferedWriter(work.resolve(backend + "-sim.log"), StandardCharsets.UTF_8), true);
+        PrintWriter simLog = new PrintWriter(
+                Files.newBufferedWriter(work.resolve(backend + "-sim.log"), StandardCharsets.UTF_8), true);
         SimulatedCluster sim = SimulatedCluster.create(prefix, work.resolve("sim-" + backend), Trace.OFF, line -> {
             synchronized (simLog) {
                 simLog.println(line);
@@ -159,8 +173,11 @@ public final class ClusterScale {
         Map<String, Object> r = new LinkedHashMap<>();
         try {
             EtcdMembers etcd = sim.startEtcd(1);
-            etcd.etcdctl("put", ClusterBench.ETCD_PREFIX + "/config", "{\"Network\":\"10.244.0.0/16\",\"SubnetLen\":" + SUBNET_LEN
-                    + ",\"Backend\":{\"Type\":\"" + backend + "\",\"VNI\":" + VNI + "}}");
+            etcd.etcdctl(
+                    "put",
+                    ClusterBench.ETCD_PREFIX + "/config",
+                    "{\"Network\":\"10.244.0.0/16\",\"SubnetLen\":" + SUBNET_LEN + ",\"Backend\":{\"Type\":\"" + backend
+                            + "\",\"VNI\":" + VNI + "}}");
             List<Node> nodes = new ArrayList<>();
             try (ClusterBench.LeaseWriterProcess writer = new ClusterBench.LeaseWriterProcess(etcd)) {
                 AgentProcess agent = null;
@@ -171,14 +188,20 @@ public final class ClusterScale {
                     if (agent != null) {
                         agent.stop(); // its lease stays: one of the n peers
                     }
-                    long[] fill = writer.command("fill " + (n - nodes.size()) + " " + SUBNET_LEN + (vxlan ? " " + VNI : ""));
+                    long[] fill =
+                            writer.command("fill " + (n - nodes.size()) + " " + SUBNET_LEN + (vxlan ? " " + VNI : ""));
                     say(backend + ": " + (n - nodes.size()) + " fake leases in etcd (fill took "
                             + Math.round((fill[1] - fill[0]) / 1e6) + " ms); starting an agent on a new node");
                     node = sim.addNode("s" + k, k + 1);
                     prepare(node, vxlan);
                     nodes.add(node);
-                    List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain",
-                            "agent", "--etcd-endpoints", etcd.endpoints(), "--iface", "eth0"));
+                    List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand(
+                            "io.jcni.agent.AgentMain",
+                            "agent",
+                            "--etcd-endpoints",
+                            etcd.endpoints(),
+                            "--iface",
+                            "eth0"));
                     List<String> jvm = new ArrayList<>(JvmOptions.agent());
                     if (jfr && last) {
                         jvm.add("-XX:StartFlightRecording=filename=" + work.resolve(backend + "-agent.jfr")
@@ -191,7 +214,9 @@ public final class ClusterScale {
                     Map<String, Object> c = new LinkedHashMap<>();
                     c.put("peers", (long) n);
                     c.putAll(awaitProgrammed(node, agent, n, vxlan, t0));
-                    agent.awaitLog(" changes in ", Duration.ofSeconds(30)); // the pass is logged once it ended: after its last change
+                    agent.awaitLog(
+                            " changes in ",
+                            Duration.ofSeconds(30)); // the pass is logged once it ended: after its last change
                     c.put("passes", passes(agent));
                     say(backend + ": " + n + " peers: " + c);
                     if (last) {
@@ -218,7 +243,8 @@ public final class ClusterScale {
 
     /** No default route (so that a route lookup answers only through a peer's route); for host-gw the fake peers' /16 on eth0. */
     static void prepare(Node node, boolean vxlan) {
-        try (NetNs ns = NetNs.openNamed(node.netns()); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+        try (NetNs ns = NetNs.openNamed(node.netns());
+                RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
             for (Route r : nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN)) {
                 if (r.destination().length() == 0) {
                     nl.routes().delete(r);
@@ -256,7 +282,8 @@ public final class ClusterScale {
     /** Polls the node every 10 ms until {@code n} peers are programmed: ms from the agent's start to each kind complete. */
     private Map<String, Object> awaitProgrammed(Node node, AgentProcess agent, int n, boolean vxlan, long t0) {
         Map<String, Object> m = new LinkedHashMap<>();
-        try (NetNs ns = NetNs.openNamed(node.netns()); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+        try (NetNs ns = NetNs.openNamed(node.netns());
+                RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
             long first = 0;
             long deadline = t0 + PROGRAM_TIMEOUT.toNanos();
             while (true) {
@@ -272,15 +299,16 @@ public final class ClusterScale {
                     return m;
                 }
                 if (now > deadline || !agent.alive()) {
-                    throw new IllegalStateException("not all " + n + " peers programmed (routes, neighbours, fdb: " + c[0] + ", "
-                            + c[1] + ", " + c[2] + "); the agent's log: " + agent.log());
+                    throw new IllegalStateException("not all " + n + " peers programmed (routes, neighbours, fdb: "
+                            + c[0] + ", " + c[1] + ", " + c[2] + "); the agent's log: " + agent.log());
                 }
                 LockSupport.parkNanos(10_000_000);
             }
         }
     }
 
-    private static final Pattern PASS = Pattern.compile("jcni agent: (.*): ([0-9]+) peers, ([0-9]+) changes in ([0-9.]+) ms");
+    private static final Pattern PASS =
+            Pattern.compile("jcni agent: (.*): ([0-9]+) peers, ([0-9]+) changes in ([0-9.]+) ms");
 
     /** The agent's passes so far, from its log: reason, peers, changes, ms. */
     private static List<Object> passes(AgentProcess agent) {
@@ -326,7 +354,9 @@ public final class ClusterScale {
             }
         }
         Map<String, Object> threads = new LinkedHashMap<>();
-        byName.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(6)
+        byName.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(6)
                 .forEach(e -> threads.put(e.getKey(), ClusterBench.round(e.getValue() * 1000.0 / clockTicks, 1)));
         m.put("idle_cpu_ms_by_thread", threads);
         m.put("drift_passes_meanwhile", (long) (idleSeconds / 10));
@@ -335,17 +365,27 @@ public final class ClusterScale {
     }
 
     /** Single new leases with every other peer present: put → route in the kernel, and delete → gone. */
-    private Map<String, Object> newLeases(String backend, ClusterBench.LeaseWriterProcess writer, Node node, List<Node> nodes,
-                                          AgentProcess agent, boolean vxlan) throws Exception {
+    private Map<String, Object> newLeases(
+            String backend,
+            ClusterBench.LeaseWriterProcess writer,
+            Node node,
+            List<Node> nodes,
+            AgentProcess agent,
+            boolean vxlan)
+            throws Exception {
         Set<IpPrefix> taken = new HashSet<>();
         for (Node n : nodes) {
             taken.add(ClusterBench.nodeSubnet(n));
         }
-        List<Double> ackToRoute = new ArrayList<>(), putToRoute = new ArrayList<>(), ack = new ArrayList<>(),
-                pass = new ArrayList<>(), delToGone = new ArrayList<>();
+        List<Double> ackToRoute = new ArrayList<>(),
+                putToRoute = new ArrayList<>(),
+                ack = new ArrayList<>(),
+                pass = new ArrayList<>(),
+                delToGone = new ArrayList<>();
         String device = vxlan ? Dataplane.vxlanDevice(VNI) : "eth0";
         int index = (1 << (SUBNET_LEN - 16)) - 2; // the bottom of the network, far from the fills at the top
-        try (NetNs ns = NetNs.openNamed(node.netns()); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+        try (NetNs ns = NetNs.openNamed(node.netns());
+                RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
             for (int s = 0; s <= samples; s++) { // sample 0 warms up
                 Lease l;
                 do {
@@ -356,13 +396,15 @@ public final class ClusterScale {
                 long[] t = writer.command(put);
                 long at = awaitDevice(nl, probe, device, t[0]);
                 if (at < 0) {
-                    throw new IllegalStateException(backend + ": " + l.subnet() + " not routed within " + SAMPLE_TIMEOUT);
+                    throw new IllegalStateException(
+                            backend + ": " + l.subnet() + " not routed within " + SAMPLE_TIMEOUT);
                 }
                 double passMs = ClusterBench.passMillis(agent, "node " + l.publicIp() + " joined with " + l.subnet());
                 long[] d = writer.command("del " + l.subnet());
                 long gone = awaitDevice(nl, probe, null, d[0]);
                 if (gone < 0) {
-                    throw new IllegalStateException(backend + ": " + l.subnet() + " still routed " + SAMPLE_TIMEOUT + " after its delete");
+                    throw new IllegalStateException(
+                            backend + ": " + l.subnet() + " still routed " + SAMPLE_TIMEOUT + " after its delete");
                 }
                 if (s == 0) {
                     continue;
@@ -380,8 +422,10 @@ public final class ClusterScale {
         m.put("put_ack_to_route_ms", dist(ackToRoute));
         m.put("agent_pass_ms", dist(pass));
         m.put("delete_ack_to_gone_ms", dist(delToGone));
-        say(backend + ": new lease with all peers present: put ack → route p50/p99 " + ((Map<?, ?>) m.get("put_ack_to_route_ms")).get("p50")
-                + " / " + ((Map<?, ?>) m.get("put_ack_to_route_ms")).get("p99") + " ms; pass p50 " + ((Map<?, ?>) m.get("agent_pass_ms")).get("p50") + " ms");
+        say(backend + ": new lease with all peers present: put ack → route p50/p99 "
+                + ((Map<?, ?>) m.get("put_ack_to_route_ms")).get("p50") + " / "
+                + ((Map<?, ?>) m.get("put_ack_to_route_ms")).get("p99") + " ms; pass p50 "
+                + ((Map<?, ?>) m.get("agent_pass_ms")).get("p50") + " ms");
         return m;
     }
 

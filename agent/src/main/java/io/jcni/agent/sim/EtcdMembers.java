@@ -1,7 +1,6 @@
 package io.jcni.agent.sim;
 
 import io.jcni.netlink.ns.NamedNetns;
-
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,6 +24,7 @@ public final class EtcdMembers {
     public static final int MAX_MEMBERS = 8;
     /** Raft timing for fast recovery on one machine (etcd's defaults, 100/1000 ms, are for real networks). */
     static final int HEARTBEAT_MS = 50, ELECTION_MS = 500;
+
     private static final Duration ETCDCTL_TIMEOUT = Duration.ofSeconds(20);
 
     private final SimulatedCluster cluster;
@@ -119,24 +119,44 @@ public final class EtcdMembers {
         for (int k = 1; k <= size; k++) {
             initial.add("e" + k + "=http://" + ip(k) + ":" + PEER_PORT);
         }
-        List<String> cmd = List.of("nsenter", "--net=" + NamedNetns.pathOf(netns(i)), "--", "etcd",
-                "--name", "e" + i,
-                "--data-dir", dataDir(i).toString(),
-                "--listen-client-urls", endpoint(i),
-                "--advertise-client-urls", endpoint(i),
-                "--listen-peer-urls", "http://" + ip(i) + ":" + PEER_PORT,
-                "--initial-advertise-peer-urls", "http://" + ip(i) + ":" + PEER_PORT,
-                "--initial-cluster", initial.toString(),
-                "--initial-cluster-state", "new",
-                "--initial-cluster-token", cluster.prefix(),
-                "--heartbeat-interval", Integer.toString(HEARTBEAT_MS),
-                "--election-timeout", Integer.toString(ELECTION_MS),
-                "--logger", "zap", "--log-outputs", "stderr");
+        List<String> cmd = List.of(
+                "nsenter",
+                "--net=" + NamedNetns.pathOf(netns(i)),
+                "--",
+                "etcd",
+                "--name",
+                "e" + i,
+                "--data-dir",
+                dataDir(i).toString(),
+                "--listen-client-urls",
+                endpoint(i),
+                "--advertise-client-urls",
+                endpoint(i),
+                "--listen-peer-urls",
+                "http://" + ip(i) + ":" + PEER_PORT,
+                "--initial-advertise-peer-urls",
+                "http://" + ip(i) + ":" + PEER_PORT,
+                "--initial-cluster",
+                initial.toString(),
+                "--initial-cluster-state",
+                "new",
+                "--initial-cluster-token",
+                cluster.prefix(),
+                "--heartbeat-interval",
+                Integer.toString(HEARTBEAT_MS),
+                "--election-timeout",
+                Integer.toString(ELECTION_MS),
+                "--logger",
+                "zap",
+                "--log-outputs",
+                "stderr");
         try {
             Files.createDirectories(dir);
-            processes[i] = new ProcessBuilder(cmd).redirectErrorStream(true)
+            processes[i] = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log(i).toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start etcd member e" + i + ": " + e.getMessage(), e);
         }
@@ -162,16 +182,20 @@ public final class EtcdMembers {
      */
     public void waitHealthy(Duration within) {
         ExecResult[] last = new ExecResult[1];
-        boolean ok = Procs.await(() -> {
-            if (liveEndpoints().isEmpty()) {
-                return false;
-            }
-            last[0] = tryEtcdctl("endpoint", "health");
-            return last[0].ok();
-        }, within);
+        boolean ok = Procs.await(
+                () -> {
+                    if (liveEndpoints().isEmpty()) {
+                        return false;
+                    }
+                    last[0] = tryEtcdctl("endpoint", "health");
+                    return last[0].ok();
+                },
+                within);
         if (!ok) {
             throw new IllegalStateException("etcd not healthy within " + within.toSeconds() + " s"
-                    + (last[0] == null ? ": no member running" : ": " + last[0].output().strip()));
+                    + (last[0] == null
+                            ? ": no member running"
+                            : ": " + last[0].output().strip()));
         }
     }
 
@@ -179,7 +203,8 @@ public final class EtcdMembers {
     public String etcdctl(String... args) {
         ExecResult r = tryEtcdctl(args);
         if (!r.ok()) {
-            throw new IllegalStateException("etcdctl " + String.join(" ", args) + " exited " + r.exitCode() + ": " + r.output().strip());
+            throw new IllegalStateException("etcdctl " + String.join(" ", args) + " exited " + r.exitCode() + ": "
+                    + r.output().strip());
         }
         return r.stdout();
     }
@@ -200,8 +225,17 @@ public final class EtcdMembers {
         if (from == null) {
             throw new IllegalStateException("no etcd member is running");
         }
-        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=" + NamedNetns.pathOf(from), "--", "etcdctl",
-                "--endpoints", liveEndpoints(), "--dial-timeout", "2s", "--command-timeout", "5s"));
+        List<String> cmd = new ArrayList<>(List.of(
+                "nsenter",
+                "--net=" + NamedNetns.pathOf(from),
+                "--",
+                "etcdctl",
+                "--endpoints",
+                liveEndpoints(),
+                "--dial-timeout",
+                "2s",
+                "--command-timeout",
+                "5s"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(Map.of("ETCDCTL_API", "3"));

@@ -8,7 +8,6 @@ import io.jcni.agent.NetworkConfig;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -47,7 +46,8 @@ public final class LeaseWriter {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1 || args.length > 2) {
-            System.err.println("usage: LeaseWriter ENDPOINTS [PREFIX]   (commands on stdin: put SUBNET PUBLIC_IP [VTEP_MAC VNI] | del SUBNET)");
+            System.err.println(
+                    "usage: LeaseWriter ENDPOINTS [PREFIX]   (commands on stdin: put SUBNET PUBLIC_IP [VTEP_MAC VNI] | del SUBNET)");
             System.exit(2);
         }
         List<URI> endpoints = new ArrayList<>();
@@ -64,14 +64,18 @@ public final class LeaseWriter {
             for (String line = in.readLine(); line != null; line = in.readLine()) {
                 String[] w = line.trim().split("\\s+");
                 try {
-                    out.println(switch (w[0]) {
-                        case "put" -> put(client, prefix, w);
-                        case "del" -> del(client, prefix, w);
-                        case "fill" -> fill(client, prefix, w);
-                        default -> throw new IllegalArgumentException("unknown command \"" + w[0] + "\"");
-                    });
+                    out.println(
+                            switch (w[0]) {
+                                case "put" -> put(client, prefix, w);
+                                case "del" -> del(client, prefix, w);
+                                case "fill" -> fill(client, prefix, w);
+                                default -> throw new IllegalArgumentException("unknown command \"" + w[0] + "\"");
+                            });
                 } catch (Exception e) {
-                    out.println("error " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replace('\n', ' ')));
+                    out.println("error "
+                            + (e.getMessage() == null
+                                    ? e.getClass().getSimpleName()
+                                    : e.getMessage().replace('\n', ' ')));
                 }
             }
         }
@@ -83,8 +87,13 @@ public final class LeaseWriter {
         }
         IpPrefix subnet = IpPrefix.parse(w[1]);
         boolean vxlan = w.length == 5;
-        Lease lease = new Lease(subnet, IpAddress.parse(w[2]), vxlan ? NetworkConfig.VXLAN : NetworkConfig.HOST_GW,
-                vxlan ? MacAddress.parse(w[3]) : null, vxlan ? Integer.parseInt(w[4]) : 0, 0);
+        Lease lease = new Lease(
+                subnet,
+                IpAddress.parse(w[2]),
+                vxlan ? NetworkConfig.VXLAN : NetworkConfig.HOST_GW,
+                vxlan ? MacAddress.parse(w[3]) : null,
+                vxlan ? Integer.parseInt(w[4]) : 0,
+                0);
         ByteSequence key = bytes(key(prefix, subnet)), value = bytes(lease.valueJson());
         long t0 = System.nanoTime();
         client.getKVClient().put(key, value).get(10, TimeUnit.SECONDS);
@@ -120,9 +129,11 @@ public final class LeaseWriter {
         if (i < 0 || i >= count - 1 || i >= 250 * 256) {
             throw new IllegalArgumentException("fake lease " + i + ": out of range for /" + subnetLen);
         }
-        IpPrefix subnet = new IpPrefix(IpAddress.parse("10.244.0.0").add((long) (count - 1 - i) << (32 - subnetLen)), subnetLen);
+        IpPrefix subnet =
+                new IpPrefix(IpAddress.parse("10.244.0.0").add((long) (count - 1 - i) << (32 - subnetLen)), subnetLen);
         IpAddress ip = IpAddress.parse("198.19." + (i / 250) + "." + (i % 250 + 1));
-        MacAddress mac = vni == 0 ? null
+        MacAddress mac = vni == 0
+                ? null
                 : MacAddress.of(new byte[] {0x0a, 0x6a, 0x63, (byte) (i >> 16), (byte) (i >> 8), (byte) i});
         return new Lease(subnet, ip, vni == 0 ? NetworkConfig.HOST_GW : NetworkConfig.VXLAN, mac, vni, 0);
     }
@@ -135,14 +146,18 @@ public final class LeaseWriter {
         int vni = w.length == 4 ? Integer.parseInt(w[3]) : 0;
         long t0 = System.nanoTime();
         int created = 0;
-        java.util.ArrayDeque<java.util.concurrent.CompletableFuture<io.etcd.jetcd.kv.TxnResponse>> pending = new java.util.ArrayDeque<>();
+        java.util.ArrayDeque<java.util.concurrent.CompletableFuture<io.etcd.jetcd.kv.TxnResponse>> pending =
+                new java.util.ArrayDeque<>();
         while (filled + created < count || !pending.isEmpty()) {
             while (filled + created + pending.size() < count && pending.size() < IN_FLIGHT) {
                 Lease l = fake(nextFake++, subnetLen, vni);
                 ByteSequence key = bytes(key(prefix, l.subnet()));
-                pending.add(client.getKVClient().txn()
-                        .If(new io.etcd.jetcd.op.Cmp(key, io.etcd.jetcd.op.Cmp.Op.EQUAL, io.etcd.jetcd.op.CmpTarget.createRevision(0)))
-                        .Then(io.etcd.jetcd.op.Op.put(key, bytes(l.valueJson()), io.etcd.jetcd.options.PutOption.DEFAULT))
+                pending.add(client.getKVClient()
+                        .txn()
+                        .If(new io.etcd.jetcd.op.Cmp(
+                                key, io.etcd.jetcd.op.Cmp.Op.EQUAL, io.etcd.jetcd.op.CmpTarget.createRevision(0)))
+                        .Then(io.etcd.jetcd.op.Op.put(
+                                key, bytes(l.valueJson()), io.etcd.jetcd.options.PutOption.DEFAULT))
                         .commit());
             }
             if (pending.poll().get(30, TimeUnit.SECONDS).isSucceeded()) {

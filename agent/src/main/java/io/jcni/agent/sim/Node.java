@@ -6,7 +6,6 @@ import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
-
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -123,13 +122,30 @@ public final class Node {
         // exec sleep only after every mount succeeded: its name tells the mounts are done
         String script = "mount --bind \"$1\" " + CNI_CONF_DIR + " && mount --bind \"$2\" " + RUN_DIR
                 + " && mount --bind \"$3\" " + CNI_CACHE_DIR + " && exec sleep infinity";
-        List<String> cmd = List.of("nsenter", "--net=" + NamedNetns.pathOf(netns), "--", "unshare", "--mount", "--propagation", "slave",
-                "--", "sh", "-c", script, "node-init", cniConfDir().toString(), runDir().toString(), cniCacheDir().toString());
+        List<String> cmd = List.of(
+                "nsenter",
+                "--net=" + NamedNetns.pathOf(netns),
+                "--",
+                "unshare",
+                "--mount",
+                "--propagation",
+                "slave",
+                "--",
+                "sh",
+                "-c",
+                script,
+                "node-init",
+                cniConfDir().toString(),
+                runDir().toString(),
+                cniCacheDir().toString());
         Path log = dir.resolve("init.log");
         cluster.log("node " + name + ": " + Procs.shellJoin(cmd));
         try {
-            init = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            init = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start();
         } catch (IOException e) {
             throw new IllegalStateException("node " + name + ": cannot start its init process: " + e.getMessage(), e);
         }
@@ -139,8 +155,8 @@ public final class Node {
         if (!ready || !p.isAlive()) {
             String why = readTrimmed(log);
             Procs.kill(p);
-            throw new IllegalStateException("node " + name + ": the init process " + (ready ? "failed" : "did not get ready in 20 s")
-                    + (why.isEmpty() ? "" : ": " + why));
+            throw new IllegalStateException("node " + name + ": the init process "
+                    + (ready ? "failed" : "did not get ready in 20 s") + (why.isEmpty() ? "" : ": " + why));
         }
         cluster.log("node " + name + ": init pid " + p.pid() + " holds the node's mounts");
     }
@@ -162,8 +178,8 @@ public final class Node {
     }
 
     private ProcessBuilder onNode(List<String> cmd, Map<String, String> env) {
-        List<String> full = new ArrayList<>(List.of("nsenter", "--target", Long.toString(initPid()), "--net", "--mount",
-                "--wd=" + dir, "--"));
+        List<String> full = new ArrayList<>(
+                List.of("nsenter", "--target", Long.toString(initPid()), "--net", "--mount", "--wd=" + dir, "--"));
         full.addAll(cmd);
         ProcessBuilder pb = new ProcessBuilder(full);
         if (env != null) {
@@ -178,9 +194,13 @@ public final class Node {
      * (null: discarded), stdin empty. The process is this node's: the cluster's close() ends it.
      */
     public Process run(List<String> cmd, Map<String, String> env, Path logFile) {
-        ProcessBuilder pb = onNode(cmd, env).redirectErrorStream(true)
+        ProcessBuilder pb = onNode(cmd, env)
+                .redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(logFile == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+                .redirectOutput(
+                        logFile == null
+                                ? ProcessBuilder.Redirect.DISCARD
+                                : ProcessBuilder.Redirect.appendTo(logFile.toFile()));
         Process p;
         synchronized (processes) {
             cluster.checkOpen();
@@ -235,13 +255,14 @@ public final class Node {
         cluster.createNamespace(ns);
         String containerId = ns;
         List<String> cmd = new ArrayList<>(jcniCommand);
-        cmd.addAll(List.of("add", SimulatedCluster.NETWORK, NamedNetns.pathOf(ns), "--container-id", containerId, "-o", "json"));
+        cmd.addAll(List.of(
+                "add", SimulatedCluster.NETWORK, NamedNetns.pathOf(ns), "--container-id", containerId, "-o", "json"));
         String ip;
         try {
             ExecResult r = exec(cmd, env, CNI_TIMEOUT);
             if (!r.ok()) {
-                throw new IllegalStateException("node " + name + ": jcni add for pod " + podName + " exited " + r.exitCode() + ": "
-                        + r.output().strip());
+                throw new IllegalStateException("node " + name + ": jcni add for pod " + podName + " exited "
+                        + r.exitCode() + ": " + r.output().strip());
             }
             ip = firstIpv4(r.stdout());
         } catch (RuntimeException e) {
@@ -265,7 +286,8 @@ public final class Node {
             throw new IllegalArgumentException(pod + " is not on node " + name);
         }
         List<String> cmd = new ArrayList<>(pod.jcniCommand);
-        cmd.addAll(List.of("del", SimulatedCluster.NETWORK, NamedNetns.pathOf(pod.netns()), "--container-id", pod.containerId()));
+        cmd.addAll(List.of(
+                "del", SimulatedCluster.NETWORK, NamedNetns.pathOf(pod.netns()), "--container-id", pod.containerId()));
         ExecResult r;
         try {
             r = exec(cmd, pod.env, CNI_TIMEOUT);
@@ -276,8 +298,8 @@ public final class Node {
             cluster.deleteNamespace(pod.netns());
         }
         if (!r.ok()) {
-            throw new IllegalStateException("node " + name + ": jcni del for pod " + pod.name() + " exited " + r.exitCode() + ": "
-                    + r.output().strip());
+            throw new IllegalStateException("node " + name + ": jcni del for pod " + pod.name() + " exited "
+                    + r.exitCode() + ": " + r.output().strip());
         }
         cluster.log("node " + name + ": pod " + pod.name() + " removed");
     }
@@ -306,7 +328,8 @@ public final class Node {
         try {
             result = Json.parseObject(resultJson.substring(start).getBytes(StandardCharsets.UTF_8));
         } catch (JsonException e) {
-            throw new IllegalStateException("jcni add printed no JSON result (" + e.getMessage() + "): " + resultJson.strip());
+            throw new IllegalStateException(
+                    "jcni add printed no JSON result (" + e.getMessage() + "): " + resultJson.strip());
         }
         if (result.get("ips") instanceof List<?> ips) {
             for (Object o : ips) {

@@ -17,7 +17,14 @@ public final class Pod {
     final List<String> jcniCommand;
     final Map<String, String> env;
 
-    Pod(String name, String netns, String containerId, String ip, Node node, List<String> jcniCommand, Map<String, String> env) {
+    Pod(
+            String name,
+            String netns,
+            String containerId,
+            String ip,
+            Node node,
+            List<String> jcniCommand,
+            Map<String, String> env) {
         this.name = name;
         this.netns = netns;
         this.containerId = containerId;

@@ -3,7 +3,6 @@ package io.jcni.agent.sim;
 import io.jcni.cni.io.Processes;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
-
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -36,7 +35,8 @@ final class Procs {
     static ExecResult exec(ProcessBuilder pb, Duration timeout) {
         Process p;
         try {
-            p = pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            p = pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + pb.command() + ": " + e.getMessage(), e);
         }
@@ -59,9 +59,13 @@ final class Procs {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while running " + pb.command(), e);
         }
-        ExecResult r = new ExecResult(p.isAlive() ? -1 : p.exitValue(), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        ExecResult r = new ExecResult(
+                p.isAlive() ? -1 : p.exitValue(),
+                out.toString(StandardCharsets.UTF_8),
+                err.toString(StandardCharsets.UTF_8));
         if (!done) {
-            throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s: " + pb.command() + "\n" + r.output());
+            throw new IllegalStateException(
+                    "timed out after " + timeout.toSeconds() + " s: " + pb.command() + "\n" + r.output());
         }
         return r;
     }
@@ -156,7 +160,10 @@ final class Procs {
 
     private static long netnsInode(long pid) {
         try {
-            return parseInode(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", "net")).toString(), "net:[");
+            return parseInode(
+                    Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", "net"))
+                            .toString(),
+                    "net:[");
         } catch (IOException | RuntimeException e) {
             return -1; // exited, or a kernel thread
         }
@@ -204,7 +211,8 @@ final class Procs {
         if (inode.isEmpty()) {
             return false;
         }
-        Set<String> wanted = Set.of(NamedNetns.pathOf(netns), "net:[" + inode.iterator().next() + "]");
+        Set<String> wanted =
+                Set.of(NamedNetns.pathOf(netns), "net:[" + inode.iterator().next() + "]");
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
             for (Path proc : procs) {
                 try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {

@@ -11,7 +11,6 @@ import io.jcni.netlink.probe.TcpProbe;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,11 +69,13 @@ public final class SimulatedCluster implements AutoCloseable {
     private final String prefix;
     /** The underlay's first three octets, {@code 198.18.0}: every address on it is this plus a host number. */
     private final String underlayNet;
+
     private final Path baseDir;
     private final Trace trace;
     private final Consumer<String> log;
     /** Namespaces created, in order of creation (deleted in reverse). */
     private final Set<String> namespaces = new LinkedHashSet<>();
+
     private final List<Node> nodes = new ArrayList<>();
     private final Set<Integer> nodeIndexes = new HashSet<>();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -107,19 +108,26 @@ public final class SimulatedCluster implements AutoCloseable {
      * the RFC 2544 lab range 198.18.0.0/15 ({@code 198.18.2.0/24}): simulations on different
      * underlays cannot be mistaken for each other in a log or a trace.
      */
-    public static SimulatedCluster create(String prefix, Path baseDir, Trace trace, Consumer<String> log, String underlay) {
+    public static SimulatedCluster create(
+            String prefix, Path baseDir, Trace trace, Consumer<String> log, String underlay) {
         IpPrefix u = underlay == null ? null : IpPrefix.parse(underlay);
-        if (u == null || !u.isV4() || u.length() != 24 || !u.network().equals(u) || !IpPrefix.parse("198.18.0.0/15").contains(u.address())) {
+        if (u == null
+                || !u.isV4()
+                || u.length() != 24
+                || !u.network().equals(u)
+                || !IpPrefix.parse("198.18.0.0/15").contains(u.address())) {
             throw new IllegalArgumentException("a simulation's underlay is a /24 of 198.18.0.0/15, not " + underlay);
         }
         String a = u.address().toString();
         String net = a.substring(0, a.lastIndexOf('.'));
         if (prefix == null || !PREFIX.matcher(prefix).matches()) {
-            throw new IllegalArgumentException("a simulation prefix is 3-64 characters of [A-Za-z0-9._-], not \"" + prefix + "\"");
+            throw new IllegalArgumentException(
+                    "a simulation prefix is 3-64 characters of [A-Za-z0-9._-], not \"" + prefix + "\"");
         }
         baseDir = baseDir.toAbsolutePath().normalize();
         if (baseDir.getNameCount() < 2) {
-            throw new IllegalArgumentException("refusing " + baseDir + " as the simulation's directory: close() deletes it");
+            throw new IllegalArgumentException(
+                    "refusing " + baseDir + " as the simulation's directory: close() deletes it");
         }
         requireNewDirectory(baseDir);
         SimulatedCluster c = new SimulatedCluster(prefix, net, baseDir, trace, log);
@@ -141,7 +149,8 @@ public final class SimulatedCluster implements AutoCloseable {
             if (Files.exists(dir)) {
                 try (Stream<Path> s = Files.list(dir)) {
                     if (s.findAny().isPresent()) {
-                        throw new IllegalArgumentException(dir + " is not empty: the simulation needs a directory of its own (close() deletes it)");
+                        throw new IllegalArgumentException(dir
+                                + " is not empty: the simulation needs a directory of its own (close() deletes it)");
                     }
                 }
             }
@@ -161,8 +170,8 @@ public final class SimulatedCluster implements AutoCloseable {
         }
         createNamespace(outsideNetns());
         attachToUnderlay(outsideNetns(), "vout", outsideIp(), false);
-        log("underlay " + ul + " (bridge " + UNDERLAY_BRIDGE + ", " + underlaySubnet() + "), outside host " + outsideNetns() + " at "
-                + outsideIp());
+        log("underlay " + ul + " (bridge " + UNDERLAY_BRIDGE + ", " + underlaySubnet() + "), outside host "
+                + outsideNetns() + " at " + outsideIp());
     }
 
     public String prefix() {
@@ -331,7 +340,8 @@ public final class SimulatedCluster implements AutoCloseable {
      * saw, or null when no connection was made within 3 s.
      */
     public String peerSeenBy(String serverNetns, String serverIp, String clientNetns) {
-        try (NetNs server = NetNs.openNamed(serverNetns); NetNs client = NetNs.openNamed(clientNetns)) {
+        try (NetNs server = NetNs.openNamed(serverNetns);
+                NetNs client = NetNs.openNamed(clientNetns)) {
             return TcpProbe.peerSeen(server, IpAddress.parse(serverIp), 0, client, 3000);
         }
     }
@@ -356,9 +366,14 @@ public final class SimulatedCluster implements AutoCloseable {
         if (cp.isBlank()) {
             cp = System.getProperty("java.class.path");
         }
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 // native access for netlink; sun.misc.Unsafe for jetcd's protobuf (else a warning per start)
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp", cp, mainClass));
+                "--enable-native-access=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow",
+                "-cp",
+                cp,
+                mainClass));
         cmd.addAll(List.of(args));
         return cmd;
     }
@@ -378,10 +393,12 @@ public final class SimulatedCluster implements AutoCloseable {
     /** {@code <prefix><name>} for a node or pod, refusing reserved and malformed names. */
     String newNamespaceName(String name, String what) {
         if (name == null || !MEMBER.matcher(name).matches()) {
-            throw new IllegalArgumentException("a " + what + " name is lower-case letters, digits and '-' (at most 63), not \"" + name + "\"");
+            throw new IllegalArgumentException(
+                    "a " + what + " name is lower-case letters, digits and '-' (at most 63), not \"" + name + "\"");
         }
         if (RESERVED.matcher(name).matches()) {
-            throw new IllegalArgumentException("\"" + name + "\" is reserved (ul, out and e<N> are the simulation's own)");
+            throw new IllegalArgumentException(
+                    "\"" + name + "\" is reserved (ul, out and e<N> are the simulation's own)");
         }
         return prefix + name;
     }
@@ -423,9 +440,13 @@ public final class SimulatedCluster implements AutoCloseable {
      */
     void attachToUnderlay(String ns, String port, String ip, boolean viaOutside) {
         try (NetNs target = NetNs.openNamed(ns);
-             RouteNetlink ul = RouteNetlink.open(underlayHandle, trace);
-             RouteNetlink in = RouteNetlink.open(target, trace)) {
-            ul.links().add(LinkSpec.veth(port, "eth0").peerNetns(target).master(UNDERLAY_BRIDGE).up());
+                RouteNetlink ul = RouteNetlink.open(underlayHandle, trace);
+                RouteNetlink in = RouteNetlink.open(target, trace)) {
+            ul.links()
+                    .add(LinkSpec.veth(port, "eth0")
+                            .peerNetns(target)
+                            .master(UNDERLAY_BRIDGE)
+                            .up());
             in.links().setUp("lo");
             in.addresses().add("eth0", new IpPrefix(IpAddress.parse(ip), 24));
             in.links().setUp("eth0");
@@ -531,7 +552,8 @@ public final class SimulatedCluster implements AutoCloseable {
      */
     public static List<String> cleanupStale(String prefix, Trace trace) {
         if (prefix == null || !PREFIX.matcher(prefix).matches()) {
-            throw new IllegalArgumentException("a simulation prefix is 3-64 characters of [A-Za-z0-9._-], not \"" + prefix + "\"");
+            throw new IllegalArgumentException(
+                    "a simulation prefix is 3-64 characters of [A-Za-z0-9._-], not \"" + prefix + "\"");
         }
         List<String> candidates = new ArrayList<>();
         for (String n : NamedNetns.list()) {

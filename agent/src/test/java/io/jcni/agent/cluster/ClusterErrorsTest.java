@@ -1,19 +1,18 @@
 package io.jcni.agent.cluster;
 
+import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.agent.Dataplane;
 import io.jcni.agent.Handoff;
 import io.jcni.agent.sim.AgentProcess;
 import io.jcni.agent.sim.Node;
 import io.jcni.testkit.Commands;
+import java.nio.file.Files;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import java.nio.file.Files;
-import java.time.Duration;
-
-import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * What an agent that cannot join says, and that it leaves its node untouched: no device, no route,
@@ -47,7 +46,9 @@ class ClusterErrorsTest {
             // an etcd that does not answer (nothing listens at 198.18.0.9): said once, nothing changes
             AgentProcess a2 = rig.startAgent(n2, "--etcd-endpoints", "http://198.18.0.9:2379");
             assertTrue(a2.awaitLog("etcd unreachable", Duration.ofSeconds(60)), a2.logText());
-            assertTrue(a2.logText().contains("http://198.18.0.9:2379") && a2.logText().contains("nothing on this node is changed"),
+            assertTrue(
+                    a2.logText().contains("http://198.18.0.9:2379")
+                            && a2.logText().contains("nothing on this node is changed"),
                     a2.logText());
             assertUntouched(n2, a2);
 
@@ -60,7 +61,10 @@ class ClusterErrorsTest {
             assertTrue(a3.logText().contains("10.244.0.0/23"), a3.logText());
             assertUntouched(n3, a3);
             String problems = a3.logText();
-            assertEquals(1, problems.split("no subnet for this node", -1).length - 1, "said once, not on every retry:\n" + problems);
+            assertEquals(
+                    1,
+                    problems.split("no subnet for this node", -1).length - 1,
+                    "said once, not on every retry:\n" + problems);
 
             // the first node leaves: the waiting one takes the subnet by itself
             rig.agent(n1).stop();
@@ -82,6 +86,7 @@ class ClusterErrorsTest {
     }
 
     private static boolean nodeHasTable(Node node) {
-        return Commands.run("ip", "netns", "exec", node.netns(), "nft", "list", "tables").contains(Dataplane.NFT_TABLE);
+        return Commands.run("ip", "netns", "exec", node.netns(), "nft", "list", "tables")
+                .contains(Dataplane.NFT_TABLE);
     }
 }

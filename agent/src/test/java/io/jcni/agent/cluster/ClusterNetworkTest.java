@@ -1,5 +1,12 @@
 package io.jcni.agent.cluster;
 
+import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
+import static io.jcni.agent.cluster.ClusterRig.await;
+import static io.jcni.agent.cluster.ClusterRig.subnet;
+import static io.jcni.agent.cluster.ClusterRig.vxlanFdb;
+import static io.jcni.agent.cluster.ClusterRig.vxlanNeighbours;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.agent.Dataplane;
 import io.jcni.agent.sim.AgentProcess;
 import io.jcni.agent.sim.ExecResult;
@@ -11,24 +18,16 @@ import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
-import static io.jcni.agent.cluster.ClusterRig.await;
-import static io.jcni.agent.cluster.ClusterRig.subnet;
-import static io.jcni.agent.cluster.ClusterRig.vxlanFdb;
-import static io.jcni.agent.cluster.ClusterRig.vxlanNeighbours;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The cluster network end to end, on each backend: three nodes with a real agent each, a
@@ -73,7 +72,8 @@ class ClusterNetworkTest {
             for (Pod from : pods) {
                 for (Pod to : pods) {
                     if (from != to) {
-                        assertTrue(rig.sim.awaitPing(from, to.ip(), Duration.ofSeconds(5)),
+                        assertTrue(
+                                rig.sim.awaitPing(from, to.ip(), Duration.ofSeconds(5)),
                                 from + " -> " + to + " (" + backend + ")\n" + rig.logs());
                     }
                 }
@@ -85,27 +85,43 @@ class ClusterNetworkTest {
             assertEquals(a.node().underlayIp(), rig.sim.peerSeenByOutside(a), "the outside sees the node's address");
 
             // the plugins were served by the agent's socket, not by standalone JVMs
-            assertTrue(Files.exists(nodes.get(0).socket()), "the agent serves " + nodes.get(0).socket());
+            assertTrue(
+                    Files.exists(nodes.get(0).socket()),
+                    "the agent serves " + nodes.get(0).socket());
 
             // this node's view: every peer's objects present
             ExecResult status = rig.cluster(nodes.get(0), "status", "-o", "json");
             assertEquals(0, status.exitCode(), status.output());
             Map<String, Object> st = io.jcni.testkit.Witness.map(Json.parse(status.stdout()));
-            List<Map<String, Object>> peers = io.jcni.testkit.Witness.list(io.jcni.testkit.Witness.map(st.get("thisNode")).get("peers"));
+            List<Map<String, Object>> peers = io.jcni.testkit.Witness.list(
+                    io.jcni.testkit.Witness.map(st.get("thisNode")).get("peers"));
             assertEquals(2, peers.size(), status.stdout());
             for (Map<String, Object> p : peers) {
                 assertEquals(true, p.get("routePresent"), status.stdout());
                 assertEquals(vxlan ? true : null, p.get("fdbPresent"), status.stdout());
             }
             ExecResult table = rig.cluster(nodes.get(0), "status");
-            assertTrue(table.stdout().contains(nodes.get(1).underlayIp()) && !table.stdout().contains("MISSING"), table.output());
+            assertTrue(
+                    table.stdout().contains(nodes.get(1).underlayIp())
+                            && !table.stdout().contains("MISSING"),
+                    table.output());
 
             // the pods' MTU leaves room for the VXLAN headers, and every agent kept its lease past 2 TTLs
             int mtu = vxlan ? 1450 : 1500;
-            assertEquals(mtu, ((Number) Json.objects(Commands.ip(a.netns(), "link", "show", "dev", "eth0")).getFirst().get("mtu")).intValue());
+            assertEquals(
+                    mtu,
+                    ((Number) Json.objects(Commands.ip(a.netns(), "link", "show", "dev", "eth0"))
+                                    .getFirst()
+                                    .get("mtu"))
+                            .intValue());
             if (vxlan) {
-                assertEquals(mtu, ((Number) Json.objects(Commands.ip(nodes.get(0).netns(), "link", "show", "dev", Dataplane.vxlanDevice(1)))
-                        .getFirst().get("mtu")).intValue());
+                assertEquals(
+                        mtu,
+                        ((Number) Json.objects(Commands.ip(
+                                                nodes.get(0).netns(), "link", "show", "dev", Dataplane.vxlanDevice(1)))
+                                        .getFirst()
+                                        .get("mtu"))
+                                .intValue());
             }
             assertEquals(leases.keySet(), rig.leases().keySet(), "renewed well before expiry");
 
@@ -120,16 +136,23 @@ class ClusterNetworkTest {
     private static void ownLeaseDeletedIsTakenAgain(ClusterRig rig, Node node, Node peer, boolean vxlan) {
         String held = rig.leaseOf(node);
         rig.etcd.etcdctl("del", ClusterRig.ETCD_PREFIX + "/subnets/" + held);
-        assertTrue(await(() -> held.equals(rig.leaseOf(node)), Duration.ofSeconds(10)),
+        assertTrue(
+                await(() -> held.equals(rig.leaseOf(node)), Duration.ofSeconds(10)),
                 "the agent took " + held + " again\n" + rig.agent(node).logText());
-        assertTrue(await(() -> agentRoutes(peer).containsKey(subnet(held)) && peerObjects(peer, vxlan) == 2, Duration.ofSeconds(10)),
+        assertTrue(
+                await(
+                        () -> agentRoutes(peer).containsKey(subnet(held)) && peerObjects(peer, vxlan) == 2,
+                        Duration.ofSeconds(10)),
                 peer.name() + " routes to it again\n" + rig.logs());
         // the watch event or the next renewal, whichever comes first, notices
-        assertTrue(rig.agent(node).logText().contains("taking it again"), rig.agent(node).logText());
+        assertTrue(
+                rig.agent(node).logText().contains("taking it again"),
+                rig.agent(node).logText());
     }
 
     /** kill -9 of the agent on {@code node} while {@code from} pings {@code to} on it: no packet lost. */
-    private static void killedAgentLosesNoPacket(ClusterRig rig, Node node, Pod from, Pod to, boolean vxlan) throws Exception {
+    private static void killedAgentLosesNoPacket(ClusterRig rig, Node node, Pod from, Pod to, boolean vxlan)
+            throws Exception {
         String leaseBefore = rig.leaseOf(node);
         Object macBefore = rig.leases().get(leaseBefore).get("BackendData");
         String deviceMac = vxlan ? ClusterRig.linkMac(node, Dataplane.vxlanDevice(1)) : null;
@@ -165,7 +188,10 @@ class ClusterNetworkTest {
             pinger.join();
         }
         assertTrue(sent.get() >= 20, "pings sent: " + sent.get());
-        assertEquals(0, lost.get(), lost.get() + " of " + sent.get() + " pings lost across kill -9 and restart\n" + rig.logs());
+        assertEquals(
+                0,
+                lost.get(),
+                lost.get() + " of " + sent.get() + " pings lost across kill -9 and restart\n" + rig.logs());
         assertEquals(leaseBefore, rig.leaseOf(node), "the restarted agent keeps its subnet");
         assertEquals(macBefore, rig.leases().get(leaseBefore).get("BackendData"), "and its VTEP MAC");
         if (vxlan) {
@@ -185,28 +211,58 @@ class ClusterNetworkTest {
             String mac = vxlanNeighbours(node, 1).get(gw);
             assertNotNull(mac, vxlanNeighbours(node, 1).toString());
             Commands.run("ip", "-n", node.netns(), "neigh", "del", gw, "dev", Dataplane.vxlanDevice(1));
-            Commands.run("bridge", "-n", node.netns(), "fdb", "del", mac, "dev", Dataplane.vxlanDevice(1), "dst", peer.underlayIp(), "self");
+            Commands.run(
+                    "bridge",
+                    "-n",
+                    node.netns(),
+                    "fdb",
+                    "del",
+                    mac,
+                    "dev",
+                    Dataplane.vxlanDevice(1),
+                    "dst",
+                    peer.underlayIp(),
+                    "self");
         }
-        assertTrue(await(() -> agentRoutes(node).containsKey(peerSubnet), Duration.ofSeconds(15)), "route restored\n" + rig.logs());
-        assertTrue(await(() -> rig.agent(node).logText().substring(logBefore).contains("route replace " + peerSubnet), Duration.ofSeconds(5)),
+        assertTrue(
+                await(() -> agentRoutes(node).containsKey(peerSubnet), Duration.ofSeconds(15)),
+                "route restored\n" + rig.logs());
+        assertTrue(
+                await(
+                        () -> rig.agent(node).logText().substring(logBefore).contains("route replace " + peerSubnet),
+                        Duration.ofSeconds(5)),
                 "by the agent:\n" + rig.agent(node).logText().substring(logBefore));
         // a link flap of the underlay: the kernel drops the routes through it; they come back
         Commands.run("ip", "-n", node.netns(), "link", "set", "eth0", "down");
         Commands.run("ip", "-n", node.netns(), "link", "set", "eth0", "up");
         // the node's own network configuration puts its default route back (not the agent's business)
         Commands.run("ip", "-n", node.netns(), "route", "replace", "default", "via", SimulatedCluster.OUTSIDE_IP);
-        assertTrue(await(() -> agentRoutes(node).size() == 2, Duration.ofSeconds(15)), "routes restored after a link flap\n" + rig.logs());
+        assertTrue(
+                await(() -> agentRoutes(node).size() == 2, Duration.ofSeconds(15)),
+                "routes restored after a link flap\n" + rig.logs());
 
         // the masquerade's table (no route or link event tells of it: the periodic pass finds it)
         Commands.run("ip", "netns", "exec", node.netns(), "nft", "delete", "table", "inet", Dataplane.NFT_TABLE);
-        assertTrue(await(() -> Commands.run("ip", "netns", "exec", node.netns(), "nft", "list", "tables").contains(Dataplane.NFT_TABLE),
-                Duration.ofSeconds(15)), "masquerade table restored\n" + rig.logs());
+        assertTrue(
+                await(
+                        () -> Commands.run("ip", "netns", "exec", node.netns(), "nft", "list", "tables")
+                                .contains(Dataplane.NFT_TABLE),
+                        Duration.ofSeconds(15)),
+                "masquerade table restored\n" + rig.logs());
         if (vxlan) {
-            assertTrue(await(() -> vxlanNeighbours(node, 1).size() == 2 && vxlanFdb(node, 1).size() == 2, Duration.ofSeconds(15)));
+            assertTrue(await(
+                    () -> vxlanNeighbours(node, 1).size() == 2
+                            && vxlanFdb(node, 1).size() == 2,
+                    Duration.ofSeconds(15)));
             // the whole device
             Commands.run("ip", "-n", node.netns(), "link", "del", Dataplane.vxlanDevice(1));
-            assertTrue(await(() -> ClusterRig.linkExists(node, Dataplane.vxlanDevice(1)) && agentRoutes(node).size() == 2
-                    && vxlanNeighbours(node, 1).size() == 2 && vxlanFdb(node, 1).size() == 2, Duration.ofSeconds(15)),
+            assertTrue(
+                    await(
+                            () -> ClusterRig.linkExists(node, Dataplane.vxlanDevice(1))
+                                    && agentRoutes(node).size() == 2
+                                    && vxlanNeighbours(node, 1).size() == 2
+                                    && vxlanFdb(node, 1).size() == 2,
+                            Duration.ofSeconds(15)),
                     "device, routes, neighbours and FDB restored\n" + rig.logs());
         }
     }
@@ -223,7 +279,10 @@ class ClusterNetworkTest {
         rig.agent(n3).kill9();
         rig.etcd.etcdctl("del", ClusterRig.ETCD_PREFIX + "/subnets/" + s3);
         for (Node n : List.of(n1, n2)) {
-            assertTrue(await(() -> !agentRoutes(n).containsKey(subnet(s3)) && peerObjects(n, vxlan) == 1, Duration.ofSeconds(5)),
+            assertTrue(
+                    await(
+                            () -> !agentRoutes(n).containsKey(subnet(s3)) && peerObjects(n, vxlan) == 1,
+                            Duration.ofSeconds(5)),
                     n.name() + " forgot " + s3 + "\n" + rig.logs());
         }
 
@@ -234,7 +293,8 @@ class ClusterNetworkTest {
         assertTrue(await(() -> rig.leaseOf(n2) == null, TTL.plusSeconds(5)), "n2's lease expired within its TTL");
         assertTrue(agentRoutes(n1).containsKey(subnet(s2)), "still there: n1's agent is down");
         rig.startAgent(n1);
-        assertTrue(await(() -> agentRoutes(n1).isEmpty() && peerObjects(n1, vxlan) == 0, Duration.ofSeconds(30)),
+        assertTrue(
+                await(() -> agentRoutes(n1).isEmpty() && peerObjects(n1, vxlan) == 0, Duration.ofSeconds(30)),
                 "n1's agent removed what n2 left, at start-up\n" + rig.logs());
     }
 

@@ -1,5 +1,7 @@
 package io.jcni.agent.cluster;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.agent.Dataplane;
 import io.jcni.agent.Handoff;
 import io.jcni.agent.sim.AgentProcess;
@@ -15,7 +17,6 @@ import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.Witness;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,8 +36,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * A simulated cluster for the agent's end-to-end tests: etcd members, nodes each running a real
@@ -102,10 +101,12 @@ final class ClusterRig implements AutoCloseable {
 
     /** Starts (or restarts) the agent on {@code node} against the rig's etcd, or {@code endpoints}. */
     AgentProcess startAgent(Node node, String... moreArgs) {
-        List<String> args = new ArrayList<>(List.of("agent", "--etcd-endpoints", etcd == null ? "http://198.18.0.9:2379" : etcd.endpoints()));
+        List<String> args = new ArrayList<>(
+                List.of("agent", "--etcd-endpoints", etcd == null ? "http://198.18.0.9:2379" : etcd.endpoints()));
         args.addAll(extraAgentArgs);
         args.addAll(List.of(moreArgs));
-        List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", args.toArray(new String[0])));
+        List<String> cmd =
+                new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", args.toArray(new String[0])));
         // the options a node's agent ships with (the JVM's defaults would take a quarter of the machine)
         cmd.addAll(1, io.jcni.agent.JvmOptions.agent());
         Path logFile = base.resolve(node.name() + "-agent-" + System.nanoTime() + ".log");
@@ -122,7 +123,8 @@ final class ClusterRig implements AutoCloseable {
     void awaitReady(Node node, Duration within) {
         Path conflist = node.cniConfDir().resolve(Handoff.CONFLIST);
         AgentProcess a = agent(node);
-        assertTrue(await(() -> Files.exists(conflist) || !a.alive(), within) && Files.exists(conflist),
+        assertTrue(
+                await(() -> Files.exists(conflist) || !a.alive(), within) && Files.exists(conflist),
                 "agent on " + node.name() + " ready within " + within + "; its log:\n" + a.logText());
     }
 
@@ -134,7 +136,8 @@ final class ClusterRig implements AutoCloseable {
             for (Node n : nodes) {
                 for (int i = 1; i <= podsPerNode; i++) {
                     String name = n.name() + "p" + i;
-                    futures.add(pool.submit(() -> n.addPod(name, SimulatedCluster.javaCommand("io.jcni.cli.Main"), cniEnv())));
+                    futures.add(pool.submit(
+                            () -> n.addPod(name, SimulatedCluster.javaCommand("io.jcni.cli.Main"), cniEnv())));
                 }
             }
             List<Pod> pods = new ArrayList<>();
@@ -158,7 +161,9 @@ final class ClusterRig implements AutoCloseable {
         List<String> a = new ArrayList<>(List.of("cluster"));
         a.addAll(List.of(args));
         a.addAll(List.of("--etcd-endpoints", etcd.liveEndpoints()));
-        return node.exec(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", a.toArray(new String[0])), Duration.ofSeconds(60));
+        return node.exec(
+                SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", a.toArray(new String[0])),
+                Duration.ofSeconds(60));
     }
 
     /** The leases in etcd, subnet key name → value JSON, read with etcdctl. */
@@ -191,7 +196,8 @@ final class ClusterRig implements AutoCloseable {
         try {
             for (String line : Files.readAllLines(node.runDir().resolve("subnet.env"))) {
                 if (line.startsWith("JCNI_SUBNET=")) {
-                    io.jcni.netlink.ip.IpPrefix p = io.jcni.netlink.ip.IpPrefix.parse(line.substring(12)).network();
+                    io.jcni.netlink.ip.IpPrefix p = io.jcni.netlink.ip.IpPrefix.parse(line.substring(12))
+                            .network();
                     return p.address() + "-" + p.length();
                 }
             }
@@ -210,7 +216,8 @@ final class ClusterRig implements AutoCloseable {
     /** Routes of protocol 215 in {@code node}'s main table: destination → the route's JSON. */
     static Map<String, Map<String, Object>> agentRoutes(Node node) {
         Map<String, Map<String, Object>> m = new HashMap<>();
-        for (Map<String, Object> o : Json.objects(Commands.ip(node.netns(), "-4", "route", "show", "proto", Integer.toString(Dataplane.ROUTE_PROTOCOL)))) {
+        for (Map<String, Object> o : Json.objects(Commands.ip(
+                node.netns(), "-4", "route", "show", "proto", Integer.toString(Dataplane.ROUTE_PROTOCOL)))) {
             Map<String, Object> r = o;
             m.put((String) r.get("dst"), r);
         }
@@ -223,7 +230,8 @@ final class ClusterRig implements AutoCloseable {
         if (!linkExists(node, Dataplane.vxlanDevice(vni))) {
             return m;
         }
-        for (Map<String, Object> o : Json.objects(Commands.ip(node.netns(), "-4", "neigh", "show", "dev", Dataplane.vxlanDevice(vni)))) {
+        for (Map<String, Object> o :
+                Json.objects(Commands.ip(node.netns(), "-4", "neigh", "show", "dev", Dataplane.vxlanDevice(vni)))) {
             Map<String, Object> n = o;
             if (n.get("lladdr") != null) {
                 m.put((String) n.get("dst"), (String) n.get("lladdr"));
@@ -254,7 +262,9 @@ final class ClusterRig implements AutoCloseable {
     }
 
     static String linkMac(Node node, String name) {
-        return (String) Json.objects(Commands.ip(node.netns(), "link", "show", "dev", name)).getFirst().get("address");
+        return (String) Json.objects(Commands.ip(node.netns(), "link", "show", "dev", name))
+                .getFirst()
+                .get("address");
     }
 
     /** Where an agent serves its metrics and health by default (inside its node's namespace). */
@@ -271,7 +281,8 @@ final class ClusterRig implements AutoCloseable {
                 }
             });
             try (ch) {
-                ch.write(ByteBuffer.wrap(("GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+                ch.write(ByteBuffer.wrap(
+                        ("GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 ByteBuffer buf = ByteBuffer.allocate(8192);
                 while (ch.read(buf) >= 0) {
@@ -345,7 +356,9 @@ final class ClusterRig implements AutoCloseable {
 
     /** Fails when this run left a namespace behind (after removing it). */
     static void assertNothingLeft() {
-        List<String> left = io.jcni.netlink.ns.NamedNetns.list().stream().filter(n -> n.startsWith(RUN)).toList();
+        List<String> left = io.jcni.netlink.ns.NamedNetns.list().stream()
+                .filter(n -> n.startsWith(RUN))
+                .toList();
         SimulatedCluster.cleanupStale(RUN);
         assertEquals(List.of(), left, "namespaces left by this run");
     }
@@ -354,7 +367,10 @@ final class ClusterRig implements AutoCloseable {
     String logs() {
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, AgentProcess> e : agents.entrySet()) {
-            b.append("---- agent on ").append(e.getKey()).append('\n').append(e.getValue().logText());
+            b.append("---- agent on ")
+                    .append(e.getKey())
+                    .append('\n')
+                    .append(e.getValue().logText());
         }
         return b.toString();
     }
@@ -365,7 +381,8 @@ final class ClusterRig implements AutoCloseable {
             sim.close();
         } finally {
             try (var s = Files.walk(base)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                s.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             } catch (IOException ignored) {
                 // best effort: a temp dir
             }

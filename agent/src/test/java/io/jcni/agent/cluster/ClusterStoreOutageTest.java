@@ -1,15 +1,16 @@
 package io.jcni.agent.cluster;
 
+import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
+import static io.jcni.agent.cluster.ClusterRig.await;
+import static io.jcni.agent.cluster.ClusterRig.subnet;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.agent.sim.AgentProcess;
 import io.jcni.agent.sim.Node;
 import io.jcni.agent.sim.Pod;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.probe.Ping;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,11 +19,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
-
-import static io.jcni.agent.cluster.ClusterRig.agentRoutes;
-import static io.jcni.agent.cluster.ClusterRig.await;
-import static io.jcni.agent.cluster.ClusterRig.subnet;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The store's failures: a member down is no event at all; every member down leaves the data plane
@@ -71,8 +70,10 @@ class ClusterStoreOutageTest {
             rig.etcd.stop(3);
             for (Node n : List.of(nodes.get(0), n4)) {
                 AgentProcess a = rig.agent(n);
-                assertTrue(a.awaitLog("etcd", Duration.ofSeconds(30)) && await(() -> a.logText().contains("keeping the data plane"),
-                        Duration.ofSeconds(30)), "the agent says etcd is gone and the data plane stays:\n" + a.logText());
+                assertTrue(
+                        a.awaitLog("etcd", Duration.ofSeconds(30))
+                                && await(() -> a.logText().contains("keeping the data plane"), Duration.ofSeconds(30)),
+                        "the agent says etcd is gone and the data plane stays:\n" + a.logText());
             }
             int routesBefore = agentRoutes(nodes.get(0)).size();
             assertEquals(3, routesBefore);
@@ -82,14 +83,18 @@ class ClusterStoreOutageTest {
             // metrics and health in etcd mode: three peers, the pod's ADD served, healthy (its data plane is intact)
             Map<String, Double> metrics = ClusterRig.metrics(nodes.get(0));
             assertEquals(3.0, metrics.get("jcni_agent_peers"), metrics.toString());
-            assertEquals(1.0, metrics.get("jcni_agent_cni_request_duration_seconds_count{command=\"ADD\",plugin=\"bridge\",result=\"ok\"}"),
+            assertEquals(
+                    1.0,
+                    metrics.get(
+                            "jcni_agent_cni_request_duration_seconds_count{command=\"ADD\",plugin=\"bridge\",result=\"ok\"}"),
                     metrics.toString());
             ClusterRig.Http health = ClusterRig.httpGet(nodes.get(0), ClusterRig.METRICS_PORT, "/healthz");
             assertEquals(200, health.status(), health.body());
             // the drift repair goes on without etcd: a route deleted now comes back
             String s4 = subnet(rig.leaseOfCached(n4));
             io.jcni.testkit.Commands.run("ip", "-n", nodes.get(0).netns(), "route", "del", s4);
-            assertTrue(await(() -> agentRoutes(nodes.get(0)).containsKey(s4), Duration.ofSeconds(15)),
+            assertTrue(
+                    await(() -> agentRoutes(nodes.get(0)).containsKey(s4), Duration.ofSeconds(15)),
                     "repaired from the last leases known\n" + rig.logs());
 
             // etcd back: a new node joins and is reachable from the others
@@ -99,7 +104,8 @@ class ClusterStoreOutageTest {
             rig.etcd.waitHealthy(Duration.ofSeconds(60));
             for (Node n : List.of(nodes.get(0), n4)) {
                 AgentProcess a = rig.agent(n);
-                assertTrue(await(() -> a.logText().contains("etcd is reachable again"), Duration.ofSeconds(60)),
+                assertTrue(
+                        await(() -> a.logText().contains("etcd is reachable again"), Duration.ofSeconds(60)),
                         "the agent resynced:\n" + a.logText());
             }
             Node n5 = rig.addNode("n5", 5);
@@ -123,7 +129,9 @@ class ClusterStoreOutageTest {
             }
             ExecutorService pool = Executors.newFixedThreadPool(10);
             try {
-                List<Future<?>> started = nodes.stream().map(n -> pool.submit(() -> rig.startAgent(n))).collect(Collectors.toList());
+                List<Future<?>> started = nodes.stream()
+                        .map(n -> pool.submit(() -> rig.startAgent(n)))
+                        .collect(Collectors.toList());
                 for (Future<?> f : started) {
                     f.get();
                 }
@@ -135,10 +143,12 @@ class ClusterStoreOutageTest {
             }
             var leases = rig.leases();
             assertEquals(10, leases.size(), leases.toString());
-            Set<Object> owners = leases.values().stream().map(v -> v.get("PublicIP")).collect(Collectors.toSet());
+            Set<Object> owners =
+                    leases.values().stream().map(v -> v.get("PublicIP")).collect(Collectors.toSet());
             assertEquals(10, owners.size(), "ten nodes, ten distinct subnets: " + leases);
             for (Node n : nodes) {
-                assertTrue(await(() -> agentRoutes(n).size() == 9, Duration.ofSeconds(30)),
+                assertTrue(
+                        await(() -> agentRoutes(n).size() == 9, Duration.ofSeconds(30)),
                         n.name() + " routes to the nine others: " + agentRoutes(n));
             }
         }

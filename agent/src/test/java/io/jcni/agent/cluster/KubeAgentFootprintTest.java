@@ -1,21 +1,20 @@
 package io.jcni.agent.cluster;
 
+import static io.jcni.agent.cluster.ClusterRig.await;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.agent.KubeLeaseStore;
 import io.jcni.agent.sim.AgentProcess;
 import io.jcni.agent.sim.Node;
 import io.jcni.testkit.Commands;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-
-import static io.jcni.agent.cluster.ClusterRig.await;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * What a Kubernetes-mode agent costs, measured as the cluster benchmark measures the etcd mode's
@@ -53,13 +52,15 @@ class KubeAgentFootprintTest {
             }
             long t0 = System.nanoTime();
             AgentProcess a1 = rig.startAgent(n1);
-            assertTrue(await(() -> a1.logText().contains("watching the Nodes on"), Duration.ofSeconds(60)), a1.logText());
+            assertTrue(
+                    await(() -> a1.logText().contains("watching the Nodes on"), Duration.ofSeconds(60)), a1.logText());
             long watching = System.nanoTime();
             rig.awaitReady(n1, Duration.ofSeconds(60));
             long ready = System.nanoTime();
             assertTrue(await(() -> rig.networkUp("n1"), Duration.ofSeconds(30)), a1.logText());
             long condition = System.nanoTime();
-            System.out.printf("kube-mode start-up of n1's agent: Node watched %d ms, conflist written %d ms, condition set %d ms%n",
+            System.out.printf(
+                    "kube-mode start-up of n1's agent: Node watched %d ms, conflist written %d ms, condition set %d ms%n",
                     ms(watching - t0), ms(ready - t0), ms(condition - t0));
 
             AgentProcess a2 = rig.startAgent(n2), a3 = rig.startAgent(n3);
@@ -67,21 +68,43 @@ class KubeAgentFootprintTest {
             rig.awaitReady(n3, Duration.ofSeconds(60));
             rig.addPod(n1, "p1");
             rig.addPod(n2, "p2");
-            rig.mock.createNode("n9", List.of("10.246.9.0/24"), Map.of(KubeLeaseStore.PUBLIC_IP, "198.18.2.99",
-                    KubeLeaseStore.BACKEND_TYPE, "vxlan", KubeLeaseStore.BACKEND_DATA, "{\"VNI\":1,\"VtepMAC\":\"0a:6a:62:2a:00:09\"}"));
+            rig.mock.createNode(
+                    "n9",
+                    List.of("10.246.9.0/24"),
+                    Map.of(
+                            KubeLeaseStore.PUBLIC_IP,
+                            "198.18.2.99",
+                            KubeLeaseStore.BACKEND_TYPE,
+                            "vxlan",
+                            KubeLeaseStore.BACKEND_DATA,
+                            "{\"VNI\":1,\"VtepMAC\":\"0a:6a:62:2a:00:09\"}"));
             assertTrue(await(() -> ClusterRig.agentRoutes(n1).size() == 3, Duration.ofSeconds(30)), a1.logText());
 
             long cpu0 = cpuMillis(a1.pid());
             Thread.sleep(IDLE.toMillis()); // measuring an idle period: nothing to wait for
             long cpu = cpuMillis(a1.pid()) - cpu0;
             long rss = status(a1.pid(), "VmRSS"), anon = status(a1.pid(), "RssAnon"), hwm = status(a1.pid(), "VmHWM");
-            System.out.printf("kube-mode agent on n1 with 3 peers: RSS %.1f MiB (anonymous %.1f MiB, peak %.1f MiB), CPU over %d s idle %d ms;"
-                    + " n2 RSS %.1f MiB, n3 RSS %.1f MiB%n", rss / 1024.0, anon / 1024.0, hwm / 1024.0, IDLE.toSeconds(), cpu,
-                    status(a2.pid(), "VmRSS") / 1024.0, status(a3.pid(), "VmRSS") / 1024.0);
+            System.out.printf(
+                    "kube-mode agent on n1 with 3 peers: RSS %.1f MiB (anonymous %.1f MiB, peak %.1f MiB), CPU over %d s idle %d ms;"
+                            + " n2 RSS %.1f MiB, n3 RSS %.1f MiB%n",
+                    rss / 1024.0,
+                    anon / 1024.0,
+                    hwm / 1024.0,
+                    IDLE.toSeconds(),
+                    cpu,
+                    status(a2.pid(), "VmRSS") / 1024.0,
+                    status(a3.pid(), "VmRSS") / 1024.0);
             System.out.println("n1's agent log:\n" + a1.logText());
             if (nmt) {
-                System.out.println(Commands.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-                        Long.toString(a1.pid()), "VM.native_memory", "summary").timeout(Duration.ofSeconds(60)).result().out());
+                System.out.println(Commands.of(
+                                Path.of(System.getProperty("java.home"), "bin", "jcmd")
+                                        .toString(),
+                                Long.toString(a1.pid()),
+                                "VM.native_memory",
+                                "summary")
+                        .timeout(Duration.ofSeconds(60))
+                        .result()
+                        .out());
             }
             assertTrue(rss < 400 * 1024, "RSS " + rss + " KiB");
         } finally {

@@ -1,5 +1,7 @@
 package io.jcni.agent.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.jcni.agent.Handoff;
 import io.jcni.agent.KubeMock;
 import io.jcni.agent.sim.AgentProcess;
@@ -11,7 +13,6 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NamedNetns;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.testkit.TestNames;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -22,8 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A simulated cluster whose agents run in Kubernetes mode: nodes on the underlay 198.18.2.0/24,
@@ -54,6 +53,7 @@ final class KubeRig implements AutoCloseable {
     final Map<String, AgentProcess> agents = new ConcurrentHashMap<>();
     /** The agents' JVM flags: the ones a node's agent ships with. */
     final List<String> agentJvmFlags = new ArrayList<>(io.jcni.agent.JvmOptions.agent());
+
     private final NetNs apiNetns;
     private final StringBuilder log = new StringBuilder();
 
@@ -64,14 +64,20 @@ final class KubeRig implements AutoCloseable {
         NetNs a = null;
         NetnsForwarder f = null;
         try {
-            s = SimulatedCluster.create(RUN + tag, base.resolve("sim"), Trace.OFF, line -> {
-                synchronized (log) {
-                    log.append(line).append('\n');
-                }
-            }, UNDERLAY);
+            s = SimulatedCluster.create(
+                    RUN + tag,
+                    base.resolve("sim"),
+                    Trace.OFF,
+                    line -> {
+                        synchronized (log) {
+                            log.append(line).append('\n');
+                        }
+                    },
+                    UNDERLAY);
             m = new KubeMock();
             a = NetNs.openNamed(s.addHost("api", 5));
-            f = new NetnsForwarder(a, new InetSocketAddress(API_IP, API_PORT), new InetSocketAddress("127.0.0.1", m.port()));
+            f = new NetnsForwarder(
+                    a, new InetSocketAddress(API_IP, API_PORT), new InetSocketAddress("127.0.0.1", m.port()));
             f.resume();
         } catch (RuntimeException | Error e) {
             closeAll(f, a, s, m);
@@ -106,10 +112,20 @@ final class KubeRig implements AutoCloseable {
 
     /** Starts (or restarts) the agent on {@code node} in Kubernetes mode, its Node named as the node. */
     AgentProcess startAgent(Node node, String... moreArgs) {
-        List<String> args = new ArrayList<>(List.of("agent", "--kube-subnet-mgr", "--node-name", node.name(),
-                "--kubeconfig", kubeconfig.toString(), "--net-conf", netConf.toString(), "--reconcile-interval", RECONCILE_INTERVAL));
+        List<String> args = new ArrayList<>(List.of(
+                "agent",
+                "--kube-subnet-mgr",
+                "--node-name",
+                node.name(),
+                "--kubeconfig",
+                kubeconfig.toString(),
+                "--net-conf",
+                netConf.toString(),
+                "--reconcile-interval",
+                RECONCILE_INTERVAL));
         args.addAll(List.of(moreArgs));
-        List<String> cmd = new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", args.toArray(new String[0])));
+        List<String> cmd =
+                new ArrayList<>(SimulatedCluster.javaCommand("io.jcni.agent.AgentMain", args.toArray(new String[0])));
         cmd.addAll(1, agentJvmFlags);
         AgentProcess a = node.startAgent(cmd, base.resolve(node.name() + "-agent-" + System.nanoTime() + ".log"));
         agents.put(node.name(), a);
@@ -127,7 +143,9 @@ final class KubeRig implements AutoCloseable {
     /** Waits until the agent on {@code node} has written its conflist. */
     void awaitReady(Node node, Duration within) {
         AgentProcess a = agent(node);
-        assertTrue(ClusterRig.await(() -> Files.exists(conflist(node)) || !a.alive(), within) && Files.exists(conflist(node)),
+        assertTrue(
+                ClusterRig.await(() -> Files.exists(conflist(node)) || !a.alive(), within)
+                        && Files.exists(conflist(node)),
                 "agent on " + node.name() + " ready within " + within + "; its log:\n" + a.logText());
     }
 
@@ -140,16 +158,22 @@ final class KubeRig implements AutoCloseable {
     /** Whether Node {@code name} has the condition NetworkUnavailable=False. */
     boolean networkUp(String name) {
         var n = mock.node(name);
-        return n != null && n.getStatus() != null && n.getStatus().getConditions() != null && n.getStatus().getConditions().stream()
-                .anyMatch(c -> c.getType().equals(io.jcni.agent.KubeLeaseStore.CONDITION) && "False".equals(c.getStatus()));
+        return n != null
+                && n.getStatus() != null
+                && n.getStatus().getConditions() != null
+                && n.getStatus().getConditions().stream()
+                        .anyMatch(c -> c.getType().equals(io.jcni.agent.KubeLeaseStore.CONDITION)
+                                && "False".equals(c.getStatus()));
     }
-
 
     /** Every agent's log, for a failure message. */
     String logs() {
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, AgentProcess> e : agents.entrySet()) {
-            b.append("---- agent on ").append(e.getKey()).append('\n').append(e.getValue().logText());
+            b.append("---- agent on ")
+                    .append(e.getKey())
+                    .append('\n')
+                    .append(e.getValue().logText());
         }
         return b.toString();
     }
@@ -161,7 +185,8 @@ final class KubeRig implements AutoCloseable {
 
     /** Fails when this run left a namespace behind (after removing it). */
     static void assertNothingLeft() {
-        List<String> left = NamedNetns.list().stream().filter(n -> n.startsWith(RUN)).toList();
+        List<String> left =
+                NamedNetns.list().stream().filter(n -> n.startsWith(RUN)).toList();
         SimulatedCluster.cleanupStale(RUN);
         org.junit.jupiter.api.Assertions.assertEquals(List.of(), left, "namespaces left by this run");
     }
@@ -198,7 +223,8 @@ final class KubeRig implements AutoCloseable {
 
     private void deleteBase() {
         try (var s = Files.walk(base)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            s.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // best effort: a temp dir
         }

@@ -1,7 +1,6 @@
 package io.jcni.agent.cluster;
 
 import io.jcni.netlink.ns.NetNs;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;

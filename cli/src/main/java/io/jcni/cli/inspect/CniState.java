@@ -12,7 +12,6 @@ import io.jcni.runtime.NetworkConfigList;
 import io.jcni.runtime.NetworkConfigs;
 import io.jcni.runtime.PluginConfig;
 import io.jcni.runtime.ResultCache;
-
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -54,9 +53,22 @@ public final class CniState {
      * @param ranges     host-local's ranges, every range set flattened (empty for another IPAM)
      * @param portmap    the chain has a portmap plugin
      */
-    public record Network(String name, String file, String cniVersion, List<String> plugins, NetworkConfigList conf,
-                          String bridgeType, String bridge, boolean isGateway, boolean ipMasq, int mtu, String ipamType,
-                          Map<String, Object> ipam, String dataDir, List<Range> ranges, boolean portmap) {
+    public record Network(
+            String name,
+            String file,
+            String cniVersion,
+            List<String> plugins,
+            NetworkConfigList conf,
+            String bridgeType,
+            String bridge,
+            boolean isGateway,
+            boolean ipMasq,
+            int mtu,
+            String ipamType,
+            Map<String, Object> ipam,
+            String dataDir,
+            List<Range> ranges,
+            boolean portmap) {
         /** jcni's bridge: its host veths carry an alias, its NAT is {@code inet jcni}. */
         public boolean jcniBridge() {
             return "jcni-bridge".equals(bridgeType);
@@ -83,7 +95,8 @@ public final class CniState {
     }
 
     /** One host-local reservation: the address, its owner and the file that holds it. */
-    public record Reservation(String network, IpAddress address, String containerId, String ifname, Path file, long ageMillis) {
+    public record Reservation(
+            String network, IpAddress address, String containerId, String ifname, Path file, long ageMillis) {
         public Owners.Id owner() {
             return new Owners.Id(network, containerId, ifname);
         }
@@ -164,8 +177,22 @@ public final class CniState {
                 }
             }
         }
-        return new Network(n.name(), n.file(), n.cniVersion(), types, n, bridgeType, bridge, gw, masq, mtu, ipamType, ipam,
-                dataDir, ranges, portmap);
+        return new Network(
+                n.name(),
+                n.file(),
+                n.cniVersion(),
+                types,
+                n,
+                bridgeType,
+                bridge,
+                gw,
+                masq,
+                mtu,
+                ipamType,
+                ipam,
+                dataDir,
+                ranges,
+                portmap);
     }
 
     /** host-local's ranges: the legacy top-level range first, then every set of {@code ranges}; unreadable ones skipped. */
@@ -213,9 +240,11 @@ public final class CniState {
         List<Reservation> out = new ArrayList<>();
         Map<IpAddress, Reservations.Owner> owners;
         try {
-            owners = Reservations.of(new ConfigObject(net.ipam(), "ipam"), net.name()).owners();
+            owners = Reservations.of(new ConfigObject(net.ipam(), "ipam"), net.name())
+                    .owners();
         } catch (CniError | RuntimeException e) {
-            errors.add("network " + net.name() + ": cannot read the reservations in " + net.store() + ": " + e.getMessage());
+            errors.add("network " + net.name() + ": cannot read the reservations in " + net.store() + ": "
+                    + e.getMessage());
             return out;
         }
         long now = System.currentTimeMillis();
@@ -227,7 +256,13 @@ public final class CniState {
             } catch (IOException gone) {
                 continue; // released while we looked
             }
-            out.add(new Reservation(net.name(), e.getKey(), e.getValue().containerId(), e.getValue().ifname(), f, age));
+            out.add(new Reservation(
+                    net.name(),
+                    e.getKey(),
+                    e.getValue().containerId(),
+                    e.getValue().ifname(),
+                    f,
+                    age));
         }
         out.sort((a, b) -> a.address().compareTo(b.address()));
         return out;
@@ -277,7 +312,9 @@ public final class CniState {
     /** The cached attachment of {@code id}, or null. */
     public CachedAttachment attachment(Owners.Id id) {
         for (CachedAttachment a : attachments) {
-            if (a.networkName().equals(id.network()) && a.containerId().equals(id.containerId()) && a.ifName().equals(id.ifname())) {
+            if (a.networkName().equals(id.network())
+                    && a.containerId().equals(id.containerId())
+                    && a.ifName().equals(id.ifname())) {
                 return a;
             }
         }

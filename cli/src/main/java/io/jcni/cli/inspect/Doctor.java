@@ -14,7 +14,6 @@ import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.runtime.CachedAttachment;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,6 +33,7 @@ public final class Doctor {
 
     /** A reservation younger than this may be an ADD in flight (reserved, not cached yet): host-local's GC waits as long. */
     static final long YOUNG_MS = 2 * 60 * 1000;
+
     private static final int ROUTE_PROTOCOL = NodeView.AGENT_ROUTE_PROTOCOL;
 
     /** Every finding on the node, the most severe first. */
@@ -65,8 +65,11 @@ public final class Doctor {
         }
         if (v.pluginSocket().present() && !v.pluginSocket().answering()) {
             Services.SocketStatus s = v.pluginSocket();
-            out.add(Finding.error("plugin-socket", s.path().toString(), "the plugins' socket " + s.detail()
-                    + ": the installed plugins wait for it before they fall back", "restart jcni daemon (or the agent), or rm " + s.path()));
+            out.add(Finding.error(
+                    "plugin-socket",
+                    s.path().toString(),
+                    "the plugins' socket " + s.detail() + ": the installed plugins wait for it before they fall back",
+                    "restart jcni daemon (or the agent), or rm " + s.path()));
         }
         out.sort((a, b) -> a.severity().compareTo(b.severity()));
         return out;
@@ -97,9 +100,12 @@ public final class Doctor {
             return;
         }
         String prefix = v.node().exec();
-        out.add(Finding.error("ip-forward-off", key, key + " is " + value + ": the node does not route its pods' traffic"
-                        + " (a gateway bridge" + (v.clustered() ? " and the cluster network need" : " needs") + " it)",
-                prefix + "sysctl -w " + key + "=1")
+        out.add(Finding.error(
+                        "ip-forward-off",
+                        key,
+                        key + " is " + value + ": the node does not route its pods' traffic" + " (a gateway bridge"
+                                + (v.clustered() ? " and the cluster network need" : " needs") + " it)",
+                        prefix + "sysctl -w " + key + "=1")
                 .repairedBy(f -> Sysctl.write(f.node().netns(), key, "1", f.trace())));
     }
 
@@ -109,23 +115,34 @@ public final class Doctor {
                 continue;
             }
             NodeView.LinkInfo br = v.link(n.bridge());
-            boolean used = v.cni().attachments().stream().anyMatch(a -> a.networkName().equals(n.name()));
+            boolean used =
+                    v.cni().attachments().stream().anyMatch(a -> a.networkName().equals(n.name()));
             if (br == null) {
                 if (used) {
-                    out.add(Finding.error("bridge-missing", n.bridge(), "network " + n.name() + " has attachments but its bridge "
-                            + n.bridge() + " does not exist", "recreate the pods of " + n.name() + " (their veths went with it)"));
+                    out.add(Finding.error(
+                            "bridge-missing",
+                            n.bridge(),
+                            "network " + n.name() + " has attachments but its bridge " + n.bridge() + " does not exist",
+                            "recreate the pods of " + n.name() + " (their veths went with it)"));
                 }
                 continue;
             }
             if (!"bridge".equals(br.link().kind())) {
-                out.add(Finding.error("bridge-kind", n.bridge(), n.bridge() + " is a " + br.link().kind() + ", not a bridge",
+                out.add(Finding.error(
+                        "bridge-kind",
+                        n.bridge(),
+                        n.bridge() + " is a " + br.link().kind() + ", not a bridge",
                         v.node().ip() + " link del " + n.bridge()));
                 continue;
             }
             if (!br.link().isUp()) {
                 String name = n.bridge();
-                out.add(Finding.error("bridge-down", name, "bridge " + name + " of network " + n.name() + " is down",
-                        v.node().ip() + " link set " + name + " up").repairedBy(f -> f.node().rt().links().setUp(name)));
+                out.add(Finding.error(
+                                "bridge-down",
+                                name,
+                                "bridge " + name + " of network " + n.name() + " is down",
+                                v.node().ip() + " link set " + name + " up")
+                        .repairedBy(f -> f.node().rt().links().setUp(name)));
             }
             if (!n.isGateway()) {
                 continue;
@@ -148,18 +165,30 @@ public final class Doctor {
                 if (exact) {
                     // right
                 } else if (sameIp != null) {
-                    out.add(Finding.error("bridge-address", name, name + " has " + sameIp.prefix() + ", network " + n.name()
-                            + " wants " + want, v.node().ip() + " addr del " + sameIp.prefix() + " dev " + name + " && "
-                            + v.node().ip() + " addr add " + want + " dev " + name));
+                    out.add(Finding.error(
+                            "bridge-address",
+                            name,
+                            name + " has " + sameIp.prefix() + ", network " + n.name() + " wants " + want,
+                            v.node().ip() + " addr del " + sameIp.prefix() + " dev " + name + " && "
+                                    + v.node().ip() + " addr add " + want + " dev " + name));
                 } else {
-                    out.add(Finding.error("bridge-address", name, name + " lacks the gateway address " + want + " of network "
-                            + n.name() + ": its pods have no gateway", v.node().ip() + " addr add " + want + " dev " + name)
+                    out.add(Finding.error(
+                                    "bridge-address",
+                                    name,
+                                    name + " lacks the gateway address " + want + " of network " + n.name()
+                                            + ": its pods have no gateway",
+                                    v.node().ip() + " addr add " + want + " dev " + name)
                             .repairedBy(f -> f.node().rt().addresses().add(name, want)));
                 }
                 for (Address a : have) {
-                    if (r.subnet().contains(a.prefix().address()) && !a.prefix().address().equals(r.gateway())) {
-                        out.add(Finding.warning("bridge-address", name, name + " also has " + a.prefix() + " inside " + r.subnet()
-                                + ", which host-local may give to a pod", v.node().ip() + " addr del " + a.prefix() + " dev " + name));
+                    if (r.subnet().contains(a.prefix().address())
+                            && !a.prefix().address().equals(r.gateway())) {
+                        out.add(Finding.warning(
+                                "bridge-address",
+                                name,
+                                name + " also has " + a.prefix() + " inside " + r.subnet()
+                                        + ", which host-local may give to a pod",
+                                v.node().ip() + " addr del " + a.prefix() + " dev " + name));
                     }
                 }
             }
@@ -181,14 +210,30 @@ public final class Doctor {
             Owners.Id id = CniState.idOf(a);
             owners.add(id.natComment());
             owners.add(id.portmapComment());
-            List<CniState.Reservation> held = cni.allReservations().stream().filter(r -> r.owner().equals(id)).toList();
+            List<CniState.Reservation> held = cni.allReservations().stream()
+                    .filter(r -> r.owner().equals(id))
+                    .toList();
             CniState.Network net = cni.network(id.network());
             boolean ours = net == null || jcniChain(net);
-            Finding f = Finding.error("stale-attachment", id.toString(), "pod " + CniState.podName(id.containerId(), a.netns())
-                            + " is gone (namespace " + a.netns() + " no longer exists) but its attachment is still cached"
-                            + (held.isEmpty() ? "" : " and holds " + String.join(", ", held.stream().map(r -> r.address().toString())
-                            .toList())), ours ? "jcni doctor --fix  (releases its reservations, NAT and host-port elements, cache entry)"
-                            : "jcni del " + id.network() + " " + a.netns() + " --container-id " + id.containerId() + " --ifname " + id.ifname());
+            Finding f = Finding.error(
+                    "stale-attachment",
+                    id.toString(),
+                    "pod " + CniState.podName(id.containerId(), a.netns())
+                            + " is gone (namespace " + a.netns()
+                            + " no longer exists) but its attachment is still cached"
+                            + (held.isEmpty()
+                                    ? ""
+                                    : " and holds "
+                                            + String.join(
+                                                    ", ",
+                                                    held.stream()
+                                                            .map(r ->
+                                                                    r.address().toString())
+                                                            .toList())),
+                    ours
+                            ? "jcni doctor --fix  (releases its reservations, NAT and host-port elements, cache entry)"
+                            : "jcni del " + id.network() + " " + a.netns() + " --container-id " + id.containerId()
+                                    + " --ifname " + id.ifname());
             out.add(ours ? f.repairedBy(fx -> release(fx, v, id, held, a.file())) : f);
         }
         Set<Owners.Id> reported = new HashSet<>();
@@ -197,11 +242,16 @@ public final class Doctor {
             if (cachedIds.contains(id) || reported.contains(id)) {
                 continue;
             }
-            boolean netnsAlive = id.containerId().startsWith("jcni-pod-") && Files.exists(Path.of(NetNs.RUN_DIR, id.containerId().substring(9)));
+            boolean netnsAlive = id.containerId().startsWith("jcni-pod-")
+                    && Files.exists(Path.of(NetNs.RUN_DIR, id.containerId().substring(9)));
             boolean vethAlive = v.hostVeth(id) != null;
             if (netnsAlive || vethAlive) {
-                out.add(Finding.warning("cache-missing", id.toString(), r.address() + " is reserved for a live pod that the result cache"
-                        + " does not list: no runtime will DEL it", "jcni inspect pod " + id.containerId()));
+                out.add(Finding.warning(
+                        "cache-missing",
+                        id.toString(),
+                        r.address() + " is reserved for a live pod that the result cache"
+                                + " does not list: no runtime will DEL it",
+                        "jcni inspect pod " + id.containerId()));
                 reported.add(id);
                 continue;
             }
@@ -211,10 +261,26 @@ public final class Doctor {
             reported.add(id);
             owners.add(id.natComment());
             owners.add(id.portmapComment());
-            List<CniState.Reservation> held = cni.allReservations().stream().filter(x -> x.owner().equals(id)).toList();
-            out.add(Finding.error("stale-reservation", id.toString(), String.join(", ", held.stream().map(x -> x.address().toString())
-                            .toList()) + " reserved for container " + id.containerId() + ", which is gone (no cached attachment,"
-                            + " no namespace, no veth)", "rm " + String.join(" ", held.stream().map(x -> Fixer.shell(x.file().toString())).toList()))
+            List<CniState.Reservation> held = cni.allReservations().stream()
+                    .filter(x -> x.owner().equals(id))
+                    .toList();
+            out.add(Finding.error(
+                            "stale-reservation",
+                            id.toString(),
+                            String.join(
+                                            ", ",
+                                            held.stream()
+                                                    .map(x -> x.address().toString())
+                                                    .toList()) + " reserved for container " + id.containerId()
+                                    + ", which is gone (no cached attachment,"
+                                    + " no namespace, no veth)",
+                            "rm "
+                                    + String.join(
+                                            " ",
+                                            held.stream()
+                                                    .map(x ->
+                                                            Fixer.shell(x.file().toString()))
+                                                    .toList()))
                     .repairedBy(fx -> release(fx, v, id, held, null)));
         }
         return owners;
@@ -231,12 +297,20 @@ public final class Doctor {
     }
 
     /** Releases what a gone pod held: its NAT and host-port elements (by owner), its reservations, its cache entry. */
-    private static void release(Fixer f, NodeView v, Owners.Id id, List<CniState.Reservation> held, Path cacheFile) throws Exception {
+    private static void release(Fixer f, NodeView v, Owners.Id id, List<CniState.Reservation> held, Path cacheFile)
+            throws Exception {
         CniState.Network net = v.cni().network(id.network());
         try (Fd lock = net != null && net.hostLocal() ? Stores.lock(net) : null) {
-            deleteElements(f, NftState.MASQ_TABLE, NftState.MASQ_SETS, e -> id.natComment().equals(e.comment()));
+            deleteElements(
+                    f,
+                    NftState.MASQ_TABLE,
+                    NftState.MASQ_SETS,
+                    e -> id.natComment().equals(e.comment()));
         }
-        deleteElements(f, NftState.HOSTPORT_TABLE, concat(NftState.PORT_MAPS, NftState.PORT_SETS),
+        deleteElements(
+                f,
+                NftState.HOSTPORT_TABLE,
+                concat(NftState.PORT_MAPS, NftState.PORT_SETS),
                 e -> id.portmapComment().equals(e.comment()));
         for (CniState.Reservation r : held) {
             CniState.Network rn = v.cni().network(r.network());
@@ -256,7 +330,8 @@ public final class Doctor {
     }
 
     /** Deletes, in one transaction, every element of {@code sets} that {@code doomed} accepts (listed afresh). */
-    static void deleteElements(Fixer f, String table, List<String> sets, java.util.function.Predicate<NftElement> doomed) {
+    static void deleteElements(
+            Fixer f, String table, List<String> sets, java.util.function.Predicate<NftElement> doomed) {
         Nftables nft = f.node().nft();
         NftBatch b = nft.batch();
         int n = 0;
@@ -285,7 +360,8 @@ public final class Doctor {
             NftState.MasqElement m = NftState.masqElement(set, e);
             b.deleteRangeElement(Nftables.INET, table, set, e.key(), e.keyEnd(), m.text());
         } else if (table.equals(NftState.MASQ_TABLE)) {
-            b.deleteElement(Nftables.INET, table, set, e.key(), IpAddress.of(e.key()).toString());
+            b.deleteElement(
+                    Nftables.INET, table, set, e.key(), IpAddress.of(e.key()).toString());
         } else {
             b.deleteElement(Nftables.INET, table, set, e.key(), keyText(set, e.key()));
         }
@@ -333,18 +409,31 @@ public final class Doctor {
                     continue;
                 }
                 String alias = l.alias();
-                String where = li.peer() == null || li.peer().netns() == null ? "" : " (its other end is in " + li.peer().netns() + ")";
-                out.add(Finding.warning("orphan-veth", name, "veth " + name + " is tagged '" + alias + "' but that attachment is"
-                        + " neither cached nor reserved: it belongs to no pod" + where, v.node().ip() + " link del " + name)
+                String where = li.peer() == null || li.peer().netns() == null
+                        ? ""
+                        : " (its other end is in " + li.peer().netns() + ")";
+                out.add(Finding.warning(
+                                "orphan-veth",
+                                name,
+                                "veth " + name + " is tagged '" + alias + "' but that attachment is"
+                                        + " neither cached nor reserved: it belongs to no pod" + where,
+                                v.node().ip() + " link del " + name)
                         .repairedBy(f -> {
                             Link now = f.node().rt().links().find(name).orElse(null);
                             if (now != null && alias.equals(now.alias())) {
                                 f.node().rt().links().delete(name);
                             }
                         }));
-            } else if (li.master() != null && bridges.contains(li.master()) && (li.peer() == null || li.peer().attachment() == null)) {
-                out.add(Finding.warning("untracked-veth", name, "veth " + name + " on bridge " + li.master() + " belongs to no known"
-                        + " attachment" + (li.peer() != null && li.peer().netns() != null ? " (its other end is in " + li.peer().netns() + ")" : ""),
+            } else if (li.master() != null
+                    && bridges.contains(li.master())
+                    && (li.peer() == null || li.peer().attachment() == null)) {
+                out.add(Finding.warning(
+                        "untracked-veth",
+                        name,
+                        "veth " + name + " on bridge " + li.master() + " belongs to no known" + " attachment"
+                                + (li.peer() != null && li.peer().netns() != null
+                                        ? " (its other end is in " + li.peer().netns() + ")"
+                                        : ""),
                         v.node().ip() + " link del " + name + "  (if it is no one's)"));
             }
         }
@@ -360,7 +449,8 @@ public final class Doctor {
             for (IpPrefix ip : CniState.cachedAddresses(a)) {
                 CniState.Network n = cni.network(a.networkName());
                 if (n == null || !n.hostLocal() || n.rangeOf(ip.address()) == null) {
-                    valid.add(ip.address() + " " + CniState.idOf(a).natComment()); // no store to ask: the cache is the record
+                    valid.add(ip.address() + " "
+                            + CniState.idOf(a).natComment()); // no store to ask: the cache is the record
                 }
             }
         }
@@ -381,23 +471,39 @@ public final class Doctor {
             if (m.owner() != null && valid.contains(m.address() + " " + m.owner())) {
                 continue;
             }
-            String cmd = v.node().exec() + "nft 'delete element inet " + NftState.MASQ_TABLE + " " + m.set() + " { " + m.text() + " }'";
+            String cmd = v.node().exec() + "nft 'delete element inet " + NftState.MASQ_TABLE + " " + m.set() + " { "
+                    + m.text() + " }'";
             CniState.Network net = tags.get(Owners.networkTagOf(m.owner()));
             if (net == null) {
-                out.add(Finding.info("foreign-nat", m.set() + " " + m.text(), "nft set inet jcni " + m.set() + " has " + m.text()
-                        + " for " + (m.owner() == null ? "no owner" : m.owner()) + ", a network not configured here", cmd));
+                out.add(Finding.info(
+                        "foreign-nat",
+                        m.set() + " " + m.text(),
+                        "nft set inet jcni " + m.set() + " has " + m.text() + " for "
+                                + (m.owner() == null ? "no owner" : m.owner()) + ", a network not configured here",
+                        cmd));
                 continue;
             }
             String set = m.set();
             NftElement raw = m.raw();
             String owner = m.owner();
-            out.add(Finding.error("stale-nat", set + " " + m.text(), "nft set inet jcni " + set + " masquerades " + m.text() + " for "
-                    + owner + ", which holds no such address", cmd).repairedBy(f -> {
+            out.add(Finding.error(
+                            "stale-nat",
+                            set + " " + m.text(),
+                            "nft set inet jcni " + set + " masquerades " + m.text() + " for " + owner
+                                    + ", which holds no such address",
+                            cmd)
+                    .repairedBy(f -> {
                         try (Fd lock = net.hostLocal() ? Stores.lock(net) : null) {
                             // under the store's lock: an ADD of this address cannot be half-way now
-                            if (!validNat(CniState.load(cni.netconf(), cni.cache().dir())).contains(m.address() + " " + owner)) {
-                                deleteElements(f, NftState.MASQ_TABLE, List.of(set), e -> java.util.Arrays.equals(e.key(), raw.key())
-                                        && java.util.Objects.equals(e.comment(), owner));
+                            if (!validNat(CniState.load(
+                                            cni.netconf(), cni.cache().dir()))
+                                    .contains(m.address() + " " + owner)) {
+                                deleteElements(
+                                        f,
+                                        NftState.MASQ_TABLE,
+                                        List.of(set),
+                                        e -> java.util.Arrays.equals(e.key(), raw.key())
+                                                && java.util.Objects.equals(e.comment(), owner));
                             }
                         }
                     }));
@@ -430,16 +536,28 @@ public final class Doctor {
             if (owner != null && (valid.contains(owner) || staleOwners.contains(owner))) {
                 continue;
             }
-            String cmd = v.node().exec() + "nft 'delete element inet " + NftState.HOSTPORT_TABLE + " " + set + " { " + key + " }'";
+            String cmd = v.node().exec() + "nft 'delete element inet " + NftState.HOSTPORT_TABLE + " " + set + " { "
+                    + key + " }'";
             if (owner == null || !tags.contains(Owners.networkTagOf(owner))) {
-                out.add(Finding.info("foreign-hostport", set + " " + key, what + " belongs to " + (owner == null ? "no owner" : owner)
-                        + ", a network not configured here", cmd));
+                out.add(Finding.info(
+                        "foreign-hostport",
+                        set + " " + key,
+                        what + " belongs to " + (owner == null ? "no owner" : owner)
+                                + ", a network not configured here",
+                        cmd));
                 continue;
             }
-            out.add(Finding.error("stale-hostport", set + " " + key, "host port " + what + " is kept for " + owner
-                    + ", which is no attachment on this node", cmd)
-                    .repairedBy(f -> deleteElements(f, NftState.HOSTPORT_TABLE, List.of(set),
-                            x -> java.util.Arrays.equals(x.key(), raw.key()) && java.util.Objects.equals(x.comment(), owner))));
+            out.add(Finding.error(
+                            "stale-hostport",
+                            set + " " + key,
+                            "host port " + what + " is kept for " + owner + ", which is no attachment on this node",
+                            cmd)
+                    .repairedBy(f -> deleteElements(
+                            f,
+                            NftState.HOSTPORT_TABLE,
+                            List.of(set),
+                            x -> java.util.Arrays.equals(x.key(), raw.key())
+                                    && java.util.Objects.equals(x.comment(), owner))));
         }
     }
 
@@ -451,8 +569,12 @@ public final class Doctor {
             if (t.name().equals(NftState.CLUSTER_TABLE) || t.elements() > 0) {
                 continue;
             }
-            out.add(Finding.info("empty-scaffolding", t.text(), "nft table " + t.text() + " holds no element and no pod is attached:"
-                    + " left from pods that are gone (the next ADD makes it again)", v.node().exec() + "nft delete table " + t.text()));
+            out.add(Finding.info(
+                    "empty-scaffolding",
+                    t.text(),
+                    "nft table " + t.text() + " holds no element and no pod is attached:"
+                            + " left from pods that are gone (the next ADD makes it again)",
+                    v.node().exec() + "nft delete table " + t.text()));
         }
         for (CniState.Network n : v.cni().networks()) {
             NodeView.LinkInfo br = n.bridge() == null ? null : v.link(n.bridge());
@@ -461,8 +583,12 @@ public final class Doctor {
             }
             boolean ports = v.links().stream().anyMatch(l -> n.bridge().equals(l.master()));
             if (!ports) {
-                out.add(Finding.info("idle-bridge", n.bridge(), "bridge " + n.bridge() + " of network " + n.name()
-                        + " has no ports and no attachments (the plugins leave it, as the reference does)", v.node().ip() + " link del " + n.bridge()));
+                out.add(Finding.info(
+                        "idle-bridge",
+                        n.bridge(),
+                        "bridge " + n.bridge() + " of network " + n.name()
+                                + " has no ports and no attachments (the plugins leave it, as the reference does)",
+                        v.node().ip() + " link del " + n.bridge()));
             }
         }
     }
@@ -474,31 +600,57 @@ public final class Doctor {
             return;
         }
         if (v.agents().isEmpty()) {
-            out.add(Finding.warning("agent-not-running", v.subnetFile().toString(), "this node was joined to a cluster network ("
-                    + (v.subnetEnv().isEmpty() ? "routes of proto 215" : v.subnetFile()) + ") but no jcni agent runs here: routes to"
-                    + " nodes that join or leave are not updated", "start the agent (jcni agent …, its systemd unit or DaemonSet)"));
+            out.add(Finding.warning(
+                    "agent-not-running",
+                    v.subnetFile().toString(),
+                    "this node was joined to a cluster network ("
+                            + (v.subnetEnv().isEmpty() ? "routes of proto 215" : v.subnetFile())
+                            + ") but no jcni agent runs here: routes to"
+                            + " nodes that join or leave are not updated",
+                    "start the agent (jcni agent …, its systemd unit or DaemonSet)"));
         }
         for (NodeView.ClusterPeer p : v.peers()) {
             if (!p.route()) {
                 if (p.subnet() == null || p.dev() == null) {
-                    out.add(Finding.error("peer-route-missing", String.valueOf(p.via()), "a peer's VTEP " + p.via() + " is known (neighbour "
-                            + p.vtepMac() + ") but there is no route to its subnet, and its length is unknown (no JCNI_SUBNET in "
-                            + v.subnetFile() + ")", "restart the agent"));
+                    out.add(Finding.error(
+                            "peer-route-missing",
+                            String.valueOf(p.via()),
+                            "a peer's VTEP " + p.via() + " is known (neighbour "
+                                    + p.vtepMac()
+                                    + ") but there is no route to its subnet, and its length is unknown (no JCNI_SUBNET in "
+                                    + v.subnetFile() + ")",
+                            "restart the agent"));
                     continue;
                 }
-                Route r = Route.to(p.subnet()).via(p.via()).dev(p.dev()).withOnlink().protocol(ROUTE_PROTOCOL);
-                out.add(Finding.error("peer-route-missing", p.subnet().toString(), "no route to peer subnet " + p.subnet()
-                        + " although its VTEP " + p.via() + " (" + p.vtepMac() + ") is programmed on " + p.dev()
-                        + ": pods here cannot reach its pods", v.node().ip() + " route replace " + r.toIpArgs())
+                Route r = Route.to(p.subnet())
+                        .via(p.via())
+                        .dev(p.dev())
+                        .withOnlink()
+                        .protocol(ROUTE_PROTOCOL);
+                out.add(Finding.error(
+                                "peer-route-missing",
+                                p.subnet().toString(),
+                                "no route to peer subnet " + p.subnet()
+                                        + " although its VTEP " + p.via() + " (" + p.vtepMac() + ") is programmed on "
+                                        + p.dev()
+                                        + ": pods here cannot reach its pods",
+                                v.node().ip() + " route replace " + r.toIpArgs())
                         .repairedBy(f -> f.node().rt().routes().replace(r)));
             } else if (p.dev() != null && p.dev().startsWith("jcni.")) {
                 if (p.vtepMac() == null) {
-                    out.add(Finding.error("peer-neighbour-missing", p.subnet().toString(), "the route to " + p.subnet() + " goes via "
-                            + p.via() + " on " + p.dev() + ", which has no neighbour entry: packets wait for an ARP reply no one sends",
+                    out.add(Finding.error(
+                            "peer-neighbour-missing",
+                            p.subnet().toString(),
+                            "the route to " + p.subnet() + " goes via " + p.via() + " on " + p.dev()
+                                    + ", which has no neighbour entry: packets wait for an ARP reply no one sends",
                             "restart the agent (it knows the peer's VTEP MAC)"));
                 } else if (p.remote() == null) {
-                    out.add(Finding.error("peer-fdb-missing", p.subnet().toString(), p.dev() + " has no FDB entry for " + p.vtepMac()
-                            + " (peer " + p.subnet() + "): its packets are not encapsulated to the peer", "restart the agent"));
+                    out.add(Finding.error(
+                            "peer-fdb-missing",
+                            p.subnet().toString(),
+                            p.dev() + " has no FDB entry for " + p.vtepMac() + " (peer " + p.subnet()
+                                    + "): its packets are not encapsulated to the peer",
+                            "restart the agent"));
                 }
             }
         }
@@ -508,7 +660,9 @@ public final class Doctor {
         List<String> path = v.sources().cniPath();
         for (CniState.Network n : v.cni().networks()) {
             List<String> needed = new ArrayList<>(n.plugins());
-            if (n.ipamType() != null && !(n.jcniBridge() && ("host-local".equals(n.ipamType()) || "jcni-host-local".equals(n.ipamType())))) {
+            if (n.ipamType() != null
+                    && !(n.jcniBridge()
+                            && ("host-local".equals(n.ipamType()) || "jcni-host-local".equals(n.ipamType())))) {
                 needed.add(n.ipamType()); // executed by the bridge (jcni's runs host-local in-process)
             }
             for (String type : new java.util.LinkedHashSet<>(needed)) {
@@ -518,9 +672,14 @@ public final class Doctor {
                 }
                 if (!found) {
                     String dir = path.isEmpty() ? "/opt/cni/bin" : path.get(0);
-                    out.add(Finding.error("missing-plugin", n.name() + " " + type, "network " + n.name() + " (" + n.file() + ") needs plugin "
-                            + type + ", which is in none of " + path + ": every ADD of it fails",
-                            type.startsWith("jcni-") ? "jcni install --dir " + dir : "install the " + type + " plugin into " + dir));
+                    out.add(Finding.error(
+                            "missing-plugin",
+                            n.name() + " " + type,
+                            "network " + n.name() + " (" + n.file() + ") needs plugin " + type
+                                    + ", which is in none of " + path + ": every ADD of it fails",
+                            type.startsWith("jcni-")
+                                    ? "jcni install --dir " + dir
+                                    : "install the " + type + " plugin into " + dir));
                 }
             }
         }
@@ -546,16 +705,31 @@ public final class Doctor {
             }
             int pods = n.mtu() > 0 ? n.mtu() : br.link().mtu();
             if (vxlan != null && pods > vxlanMtu) {
-                out.add(Finding.error("mtu-mismatch", n.bridge(), "pods of " + n.name() + " send up to " + pods + " bytes but " + vxlan
-                        + " carries " + vxlanMtu + " (the underlay's " + u.mtu() + " minus the VXLAN headers): large packets to other"
-                        + " nodes are dropped", "set \"mtu\": " + vxlanMtu + " in " + n.file() + " and recreate the pods"));
+                out.add(Finding.error(
+                        "mtu-mismatch",
+                        n.bridge(),
+                        "pods of " + n.name() + " send up to " + pods + " bytes but " + vxlan
+                                + " carries " + vxlanMtu + " (the underlay's " + u.mtu()
+                                + " minus the VXLAN headers): large packets to other"
+                                + " nodes are dropped",
+                        "set \"mtu\": " + vxlanMtu + " in " + n.file() + " and recreate the pods"));
             } else if (pods > u.mtu() && (n.ipMasq() || v.clustered())) {
-                out.add(Finding.warning("mtu-mismatch", n.bridge(), "pods of " + n.name() + " send up to " + pods + " bytes, the uplink "
-                        + u.name() + " carries " + u.mtu(), "set \"mtu\": " + u.mtu() + " in " + n.file() + " and recreate the pods"));
+                out.add(Finding.warning(
+                        "mtu-mismatch",
+                        n.bridge(),
+                        "pods of " + n.name() + " send up to " + pods + " bytes, the uplink " + u.name() + " carries "
+                                + u.mtu(),
+                        "set \"mtu\": " + u.mtu() + " in " + n.file() + " and recreate the pods"));
             }
-            if (n.mtu() > 0 && br.link().mtu() != n.mtu() && v.links().stream().noneMatch(l -> n.bridge().equals(l.master()))) {
-                out.add(Finding.warning("mtu-mismatch", n.bridge(), "bridge " + n.bridge() + " has MTU " + br.link().mtu()
-                        + ", network " + n.name() + " says " + n.mtu(), v.node().ip() + " link set " + n.bridge() + " mtu " + n.mtu()));
+            if (n.mtu() > 0
+                    && br.link().mtu() != n.mtu()
+                    && v.links().stream().noneMatch(l -> n.bridge().equals(l.master()))) {
+                out.add(Finding.warning(
+                        "mtu-mismatch",
+                        n.bridge(),
+                        "bridge " + n.bridge() + " has MTU " + br.link().mtu() + ", network " + n.name() + " says "
+                                + n.mtu(),
+                        v.node().ip() + " link set " + n.bridge() + " mtu " + n.mtu()));
             }
         }
     }
@@ -585,7 +759,9 @@ public final class Doctor {
             if (before == null) {
                 before = found;
             }
-            List<Finding> todo = found.stream().filter(f -> f.repair() != null && !failed.contains(key(f))).toList();
+            List<Finding> todo = found.stream()
+                    .filter(f -> f.repair() != null && !failed.contains(key(f)))
+                    .toList();
             if (todo.isEmpty()) {
                 break;
             }

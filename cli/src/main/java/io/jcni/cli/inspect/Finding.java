@@ -11,7 +11,9 @@ import java.util.Map;
 public record Finding(String check, Severity severity, String subject, String message, String fix, Repair repair) {
 
     public enum Severity {
-        ERROR, WARNING, INFO;
+        ERROR,
+        WARNING,
+        INFO;
 
         public String text() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -30,8 +32,19 @@ public record Finding(String check, Severity severity, String subject, String me
     }
 
     public Map<String, Object> json() {
-        return J.obj("check", check, "severity", severity.text(), "subject", subject, "message", message, "fix", fix,
-                "fixable", repair != null);
+        return J.obj(
+                "check",
+                check,
+                "severity",
+                severity.text(),
+                "subject",
+                subject,
+                "message",
+                message,
+                "fix",
+                fix,
+                "fixable",
+                repair != null);
     }
 
     static Finding error(String check, String subject, String message, String fix) {

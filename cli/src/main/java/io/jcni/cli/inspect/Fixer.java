@@ -3,7 +3,6 @@ package io.jcni.cli.inspect;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

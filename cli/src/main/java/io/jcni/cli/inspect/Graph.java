@@ -6,7 +6,6 @@ import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.Rtnl;
 import io.jcni.runtime.CachedAttachment;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -31,7 +30,9 @@ public final class Graph {
     record Edge(String from, String to, String label, String style) {}
 
     static final int OUTSIDE = 0, INTERFACES = 1, ROUTING = 2, BRIDGES = 3, VETHS = 4, PODS = 5;
-    private static final String[] LAYER_NAMES = {"outside the node", "node interfaces", "routing", "bridges", "host veths", "pods"};
+    private static final String[] LAYER_NAMES = {
+        "outside the node", "node interfaces", "routing", "bridges", "host veths", "pods"
+    };
 
     private final Map<String, Box> boxes = new LinkedHashMap<>();
     private final List<Edge> edges = new ArrayList<>();
@@ -66,8 +67,10 @@ public final class Graph {
             }
         }
         for (NodeView.LinkInfo l : v.links()) {
-            if ("bridge".equals(l.link().kind()) && v.links().stream().anyMatch(p -> l.name().equals(p.master())
-                    && "veth".equals(p.link().kind()))) {
+            if ("bridge".equals(l.link().kind())
+                    && v.links().stream()
+                            .anyMatch(p -> l.name().equals(p.master())
+                                    && "veth".equals(p.link().kind()))) {
                 bridges.add(l.name());
             }
         }
@@ -82,7 +85,10 @@ public final class Graph {
                 }
             }
             lines.add("mtu " + br.link().mtu() + "  " + br.link().operStateName());
-            List<String> nets = cni.networks().stream().filter(n -> b.equals(n.bridge())).map(CniState.Network::name).toList();
+            List<String> nets = cni.networks().stream()
+                    .filter(n -> b.equals(n.bridge()))
+                    .map(CniState.Network::name)
+                    .toList();
             if (!nets.isEmpty()) {
                 lines.add("network " + String.join(", ", nets));
             }
@@ -92,8 +98,14 @@ public final class Graph {
                     continue;
                 }
                 Link link = l.link();
-                box("veth:" + l.name(), VETHS, "veth", "veth " + l.name(), List.of("mtu " + link.mtu() + "  " + link.operStateName(),
-                        link.mac() == null ? "" : link.mac().toString()));
+                box(
+                        "veth:" + l.name(),
+                        VETHS,
+                        "veth",
+                        "veth " + l.name(),
+                        List.of(
+                                "mtu " + link.mtu() + "  " + link.operStateName(),
+                                link.mac() == null ? "" : link.mac().toString()));
                 edge("veth:" + l.name(), "br:" + b, "port", "solid");
                 NodeView.Peer p = l.peer();
                 if (p != null && p.netnsId() >= 0) {
@@ -140,8 +152,11 @@ public final class Graph {
             if (l == null || l.master() != null) {
                 continue;
             }
-            routesVia.computeIfAbsent(r.device(), k -> new ArrayList<>()).add(Text.dst(r)
-                    + (r.gateway() == null ? "" : " via " + r.gateway()) + (r.protocol() == NodeView.AGENT_ROUTE_PROTOCOL ? " (proto 215)" : ""));
+            routesVia
+                    .computeIfAbsent(r.device(), k -> new ArrayList<>())
+                    .add(Text.dst(r)
+                            + (r.gateway() == null ? "" : " via " + r.gateway())
+                            + (r.protocol() == NodeView.AGENT_ROUTE_PROTOCOL ? " (proto 215)" : ""));
         }
         if (up != null) {
             routesVia.putIfAbsent(up.name(), new ArrayList<>());
@@ -155,29 +170,41 @@ public final class Graph {
                     lines.add(a.prefix().toString());
                 }
             }
-            lines.add("mtu " + l.link().mtu() + (l.link().mac() == null ? "" : "  " + l.link().mac()));
+            lines.add("mtu " + l.link().mtu()
+                    + (l.link().mac() == null ? "" : "  " + l.link().mac()));
             boolean isUp = up != null && up.name().equals(dev);
             if (isUp) {
                 lines.add("cluster interface (" + up.source() + ")");
             }
             String kind = isUp ? "uplink" : NodeView.isVxlanDevice(l.link()) ? "vxlan" : "interface";
             box("if:" + dev, INTERFACES, kind, (NodeView.isVxlanDevice(l.link()) ? "vxlan " : "") + dev, lines);
-            List<String> rs = e.getValue().stream().filter(x -> !x.contains("(proto 215)")).toList();
-            String label = rs.isEmpty() ? "" : rs.size() <= 2 ? String.join("; ", rs) : rs.get(0) + "; +" + (rs.size() - 1) + " routes";
+            List<String> rs = e.getValue().stream()
+                    .filter(x -> !x.contains("(proto 215)"))
+                    .toList();
+            String label = rs.isEmpty()
+                    ? ""
+                    : rs.size() <= 2 ? String.join("; ", rs) : rs.get(0) + "; +" + (rs.size() - 1) + " routes";
             edge("routing", "if:" + dev, label, "solid");
             if (l.peer() != null && l.peer().netnsId() >= 0 && l.master() == null) {
                 List<String> pl = new ArrayList<>();
                 for (IpPrefix a : l.peer().addresses()) {
                     pl.add(Text.nz(l.peer().name()) + " " + a);
                 }
-                String ns = l.peer().netns() == null ? "netnsid " + l.peer().netnsId() : l.peer().netns();
+                String ns = l.peer().netns() == null
+                        ? "netnsid " + l.peer().netnsId()
+                        : l.peer().netns();
                 box("ns:" + ns, OUTSIDE, "outside", "netns " + shortNetns(ns), pl);
                 edge("if:" + dev, "ns:" + ns, "veth pair", "solid");
             }
         }
         for (Route r : v.routes()) {
             if (r.isDefault() && r.isV4() && r.gateway() != null && r.device() != null) {
-                box("gw", OUTSIDE, "outside", "default gateway", List.of(r.gateway().toString()));
+                box(
+                        "gw",
+                        OUTSIDE,
+                        "outside",
+                        "default gateway",
+                        List.of(r.gateway().toString()));
                 edge("if:" + r.device(), "gw", "default", "solid");
                 break;
             }
@@ -195,7 +222,9 @@ public final class Graph {
                 lines.add("VTEP " + p.vtepMac());
             }
             box(id, OUTSIDE, p.route() ? "peer" : "broken", "peer node", lines);
-            String from = p.dev() != null && boxes.containsKey("if:" + p.dev()) ? "if:" + p.dev() : up == null ? null : "if:" + up.name();
+            String from = p.dev() != null && boxes.containsKey("if:" + p.dev())
+                    ? "if:" + p.dev()
+                    : up == null ? null : "if:" + up.name();
             if (from != null) {
                 edge(from, id, p.route() ? "route proto 215" : "NO ROUTE", p.route() ? "solid" : "dashed");
             }
@@ -225,8 +254,8 @@ public final class Graph {
             String owner = p.attachment().portmapComment();
             for (NftState.Mapping m : v.nft().mappings()) {
                 if (owner.equals(m.owner())) {
-                    lines.add("hostPort " + m.protocol() + " " + (m.hostIp() == null ? "" : m.hostIp() + ":") + m.hostPort() + " -> "
-                            + m.targetPort());
+                    lines.add("hostPort " + m.protocol() + " " + (m.hostIp() == null ? "" : m.hostIp() + ":")
+                            + m.hostPort() + " -> " + m.targetPort());
                 }
             }
         }
@@ -256,7 +285,9 @@ public final class Graph {
         if (jcni) {
             return "NAT: masquerade " + pods + " pod address" + (pods == 1 ? "" : "es") + " (inet jcni)";
         }
-        boolean agentBridge = v.clustered() && v.cni().networks().stream().anyMatch(n -> bridge.equals(n.bridge()) && n.name().equals("jcni"));
+        boolean agentBridge = v.clustered()
+                && v.cni().networks().stream()
+                        .anyMatch(n -> bridge.equals(n.bridge()) && n.name().equals("jcni"));
         if (agentBridge && v.nft().masquerading().contains("inet " + NftState.CLUSTER_TABLE)) {
             return "NAT: masquerade leaving the cluster (inet " + NftState.CLUSTER_TABLE + ")";
         }
@@ -286,22 +317,30 @@ public final class Graph {
             x.put(b.id(), (double) col++);
         }
         for (Box b : layers.getOrDefault(PODS, List.of())) {
-            Edge e = edges.stream().filter(ed -> ed.from().equals(b.id()) && x.containsKey(ed.to())).findFirst().orElse(null);
+            Edge e = edges.stream()
+                    .filter(ed -> ed.from().equals(b.id()) && x.containsKey(ed.to()))
+                    .findFirst()
+                    .orElse(null);
             x.put(b.id(), e != null ? x.get(e.to()) : (double) col++);
         }
         for (Box b : layers.getOrDefault(BRIDGES, List.of())) {
             double[] s = {0, 0};
-            edges.stream().filter(ed -> ed.to().equals(b.id()) && x.containsKey(ed.from())).forEach(ed -> {
-                s[0] += x.get(ed.from());
-                s[1]++;
-            });
+            edges.stream()
+                    .filter(ed -> ed.to().equals(b.id()) && x.containsKey(ed.from()))
+                    .forEach(ed -> {
+                        s[0] += x.get(ed.from());
+                        s[1]++;
+                    });
             x.put(b.id(), s[1] > 0 ? s[0] / s[1] : (double) col++);
         }
         int columns = Math.max(1, col);
         double centre = (columns - 1) / 2.0;
         List<Box> bridgeBoxes = layers.getOrDefault(BRIDGES, List.of());
         if (!bridgeBoxes.isEmpty()) {
-            centre = bridgeBoxes.stream().mapToDouble(b -> x.get(b.id())).average().orElse(centre);
+            centre = bridgeBoxes.stream()
+                    .mapToDouble(b -> x.get(b.id()))
+                    .average()
+                    .orElse(centre);
         }
         for (Box b : layers.getOrDefault(ROUTING, List.of())) {
             x.put(b.id(), centre);
@@ -314,13 +353,15 @@ public final class Graph {
         int free = 0;
         for (Box b : outside) {
             double[] s = {0, 0};
-            edges.stream().filter(ed -> ed.from().equals(b.id()) || ed.to().equals(b.id())).forEach(ed -> {
-                String other = ed.from().equals(b.id()) ? ed.to() : ed.from();
-                if (x.containsKey(other)) {
-                    s[0] += x.get(other);
-                    s[1]++;
-                }
-            });
+            edges.stream()
+                    .filter(ed -> ed.from().equals(b.id()) || ed.to().equals(b.id()))
+                    .forEach(ed -> {
+                        String other = ed.from().equals(b.id()) ? ed.to() : ed.from();
+                        if (x.containsKey(other)) {
+                            s[0] += x.get(other);
+                            s[1]++;
+                        }
+                    });
             x.put(b.id(), s[1] > 0 ? s[0] / s[1] : centre + free++);
         }
         // keep boxes of a layer at least one column apart, then shift everything right of the margin
@@ -349,7 +390,9 @@ public final class Graph {
                 h = Math.max(h, height(b));
             }
             for (Box b : l) {
-                pos.put(b.id(), new int[] {MARGIN + 110 + (int) Math.round((x.get(b.id()) - min) * (BOX_W + GAP_X)), y, height(b)});
+                pos.put(b.id(), new int[] {
+                    MARGIN + 110 + (int) Math.round((x.get(b.id()) - min) * (BOX_W + GAP_X)), y, height(b)
+                });
             }
             pos.put("layer:" + layer, new int[] {MARGIN, y, h});
             y += h + GAP_Y;
@@ -358,17 +401,37 @@ public final class Graph {
     }
 
     static int height(Box b) {
-        return PAD * 2 + LINE_H * (1 + (int) b.lines().stream().filter(s -> !s.isEmpty()).count());
+        return PAD * 2
+                + LINE_H
+                        * (1
+                                + (int) b.lines().stream()
+                                        .filter(s -> !s.isEmpty())
+                                        .count());
     }
 
     // ------------------------------------------------------------------ SVG
 
     private static final Map<String, String[]> COLOURS = Map.of( // fill, stroke
-            "pod", new String[] {"#e8f4ea", "#2e7d32"}, "veth", new String[] {"#f3f3f3", "#757575"},
-            "bridge", new String[] {"#e3f2fd", "#1565c0"}, "routing", new String[] {"#fff8e1", "#f9a825"},
-            "uplink", new String[] {"#ede7f6", "#5e35b1"}, "vxlan", new String[] {"#ede7f6", "#5e35b1"},
-            "interface", new String[] {"#f3e5f5", "#8e24aa"}, "outside", new String[] {"#fafafa", "#9e9e9e"},
-            "peer", new String[] {"#e0f7fa", "#00838f"}, "broken", new String[] {"#ffebee", "#c62828"});
+            "pod",
+            new String[] {"#e8f4ea", "#2e7d32"},
+            "veth",
+            new String[] {"#f3f3f3", "#757575"},
+            "bridge",
+            new String[] {"#e3f2fd", "#1565c0"},
+            "routing",
+            new String[] {"#fff8e1", "#f9a825"},
+            "uplink",
+            new String[] {"#ede7f6", "#5e35b1"},
+            "vxlan",
+            new String[] {"#ede7f6", "#5e35b1"},
+            "interface",
+            new String[] {"#f3e5f5", "#8e24aa"},
+            "outside",
+            new String[] {"#fafafa", "#9e9e9e"},
+            "peer",
+            new String[] {"#e0f7fa", "#00838f"},
+            "broken",
+            new String[] {"#ffebee", "#c62828"});
 
     public String svg() {
         Map<String, int[]> pos = layout();
@@ -382,17 +445,38 @@ public final class Graph {
         height += MARGIN;
         StringBuilder s = new StringBuilder();
         s.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        s.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(width).append("\" height=\"").append(height)
-                .append("\" viewBox=\"0 0 ").append(width).append(' ').append(height).append("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n");
+        s.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"")
+                .append(width)
+                .append("\" height=\"")
+                .append(height)
+                .append("\" viewBox=\"0 0 ")
+                .append(width)
+                .append(' ')
+                .append(height)
+                .append("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n");
         s.append("<title>").append(esc(title)).append("</title>\n");
-        s.append("<rect x=\"0\" y=\"0\" width=\"").append(width).append("\" height=\"").append(height).append("\" fill=\"#ffffff\"/>\n");
-        s.append("<text x=\"").append(MARGIN).append("\" y=\"").append(MARGIN + 12).append("\" font-size=\"16\" font-weight=\"bold\">")
-                .append(esc(title)).append("</text>\n");
+        s.append("<rect x=\"0\" y=\"0\" width=\"")
+                .append(width)
+                .append("\" height=\"")
+                .append(height)
+                .append("\" fill=\"#ffffff\"/>\n");
+        s.append("<text x=\"")
+                .append(MARGIN)
+                .append("\" y=\"")
+                .append(MARGIN + 12)
+                .append("\" font-size=\"16\" font-weight=\"bold\">")
+                .append(esc(title))
+                .append("</text>\n");
         for (int layer = OUTSIDE; layer <= PODS; layer++) {
             int[] p = pos.get("layer:" + layer);
             if (p != null) {
-                s.append("<text x=\"").append(p[0]).append("\" y=\"").append(p[1] + 16).append("\" fill=\"#9e9e9e\" font-style=\"italic\">")
-                        .append(esc(LAYER_NAMES[layer])).append("</text>\n");
+                s.append("<text x=\"")
+                        .append(p[0])
+                        .append("\" y=\"")
+                        .append(p[1] + 16)
+                        .append("\" fill=\"#9e9e9e\" font-style=\"italic\">")
+                        .append(esc(LAYER_NAMES[layer]))
+                        .append("</text>\n");
             }
         }
         for (Edge e : edges) {
@@ -402,37 +486,93 @@ public final class Graph {
             int y1 = down ? a[1] + a[2] : a[1], y2 = down ? b[1] : b[1] + b[2];
             int my = (y1 + y2) / 2;
             String colour = e.style().equals("nat") ? "#c62828" : e.style().equals("dashed") ? "#c62828" : "#616161";
-            s.append("<path d=\"M ").append(x1).append(' ').append(y1).append(" C ").append(x1).append(' ').append(my).append(", ")
-                    .append(x2).append(' ').append(my).append(", ").append(x2).append(' ').append(y2).append("\" fill=\"none\" stroke=\"")
-                    .append(colour).append("\" stroke-width=\"").append(e.style().equals("nat") ? "2.5" : "1.5").append('"')
-                    .append(e.style().equals("solid") ? "" : " stroke-dasharray=\"6 4\"").append("/>\n");
+            s.append("<path d=\"M ")
+                    .append(x1)
+                    .append(' ')
+                    .append(y1)
+                    .append(" C ")
+                    .append(x1)
+                    .append(' ')
+                    .append(my)
+                    .append(", ")
+                    .append(x2)
+                    .append(' ')
+                    .append(my)
+                    .append(", ")
+                    .append(x2)
+                    .append(' ')
+                    .append(y2)
+                    .append("\" fill=\"none\" stroke=\"")
+                    .append(colour)
+                    .append("\" stroke-width=\"")
+                    .append(e.style().equals("nat") ? "2.5" : "1.5")
+                    .append('"')
+                    .append(e.style().equals("solid") ? "" : " stroke-dasharray=\"6 4\"")
+                    .append("/>\n");
             if (!e.label().isEmpty()) {
                 // on the curve a third of the way from its upper end, where edges that meet below are still apart
                 double t = y1 < y2 ? 0.35 : 0.65, u = 1 - t;
                 int lx = (int) Math.round(u * u * u * x1 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t * t * t * x2);
-                int ly = (int) Math.round(u * u * u * y1 + 3 * u * u * t * my + 3 * u * t * t * my + t * t * t * y2) + 4;
+                int ly =
+                        (int) Math.round(u * u * u * y1 + 3 * u * u * t * my + 3 * u * t * t * my + t * t * t * y2) + 4;
                 int w = Math.min(e.label().length() * 6 + 8, 2 * BOX_W);
-                s.append("<rect x=\"").append(lx - w / 2).append("\" y=\"").append(ly - 11).append("\" width=\"").append(w)
+                s.append("<rect x=\"")
+                        .append(lx - w / 2)
+                        .append("\" y=\"")
+                        .append(ly - 11)
+                        .append("\" width=\"")
+                        .append(w)
                         .append("\" height=\"15\" rx=\"3\" fill=\"#ffffff\" fill-opacity=\"0.9\"/>\n");
-                s.append("<text x=\"").append(lx).append("\" y=\"").append(ly).append("\" text-anchor=\"middle\" font-size=\"10\" fill=\"")
-                        .append(colour).append("\">").append(esc(e.label())).append("</text>\n");
+                s.append("<text x=\"")
+                        .append(lx)
+                        .append("\" y=\"")
+                        .append(ly)
+                        .append("\" text-anchor=\"middle\" font-size=\"10\" fill=\"")
+                        .append(colour)
+                        .append("\">")
+                        .append(esc(e.label()))
+                        .append("</text>\n");
             }
         }
         for (Box b : boxes.values()) {
             int[] p = pos.get(b.id());
             String[] c = COLOURS.getOrDefault(b.kind(), COLOURS.get("veth"));
             s.append("<g id=\"").append(esc(b.id())).append("\">\n");
-            s.append("<rect x=\"").append(p[0]).append("\" y=\"").append(p[1]).append("\" width=\"").append(BOX_W).append("\" height=\"")
-                    .append(p[2]).append("\" rx=\"6\" fill=\"").append(c[0]).append("\" stroke=\"").append(c[1]).append("\" stroke-width=\"1.5\"/>\n");
+            s.append("<rect x=\"")
+                    .append(p[0])
+                    .append("\" y=\"")
+                    .append(p[1])
+                    .append("\" width=\"")
+                    .append(BOX_W)
+                    .append("\" height=\"")
+                    .append(p[2])
+                    .append("\" rx=\"6\" fill=\"")
+                    .append(c[0])
+                    .append("\" stroke=\"")
+                    .append(c[1])
+                    .append("\" stroke-width=\"1.5\"/>\n");
             int ty = p[1] + PAD + 11;
-            s.append("<text x=\"").append(p[0] + PAD).append("\" y=\"").append(ty).append("\" font-weight=\"bold\" fill=\"").append(c[1])
-                    .append("\">").append(esc(b.title())).append("</text>\n");
+            s.append("<text x=\"")
+                    .append(p[0] + PAD)
+                    .append("\" y=\"")
+                    .append(ty)
+                    .append("\" font-weight=\"bold\" fill=\"")
+                    .append(c[1])
+                    .append("\">")
+                    .append(esc(b.title()))
+                    .append("</text>\n");
             for (String line : b.lines()) {
                 if (line.isEmpty()) {
                     continue;
                 }
                 ty += LINE_H;
-                s.append("<text x=\"").append(p[0] + PAD).append("\" y=\"").append(ty).append("\">").append(esc(fit(line))).append("</text>\n");
+                s.append("<text x=\"")
+                        .append(p[0] + PAD)
+                        .append("\" y=\"")
+                        .append(ty)
+                        .append("\">")
+                        .append(esc(fit(line)))
+                        .append("</text>\n");
             }
             s.append("</g>\n");
         }
@@ -469,7 +609,10 @@ public final class Graph {
     public String dot() {
         StringBuilder s = new StringBuilder();
         s.append("digraph jcni {\n");
-        s.append("  label=").append(q(title)).append(";\n  labelloc=t;\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n");
+        s.append("  label=")
+                .append(q(title))
+                .append(
+                        ";\n  labelloc=t;\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n");
         s.append("  edge [dir=none, fontname=\"Helvetica\", fontsize=10];\n");
         for (int layer = OUTSIDE; layer <= PODS; layer++) {
             List<Box> l = new ArrayList<>();
@@ -490,16 +633,27 @@ public final class Graph {
                         label.append('\n').append(line);
                     }
                 }
-                s.append("    ").append(q(b.id())).append(" [label=").append(q(label.toString())).append(", fillcolor=").append(q(c[0]))
-                        .append(", color=").append(q(c[1])).append("];\n");
+                s.append("    ")
+                        .append(q(b.id()))
+                        .append(" [label=")
+                        .append(q(label.toString()))
+                        .append(", fillcolor=")
+                        .append(q(c[0]))
+                        .append(", color=")
+                        .append(q(c[1]))
+                        .append("];\n");
             }
             s.append("  }\n");
         }
         for (Edge e : edges) {
             Box a = boxes.get(e.from()), b = boxes.get(e.to());
             boolean down = a.layer() <= b.layer();
-            s.append("  ").append(q(down ? e.from() : e.to())).append(" -> ").append(q(down ? e.to() : e.from()))
-                    .append(" [label=").append(q(e.label()));
+            s.append("  ")
+                    .append(q(down ? e.from() : e.to()))
+                    .append(" -> ")
+                    .append(q(down ? e.to() : e.from()))
+                    .append(" [label=")
+                    .append(q(e.label()));
             if (!e.style().equals("solid")) {
                 s.append(", style=dashed, color=\"#c62828\"");
             }
@@ -515,9 +669,26 @@ public final class Graph {
 
     /** The graph itself, for tools that draw their own: boxes by layer, edges with their labels. */
     public Map<String, Object> json() {
-        return J.obj("title", title,
-                "boxes", J.list(new ArrayList<>(boxes.values()), b -> J.obj("id", b.id(), "layer", LAYER_NAMES[b.layer()], "kind", b.kind(),
-                        "title", b.title(), "lines", new ArrayList<Object>(b.lines().stream().filter(l -> !l.isEmpty()).toList()))),
-                "edges", J.list(edges, e -> J.obj("from", e.from(), "to", e.to(), "label", e.label(), "style", e.style())));
+        return J.obj(
+                "title",
+                title,
+                "boxes",
+                J.list(
+                        new ArrayList<>(boxes.values()),
+                        b -> J.obj(
+                                "id",
+                                b.id(),
+                                "layer",
+                                LAYER_NAMES[b.layer()],
+                                "kind",
+                                b.kind(),
+                                "title",
+                                b.title(),
+                                "lines",
+                                new ArrayList<Object>(b.lines().stream()
+                                        .filter(l -> !l.isEmpty())
+                                        .toList()))),
+                "edges",
+                J.list(edges, e -> J.obj("from", e.from(), "to", e.to(), "label", e.label(), "style", e.style())));
     }
 }

@@ -2,7 +2,6 @@ package io.jcni.cli.inspect;
 
 import io.jcni.netlink.diag.NetnsIds;
 import io.jcni.netlink.ns.NetNs;
-
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -8,7 +8,6 @@ import io.jcni.netlink.nft.NftElement;
 import io.jcni.netlink.nft.NftTable;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.SetKeyType;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -23,7 +22,9 @@ import java.util.Map;
  * ({@code inet jcni_cluster}). The layouts are the plugins' (docs/plugins.md).
  */
 public final class NftState {
-    public static final String MASQ_TABLE = "jcni", HOSTPORT_TABLE = "jcni_hostport", SPOOF_TABLE = "jcni_spoofchk",
+    public static final String MASQ_TABLE = "jcni",
+            HOSTPORT_TABLE = "jcni_hostport",
+            SPOOF_TABLE = "jcni_spoofchk",
             CLUSTER_TABLE = "jcni_cluster";
     public static final List<String> MASQ_SETS = List.of("pods4", "local4", "pods6", "local6");
     public static final List<String> PORT_MAPS = List.of("ports4", "hostip4", "ports6", "hostip6");
@@ -48,10 +49,18 @@ public final class NftState {
     }
 
     /** One host-port mapping of portmap: {@code proto [hostIP] hostPort → target:targetPort}. */
-    public record Mapping(String set, String protocol, IpAddress hostIp, int hostPort, IpAddress target, int targetPort,
-                          String owner, NftElement raw) {
+    public record Mapping(
+            String set,
+            String protocol,
+            IpAddress hostIp,
+            int hostPort,
+            IpAddress target,
+            int targetPort,
+            String owner,
+            NftElement raw) {
         public String text() {
-            return protocol + " " + (hostIp == null ? "" : hostIp + ":") + hostPort + " -> " + target + ":" + targetPort;
+            return protocol + " " + (hostIp == null ? "" : hostIp + ":") + hostPort + " -> " + target + ":"
+                    + targetPort;
         }
     }
 
@@ -112,8 +121,11 @@ public final class NftState {
         }
         for (NftTable t : all) {
             s.findMasquerade(nft, t);
-            boolean ours = (t.family() == Nftables.INET && (t.name().equals(MASQ_TABLE) || t.name().equals(HOSTPORT_TABLE)
-                    || t.name().equals(CLUSTER_TABLE))) || (t.family() == Nftables.BRIDGE && t.name().equals(SPOOF_TABLE));
+            boolean ours = (t.family() == Nftables.INET
+                            && (t.name().equals(MASQ_TABLE)
+                                    || t.name().equals(HOSTPORT_TABLE)
+                                    || t.name().equals(CLUSTER_TABLE)))
+                    || (t.family() == Nftables.BRIDGE && t.name().equals(SPOOF_TABLE));
             if (!ours) {
                 continue;
             }
@@ -185,7 +197,7 @@ public final class NftState {
                     elements += elementsOf(nft, t.name(), set).size();
                 }
             }
-            default -> { }
+            default -> {}
         }
         tables.add(new Table(Nftables.familyName(t.family()), t.name(), rules, elements));
     }
@@ -212,7 +224,8 @@ public final class NftState {
 
     /** The prefix spanning exactly first..last (what the bridge writes: a pod's subnet). */
     static IpPrefix prefixOf(IpAddress first, IpAddress last) {
-        java.math.BigInteger span = last.toBigInteger().subtract(first.toBigInteger()).add(java.math.BigInteger.ONE);
+        java.math.BigInteger span =
+                last.toBigInteger().subtract(first.toBigInteger()).add(java.math.BigInteger.ONE);
         int hostBits = span.bitLength() - 1;
         return new IpPrefix(first, first.bits() - Math.max(0, hostBits));
     }
@@ -244,5 +257,4 @@ public final class NftState {
         String text = k.length == n ? target.toString() : IpAddress.of(Arrays.copyOf(k, n)) + " . " + target;
         return new PortMasq(set, text, target, e.comment(), e);
     }
-
 }

@@ -15,7 +15,6 @@ import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
 import io.jcni.runtime.CachedAttachment;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,13 +51,21 @@ public final class NodeView {
      * @param netns      the namespace's path, null when it is the node's own or could not be found
      * @param attachment the attachment it belongs to (by the host veth's alias, else by its namespace), or null
      */
-    public record Peer(int index, String name, int netnsId, String netns, Owners.Id attachment, String pod, List<IpPrefix> addresses) {}
+    public record Peer(
+            int index,
+            String name,
+            int netnsId,
+            String netns,
+            Owners.Id attachment,
+            String pod,
+            List<IpPrefix> addresses) {}
 
     /** A listening socket with the processes holding it. */
     public record Listener(InetSocket socket, List<SocketOwners.Owner> owners) {}
 
     /** A peer node as this node's kernel knows it: the agent's route, and for vxlan its neighbour and FDB entry. */
-    public record ClusterPeer(IpPrefix subnet, IpAddress via, String dev, boolean route, String vtepMac, IpAddress remote) {}
+    public record ClusterPeer(
+            IpPrefix subnet, IpAddress via, String dev, boolean route, String vtepMac, IpAddress remote) {}
 
     /**
      * The interface that carries cluster traffic and how it was found.
@@ -113,7 +120,9 @@ public final class NodeView {
                 if ("veth".equals(l.kind()) && l.peerIndex() != 0) {
                     peer = peer(l, names, resolver, byAlias, byNetns);
                 }
-                LinkInfo li = new LinkInfo(l, l.masterIndex() == 0 ? null : names.getOrDefault(l.masterIndex(), "if" + l.masterIndex()),
+                LinkInfo li = new LinkInfo(
+                        l,
+                        l.masterIndex() == 0 ? null : names.getOrDefault(l.masterIndex(), "if" + l.masterIndex()),
                         peer);
                 links.add(li);
                 byIndex.put(l.index(), li);
@@ -122,7 +131,9 @@ public final class NodeView {
         this.addresses = rt.addresses().list(null);
         for (int family : new int[] {Rtnl.AF_INET, Rtnl.AF_INET6}) {
             for (Route r : rt.routes().list(family, Rtnl.RT_TABLE_MAIN)) {
-                if (r.type() == Rtnl.RTN_UNICAST || r.type() == Rtnl.RTN_BLACKHOLE || r.type() == Rtnl.RTN_UNREACHABLE
+                if (r.type() == Rtnl.RTN_UNICAST
+                        || r.type() == Rtnl.RTN_BLACKHOLE
+                        || r.type() == Rtnl.RTN_UNREACHABLE
                         || r.type() == Rtnl.RTN_PROHIBIT) {
                     routes.add(r);
                 }
@@ -153,7 +164,9 @@ public final class NodeView {
         this.agents = Services.agents(self);
         Services.Agent agent = agents.isEmpty() ? null : agents.get(0);
         Path socket = sources.socket();
-        if (agent != null && agent.flag("--plugin-socket") != null && sources.socket().equals(Services.DEFAULT_SOCKET)) {
+        if (agent != null
+                && agent.flag("--plugin-socket") != null
+                && sources.socket().equals(Services.DEFAULT_SOCKET)) {
             socket = Path.of(agent.flag("--plugin-socket"));
         }
         this.plugins = Services.socket(socket, node);
@@ -180,8 +193,12 @@ public final class NodeView {
         }
     }
 
-    private Peer peer(Link l, Map<Integer, String> names, NetnsResolver resolver, Map<String, Owners.Id> byAlias,
-                      Map<String, CachedAttachment> byNetns) {
+    private Peer peer(
+            Link l,
+            Map<Integer, String> names,
+            NetnsResolver resolver,
+            Map<String, Owners.Id> byAlias,
+            Map<String, CachedAttachment> byNetns) {
         Owners.Id id = l.alias() == null ? null : byAlias.get(l.alias());
         if (id == null && l.alias() != null && l.alias().startsWith("jcni ")) {
             id = Owners.parse(l.alias());
@@ -193,7 +210,8 @@ public final class NodeView {
         String peerName = null;
         List<IpPrefix> peerAddresses = new ArrayList<>();
         if (path != null) {
-            try (NetNs ns = NetNs.open(path); RouteNetlink in = RouteNetlink.open(ns, io.jcni.netlink.Trace.OFF)) {
+            try (NetNs ns = NetNs.open(path);
+                    RouteNetlink in = RouteNetlink.open(ns, io.jcni.netlink.Trace.OFF)) {
                 peerName = in.links().get(l.peerIndex()).name();
                 for (Address a : in.addresses().list(peerName)) {
                     if (a.scope() == Rtnl.RT_SCOPE_UNIVERSE) {
@@ -211,8 +229,11 @@ public final class NodeView {
         if (a == null && id != null) {
             a = cni.attachment(id);
         }
-        String pod = a != null ? CniState.podName(a.containerId(), a.netns())
-                : id != null ? CniState.podName(id.containerId(), path) : null; // a namespace no attachment names is no pod
+        String pod = a != null
+                ? CniState.podName(a.containerId(), a.netns())
+                : id != null
+                        ? CniState.podName(id.containerId(), path)
+                        : null; // a namespace no attachment names is no pod
         return new Peer(l.peerIndex(), peerName, l.linkNetnsId(), path, id, pod, peerAddresses);
     }
 
@@ -245,7 +266,8 @@ public final class NodeView {
                 continue;
             }
             String mac = r.gateway() == null ? null : vtepMac.get(r.gateway());
-            peers.add(new ClusterPeer(r.destination(), r.gateway(), r.device(), true, mac, mac == null ? null : remote.get(mac)));
+            peers.add(new ClusterPeer(
+                    r.destination(), r.gateway(), r.device(), true, mac, mac == null ? null : remote.get(mac)));
             if (r.gateway() != null) {
                 routed.put(r.gateway(), true);
             }
@@ -257,7 +279,9 @@ public final class NodeView {
             }
             String dev = null;
             for (Neighbour n : neighbours) {
-                if (n.address().equals(e.getKey()) && n.mac() != null && byIndex.containsKey(n.linkIndex())
+                if (n.address().equals(e.getKey())
+                        && n.mac() != null
+                        && byIndex.containsKey(n.linkIndex())
                         && isVxlanDevice(byIndex.get(n.linkIndex()).link())) {
                     dev = byIndex.get(n.linkIndex()).name();
                 }
@@ -303,7 +327,10 @@ public final class NodeView {
         if (name == null) {
             for (LinkInfo l : links) {
                 Link.VxlanInfo vx = l.link().vxlan();
-                if (isVxlanDevice(l.link()) && vx != null && vx.underlayIndex() != 0 && byIndex.containsKey(vx.underlayIndex())) {
+                if (isVxlanDevice(l.link())
+                        && vx != null
+                        && vx.underlayIndex() != 0
+                        && byIndex.containsKey(vx.underlayIndex())) {
                     name = byIndex.get(vx.underlayIndex()).name();
                     address = vx.local() == null ? null : IpAddress.parse(vx.local());
                     source = "vxlan " + l.name();
@@ -313,7 +340,9 @@ public final class NodeView {
         }
         if (name == null) {
             for (Route r : routes) {
-                if (r.protocol() == AGENT_ROUTE_PROTOCOL && r.device() != null && !r.device().startsWith("jcni.")) {
+                if (r.protocol() == AGENT_ROUTE_PROTOCOL
+                        && r.device() != null
+                        && !r.device().startsWith("jcni.")) {
                     name = r.device();
                     source = "proto 215 routes";
                     break;
@@ -344,8 +373,12 @@ public final class NodeView {
                 }
             }
         }
-        return new Uplink(name, address, li == null || li.link().mac() == null ? null : li.link().mac().toString(),
-                li == null ? 0 : li.link().mtu(), source);
+        return new Uplink(
+                name,
+                address,
+                li == null || li.link().mac() == null ? null : li.link().mac().toString(),
+                li == null ? 0 : li.link().mtu(),
+                source);
     }
 
     // ---- accessors ----

@@ -3,7 +3,6 @@ package io.jcni.cli.inspect;
 import io.jcni.cni.PluginResponse;
 import io.jcni.daemon.Protocol;
 import io.jcni.netlink.diag.SocketOwners;
-
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -36,6 +35,7 @@ public final class Services {
     public static final Path DEFAULT_SOCKET = Path.of("/run/jcni/jcni.sock");
     /** The agent's hand-off for scripts unless its {@code --subnet-file} says otherwise. */
     public static final Path DEFAULT_SUBNET_FILE = Path.of("/run/jcni/subnet.env");
+
     private static final long ANSWER_TIMEOUT_MS = 3000;
 
     /**
@@ -46,14 +46,16 @@ public final class Services {
      * @param detail    what it answered, or why it did not
      * @param holders   the processes holding the listening socket (found in the node namespace's /proc/net/unix)
      */
-    public record SocketStatus(Path path, boolean present, boolean answering, String detail, List<SocketOwners.Owner> holders) {
+    public record SocketStatus(
+            Path path, boolean present, boolean answering, String detail, List<SocketOwners.Owner> holders) {
         /** "agent" when the cluster agent serves it, "daemon" for jcni daemon, null when unknown. */
         public String servedBy() {
             for (SocketOwners.Owner o : holders) {
                 if (o.cmdline().contains("io.jcni.agent.AgentMain")) {
                     return "agent";
                 }
-                if (o.cmdline().contains("io.jcni.daemon.DaemonMain") || o.cmdline().contains("io.jcni.cli.Main daemon")) {
+                if (o.cmdline().contains("io.jcni.daemon.DaemonMain")
+                        || o.cmdline().contains("io.jcni.cli.Main daemon")) {
                     return "daemon";
                 }
             }
@@ -79,15 +81,18 @@ public final class Services {
         try {
             PluginResponse r = version(path);
             answering = r.exitCode() == 0 || r.exitCode() == Protocol.NOT_SERVED;
-            detail = r.exitCode() == 0 ? "answers VERSION: " + r.stdoutText().strip()
-                    : r.exitCode() == Protocol.NOT_SERVED ? "answers, but leaves this caller to the standalone plugins"
-                    + " (it serves callers of its own mount and PID namespaces)"
-                    : "VERSION failed with exit " + r.exitCode() + ": " + (r.stdoutText() + r.stderr()).strip();
+            detail = r.exitCode() == 0
+                    ? "answers VERSION: " + r.stdoutText().strip()
+                    : r.exitCode() == Protocol.NOT_SERVED
+                            ? "answers, but leaves this caller to the standalone plugins"
+                                    + " (it serves callers of its own mount and PID namespaces)"
+                            : "VERSION failed with exit " + r.exitCode() + ": " + (r.stdoutText() + r.stderr()).strip();
         } catch (IOException e) {
             detail = "does not answer: " + (e.getMessage() == null ? e.toString() : e.getMessage());
         }
         long inode = listeningUnixInode(path, node);
-        List<SocketOwners.Owner> holders = inode < 0 ? List.of() : SocketOwners.scan(List.of(inode)).of(inode);
+        List<SocketOwners.Owner> holders =
+                inode < 0 ? List.of() : SocketOwners.scan(List.of(inode)).of(inode);
         return new SocketStatus(path, true, answering, detail, holders);
     }
 
@@ -104,7 +109,9 @@ public final class Services {
     static PluginResponse version(Path socket) throws IOException {
         SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
         FutureTask<PluginResponse> call = new FutureTask<>(() -> {
-            ch.write(ByteBuffer.wrap(Protocol.request("loopback", Map.of("CNI_COMMAND", "VERSION"),
+            ch.write(ByteBuffer.wrap(Protocol.request(
+                    "loopback",
+                    Map.of("CNI_COMMAND", "VERSION"),
                     "{\"cniVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8))));
             return Protocol.readReply(Channels.newInputStream(ch));
         });

@@ -9,5 +9,4 @@ import java.util.List;
  * {@code NETCONFPATH} and {@code CNI_PATH}, as {@code jcni add} reads them), libcni's cache root,
  * the plugin socket and the agent's subnet file (both overridden by a running agent's flags).
  */
-public record Sources(String netns, Path netconf, List<String> cniPath, Path cacheDir, Path socket, Path subnetFile) {
-}
+public record Sources(String netns, Path netconf, List<String> cniPath, Path cacheDir, Path socket, Path subnetFile) {}

@@ -4,7 +4,6 @@ import io.jcni.cni.ConfigObject;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.plugins.hostlocal.Reservations;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -50,8 +49,9 @@ final class Stores {
             Files.writeString(tmp, owner.containerId().trim() + "\r\n" + owner.ifname(), StandardCharsets.UTF_8);
             try {
                 Files.createLink(file, tmp);
-                f.trace().command("printf '%s\\r\\n%s' " + Fixer.shell(owner.containerId()) + " " + owner.ifname() + " > "
-                        + Fixer.shell(file.toString()));
+                f.trace()
+                        .command("printf '%s\\r\\n%s' " + Fixer.shell(owner.containerId()) + " " + owner.ifname()
+                                + " > " + Fixer.shell(file.toString()));
             } catch (FileAlreadyExistsException taken) {
                 throw new IllegalStateException(address + " was reserved by someone else meanwhile");
             } finally {

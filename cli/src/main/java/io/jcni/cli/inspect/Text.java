@@ -4,7 +4,6 @@ import io.jcni.netlink.route.Address;
 import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.Rtnl;
-
 import java.util.Map;
 
 /** How the views spell kernel objects, in the words of {@code ip}: scopes, protocols, states. */
@@ -25,10 +24,28 @@ final class Text {
     /** As {@code ip -j route} spells a protocol (names from iproute2's rt_protos, else the number). */
     static String protocol(int p) {
         return switch (p) {
-            case 0 -> "unspec"; case 1 -> "redirect"; case 2 -> "kernel"; case 3 -> "boot"; case 4 -> "static";
-            case 8 -> "gated"; case 9 -> "ra"; case 10 -> "mrt"; case 11 -> "zebra"; case 12 -> "bird"; case 13 -> "dnrouted";
-            case 14 -> "xorp"; case 15 -> "ntk"; case 16 -> "dhcp"; case 17 -> "mrouted"; case 18 -> "keepalived";
-            case 42 -> "babel"; case 99 -> "openr"; case 186 -> "bgp"; case 187 -> "isis"; case 188 -> "ospf"; case 189 -> "rip";
+            case 0 -> "unspec";
+            case 1 -> "redirect";
+            case 2 -> "kernel";
+            case 3 -> "boot";
+            case 4 -> "static";
+            case 8 -> "gated";
+            case 9 -> "ra";
+            case 10 -> "mrt";
+            case 11 -> "zebra";
+            case 12 -> "bird";
+            case 13 -> "dnrouted";
+            case 14 -> "xorp";
+            case 15 -> "ntk";
+            case 16 -> "dhcp";
+            case 17 -> "mrouted";
+            case 18 -> "keepalived";
+            case 42 -> "babel";
+            case 99 -> "openr";
+            case 186 -> "bgp";
+            case 187 -> "isis";
+            case 188 -> "ospf";
+            case 189 -> "rip";
             case 192 -> "eigrp";
             default -> Integer.toString(p);
         };
@@ -36,16 +53,23 @@ final class Text {
 
     static String routeType(int t) {
         return switch (t) {
-            case Rtnl.RTN_UNICAST -> "unicast"; case Rtnl.RTN_LOCAL -> "local"; case Rtnl.RTN_BROADCAST -> "broadcast";
-            case Rtnl.RTN_BLACKHOLE -> "blackhole"; case Rtnl.RTN_UNREACHABLE -> "unreachable"; case Rtnl.RTN_PROHIBIT -> "prohibit";
+            case Rtnl.RTN_UNICAST -> "unicast";
+            case Rtnl.RTN_LOCAL -> "local";
+            case Rtnl.RTN_BROADCAST -> "broadcast";
+            case Rtnl.RTN_BLACKHOLE -> "blackhole";
+            case Rtnl.RTN_UNREACHABLE -> "unreachable";
+            case Rtnl.RTN_PROHIBIT -> "prohibit";
             default -> Integer.toString(t);
         };
     }
 
     /** A route's destination as {@code ip route} prints it ({@code default} for /0). */
     static String dst(Route r) {
-        return r.isDefault() ? "default" : r.destination().length() == r.destination().address().bits()
-                ? r.destination().address().toString() : r.destination().toString();
+        return r.isDefault()
+                ? "default"
+                : r.destination().length() == r.destination().address().bits()
+                        ? r.destination().address().toString()
+                        : r.destination().toString();
     }
 
     /** A neighbour state in {@code ip -j neigh}'s upper case ({@code REACHABLE}, {@code PERMANENT}). */

@@ -24,12 +24,17 @@ public final class AtomicFiles {
     public static void write(Path file, byte[] data, String perms, String dirPerms) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(dirPerms)));
+            Files.createDirectories(
+                    dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(dirPerms)));
         }
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp",
+        Path tmp = Files.createTempFile(
+                dir,
+                "." + file.getFileName() + ".",
+                ".tmp",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(perms)));
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch =
+                    FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer b = ByteBuffer.wrap(data);
                 while (b.hasRemaining()) {
                     ch.write(b);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +23,8 @@ public final class Json {
     private Json() {}
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+            .streamReadConstraints(
+                    StreamReadConstraints.builder().maxNestingDepth(64).build())
             .build();
 
     /** Parses one JSON document; trailing content is an error. */
@@ -209,7 +209,8 @@ public final class Json {
         } else if (v instanceof BigInteger b) {
             sb.append(b);
         } else {
-            throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
+            throw new IllegalArgumentException(
+                    "not a JSON value: " + v.getClass().getName());
         }
     }
 

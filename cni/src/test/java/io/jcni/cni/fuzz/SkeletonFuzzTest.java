@@ -1,5 +1,7 @@
 package io.jcni.cni.fuzz;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniArgs;
 import io.jcni.cni.CniError;
 import io.jcni.cni.Invocation;
@@ -10,16 +12,13 @@ import io.jcni.cni.Result;
 import io.jcni.cni.Skeleton;
 import io.jcni.cni.json.Json;
 import io.jcni.testkit.Fuzz;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the plugin skeleton's input handling (environment, CNI_ARGS and the configuration on
@@ -46,38 +45,78 @@ class SkeletonFuzzTest {
                     + "\"gateway\":\"10.99.2.1\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]},\"dns\":{}}}",
             "{\"cniVersion\":\"1.1.0\",\"name\":\"jhf-gc\",\"type\":\"bridge\",\"cni.dev/valid-attachments\":"
                     + "[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]}");
+
     static final String[] COMMANDS = {"ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION", "", "add", "BOGUS"};
     /** Never an existing namespace other than our own: ADD/CHECK then stop at the netns check, DEL reaches the plugin. */
     static final String[] NETNS = {"", "/nonexistent/jhf-fuzz", "/", "/proc/self/ns/net", "relative/jhf", "/dev/null"};
+
     static final String[] IDS = {"c1", "", "a b", "-x", "abc/def", "jhf.fuzz_1-2", "\u00e9", "x".repeat(300)};
-    static final String[] IFNAMES = {"eth0", "", ".", "..", "a/b", "a:b", "a b", "0123456789abcdef", "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"};
-    static final String[] CNI_ARGS = {"", "IgnoreUnknown=1", "IgnoreUnknown=true;IP=10.99.0.9", "K8S_POD_NAME=a;K8S_POD_NAMESPACE=b",
-        "IP=10.99.0.9", "a", "=", ";", "A=B=C", "IgnoreUnknown=maybe", "IgnoreUnknown=1;X="};
+    static final String[] IFNAMES = {
+        "eth0",
+        "",
+        ".",
+        "..",
+        "a/b",
+        "a:b",
+        "a b",
+        "0123456789abcdef",
+        "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+    };
+    static final String[] CNI_ARGS = {
+        "",
+        "IgnoreUnknown=1",
+        "IgnoreUnknown=true;IP=10.99.0.9",
+        "K8S_POD_NAME=a;K8S_POD_NAMESPACE=b",
+        "IP=10.99.0.9",
+        "a",
+        "=",
+        ";",
+        "A=B=C",
+        "IgnoreUnknown=maybe",
+        "IgnoreUnknown=1;X="
+    };
 
     /**
      * A plugin that reads what a real plugin reads from a validated invocation (prevResult, the
      * configuration's typed getters) and never touches the kernel.
      */
     static final class ParsingPlugin implements Plugin {
-        @Override public String name() { return "jhf-fuzz"; }
+        @Override
+        public String name() {
+            return "jhf-fuzz";
+        }
 
-        @Override public Set<String> knownArgs() { return Set.of("IP", "MAC"); }
+        @Override
+        public Set<String> knownArgs() {
+            return Set.of("IP", "MAC");
+        }
 
-        @Override public Result add(Invocation inv) throws CniError {
+        @Override
+        public Result add(Invocation inv) throws CniError {
             read(inv);
             return Result.empty();
         }
 
-        @Override public void del(Invocation inv) throws CniError { read(inv); }
+        @Override
+        public void del(Invocation inv) throws CniError {
+            read(inv);
+        }
 
-        @Override public void check(Invocation inv) throws CniError { read(inv); }
+        @Override
+        public void check(Invocation inv) throws CniError {
+            read(inv);
+        }
 
-        @Override public void gc(Invocation inv) throws CniError {
+        @Override
+        public void gc(Invocation inv) throws CniError {
             read(inv);
             inv.config().objects("cni.dev/valid-attachments");
         }
 
-        @Override public void status(Invocation inv) throws CniError { read(inv); }
+        @Override
+        public void status(Invocation inv) throws CniError {
+            read(inv);
+        }
 
         private static void read(Invocation inv) throws CniError {
             Result prev = inv.prevResult();
@@ -111,14 +150,18 @@ class SkeletonFuzzTest {
             throw new AssertionError("error output is not a JSON object: " + r.stdoutText() + " for " + input, e);
         }
         assertInstanceOf(Long.class, err.get("code"), () -> "no code in " + r.stdoutText());
-        assertNotEquals((long) CniError.INTERNAL, err.get("code"),
+        assertNotEquals(
+                (long) CniError.INTERNAL,
+                err.get("code"),
                 () -> "an uncaught exception: " + r.stdoutText() + " for " + input);
         assertInstanceOf(String.class, err.get("msg"), r.stdoutText());
     }
 
     static Map<String, String> env(Random r) {
         Map<String, String> env = new HashMap<>();
-        env.put("CNI_COMMAND", r.nextInt(4) == 0 ? Fuzz.pick(r, COMMANDS) : Fuzz.pick(r, new String[] {"DEL", "GC", "STATUS"}));
+        env.put(
+                "CNI_COMMAND",
+                r.nextInt(4) == 0 ? Fuzz.pick(r, COMMANDS) : Fuzz.pick(r, new String[] {"DEL", "GC", "STATUS"}));
         env.put("CNI_CONTAINERID", r.nextInt(5) == 0 ? Fuzz.text(r, 3) : Fuzz.pick(r, IDS));
         env.put("CNI_NETNS", Fuzz.pick(r, NETNS));
         env.put("CNI_IFNAME", r.nextInt(5) == 0 ? Fuzz.text(r, 3) : Fuzz.pick(r, IFNAMES));
@@ -175,8 +218,17 @@ class SkeletonFuzzTest {
         // The generator's sanity check: unmutated seeds with a DEL on a vanished namespace succeed,
         // so the properties above exercise the plugin's parsing and not only the early refusals.
         for (String s : SEEDS) {
-            Map<String, String> env = Map.of("CNI_COMMAND", "DEL", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0",
-                    "CNI_NETNS", "/nonexistent/jhf-fuzz", "CNI_ARGS", "IgnoreUnknown=1");
+            Map<String, String> env = Map.of(
+                    "CNI_COMMAND",
+                    "DEL",
+                    "CNI_CONTAINERID",
+                    "c1",
+                    "CNI_IFNAME",
+                    "eth0",
+                    "CNI_NETNS",
+                    "/nonexistent/jhf-fuzz",
+                    "CNI_ARGS",
+                    "IgnoreUnknown=1");
             PluginResponse resp = handle(env, s.getBytes(StandardCharsets.UTF_8));
             assertEquals(0, resp.exitCode(), resp.stdoutText());
         }
@@ -184,12 +236,16 @@ class SkeletonFuzzTest {
 
     @Test
     void cniArgs() {
-        String[] valid = {"IgnoreUnknown=1;IP=10.99.0.9;K8S_POD_NAME=a", "MAC=0a:58:0a:99:00:05", "K8S_POD_UID=x;IgnoreUnknown=false"};
+        String[] valid = {
+            "IgnoreUnknown=1;IP=10.99.0.9;K8S_POD_NAME=a", "MAC=0a:58:0a:99:00:05", "K8S_POD_UID=x;IgnoreUnknown=false"
+        };
         Fuzz.run("CNI_ARGS", 2000, r -> {
             String raw = switch (r.nextInt(3)) {
                 case 0 -> Fuzz.text(r, 10);
-                case 1 -> new String(Fuzz.mutateBytes(r, Fuzz.pick(r, valid).getBytes(StandardCharsets.UTF_8)),
-                        StandardCharsets.UTF_8);
+                case 1 ->
+                    new String(
+                            Fuzz.mutateBytes(r, Fuzz.pick(r, valid).getBytes(StandardCharsets.UTF_8)),
+                            StandardCharsets.UTF_8);
                 default -> String.join(";", Fuzz.text(r, 2) + "=" + Fuzz.text(r, 2), Fuzz.pick(r, CNI_ARGS));
             };
             try {

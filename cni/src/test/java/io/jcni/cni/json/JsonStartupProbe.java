@@ -2,7 +2,6 @@ package io.jcni.cni.json;
 
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.Result;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 

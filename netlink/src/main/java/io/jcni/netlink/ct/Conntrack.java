@@ -8,7 +8,6 @@ import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ns.NetNs;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,6 +19,7 @@ import java.util.List;
 public final class Conntrack implements AutoCloseable {
     /** Address families of the entries: AF_INET, AF_INET6. */
     public static final int AF_INET = 2, AF_INET6 = 10;
+
     public static final int TCP = 6, UDP = 17, SCTP = 132;
 
     private static final int NFNL_SUBSYS_CTNETLINK = 1;
@@ -67,7 +67,10 @@ public final class Conntrack implements AutoCloseable {
     }
 
     private static NlRequest request(int msg, int flags, int family, String operation, String object) {
-        return new NlRequest((NFNL_SUBSYS_CTNETLINK << 8) | msg, flags, operation, object).u8(family).u8(0).be16(0);
+        return new NlRequest((NFNL_SUBSYS_CTNETLINK << 8) | msg, flags, operation, object)
+                .u8(family)
+                .u8(0)
+                .be16(0);
     }
 
     /** {@code conntrack -L -f ipv4|ipv6}: every entry of {@code family}. */
@@ -82,9 +85,12 @@ public final class Conntrack implements AutoCloseable {
             if (!a.has(CTA_TUPLE_ORIG)) {
                 continue;
             }
-            out.add(new Entry(m.u8(0), tuple(a.nested(CTA_TUPLE_ORIG)),
+            out.add(new Entry(
+                    m.u8(0),
+                    tuple(a.nested(CTA_TUPLE_ORIG)),
                     a.has(CTA_TUPLE_REPLY) ? tuple(a.nested(CTA_TUPLE_REPLY)) : null,
-                    a.be16(CTA_ZONE, 0), a.be32(CTA_ID, 0) & 0xffffffffL));
+                    a.be16(CTA_ZONE, 0),
+                    a.be32(CTA_ID, 0) & 0xffffffffL));
         }
         return out;
     }
@@ -94,8 +100,12 @@ public final class Conntrack implements AutoCloseable {
         byte[] src = ip.has(CTA_IP_V4_SRC) ? ip.bytes(CTA_IP_V4_SRC) : ip.bytes(CTA_IP_V6_SRC);
         byte[] dst = ip.has(CTA_IP_V4_DST) ? ip.bytes(CTA_IP_V4_DST) : ip.bytes(CTA_IP_V6_DST);
         NlAttrs p = t.nested(CTA_TUPLE_PROTO);
-        return new Tuple(src == null ? null : IpAddress.of(src), dst == null ? null : IpAddress.of(dst),
-                p.u8(CTA_PROTO_NUM, 0), p.be16(CTA_PROTO_SRC_PORT, 0), p.be16(CTA_PROTO_DST_PORT, 0));
+        return new Tuple(
+                src == null ? null : IpAddress.of(src),
+                dst == null ? null : IpAddress.of(dst),
+                p.u8(CTA_PROTO_NUM, 0),
+                p.be16(CTA_PROTO_SRC_PORT, 0),
+                p.be16(CTA_PROTO_DST_PORT, 0));
     }
 
     /**
@@ -113,7 +123,10 @@ public final class Conntrack implements AutoCloseable {
         }
         if (n > 0 && trace.enabled()) {
             trace.command((netns == null ? "" : netns.execPrefix()) + "conntrack -D -f "
-                    + (family == AF_INET ? "ipv4" : "ipv6") + " -p " + (protocol == TCP ? "tcp" : protocol == UDP ? "udp" : protocol == SCTP ? "sctp" : Integer.toString(protocol))
+                    + (family == AF_INET ? "ipv4" : "ipv6") + " -p "
+                    + (protocol == TCP
+                            ? "tcp"
+                            : protocol == UDP ? "udp" : protocol == SCTP ? "sctp" : Integer.toString(protocol))
                     + " --orig-port-dst " + port);
         }
         return n;

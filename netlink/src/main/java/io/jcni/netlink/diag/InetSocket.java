@@ -18,8 +18,17 @@ import io.jcni.netlink.ip.IpAddress;
  * @param v6only     for an IPv6 socket bound to {@code ::}: whether it refuses IPv4 (null for IPv4 sockets and
  *                   when the kernel did not say)
  */
-public record InetSocket(String protocol, int state, IpAddress local, int localPort, IpAddress remote, int remotePort,
-                         int ifindex, int uid, long inode, Boolean v6only) {
+public record InetSocket(
+        String protocol,
+        int state,
+        IpAddress local,
+        int localPort,
+        IpAddress remote,
+        int remotePort,
+        int ifindex,
+        int uid,
+        long inode,
+        Boolean v6only) {
 
     public boolean isV4() {
         return local.isV4();

@@ -5,7 +5,6 @@ import io.jcni.netlink.NetlinkSocket;
 import io.jcni.netlink.NlMessage;
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.ns.NetNs;
-
 import java.util.List;
 
 /**
@@ -35,7 +34,8 @@ public final class NetnsIds implements AutoCloseable {
     /** The id {@code other} has in the viewing namespace, or {@link #NOT_ASSIGNED}. */
     public int idOf(NetNs other) {
         NlRequest r = new NlRequest(RTM_GETNSID, 0, "get netns id", other.path())
-                .u8(0).align() // struct rtgenmsg, padded
+                .u8(0)
+                .align() // struct rtgenmsg, padded
                 .attrU32(NETNSA_FD, other.fd());
         try {
             List<NlMessage> replies = socket.execute(r);

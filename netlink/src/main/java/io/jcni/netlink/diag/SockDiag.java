@@ -6,7 +6,6 @@ import io.jcni.netlink.NlMessage;
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ns.NetNs;
-
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +24,7 @@ import java.util.List;
 public final class SockDiag implements AutoCloseable {
     /** linux/netlink.h. */
     public static final int NETLINK_SOCK_DIAG = 4;
+
     static final int SOCK_DIAG_BY_FAMILY = 20;
     public static final int AF_INET = 2, AF_INET6 = 10, IPPROTO_TCP = 6, IPPROTO_UDP = 17;
     /** TCP states (net/tcp_states.h); an unconnected UDP socket is in TCP_CLOSE. */
@@ -33,6 +33,7 @@ public final class SockDiag implements AutoCloseable {
     private static final int SOCKID_LEN = 48;
     /** inet_diag_msg: family, state, timer, retrans, sockid, expires, rqueue, wqueue, uid, inode. */
     private static final int INET_DIAG_MSG_LEN = 4 + SOCKID_LEN + 20;
+
     private static final int INET_DIAG_SKV6ONLY = 11;
 
     private final NetlinkSocket socket;
@@ -65,8 +66,14 @@ public final class SockDiag implements AutoCloseable {
      */
     public List<InetSocket> dump(int family, int protocol, int stateMask) {
         String proto = protocol == IPPROTO_TCP ? "tcp" : protocol == IPPROTO_UDP ? "udp" : Integer.toString(protocol);
-        NlRequest r = new NlRequest(SOCK_DIAG_BY_FAMILY, 0, "list " + proto + " sockets", family == AF_INET ? "ipv4" : "ipv6")
-                .u8(family).u8(protocol).u8(0).u8(0).u32(stateMask).bytes(new byte[SOCKID_LEN]);
+        NlRequest r = new NlRequest(
+                        SOCK_DIAG_BY_FAMILY, 0, "list " + proto + " sockets", family == AF_INET ? "ipv4" : "ipv6")
+                .u8(family)
+                .u8(protocol)
+                .u8(0)
+                .u8(0)
+                .u32(stateMask)
+                .bytes(new byte[SOCKID_LEN]);
         List<InetSocket> out = new ArrayList<>();
         for (NlMessage m : socket.dump(r)) {
             if (m.type() != SOCK_DIAG_BY_FAMILY || m.length() < NlMessage.PAYLOAD + INET_DIAG_MSG_LEN) {
@@ -88,7 +95,14 @@ public final class SockDiag implements AutoCloseable {
      */
     public List<UnixListener> unixListening() {
         NlRequest r = new NlRequest(SOCK_DIAG_BY_FAMILY, 0, "list unix sockets", null)
-                .u8(AF_UNIX).u8(0).u16(0).u32(1 << TCP_LISTEN).u32(0).u32(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS).u32(-1).u32(-1);
+                .u8(AF_UNIX)
+                .u8(0)
+                .u16(0)
+                .u32(1 << TCP_LISTEN)
+                .u32(0)
+                .u32(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS)
+                .u32(-1)
+                .u32(-1);
         List<UnixListener> out = new ArrayList<>();
         for (NlMessage m : socket.dump(r)) {
             if (m.type() != SOCK_DIAG_BY_FAMILY || m.length() < NlMessage.PAYLOAD + UNIX_DIAG_MSG_LEN) {
@@ -107,7 +121,10 @@ public final class SockDiag implements AutoCloseable {
             }
             byte[] vfs = a.bytes(UNIX_DIAG_VFS);
             long vfsInode = vfs != null && vfs.length >= 4
-                    ? Integer.toUnsignedLong(ByteBuffer.wrap(vfs).order(java.nio.ByteOrder.nativeOrder()).getInt(0)) : 0;
+                    ? Integer.toUnsignedLong(ByteBuffer.wrap(vfs)
+                            .order(java.nio.ByteOrder.nativeOrder())
+                            .getInt(0))
+                    : 0;
             out.add(new UnixListener(inode, path, vfsInode));
         }
         return out;
@@ -133,7 +150,8 @@ public final class SockDiag implements AutoCloseable {
         long inode = Integer.toUnsignedLong(b.getInt(tail + 16));
         NlAttrs a = m.attrs(INET_DIAG_MSG_LEN);
         Boolean v6only = family == AF_INET6 && a.has(INET_DIAG_SKV6ONLY) ? a.u8(INET_DIAG_SKV6ONLY, 0) != 0 : null;
-        return new InetSocket(proto, state, IpAddress.of(src), sport, IpAddress.of(dst), dport, ifindex, uid, inode, v6only);
+        return new InetSocket(
+                proto, state, IpAddress.of(src), sport, IpAddress.of(dst), dport, ifindex, uid, inode, v6only);
     }
 
     /** A state number as {@code ss} prints it. */
@@ -142,9 +160,18 @@ public final class SockDiag implements AutoCloseable {
             return state == TCP_CLOSE ? "UNCONN" : state == TCP_ESTABLISHED ? "ESTAB" : Integer.toString(state);
         }
         return switch (state) {
-            case 1 -> "ESTAB"; case 2 -> "SYN-SENT"; case 3 -> "SYN-RECV"; case 4 -> "FIN-WAIT-1"; case 5 -> "FIN-WAIT-2";
-            case 6 -> "TIME-WAIT"; case 7 -> "UNCONN"; case 8 -> "CLOSE-WAIT"; case 9 -> "LAST-ACK"; case 10 -> "LISTEN";
-            case 11 -> "CLOSING"; default -> Integer.toString(state);
+            case 1 -> "ESTAB";
+            case 2 -> "SYN-SENT";
+            case 3 -> "SYN-RECV";
+            case 4 -> "FIN-WAIT-1";
+            case 5 -> "FIN-WAIT-2";
+            case 6 -> "TIME-WAIT";
+            case 7 -> "UNCONN";
+            case 8 -> "CLOSE-WAIT";
+            case 9 -> "LAST-ACK";
+            case 10 -> "LISTEN";
+            case 11 -> "CLOSING";
+            default -> Integer.toString(state);
         };
     }
 

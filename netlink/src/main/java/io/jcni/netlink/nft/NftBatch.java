@@ -1,18 +1,17 @@
 package io.jcni.netlink.nft;
 
+import static io.jcni.netlink.NlRequest.NLM_F_APPEND;
+import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
+import static io.jcni.netlink.nft.Nft.*;
+
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-
-import static io.jcni.netlink.NlRequest.NLM_F_APPEND;
-import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
-import static io.jcni.netlink.nft.Nft.*;
 
 /**
  * One nf_tables transaction: operations are collected in order and {@link #commit() committed}
@@ -75,15 +74,19 @@ public final class NftBatch {
     /** {@code nft add table FAMILY TABLE}: creates it, or does nothing if it exists. */
     public NftBatch addTable(int family, String table) {
         String w = where(family, table);
-        add(request(NFT_MSG_NEWTABLE, NLM_F_CREATE, family, "add table", w)
-                .attrString(NFTA_TABLE_NAME, table).attrBe32(NFTA_TABLE_FLAGS, 0), "add table " + w);
+        add(
+                request(NFT_MSG_NEWTABLE, NLM_F_CREATE, family, "add table", w)
+                        .attrString(NFTA_TABLE_NAME, table)
+                        .attrBe32(NFTA_TABLE_FLAGS, 0),
+                "add table " + w);
         return this;
     }
 
     /** {@code nft delete table FAMILY TABLE}, with everything in it. */
     public NftBatch deleteTable(int family, String table) {
         String w = where(family, table);
-        add(request(NFT_MSG_DELTABLE, 0, family, "delete table", w).attrString(NFTA_TABLE_NAME, table),
+        add(
+                request(NFT_MSG_DELTABLE, 0, family, "delete table", w).attrString(NFTA_TABLE_NAME, table),
                 "delete table " + w);
         return this;
     }
@@ -111,16 +114,22 @@ public final class NftBatch {
     /** {@code nft delete chain FAMILY TABLE CHAIN} (the chain must be empty and unreferenced). */
     public NftBatch deleteChain(int family, String table, String chain) {
         String w = where(family, table, "chain", chain);
-        add(request(NFT_MSG_DELCHAIN, 0, family, "delete chain", w)
-                .attrString(NFTA_CHAIN_TABLE, table).attrString(NFTA_CHAIN_NAME, chain), "delete chain " + w);
+        add(
+                request(NFT_MSG_DELCHAIN, 0, family, "delete chain", w)
+                        .attrString(NFTA_CHAIN_TABLE, table)
+                        .attrString(NFTA_CHAIN_NAME, chain),
+                "delete chain " + w);
         return this;
     }
 
     /** {@code nft flush chain FAMILY TABLE CHAIN}: deletes all its rules. */
     public NftBatch flushChain(int family, String table, String chain) {
         String w = where(family, table, "chain", chain);
-        add(request(NFT_MSG_DELRULE, 0, family, "flush chain", w)
-                .attrString(NFTA_RULE_TABLE, table).attrString(NFTA_RULE_CHAIN, chain), "flush chain " + w);
+        add(
+                request(NFT_MSG_DELRULE, 0, family, "flush chain", w)
+                        .attrString(NFTA_RULE_TABLE, table)
+                        .attrString(NFTA_RULE_CHAIN, chain),
+                "flush chain " + w);
         return this;
     }
 
@@ -143,12 +152,15 @@ public final class NftBatch {
         return set(family, table, map, keyType, dataType, false);
     }
 
-    private NftBatch set(int family, String table, String set, SetKeyType keyType, SetKeyType dataType, boolean interval) {
+    private NftBatch set(
+            int family, String table, String set, SetKeyType keyType, SetKeyType dataType, boolean interval) {
         String w = where(family, table, dataType == null ? "set" : "map", set);
         // Ranges over a concatenation live in the kernel's pipapo backend, which needs the field
         // lengths (NFTA_SET_DESC) and elements with a start and an end key (see addRangeElement).
         boolean concatRanges = interval && keyType.fields != null;
-        int flags = (interval ? NFT_SET_INTERVAL : 0) | (dataType != null ? NFT_SET_MAP : 0) | (concatRanges ? NFT_SET_CONCAT : 0);
+        int flags = (interval ? NFT_SET_INTERVAL : 0)
+                | (dataType != null ? NFT_SET_MAP : 0)
+                | (concatRanges ? NFT_SET_CONCAT : 0);
         String op = dataType == null ? "add set" : "add map";
         NlRequest r = request(NFT_MSG_NEWSET, NLM_F_CREATE, family, op, w)
                 .attrString(NFTA_SET_TABLE, table)
@@ -179,16 +191,24 @@ public final class NftBatch {
             b.put((byte) UDATA_SET_DATABYTEORDER).put((byte) 4).putInt(BYTEORDER_BIG_ENDIAN);
         }
         r.attr(NFTA_SET_USERDATA, ud);
-        add(r, tracing ? op + " " + w + " { type " + keyType.nftName() + (dataType == null ? "" : " : " + dataType.nftName())
-                + " ;" + (interval ? " flags interval ;" : "") + " }" : null);
+        add(
+                r,
+                tracing
+                        ? op + " " + w + " { type " + keyType.nftName()
+                                + (dataType == null ? "" : " : " + dataType.nftName()) + " ;"
+                                + (interval ? " flags interval ;" : "") + " }"
+                        : null);
         return this;
     }
 
     /** {@code nft delete set FAMILY TABLE SET} (no rule may still refer to it). */
     public NftBatch deleteSet(int family, String table, String set) {
         String w = where(family, table, "set", set);
-        add(request(NFT_MSG_DELSET, 0, family, "delete set", w)
-                .attrString(NFTA_SET_TABLE, table).attrString(NFTA_SET_NAME, set), "delete set " + w);
+        add(
+                request(NFT_MSG_DELSET, 0, family, "delete set", w)
+                        .attrString(NFTA_SET_TABLE, table)
+                        .attrString(NFTA_SET_NAME, set),
+                "delete set " + w);
         return this;
     }
 
@@ -230,7 +250,8 @@ public final class NftBatch {
      * the same data does nothing; with other data the kernel refuses it (EEXIST), which makes a map
      * key a claim: {@link io.jcni.netlink.ObjectExistsException}.
      */
-    public NftBatch addElement(int family, String table, String set, byte[] key, byte[] data, String comment, String text) {
+    public NftBatch addElement(
+            int family, String table, String set, byte[] key, byte[] data, String comment, String text) {
         return element(true, family, table, set, key, null, data, comment, text);
     }
 
@@ -241,7 +262,8 @@ public final class NftBatch {
      * is its first and last address; a single value is the same in both). Adding an identical
      * element does nothing.
      */
-    public NftBatch addRangeElement(int family, String table, String set, byte[] from, byte[] to, String comment, String text) {
+    public NftBatch addRangeElement(
+            int family, String table, String set, byte[] from, byte[] to, String comment, String text) {
         return element(true, family, table, set, from, to, null, comment, text);
     }
 
@@ -250,8 +272,16 @@ public final class NftBatch {
         return element(false, family, table, set, from, to, null, null, text);
     }
 
-    private NftBatch element(boolean add, int family, String table, String set, byte[] key, byte[] keyEnd, byte[] data,
-                             String comment, String text) {
+    private NftBatch element(
+            boolean add,
+            int family,
+            String table,
+            String set,
+            byte[] key,
+            byte[] keyEnd,
+            byte[] data,
+            String comment,
+            String text) {
         String what = where(family, table, "set", set) + " { " + text + " }";
         byte[] userdata = comment == null ? null : commentUserdata(UDATA_SET_ELEM_COMMENT, comment);
         String op = add ? "add element" : "delete element";
@@ -322,8 +352,8 @@ public final class NftBatch {
      * One NEWSETELEM/DELSETELEM message for all {@code keys}. For interval sets {@code ends} marks
      * the interval-end keys and {@code text} is the elements' nft text; both null otherwise.
      */
-    private NftBatch elements(boolean add, int family, String table, String set, List<byte[]> keys,
-                              boolean[] ends, String text) {
+    private NftBatch elements(
+            boolean add, int family, String table, String set, List<byte[]> keys, boolean[] ends, String text) {
         String w = where(family, table, "set", set);
         if (keys.isEmpty()) {
             throw new IllegalArgumentException("no elements to " + (add ? "add to" : "delete from") + " set " + set);
@@ -374,7 +404,12 @@ public final class NftBatch {
         if (userdata != null) {
             r.attr(NFTA_RULE_USERDATA, userdata);
         }
-        add(r, tracing ? "add rule " + w + " " + rule.text(family) + (comment == null ? "" : " comment \"" + comment + "\"") : null);
+        add(
+                r,
+                tracing
+                        ? "add rule " + w + " " + rule.text(family)
+                                + (comment == null ? "" : " comment \"" + comment + "\"")
+                        : null);
         return this;
     }
 
@@ -385,8 +420,8 @@ public final class NftBatch {
     private static byte[] commentUserdata(int type, String comment) {
         byte[] c = comment.getBytes(StandardCharsets.UTF_8);
         if (c.length > COMMENT_MAXLEN || comment.indexOf('"') >= 0 || comment.indexOf('\n') >= 0) {
-            throw new IllegalArgumentException("an nft comment is at most " + COMMENT_MAXLEN
-                    + " bytes without '\"' or newlines: " + comment);
+            throw new IllegalArgumentException(
+                    "an nft comment is at most " + COMMENT_MAXLEN + " bytes without '\"' or newlines: " + comment);
         }
         byte[] ud = new byte[2 + c.length + 1];
         ud[0] = (byte) type;
@@ -398,9 +433,12 @@ public final class NftBatch {
     /** {@code nft delete rule FAMILY TABLE CHAIN handle HANDLE}. */
     public NftBatch deleteRule(int family, String table, String chain, long handle) {
         String w = where(family, table, "chain", chain);
-        add(request(NFT_MSG_DELRULE, 0, family, "delete rule", w + " handle " + handle)
-                .attrString(NFTA_RULE_TABLE, table).attrString(NFTA_RULE_CHAIN, chain)
-                .attrBe64(NFTA_RULE_HANDLE, handle), "delete rule " + w + " handle " + handle);
+        add(
+                request(NFT_MSG_DELRULE, 0, family, "delete rule", w + " handle " + handle)
+                        .attrString(NFTA_RULE_TABLE, table)
+                        .attrString(NFTA_RULE_CHAIN, chain)
+                        .attrBe64(NFTA_RULE_HANDLE, handle),
+                "delete rule " + w + " handle " + handle);
         return this;
     }
 

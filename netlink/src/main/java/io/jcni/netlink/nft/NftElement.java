@@ -1,7 +1,6 @@
 package io.jcni.netlink.nft;
 
 import io.jcni.netlink.ip.IpAddress;
-
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -11,7 +10,8 @@ import java.util.Objects;
  * map elements the data bytes (null in a plain set); its comment, or null; and in an interval
  * set with a concatenated key, the range's end key (NFTA_SET_ELEM_KEY_END), else null.
  */
-public record NftElement(byte[] key, IpAddress address, boolean intervalEnd, byte[] data, String comment, byte[] keyEnd) {
+public record NftElement(
+        byte[] key, IpAddress address, boolean intervalEnd, byte[] data, String comment, byte[] keyEnd) {
     public NftElement(byte[] key, IpAddress address, boolean intervalEnd) {
         this(key, address, intervalEnd, null, null, null);
     }
@@ -37,8 +37,12 @@ public record NftElement(byte[] key, IpAddress address, boolean intervalEnd, byt
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof NftElement e && intervalEnd == e.intervalEnd && Arrays.equals(key, e.key)
-                && Arrays.equals(data, e.data) && Objects.equals(comment, e.comment) && Arrays.equals(keyEnd, e.keyEnd);
+        return o instanceof NftElement e
+                && intervalEnd == e.intervalEnd
+                && Arrays.equals(key, e.key)
+                && Arrays.equals(data, e.data)
+                && Objects.equals(comment, e.comment)
+                && Arrays.equals(keyEnd, e.keyEnd);
     }
 
     @Override
@@ -48,7 +52,9 @@ public record NftElement(byte[] key, IpAddress address, boolean intervalEnd, byt
 
     @Override
     public String toString() {
-        return (intervalEnd ? "end " : "") + SetKeyType.keyText(key) + (keyEnd == null ? "" : "-" + SetKeyType.keyText(keyEnd))
+        return (intervalEnd ? "end " : "")
+                + SetKeyType.keyText(key)
+                + (keyEnd == null ? "" : "-" + SetKeyType.keyText(keyEnd))
                 + (comment == null ? "" : " comment \"" + comment + "\"")
                 + (data == null ? "" : " : " + SetKeyType.keyText(data));
     }

@@ -7,5 +7,4 @@ import java.util.List;
  * its comment (null when none) and the names of its expressions in order ({@code payload},
  * {@code lookup}, {@code masq}, …).
  */
-public record NftRule(int family, String table, String chain, long handle, String comment, List<String> expressions) {
-}
+public record NftRule(int family, String table, String chain, long handle, String comment, List<String> expressions) {}

@@ -1,5 +1,7 @@
 package io.jcni.netlink.nft;
 
+import static io.jcni.netlink.nft.Nft.*;
+
 import io.jcni.netlink.InvalidNameException;
 import io.jcni.netlink.NetlinkSocket;
 import io.jcni.netlink.NlAttrs;
@@ -8,12 +10,9 @@ import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ns.NetNs;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-
-import static io.jcni.netlink.nft.Nft.*;
 
 /**
  * A handle on one namespace's nf_tables, spoken directly over NETLINK_NETFILTER (no {@code nft}
@@ -38,6 +37,7 @@ import static io.jcni.netlink.nft.Nft.*;
 public final class Nftables implements AutoCloseable {
     /** nft families: {@code inet}, {@code ip}, {@code ip6} (NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6). */
     public static final int INET = 1, IP = 2, BRIDGE = 7, IP6 = 10;
+
     private static final int NFT_NAME_MAXLEN = 256;
 
     private final NetlinkSocket socket;
@@ -104,7 +104,8 @@ public final class Nftables implements AutoCloseable {
 
     static void validateFamily(int family) {
         if (family != INET && family != IP && family != IP6 && family != BRIDGE) {
-            throw new IllegalArgumentException("jcni uses the nft families inet (1), ip (2), bridge (7) and ip6 (10), not " + family);
+            throw new IllegalArgumentException(
+                    "jcni uses the nft families inet (1), ip (2), bridge (7) and ip6 (10), not " + family);
         }
     }
 
@@ -114,15 +115,21 @@ public final class Nftables implements AutoCloseable {
             throw new InvalidNameException("nft " + what, name, "a " + what + " name cannot be empty");
         }
         if (name.getBytes(StandardCharsets.UTF_8).length >= NFT_NAME_MAXLEN) {
-            throw new InvalidNameException("nft " + what, name, "a " + what + " name is shorter than " + NFT_NAME_MAXLEN + " bytes");
+            throw new InvalidNameException(
+                    "nft " + what, name, "a " + what + " name is shorter than " + NFT_NAME_MAXLEN + " bytes");
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+            boolean ok = c >= 'a' && c <= 'z'
+                    || c >= 'A' && c <= 'Z'
+                    || c == '_'
                     || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.');
             if (!ok) {
-                throw new InvalidNameException("nft " + what, name,
-                        "jcni's " + what + " names are letters, digits, '_', '-' and '.', starting with a letter or '_'");
+                throw new InvalidNameException(
+                        "nft " + what,
+                        name,
+                        "jcni's " + what
+                                + " names are letters, digits, '_', '-' and '.', starting with a letter or '_'");
             }
         }
     }
@@ -145,7 +152,10 @@ public final class Nftables implements AutoCloseable {
     // ---- listings ----
 
     static NlRequest request(int msg, int flags, int family, String operation, String object) {
-        return new NlRequest(msgType(msg), flags, operation, object).u8(family).u8(0).be16(0);
+        return new NlRequest(msgType(msg), flags, operation, object)
+                .u8(family)
+                .u8(0)
+                .be16(0);
     }
 
     /** Every table of every family. */
@@ -172,7 +182,10 @@ public final class Nftables implements AutoCloseable {
                 NlAttrs h = a.nested(NFTA_CHAIN_HOOK);
                 int num = h.be32(NFTA_HOOK_HOOKNUM, -1);
                 if (num >= 0 && num < HOOKS.length) {
-                    hook = new ChainHook(a.string(NFTA_CHAIN_TYPE), HOOKS[num], h.be32(NFTA_HOOK_PRIORITY, 0),
+                    hook = new ChainHook(
+                            a.string(NFTA_CHAIN_TYPE),
+                            HOOKS[num],
+                            h.be32(NFTA_HOOK_PRIORITY, 0),
                             a.be32(NFTA_CHAIN_POLICY, NF_ACCEPT) == NF_DROP ? "drop" : "accept");
                 }
             }
@@ -192,8 +205,15 @@ public final class Nftables implements AutoCloseable {
                 continue;
             }
             int keyType = a.be32(NFTA_SET_KEY_TYPE, 0);
-            out.add(new NftSet(m.u8(0), table, a.string(NFTA_SET_NAME), a.be64(NFTA_SET_HANDLE, 0),
-                    SetKeyType.ofNftType(keyType), keyType, a.be32(NFTA_SET_KEY_LEN, 0), a.be32(NFTA_SET_FLAGS, 0)));
+            out.add(new NftSet(
+                    m.u8(0),
+                    table,
+                    a.string(NFTA_SET_NAME),
+                    a.be64(NFTA_SET_HANDLE, 0),
+                    SetKeyType.ofNftType(keyType),
+                    keyType,
+                    a.be32(NFTA_SET_KEY_LEN, 0),
+                    a.be32(NFTA_SET_FLAGS, 0)));
         }
         return out;
     }
@@ -204,8 +224,12 @@ public final class Nftables implements AutoCloseable {
      */
     public List<NftElement> elements(int family, String table, String set) {
         List<NftElement> out = new ArrayList<>();
-        NlRequest r = request(NFT_MSG_GETSETELEM, 0, family, "list nft set elements",
-                familyName(family) + " " + table + " " + set)
+        NlRequest r = request(
+                        NFT_MSG_GETSETELEM,
+                        0,
+                        family,
+                        "list nft set elements",
+                        familyName(family) + " " + table + " " + set)
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
                 .attrString(NFTA_SET_ELEM_LIST_SET, set);
         for (NlMessage m : socket.dump(r)) {
@@ -227,8 +251,12 @@ public final class Nftables implements AutoCloseable {
      * set with a concatenated key that spans exactly {@code key} to {@code keyEnd}, or null.
      */
     public NftElement element(int family, String table, String set, byte[] key, byte[] keyEnd) {
-        NlRequest r = request(NFT_MSG_GETSETELEM, 0, family, "get nft set element",
-                familyName(family) + " " + table + " " + set)
+        NlRequest r = request(
+                        NFT_MSG_GETSETELEM,
+                        0,
+                        family,
+                        "get nft set element",
+                        familyName(family) + " " + table + " " + set)
                 .attrString(NFTA_SET_ELEM_LIST_TABLE, table)
                 .attrString(NFTA_SET_ELEM_LIST_SET, set);
         int list = r.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -271,9 +299,17 @@ public final class Nftables implements AutoCloseable {
             }
             IpAddress address = key.length == 4 || key.length == 16 ? IpAddress.of(key) : null;
             boolean end = (e.be32(NFTA_SET_ELEM_FLAGS, 0) & NFT_SET_ELEM_INTERVAL_END) != 0;
-            byte[] data = e.has(NFTA_SET_ELEM_DATA) ? e.nested(NFTA_SET_ELEM_DATA).bytes(NFTA_DATA_VALUE) : null;
-            byte[] keyEnd = e.has(NFTA_SET_ELEM_KEY_END) ? e.nested(NFTA_SET_ELEM_KEY_END).bytes(NFTA_DATA_VALUE) : null;
-            out.add(new NftElement(key, address, end, data, udataString(e.bytes(NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT),
+            byte[] data =
+                    e.has(NFTA_SET_ELEM_DATA) ? e.nested(NFTA_SET_ELEM_DATA).bytes(NFTA_DATA_VALUE) : null;
+            byte[] keyEnd = e.has(NFTA_SET_ELEM_KEY_END)
+                    ? e.nested(NFTA_SET_ELEM_KEY_END).bytes(NFTA_DATA_VALUE)
+                    : null;
+            out.add(new NftElement(
+                    key,
+                    address,
+                    end,
+                    data,
+                    udataString(e.bytes(NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT),
                     keyEnd));
         }
     }
@@ -281,8 +317,8 @@ public final class Nftables implements AutoCloseable {
     /** The rules of one chain, in order. */
     public List<NftRule> rules(int family, String table, String chain) {
         List<NftRule> out = new ArrayList<>();
-        NlRequest r = request(NFT_MSG_GETRULE, 0, family, "list nft rules",
-                familyName(family) + " " + table + " " + chain)
+        NlRequest r = request(
+                        NFT_MSG_GETRULE, 0, family, "list nft rules", familyName(family) + " " + table + " " + chain)
                 .attrString(NFTA_RULE_TABLE, table)
                 .attrString(NFTA_RULE_CHAIN, chain);
         for (NlMessage m : socket.dump(r)) {
@@ -294,8 +330,13 @@ public final class Nftables implements AutoCloseable {
             for (NlAttrs e : a.nested(NFTA_RULE_EXPRESSIONS).all(NFTA_LIST_ELEM)) {
                 exprs.add(e.string(NFTA_EXPR_NAME));
             }
-            out.add(new NftRule(m.u8(0), table, chain, a.be64(NFTA_RULE_HANDLE, 0),
-                    comment(a.bytes(NFTA_RULE_USERDATA)), List.copyOf(exprs)));
+            out.add(new NftRule(
+                    m.u8(0),
+                    table,
+                    chain,
+                    a.be64(NFTA_RULE_HANDLE, 0),
+                    comment(a.bytes(NFTA_RULE_USERDATA)),
+                    List.copyOf(exprs)));
         }
         return out;
     }

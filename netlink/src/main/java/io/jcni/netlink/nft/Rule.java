@@ -1,16 +1,15 @@
 package io.jcni.netlink.nft;
 
+import static io.jcni.netlink.nft.Nft.*;
+
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-
-import static io.jcni.netlink.nft.Nft.*;
 
 /**
  * A rule's statements, built once into both forms: the nf_tables expressions the kernel runs and
@@ -28,8 +27,10 @@ import static io.jcni.netlink.nft.Nft.*;
 public final class Rule {
     /** Address fields of the IPv4 and IPv6 headers. */
     public enum Field {
-        IP_SADDR("ip saddr", 12, 4), IP_DADDR("ip daddr", 16, 4),
-        IP6_SADDR("ip6 saddr", 8, 16), IP6_DADDR("ip6 daddr", 24, 16);
+        IP_SADDR("ip saddr", 12, 4),
+        IP_DADDR("ip daddr", 16, 4),
+        IP6_SADDR("ip6 saddr", 8, 16),
+        IP6_DADDR("ip6 daddr", 24, 16);
 
         final String text;
         final int offset, length;
@@ -85,10 +86,18 @@ public final class Rule {
     private Rule lookup(Field field, String set, boolean invert) {
         Nftables.validateName("set", set);
         Expr lookup = invert
-                ? new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1), be32(NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV))
+                ? new Expr(
+                        "lookup",
+                        str(NFTA_LOOKUP_SET, set),
+                        be32(NFTA_LOOKUP_SREG, NFT_REG_1),
+                        be32(NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV))
                 : new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1));
-        items.add(new Item(new Expr[] {payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.length), lookup},
-                field.text + (invert ? " != @" : " @") + set, null, field.nfproto(), 0));
+        items.add(new Item(
+                new Expr[] {payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.length), lookup},
+                field.text + (invert ? " != @" : " @") + set,
+                null,
+                field.nfproto(),
+                0));
         return this;
     }
 
@@ -105,21 +114,40 @@ public final class Rule {
         }
         // Concatenations use 32-bit registers: the address from NFT_REG32_00, the port right after it.
         int portReg = NFT_REG32_00 + field.length / 4;
-        Expr port = new Expr("payload", be32(NFTA_PAYLOAD_DREG, portReg), be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER),
-                be32(NFTA_PAYLOAD_OFFSET, 2), be32(NFTA_PAYLOAD_LEN, 2));
-        items.add(new Item(new Expr[] {meta(NFT_META_L4PROTO), cmp(NFT_CMP_EQ, new byte[] {(byte) p}),
-                payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.length), port,
-                new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))},
-                field.text + " . " + protocol + " dport @" + set, null, field.nfproto(), 0));
+        Expr port = new Expr(
+                "payload",
+                be32(NFTA_PAYLOAD_DREG, portReg),
+                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER),
+                be32(NFTA_PAYLOAD_OFFSET, 2),
+                be32(NFTA_PAYLOAD_LEN, 2));
+        items.add(new Item(
+                new Expr[] {
+                    meta(NFT_META_L4PROTO),
+                    cmp(NFT_CMP_EQ, new byte[] {(byte) p}),
+                    payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.length),
+                    port,
+                    new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))
+                },
+                field.text + " . " + protocol + " dport @" + set,
+                null,
+                field.nfproto(),
+                0));
         return this;
     }
 
     /** {@code iifname @SET}: the input interface is in a set of type {@code ifname}. */
     public Rule iifnameInSet(String set) {
         Nftables.validateName("set", set);
-        items.add(new Item(new Expr[] {meta(NFT_META_IIFNAME),
-                new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))},
-                "iifname @" + set, null, 0, 0, Nftables.BRIDGE));
+        items.add(new Item(
+                new Expr[] {
+                    meta(NFT_META_IIFNAME),
+                    new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))
+                },
+                "iifname @" + set,
+                null,
+                0,
+                0,
+                Nftables.BRIDGE));
         return this;
     }
 
@@ -131,11 +159,27 @@ public final class Rule {
         Nftables.validateName("set", set);
         // The 16-byte name fills NFT_REG32_00..03; the MAC follows in NFT_REG32_04.
         Expr name = new Expr("meta", be32(NFTA_META_KEY, NFT_META_IIFNAME), be32(NFTA_META_DREG, NFT_REG32_00));
-        Expr mac = new Expr("payload", be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + 4), be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_LL_HEADER),
-                be32(NFTA_PAYLOAD_OFFSET, 6), be32(NFTA_PAYLOAD_LEN, 6));
-        items.add(new Item(new Expr[] {name, mac, new Expr("lookup", str(NFTA_LOOKUP_SET, set),
-                be32(NFTA_LOOKUP_SREG, NFT_REG32_00), be32(NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV))},
-                "iifname . ether saddr != @" + set, null, 0, 0, Nftables.BRIDGE));
+        Expr mac = new Expr(
+                "payload",
+                be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + 4),
+                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_LL_HEADER),
+                be32(NFTA_PAYLOAD_OFFSET, 6),
+                be32(NFTA_PAYLOAD_LEN, 6));
+        items.add(new Item(
+                new Expr[] {
+                    name,
+                    mac,
+                    new Expr(
+                            "lookup",
+                            str(NFTA_LOOKUP_SET, set),
+                            be32(NFTA_LOOKUP_SREG, NFT_REG32_00),
+                            be32(NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV))
+                },
+                "iifname . ether saddr != @" + set,
+                null,
+                0,
+                0,
+                Nftables.BRIDGE));
         return this;
     }
 
@@ -149,12 +193,22 @@ public final class Rule {
         if (first.length != second.length) {
             throw new IllegalArgumentException(first.text + " and " + second.text + " are of different families");
         }
-        Expr b = new Expr("payload", be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + first.length / 4),
-                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER), be32(NFTA_PAYLOAD_OFFSET, second.offset),
+        Expr b = new Expr(
+                "payload",
+                be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + first.length / 4),
+                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER),
+                be32(NFTA_PAYLOAD_OFFSET, second.offset),
                 be32(NFTA_PAYLOAD_LEN, second.length));
-        items.add(new Item(new Expr[] {payload(NFT_PAYLOAD_NETWORK_HEADER, first.offset, first.length), b,
-                new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))},
-                first.text + " . " + second.text + " @" + set, null, first.nfproto(), 0));
+        items.add(new Item(
+                new Expr[] {
+                    payload(NFT_PAYLOAD_NETWORK_HEADER, first.offset, first.length),
+                    b,
+                    new Expr("lookup", str(NFTA_LOOKUP_SET, set), be32(NFTA_LOOKUP_SREG, NFT_REG_1))
+                },
+                first.text + " . " + second.text + " @" + set,
+                null,
+                first.nfproto(),
+                0));
         return this;
     }
 
@@ -163,8 +217,13 @@ public final class Rule {
         Expr ct = new Expr("ct", be32(NFTA_CT_DREG, NFT_REG_1), be32(NFTA_CT_KEY, NFT_CT_STATUS));
         byte[] mask = new byte[4];
         ByteBuffer.wrap(mask).order(ByteOrder.nativeOrder()).putInt(IPS_DST_NAT); // ct status is a host-order u32
-        Expr bitwise = new Expr("bitwise", be32(NFTA_BITWISE_SREG, NFT_REG_1), be32(NFTA_BITWISE_DREG, NFT_REG_1),
-                be32(NFTA_BITWISE_LEN, 4), data(NFTA_BITWISE_MASK, mask), data(NFTA_BITWISE_XOR, new byte[4]));
+        Expr bitwise = new Expr(
+                "bitwise",
+                be32(NFTA_BITWISE_SREG, NFT_REG_1),
+                be32(NFTA_BITWISE_DREG, NFT_REG_1),
+                be32(NFTA_BITWISE_LEN, 4),
+                data(NFTA_BITWISE_MASK, mask),
+                data(NFTA_BITWISE_XOR, new byte[4]));
         items.add(new Item(new Expr[] {ct, bitwise, cmp(NFT_CMP_NEQ, new byte[4])}, "ct status dnat", null, 0, 0));
         return this;
     }
@@ -194,8 +253,12 @@ public final class Rule {
     }
 
     private Rule ifname(int key, String what, String name, boolean negate) {
-        items.add(new Item(new Expr[] {meta(key), cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, SetKeyType.ifname(name))},
-                what + (negate ? " != \"" : " \"") + name + "\"", null, 0, 0));
+        items.add(new Item(
+                new Expr[] {meta(key), cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, SetKeyType.ifname(name))},
+                what + (negate ? " != \"" : " \"") + name + "\"",
+                null,
+                0,
+                0));
         return this;
     }
 
@@ -216,7 +279,8 @@ public final class Rule {
         IpPrefix net = prefix.network();
         Expr load = payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.length);
         Expr cmp = cmp(op, net.address().bytes());
-        String text = field.text + (op == NFT_CMP_NEQ ? " != " : " ")
+        String text = field.text
+                + (op == NFT_CMP_NEQ ? " != " : " ")
                 + (net.length() == field.length * 8 ? net.address().toString() : net.toString());
         Expr[] exprs;
         if (net.length() == field.length * 8) {
@@ -226,8 +290,12 @@ public final class Rule {
             for (int bit = 0; bit < net.length(); bit++) {
                 mask[bit / 8] |= (byte) (0x80 >> (bit % 8));
             }
-            Expr bitwise = new Expr("bitwise", be32(NFTA_BITWISE_SREG, NFT_REG_1), be32(NFTA_BITWISE_DREG, NFT_REG_1),
-                    be32(NFTA_BITWISE_LEN, field.length), data(NFTA_BITWISE_MASK, mask),
+            Expr bitwise = new Expr(
+                    "bitwise",
+                    be32(NFTA_BITWISE_SREG, NFT_REG_1),
+                    be32(NFTA_BITWISE_DREG, NFT_REG_1),
+                    be32(NFTA_BITWISE_LEN, field.length),
+                    data(NFTA_BITWISE_MASK, mask),
                     data(NFTA_BITWISE_XOR, new byte[field.length]));
             exprs = new Expr[] {load, bitwise, cmp};
         }
@@ -238,8 +306,12 @@ public final class Rule {
     /** {@code meta l4proto tcp} ({@code tcp}, {@code udp}, {@code sctp}, {@code icmp}, {@code icmpv6}). */
     public Rule l4proto(String protocol) {
         int p = protocolNumber(protocol);
-        items.add(new Item(new Expr[] {meta(NFT_META_L4PROTO), cmp(NFT_CMP_EQ, new byte[] {(byte) p})},
-                "meta l4proto " + protocol, null, 0, p));
+        items.add(new Item(
+                new Expr[] {meta(NFT_META_L4PROTO), cmp(NFT_CMP_EQ, new byte[] {(byte) p})},
+                "meta l4proto " + protocol,
+                null,
+                0,
+                p));
         return this;
     }
 
@@ -273,7 +345,10 @@ public final class Rule {
 
     /** {@code fib daddr type local}: the destination is an address of this host. */
     public Rule fibDaddrLocal() {
-        Expr fib = new Expr("fib", be32(NFTA_FIB_DREG, NFT_REG_1), be32(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE),
+        Expr fib = new Expr(
+                "fib",
+                be32(NFTA_FIB_DREG, NFT_REG_1),
+                be32(NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE),
                 be32(NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR));
         byte[] local = new byte[4];
         ByteBuffer.wrap(local).order(ByteOrder.nativeOrder()).putInt(RTN_LOCAL); // the kernel's u32, host order
@@ -302,14 +377,28 @@ public final class Rule {
         String target = port == 0 ? to.toString() : to.isV4() ? to + ":" + port : "[" + to + "]:" + port;
         Expr[] exprs;
         if (port == 0) {
-            exprs = new Expr[] {addr, new Expr("nat", be32(NFTA_NAT_TYPE, NFT_NAT_DNAT), be32(NFTA_NAT_FAMILY, nfproto),
-                    be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1))};
+            exprs = new Expr[] {
+                addr,
+                new Expr(
+                        "nat",
+                        be32(NFTA_NAT_TYPE, NFT_NAT_DNAT),
+                        be32(NFTA_NAT_FAMILY, nfproto),
+                        be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1))
+            };
         } else {
-            exprs = new Expr[] {addr, immediate(NFT_REG_2, SetKeyType.port(port)),
-                    new Expr("nat", be32(NFTA_NAT_TYPE, NFT_NAT_DNAT), be32(NFTA_NAT_FAMILY, nfproto),
-                            be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1), be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG_2))};
+            exprs = new Expr[] {
+                addr,
+                immediate(NFT_REG_2, SetKeyType.port(port)),
+                new Expr(
+                        "nat",
+                        be32(NFTA_NAT_TYPE, NFT_NAT_DNAT),
+                        be32(NFTA_NAT_FAMILY, nfproto),
+                        be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1),
+                        be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG_2))
+            };
         }
-        items.add(new Item(exprs, "dnat to " + target, "dnat " + (to.isV4() ? "ip" : "ip6") + " to " + target, 0, 0, nfproto));
+        items.add(new Item(
+                exprs, "dnat to " + target, "dnat " + (to.isV4() ? "ip" : "ip6") + " to " + target, 0, 0, nfproto));
         return this;
     }
 
@@ -334,19 +423,37 @@ public final class Rule {
         if (byDaddr) {
             exprs.add(payload(NFT_PAYLOAD_NETWORK_HEADER, daddr.offset, daddr.length));
         }
-        exprs.add(new Expr("meta", be32(NFTA_META_KEY, NFT_META_L4PROTO),
+        exprs.add(new Expr(
+                "meta",
+                be32(NFTA_META_KEY, NFT_META_L4PROTO),
                 be32(NFTA_META_DREG, byDaddr ? NFT_REG32_00 + words : NFT_REG_1)));
-        exprs.add(new Expr("payload", be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + words + 1),
-                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER), be32(NFTA_PAYLOAD_OFFSET, 2), be32(NFTA_PAYLOAD_LEN, 2)));
+        exprs.add(new Expr(
+                "payload",
+                be32(NFTA_PAYLOAD_DREG, NFT_REG32_00 + words + 1),
+                be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER),
+                be32(NFTA_PAYLOAD_OFFSET, 2),
+                be32(NFTA_PAYLOAD_LEN, 2)));
         // The element's data lands from register 1 on: the address, then the port after it.
-        exprs.add(new Expr("lookup", str(NFTA_LOOKUP_SET, map), be32(NFTA_LOOKUP_SREG, NFT_REG_1),
+        exprs.add(new Expr(
+                "lookup",
+                str(NFTA_LOOKUP_SET, map),
+                be32(NFTA_LOOKUP_SREG, NFT_REG_1),
                 be32(NFTA_LOOKUP_DREG, NFT_REG_1)));
-        exprs.add(new Expr("nat", be32(NFTA_NAT_TYPE, NFT_NAT_DNAT), be32(NFTA_NAT_FAMILY, family),
-                be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1), be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG32_00 + daddr.length / 4)));
+        exprs.add(new Expr(
+                "nat",
+                be32(NFTA_NAT_TYPE, NFT_NAT_DNAT),
+                be32(NFTA_NAT_FAMILY, family),
+                be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1),
+                be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG32_00 + daddr.length / 4)));
         String key = (byDaddr ? daddr.text + " . " : "") + "meta l4proto . th dport map @" + map;
         String fam = family == Nftables.IP ? "ip" : "ip6";
-        items.add(new Item(exprs.toArray(new Expr[0]), "dnat to " + key, "dnat " + fam + " to " + key,
-                byDaddr ? family : 0, 0, family));
+        items.add(new Item(
+                exprs.toArray(new Expr[0]),
+                "dnat to " + key,
+                "dnat " + fam + " to " + key,
+                byDaddr ? family : 0,
+                0,
+                family));
         return this;
     }
 
@@ -373,8 +480,14 @@ public final class Rule {
         Attr v = chain == null
                 ? nest(NFTA_DATA_VERDICT, be32(NFTA_VERDICT_CODE, code))
                 : nest(NFTA_DATA_VERDICT, be32(NFTA_VERDICT_CODE, code), str(NFTA_VERDICT_CHAIN, chain));
-        items.add(new Item(new Expr[] {new Expr("immediate", be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT),
-                nest(NFTA_IMMEDIATE_DATA, v))}, text, null, 0, 0));
+        items.add(new Item(
+                new Expr[] {
+                    new Expr("immediate", be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT), nest(NFTA_IMMEDIATE_DATA, v))
+                },
+                text,
+                null,
+                0,
+                0));
         return this;
     }
 
@@ -405,8 +518,8 @@ public final class Rule {
     void checkFamily(int family) {
         for (Item it : items) {
             if (family != Nftables.INET && it.family != 0 && it.family != family) {
-                throw new IllegalArgumentException("\"" + it.text + "\" cannot match in a table of family "
-                        + Nftables.familyName(family));
+                throw new IllegalArgumentException(
+                        "\"" + it.text + "\" cannot match in a table of family " + Nftables.familyName(family));
             }
         }
     }
@@ -454,8 +567,12 @@ public final class Rule {
     // ---- expression helpers ----
 
     private static Expr payload(int base, int offset, int length) {
-        return new Expr("payload", be32(NFTA_PAYLOAD_DREG, NFT_REG_1), be32(NFTA_PAYLOAD_BASE, base),
-                be32(NFTA_PAYLOAD_OFFSET, offset), be32(NFTA_PAYLOAD_LEN, length));
+        return new Expr(
+                "payload",
+                be32(NFTA_PAYLOAD_DREG, NFT_REG_1),
+                be32(NFTA_PAYLOAD_BASE, base),
+                be32(NFTA_PAYLOAD_OFFSET, offset),
+                be32(NFTA_PAYLOAD_LEN, length));
     }
 
     private static Expr meta(int key) {

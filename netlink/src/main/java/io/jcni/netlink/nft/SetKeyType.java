@@ -19,10 +19,10 @@ public enum SetKeyType {
     /** A layer-4 protocol and a port ({@code meta l4proto . th dport}): hostPort map keys. */
     INET_PROTO_INET_SERVICE("inet_proto . inet_service", (12 << 6) | 13, 8, new int[] {1, 2}),
     /** An address, a protocol and a port ({@code ip daddr . meta l4proto . th dport}). */
-    IPV4_ADDR_INET_PROTO_INET_SERVICE("ipv4_addr . inet_proto . inet_service", (((7 << 6) | 12) << 6) | 13, 12,
-            new int[] {4, 1, 2}),
-    IPV6_ADDR_INET_PROTO_INET_SERVICE("ipv6_addr . inet_proto . inet_service", (((8 << 6) | 12) << 6) | 13, 24,
-            new int[] {16, 1, 2}),
+    IPV4_ADDR_INET_PROTO_INET_SERVICE(
+            "ipv4_addr . inet_proto . inet_service", (((7 << 6) | 12) << 6) | 13, 12, new int[] {4, 1, 2}),
+    IPV6_ADDR_INET_PROTO_INET_SERVICE(
+            "ipv6_addr . inet_proto . inet_service", (((8 << 6) | 12) << 6) | 13, 24, new int[] {16, 1, 2}),
     /** Two addresses ({@code ip saddr . ip daddr}). */
     IPV4_ADDR_IPV4_ADDR("ipv4_addr . ipv4_addr", (7 << 6) | 7, 8, new int[] {4, 4}),
     IPV6_ADDR_IPV6_ADDR("ipv6_addr . ipv6_addr", (8 << 6) | 8, 32, new int[] {16, 16});
@@ -120,14 +120,19 @@ public enum SetKeyType {
         int off = 0;
         for (int i = 0; i < names.length && off + lens[i] <= key.length; i++) {
             byte[] f = java.util.Arrays.copyOfRange(key, off, off + lens[i]);
-            sb.append(i == 0 ? "" : " . ").append(switch (names[i]) {
-                case "ipv4_addr", "ipv6_addr" -> IpAddress.of(f).toString();
-                case "inet_service" -> Integer.toString(((f[0] & 0xff) << 8) | (f[1] & 0xff));
-                case "inet_proto" -> protocolName(f[0] & 0xff);
-                case "ether_addr" -> io.jcni.netlink.ip.MacAddress.of(f).toString();
-                case "ifname" -> "\"" + new String(f, java.nio.charset.StandardCharsets.UTF_8).replace("\0", "") + "\"";
-                default -> keyText(f);
-            });
+            sb.append(i == 0 ? "" : " . ")
+                    .append(
+                            switch (names[i]) {
+                                case "ipv4_addr", "ipv6_addr" -> IpAddress.of(f).toString();
+                                case "inet_service" -> Integer.toString(((f[0] & 0xff) << 8) | (f[1] & 0xff));
+                                case "inet_proto" -> protocolName(f[0] & 0xff);
+                                case "ether_addr" ->
+                                    io.jcni.netlink.ip.MacAddress.of(f).toString();
+                                case "ifname" ->
+                                    "\"" + new String(f, java.nio.charset.StandardCharsets.UTF_8).replace("\0", "")
+                                            + "\"";
+                                default -> keyText(f);
+                            });
             off += (lens[i] + 3) & ~3;
         }
         return sb.toString();

@@ -10,7 +10,6 @@ import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.KernelFiles;
 import io.jcni.netlink.sys.Syscall;
 import io.jcni.netlink.sys.SyscallNumbers;
-
 import java.io.File;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -42,8 +41,11 @@ public final class NamedNetns {
             throw new InvalidNameException(operation, name, "a namespace name cannot contain '/'");
         }
         if (name.getBytes(StandardCharsets.UTF_8).length > 255) {
-            throw new InvalidNameException(operation, name.substring(0, 16) + "…",
-                    "a namespace name is at most 255 bytes, this one has " + name.getBytes(StandardCharsets.UTF_8).length);
+            throw new InvalidNameException(
+                    operation,
+                    name.substring(0, 16) + "…",
+                    "a namespace name is at most 255 bytes, this one has "
+                            + name.getBytes(StandardCharsets.UTF_8).length);
         }
     }
 
@@ -59,7 +61,8 @@ public final class NamedNetns {
         try (Fd ignored = Fd.open(path, Fd.O_RDONLY | Fd.O_CREAT | Fd.O_EXCL, 0)) {
             // an empty mount point for the namespace
         } catch (ObjectExistsException e) {
-            throw new ObjectExistsException("create netns", name, Errno.EEXIST, "namespace \"" + name + "\" already exists");
+            throw new ObjectExistsException(
+                    "create netns", name, Errno.EEXIST, "namespace \"" + name + "\" already exists");
         }
         try {
             NetNs.runIn(null, new NetNs.Work<Void>() {
@@ -81,7 +84,8 @@ public final class NamedNetns {
         validateName("delete netns", name);
         String path = pathOf(name);
         if (!KernelFiles.exists(path)) {
-            throw new NoSuchObjectException("delete netns", name, Errno.ENOENT, "no namespace \"" + name + "\" under " + NetNs.RUN_DIR);
+            throw new NoSuchObjectException(
+                    "delete netns", name, Errno.ENOENT, "no namespace \"" + name + "\" under " + NetNs.RUN_DIR);
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment p = arena.allocateFrom(path);
@@ -114,13 +118,30 @@ public final class NamedNetns {
             MemorySegment dir = arena.allocateFrom(NetNs.RUN_DIR);
             MemorySegment none = arena.allocateFrom("none");
             MemorySegment empty = arena.allocateFrom("");
-            long r = Syscall.raw(SyscallNumbers.MOUNT, empty.address(), dir.address(), none.address(), MS_SHARED | MS_REC, 0, 0);
+            long r = Syscall.raw(
+                    SyscallNumbers.MOUNT, empty.address(), dir.address(), none.address(), MS_SHARED | MS_REC, 0, 0);
             if (r == -Errno.EINVAL) {
                 // Not a mount point yet: bind it onto itself, then make it shared.
-                Syscall.call("mount", NetNs.RUN_DIR, SyscallNumbers.MOUNT, dir.address(), dir.address(), none.address(),
-                        MS_BIND | MS_REC, 0, 0);
-                Syscall.call("mount", NetNs.RUN_DIR, SyscallNumbers.MOUNT, empty.address(), dir.address(), none.address(),
-                        MS_SHARED | MS_REC, 0, 0);
+                Syscall.call(
+                        "mount",
+                        NetNs.RUN_DIR,
+                        SyscallNumbers.MOUNT,
+                        dir.address(),
+                        dir.address(),
+                        none.address(),
+                        MS_BIND | MS_REC,
+                        0,
+                        0);
+                Syscall.call(
+                        "mount",
+                        NetNs.RUN_DIR,
+                        SyscallNumbers.MOUNT,
+                        empty.address(),
+                        dir.address(),
+                        none.address(),
+                        MS_SHARED | MS_REC,
+                        0,
+                        0);
             } else if (r < 0) {
                 throw KernelException.of("mount", NetNs.RUN_DIR, (int) -r, null);
             }
@@ -132,7 +153,8 @@ public final class NamedNetns {
             MemorySegment src = arena.allocateFrom(source);
             MemorySegment dst = arena.allocateFrom(target);
             MemorySegment none = arena.allocateFrom("none");
-            Syscall.call(operation, target, SyscallNumbers.MOUNT, src.address(), dst.address(), none.address(), flags, 0, 0);
+            Syscall.call(
+                    operation, target, SyscallNumbers.MOUNT, src.address(), dst.address(), none.address(), flags, 0, 0);
         }
     }
 }

@@ -6,7 +6,6 @@ import io.jcni.netlink.sys.Errno;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.Syscall;
 import io.jcni.netlink.sys.SyscallNumbers;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -20,6 +19,7 @@ import java.lang.foreign.ValueLayout;
 public final class NetNs implements AutoCloseable {
     /** Where {@code ip netns add} and jcni bind-mount named namespaces. */
     public static final String RUN_DIR = "/run/netns";
+
     static final int CLONE_NEWNET = 0x40000000;
     private static final long NSFS_MAGIC = 0x6e736673L;
     private static final long NS_GET_NSTYPE = 0xb703L; // _IO(0xb7, 0x3)
@@ -65,7 +65,8 @@ public final class NetNs implements AutoCloseable {
             Syscall.call("statfs", path, SyscallNumbers.FSTATFS, fd.get(), statfs.address(), 0);
             long type = statfs.get(ValueLayout.JAVA_LONG, 0);
             if (type != NSFS_MAGIC) {
-                throw new NotANamespaceException(path, "not a namespace file (filesystem type 0x" + Long.toHexString(type) + ")");
+                throw new NotANamespaceException(
+                        path, "not a namespace file (filesystem type 0x" + Long.toHexString(type) + ")");
             }
         }
         long nstype = Syscall.raw(SyscallNumbers.IOCTL, fd.get(), NS_GET_NSTYPE, 0, 0, 0, 0);
@@ -144,13 +145,15 @@ public final class NetNs implements AutoCloseable {
     static <T> T runIn(NetNs target, Work<T> work) {
         Object[] result = new Object[1];
         Throwable[] failure = new Throwable[1];
-        Thread thread = Thread.ofPlatform().name(target == null ? "netns-new" : "netns " + target.path)
+        Thread thread = Thread.ofPlatform()
+                .name(target == null ? "netns-new" : "netns " + target.path)
                 .unstarted(new Runnable() {
                     @Override
                     public void run() {
                         try {
                             if (target == null) {
-                                Syscall.call("unshare", "network namespace", SyscallNumbers.UNSHARE, CLONE_NEWNET, 0, 0);
+                                Syscall.call(
+                                        "unshare", "network namespace", SyscallNumbers.UNSHARE, CLONE_NEWNET, 0, 0);
                             } else {
                                 Syscall.call("setns", target.path, SyscallNumbers.SETNS, target.fd(), CLONE_NEWNET, 0);
                             }

@@ -6,7 +6,6 @@ import io.jcni.netlink.sys.Errno;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.Syscall;
 import io.jcni.netlink.sys.SyscallNumbers;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -43,14 +42,29 @@ public final class Ping {
     private static long exchange(IpAddress to, int timeoutMillis) {
         int id = ThreadLocalRandom.current().nextInt(1, 0xffff);
         int seq = 1;
-        try (Fd fd = new Fd((int) Syscall.call("open ICMP socket", to.toString(), SyscallNumbers.SOCKET,
-                AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP), "icmp socket");
-             Arena arena = Arena.ofConfined()) {
+        try (Fd fd = new Fd(
+                        (int) Syscall.call(
+                                "open ICMP socket",
+                                to.toString(),
+                                SyscallNumbers.SOCKET,
+                                AF_INET,
+                                SOCK_RAW | SOCK_CLOEXEC,
+                                IPPROTO_ICMP),
+                        "icmp socket");
+                Arena arena = Arena.ofConfined()) {
             MemorySegment tv = arena.allocate(16, 8);
             tv.set(ValueLayout.JAVA_LONG, 0, timeoutMillis / 1000);
             tv.set(ValueLayout.JAVA_LONG, 8, (timeoutMillis % 1000) * 1000L);
-            Syscall.call("set receive timeout", null, SyscallNumbers.SETSOCKOPT, fd.get(), SOL_SOCKET, SO_RCVTIMEO,
-                    tv.address(), 16, 0);
+            Syscall.call(
+                    "set receive timeout",
+                    null,
+                    SyscallNumbers.SETSOCKOPT,
+                    fd.get(),
+                    SOL_SOCKET,
+                    SO_RCVTIMEO,
+                    tv.address(),
+                    16,
+                    0);
 
             byte[] packet = new byte[64];
             packet[0] = 8; // echo request
@@ -73,7 +87,8 @@ public final class Ping {
 
             long start = System.nanoTime();
             long deadline = start + timeoutMillis * 1_000_000L;
-            long sent = Syscall.raw(SyscallNumbers.SENDTO, fd.get(), out.address(), packet.length, 0, addr.address(), 16);
+            long sent =
+                    Syscall.raw(SyscallNumbers.SENDTO, fd.get(), out.address(), packet.length, 0, addr.address(), 16);
             if (sent < 0) {
                 return -1; // e.g. ENETUNREACH: no route, which is "no reply" to the caller
             }
@@ -89,7 +104,8 @@ public final class Ping {
                 int ihl = (in.get(ValueLayout.JAVA_BYTE, 0) & 0x0f) * 4;
                 byte[] src = in.asSlice(12, 4).toArray(ValueLayout.JAVA_BYTE);
                 int type = in.get(ValueLayout.JAVA_BYTE, ihl) & 0xff;
-                int rid = ((in.get(ValueLayout.JAVA_BYTE, ihl + 4) & 0xff) << 8) | (in.get(ValueLayout.JAVA_BYTE, ihl + 5) & 0xff);
+                int rid = ((in.get(ValueLayout.JAVA_BYTE, ihl + 4) & 0xff) << 8)
+                        | (in.get(ValueLayout.JAVA_BYTE, ihl + 5) & 0xff);
                 if (type == 0 && rid == id && IpAddress.of(src).equals(to)) {
                     return (System.nanoTime() - start) / 1000;
                 }

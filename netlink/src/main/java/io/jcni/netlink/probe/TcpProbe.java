@@ -2,7 +2,6 @@ package io.jcni.netlink.probe;
 
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ns.NetNs;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -38,7 +37,8 @@ public final class TcpProbe {
                     s.bind(new InetSocketAddress(listen.toString(), port));
                     return s;
                 } catch (IOException e) {
-                    throw new IllegalStateException("cannot listen on " + listen + ":" + port + " in " + server + ": " + e.getMessage(), e);
+                    throw new IllegalStateException(
+                            "cannot listen on " + listen + ":" + port + " in " + server + ": " + e.getMessage(), e);
                 }
             }
         });
@@ -54,7 +54,9 @@ public final class TcpProbe {
             @Override
             public void run() {
                 try (SocketChannel c = listener.accept()) {
-                    String peer = ((InetSocketAddress) c.getRemoteAddress()).getAddress().getHostAddress();
+                    String peer = ((InetSocketAddress) c.getRemoteAddress())
+                            .getAddress()
+                            .getHostAddress();
                     seen[0] = peer;
                     c.write(ByteBuffer.wrap(("hello " + peer + "\n").getBytes(StandardCharsets.UTF_8)));
                 } catch (IOException e) {

@@ -1,18 +1,17 @@
 package io.jcni.netlink.route;
 
+import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
+import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
+import static io.jcni.netlink.route.Rtnl.*;
+
 import io.jcni.netlink.NlAttrs;
 import io.jcni.netlink.NlMessage;
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
-import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
-import static io.jcni.netlink.route.Rtnl.*;
 
 /** Interface addresses (IPv4 and IPv6) of one namespace. */
 public final class Addresses {
@@ -37,7 +36,8 @@ public final class Addresses {
      */
     public void add(String link, IpPrefix prefix, int flags) {
         int index = nl.links().get(link).index();
-        NlRequest r = message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, "add address", prefix + " dev " + link, index, prefix);
+        NlRequest r =
+                message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, "add address", prefix + " dev " + link, index, prefix);
         boolean brd = prefix.isV4() && prefix.length() < 31;
         if (brd) {
             r.attr(IFA_BROADCAST, prefix.lastAddress().bytes());
@@ -48,7 +48,8 @@ public final class Addresses {
         nl.socket().execute(r);
         if (nl.trace().enabled()) {
             nl.traceIp("addr add " + prefix + (brd ? " brd +" : "") + " dev " + link
-                    + ((flags & NO_DAD) != 0 ? " nodad" : "") + ((flags & NO_PREFIX_ROUTE) != 0 ? " noprefixroute" : ""));
+                    + ((flags & NO_DAD) != 0 ? " nodad" : "")
+                    + ((flags & NO_PREFIX_ROUTE) != 0 ? " noprefixroute" : ""));
         }
     }
 
@@ -62,8 +63,13 @@ public final class Addresses {
     private static NlRequest message(int type, int flags, String op, String object, int index, IpPrefix prefix) {
         byte[] a = prefix.address().bytes();
         return new NlRequest(type, flags, op, object)
-                .u8(prefix.isV4() ? AF_INET : AF_INET6).u8(prefix.length()).u8(0).u8(RT_SCOPE_UNIVERSE).u32(index)
-                .attr(IFA_LOCAL, a).attr(IFA_ADDRESS, a);
+                .u8(prefix.isV4() ? AF_INET : AF_INET6)
+                .u8(prefix.length())
+                .u8(0)
+                .u8(RT_SCOPE_UNIVERSE)
+                .u32(index)
+                .attr(IFA_LOCAL, a)
+                .attr(IFA_ADDRESS, a);
     }
 
     /** Addresses of {@code link} (all links when null), both families. */
@@ -71,7 +77,11 @@ public final class Addresses {
         int index = link == null ? 0 : nl.links().get(link).index();
         List<Address> out = new ArrayList<>();
         NlRequest r = new NlRequest(RTM_GETADDR, 0, "list addresses", link)
-                .u8(AF_UNSPEC).u8(0).u8(0).u8(0).u32(index);
+                .u8(AF_UNSPEC)
+                .u8(0)
+                .u8(0)
+                .u8(0)
+                .u32(index);
         for (NlMessage m : nl.socket().dump(r)) {
             if (m.type() != RTM_NEWADDR) {
                 continue;
@@ -86,7 +96,8 @@ public final class Addresses {
                 continue;
             }
             int flags = a.u32(IFA_FLAGS, m.u8(2));
-            out.add(new Address(ifindex, new IpPrefix(IpAddress.of(addr), m.u8(1)), m.u8(3), flags, a.string(IFA_LABEL)));
+            out.add(new Address(
+                    ifindex, new IpPrefix(IpAddress.of(addr), m.u8(1)), m.u8(3), flags, a.string(IFA_LABEL)));
         }
         return out;
     }

@@ -17,8 +17,8 @@ import io.jcni.netlink.ip.MacAddress;
  * @param masterIndex the bridge the entry belongs to (NDA_MASTER), 0 when none
  * @param vlan        the VLAN id (NDA_VLAN), 0 when none
  */
-public record FdbEntry(int linkIndex, String link, MacAddress mac, IpAddress dst, int state, int flags,
-                       int masterIndex, int vlan) {
+public record FdbEntry(
+        int linkIndex, String link, MacAddress mac, IpAddress dst, int state, int flags, int masterIndex, int vlan) {
 
     public boolean isSelf() {
         return (flags & Rtnl.NTF_SELF) != 0;

@@ -13,9 +13,22 @@ import io.jcni.netlink.ip.MacAddress;
  * @param vxlan       VXLAN parameters for kind {@code vxlan}, else null
  * @param alias       IFLA_IFALIAS ({@code ip link set NAME alias TEXT}), null when none is set
  */
-public record Link(int index, String name, String kind, String slaveKind, int flags, int mtu, MacAddress mac,
-                   int masterIndex, int peerIndex, int linkNetnsId, int operState, int txQueueLen, int promiscuity,
-                   VxlanInfo vxlan, String alias) {
+public record Link(
+        int index,
+        String name,
+        String kind,
+        String slaveKind,
+        int flags,
+        int mtu,
+        MacAddress mac,
+        int masterIndex,
+        int peerIndex,
+        int linkNetnsId,
+        int operState,
+        int txQueueLen,
+        int promiscuity,
+        VxlanInfo vxlan,
+        String alias) {
 
     public boolean isUp() {
         return (flags & Rtnl.IFF_UP) != 0;
@@ -33,8 +46,13 @@ public record Link(int index, String name, String kind, String slaveKind, int fl
     /** RFC 2863 operational state as {@code ip link} prints it. */
     public String operStateName() {
         return switch (operState) {
-            case 1 -> "NOTPRESENT"; case 2 -> "DOWN"; case 3 -> "LOWERLAYERDOWN"; case 4 -> "TESTING";
-            case 5 -> "DORMANT"; case 6 -> "UP"; default -> "UNKNOWN";
+            case 1 -> "NOTPRESENT";
+            case 2 -> "DOWN";
+            case 3 -> "LOWERLAYERDOWN";
+            case 4 -> "TESTING";
+            case 5 -> "DORMANT";
+            case 6 -> "UP";
+            default -> "UNKNOWN";
         };
     }
 

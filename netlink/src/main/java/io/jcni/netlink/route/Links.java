@@ -1,5 +1,9 @@
 package io.jcni.netlink.route;
 
+import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
+import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
+import static io.jcni.netlink.route.Rtnl.*;
+
 import io.jcni.netlink.InvalidNameException;
 import io.jcni.netlink.NlAttrs;
 import io.jcni.netlink.NlMessage;
@@ -8,15 +12,10 @@ import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.MacAddress;
 import io.jcni.netlink.ns.NetNs;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-
-import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
-import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
-import static io.jcni.netlink.route.Rtnl.*;
 
 /**
  * Links of one namespace: create (bridge, veth, vxlan, dummy), delete, look up, and change
@@ -38,7 +37,8 @@ public final class Links {
         }
         int bytes = name.getBytes(StandardCharsets.UTF_8).length;
         if (bytes >= IFNAMSIZ) {
-            throw new InvalidNameException(operation, name, "an interface name is at most 15 bytes, this one has " + bytes);
+            throw new InvalidNameException(
+                    operation, name, "an interface name is at most 15 bytes, this one has " + bytes);
         }
         if (name.equals(".") || name.equals("..")) {
             throw new InvalidNameException(operation, name, "an interface name cannot be . or ..");
@@ -48,16 +48,24 @@ public final class Links {
         for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
             if (c == '/' || c == ':' || c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0xa0 || c == 0) {
-                throw new InvalidNameException(operation, name, "an interface name cannot contain '/', ':' or whitespace"
-                        + (c == 0xa0 ? " (the kernel takes byte 0xA0 of this name's UTF-8 for a space)" : ""));
+                throw new InvalidNameException(
+                        operation,
+                        name,
+                        "an interface name cannot contain '/', ':' or whitespace"
+                                + (c == 0xa0 ? " (the kernel takes byte 0xA0 of this name's UTF-8 for a space)" : ""));
             }
         }
     }
 
-    private static NlRequest ifinfo(int type, int flags, String op, String object, int family, int index,
-                                    int ifFlags, int change) {
+    private static NlRequest ifinfo(
+            int type, int flags, String op, String object, int family, int index, int ifFlags, int change) {
         return new NlRequest(type, flags, op, object)
-                .u8(family).u8(0).u16(0).u32(index).u32(ifFlags).u32(change);
+                .u8(family)
+                .u8(0)
+                .u16(0)
+                .u32(index)
+                .u32(ifFlags)
+                .u32(change);
     }
 
     /** Creates the link described by {@code spec}; {@link io.jcni.netlink.ObjectExistsException} if the name is taken. */
@@ -67,8 +75,15 @@ public final class Links {
             validateName("add link", spec.peerName);
         }
         int masterIndex = spec.master == null ? 0 : get(spec.master).index();
-        NlRequest r = ifinfo(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, "add link", spec.name, AF_UNSPEC, 0,
-                spec.up ? IFF_UP : 0, IFF_UP);
+        NlRequest r = ifinfo(
+                RTM_NEWLINK,
+                NLM_F_CREATE | NLM_F_EXCL,
+                "add link",
+                spec.name,
+                AF_UNSPEC,
+                0,
+                spec.up ? IFF_UP : 0,
+                IFF_UP);
         r.attrString(IFLA_IFNAME, spec.name);
         if (spec.mtu != null) {
             r.attrU32(IFLA_MTU, spec.mtu);
@@ -136,8 +151,12 @@ public final class Links {
                 }
                 if (spec.vxlanGroup != null) {
                     r.attr(spec.vxlanGroup.isV4() ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, spec.vxlanGroup.bytes());
-                    typeArgs.append(spec.vxlanGroup.bytes()[0] >= (byte) 0xe0 && spec.vxlanGroup.isV4()
-                            || spec.vxlanGroup.isV6() && spec.vxlanGroup.bytes()[0] == (byte) 0xff ? " group " : " remote ")
+                    typeArgs.append(
+                                    spec.vxlanGroup.bytes()[0] >= (byte) 0xe0 && spec.vxlanGroup.isV4()
+                                                    || spec.vxlanGroup.isV6()
+                                                            && spec.vxlanGroup.bytes()[0] == (byte) 0xff
+                                            ? " group "
+                                            : " remote ")
                             .append(spec.vxlanGroup);
                 }
                 if (spec.vxlanDevice != null) {
@@ -152,7 +171,7 @@ public final class Links {
                 }
                 r.endNested(data);
             }
-            default -> { }
+            default -> {}
         }
         r.endNested(linkInfo);
         nl.socket().execute(r);
@@ -188,8 +207,9 @@ public final class Links {
     /** Deletes a link (a veth's peer goes with it); {@link NoSuchObjectException} when absent. */
     public void delete(String name) {
         validateName("delete link", name);
-        nl.socket().execute(ifinfo(RTM_DELLINK, 0, "delete link", name, AF_UNSPEC, 0, 0, 0)
-                .attrString(IFLA_IFNAME, name));
+        nl.socket()
+                .execute(ifinfo(RTM_DELLINK, 0, "delete link", name, AF_UNSPEC, 0, 0, 0)
+                        .attrString(IFLA_IFNAME, name));
         nl.traceIp("link del " + name);
     }
 
@@ -207,8 +227,10 @@ public final class Links {
     public Optional<Link> find(String name) {
         validateName("get link", name);
         try {
-            List<NlMessage> replies = nl.socket().execute(ifinfo(RTM_GETLINK, 0, "get link", name, AF_UNSPEC, 0, 0, 0)
-                    .attrString(IFLA_IFNAME, name).attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS));
+            List<NlMessage> replies = nl.socket()
+                    .execute(ifinfo(RTM_GETLINK, 0, "get link", name, AF_UNSPEC, 0, 0, 0)
+                            .attrString(IFLA_IFNAME, name)
+                            .attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS));
             return replies.isEmpty() ? Optional.empty() : Optional.of(parse(replies.get(0)));
         } catch (NoSuchObjectException e) {
             return Optional.empty();
@@ -219,16 +241,17 @@ public final class Links {
     public Link get(String name) {
         Optional<Link> l = find(name);
         if (l.isEmpty()) {
-            throw new NoSuchObjectException("get link", name, io.jcni.netlink.sys.Errno.ENODEV,
-                    "no interface \"" + name + "\"" + where());
+            throw new NoSuchObjectException(
+                    "get link", name, io.jcni.netlink.sys.Errno.ENODEV, "no interface \"" + name + "\"" + where());
         }
         return l.get();
     }
 
     /** The link with {@code index}; {@link NoSuchObjectException} when absent. */
     public Link get(int index) {
-        List<NlMessage> replies = nl.socket().execute(ifinfo(RTM_GETLINK, 0, "get link", "index " + index, AF_UNSPEC,
-                index, 0, 0).attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS));
+        List<NlMessage> replies = nl.socket()
+                .execute(ifinfo(RTM_GETLINK, 0, "get link", "index " + index, AF_UNSPEC, index, 0, 0)
+                        .attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS));
         if (replies.isEmpty()) {
             throw new NoSuchObjectException("get link", "index " + index, io.jcni.netlink.sys.Errno.ENODEV, null);
         }
@@ -238,8 +261,9 @@ public final class Links {
     /** All links of the namespace, by index. */
     public List<Link> list() {
         List<Link> out = new ArrayList<>();
-        for (NlMessage m : nl.socket().dump(ifinfo(RTM_GETLINK, 0, "list links", null, AF_UNSPEC, 0, 0, 0)
-                .attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS))) {
+        for (NlMessage m : nl.socket()
+                .dump(ifinfo(RTM_GETLINK, 0, "list links", null, AF_UNSPEC, 0, 0, 0)
+                        .attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS))) {
             if (m.type() == RTM_NEWLINK) {
                 out.add(parse(m));
             }
@@ -253,8 +277,9 @@ public final class Links {
 
     private void setFlags(String name, int flags, int change, String op, String traceArgs) {
         validateName(op, name);
-        nl.socket().execute(ifinfo(RTM_NEWLINK, 0, op, name, AF_UNSPEC, 0, flags, change)
-                .attrString(IFLA_IFNAME, name));
+        nl.socket()
+                .execute(ifinfo(RTM_NEWLINK, 0, op, name, AF_UNSPEC, 0, flags, change)
+                        .attrString(IFLA_IFNAME, name));
         nl.traceIp("link set " + name + " " + traceArgs);
     }
 
@@ -272,13 +297,18 @@ public final class Links {
 
     private void setAttr(String name, String op, String traceArgs, int attr, byte[] value) {
         validateName(op, name);
-        nl.socket().execute(ifinfo(RTM_NEWLINK, 0, op, name, AF_UNSPEC, 0, 0, 0)
-                .attrString(IFLA_IFNAME, name).attr(attr, value));
+        nl.socket()
+                .execute(ifinfo(RTM_NEWLINK, 0, op, name, AF_UNSPEC, 0, 0, 0)
+                        .attrString(IFLA_IFNAME, name)
+                        .attr(attr, value));
         nl.traceIp("link set " + name + " " + traceArgs);
     }
 
     private static byte[] u32(int v) {
-        return java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.nativeOrder()).putInt(v).array();
+        return java.nio.ByteBuffer.allocate(4)
+                .order(java.nio.ByteOrder.nativeOrder())
+                .putInt(v)
+                .array();
     }
 
     public void setMtu(String name, int mtu) {
@@ -300,16 +330,26 @@ public final class Links {
     public void setAlias(String name, String alias) {
         byte[] text = alias.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         if (text.length > MAX_ALIAS_BYTES || alias.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("a link alias is at most " + MAX_ALIAS_BYTES + " bytes without NUL: " + alias);
+            throw new IllegalArgumentException(
+                    "a link alias is at most " + MAX_ALIAS_BYTES + " bytes without NUL: " + alias);
         }
         // Without the NUL: the kernel stores the attribute's bytes as given (an empty one clears the alias).
-        setAttr(name, "set link alias", "alias " + (alias.isEmpty() ? "\"\"" : "'" + alias.replace("'", "'\\''") + "'"),
-                IFLA_IFALIAS, text);
+        setAttr(
+                name,
+                "set link alias",
+                "alias " + (alias.isEmpty() ? "\"\"" : "'" + alias.replace("'", "'\\''") + "'"),
+                IFLA_IFALIAS,
+                text);
     }
 
     /** Attaches {@code name} to bridge {@code master}. */
     public void setMaster(String name, String master) {
-        setAttr(name, "set link master", "master " + master, IFLA_MASTER, u32(get(master).index()));
+        setAttr(
+                name,
+                "set link master",
+                "master " + master,
+                IFLA_MASTER,
+                u32(get(master).index()));
     }
 
     /** Detaches {@code name} from its bridge. */
@@ -347,7 +387,11 @@ public final class Links {
      * makes it the port's native VLAN for untagged ingress, {@code untagged} strips the tag on egress.
      */
     public void addBridgeVlan(String port, int vid, boolean pvid, boolean untagged) {
-        bridgeVlan(RTM_SETLINK, port, vid, (pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0));
+        bridgeVlan(
+                RTM_SETLINK,
+                port,
+                vid,
+                (pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0));
         nl.traceBridge("vlan add vid " + vid + " dev " + port + (pvid ? " pvid" : "") + (untagged ? " untagged" : ""));
     }
 
@@ -359,11 +403,23 @@ public final class Links {
 
     private void bridgeVlan(int type, String port, int vid, int flags) {
         int index = get(port).index();
-        NlRequest r = ifinfo(type, 0, type == RTM_SETLINK ? "add bridge vlan" : "delete bridge vlan",
-                port + " vid " + vid, AF_BRIDGE, index, 0, 0);
+        NlRequest r = ifinfo(
+                type,
+                0,
+                type == RTM_SETLINK ? "add bridge vlan" : "delete bridge vlan",
+                port + " vid " + vid,
+                AF_BRIDGE,
+                index,
+                0,
+                0);
         int spec = r.beginNested(IFLA_AF_SPEC);
-        r.attr(IFLA_BRIDGE_VLAN_INFO, java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.nativeOrder())
-                .putShort((short) flags).putShort((short) vid).array());
+        r.attr(
+                IFLA_BRIDGE_VLAN_INFO,
+                java.nio.ByteBuffer.allocate(4)
+                        .order(java.nio.ByteOrder.nativeOrder())
+                        .putShort((short) flags)
+                        .putShort((short) vid)
+                        .array());
         r.endNested(spec);
         nl.socket().execute(r);
     }
@@ -375,15 +431,18 @@ public final class Links {
     public List<BridgeVlan> bridgeVlans(String port) {
         int index = get(port).index();
         List<BridgeVlan> out = new ArrayList<>();
-        for (NlMessage m : nl.socket().dump(ifinfo(RTM_GETLINK, 0, "list bridge vlans", port, AF_BRIDGE, 0, 0, 0)
-                .attrU32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN))) {
+        for (NlMessage m : nl.socket()
+                .dump(ifinfo(RTM_GETLINK, 0, "list bridge vlans", port, AF_BRIDGE, 0, 0, 0)
+                        .attrU32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN))) {
             if (m.type() != RTM_NEWLINK || m.s32(4) != index) {
                 continue;
             }
             for (byte[] v : m.attrs(IFINFOMSG_LEN).nested(IFLA_AF_SPEC).allBytes(IFLA_BRIDGE_VLAN_INFO)) {
                 java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(v).order(java.nio.ByteOrder.nativeOrder());
                 int flags = b.getShort(0) & 0xffff;
-                out.add(new BridgeVlan(b.getShort(2) & 0xffff, (flags & BRIDGE_VLAN_INFO_PVID) != 0,
+                out.add(new BridgeVlan(
+                        b.getShort(2) & 0xffff,
+                        (flags & BRIDGE_VLAN_INFO_PVID) != 0,
                         (flags & BRIDGE_VLAN_INFO_UNTAGGED) != 0));
             }
         }
@@ -391,8 +450,8 @@ public final class Links {
     }
 
     /** A bridge port's flags as the bridge reports them. */
-    public record BridgePort(int index, String name, int masterIndex, int state, boolean hairpin, boolean isolated,
-                             boolean learning) {}
+    public record BridgePort(
+            int index, String name, int masterIndex, int state, boolean hairpin, boolean isolated, boolean learning) {}
 
     /** The bridge-port view of {@code port}; {@link NoSuchObjectException} when it is not a bridge port. */
     public BridgePort bridgePort(String port) {
@@ -403,11 +462,19 @@ public final class Links {
             }
             NlAttrs a = m.attrs(IFINFOMSG_LEN);
             NlAttrs p = a.nested(IFLA_PROTINFO);
-            return new BridgePort(index, a.string(IFLA_IFNAME), a.u32(IFLA_MASTER, 0), p.u8(IFLA_BRPORT_STATE, 0),
-                    p.u8(IFLA_BRPORT_MODE, 0) == 1, p.u8(IFLA_BRPORT_ISOLATED, 0) == 1,
+            return new BridgePort(
+                    index,
+                    a.string(IFLA_IFNAME),
+                    a.u32(IFLA_MASTER, 0),
+                    p.u8(IFLA_BRPORT_STATE, 0),
+                    p.u8(IFLA_BRPORT_MODE, 0) == 1,
+                    p.u8(IFLA_BRPORT_ISOLATED, 0) == 1,
                     p.u8(IFLA_BRPORT_LEARNING, 0) == 1);
         }
-        throw new NoSuchObjectException("get bridge port", port, io.jcni.netlink.sys.Errno.ENODEV,
+        throw new NoSuchObjectException(
+                "get bridge port",
+                port,
+                io.jcni.netlink.sys.Errno.ENODEV,
                 "\"" + port + "\" is not attached to a bridge");
     }
 
@@ -423,13 +490,30 @@ public final class Links {
             NlAttrs d = info.nested(IFLA_INFO_DATA);
             byte[] local = d.has(IFLA_VXLAN_LOCAL) ? d.bytes(IFLA_VXLAN_LOCAL) : d.bytes(IFLA_VXLAN_LOCAL6);
             byte[] group = d.has(IFLA_VXLAN_GROUP) ? d.bytes(IFLA_VXLAN_GROUP) : d.bytes(IFLA_VXLAN_GROUP6);
-            vx = new Link.VxlanInfo(d.u32(IFLA_VXLAN_ID, 0), addr(local), addr(group), d.be16(IFLA_VXLAN_PORT, 0),
-                    d.u8(IFLA_VXLAN_LEARNING, 0) == 1, d.u32(IFLA_VXLAN_LINK, 0));
+            vx = new Link.VxlanInfo(
+                    d.u32(IFLA_VXLAN_ID, 0),
+                    addr(local),
+                    addr(group),
+                    d.be16(IFLA_VXLAN_PORT, 0),
+                    d.u8(IFLA_VXLAN_LEARNING, 0) == 1,
+                    d.u32(IFLA_VXLAN_LINK, 0));
         }
-        return new Link(index, a.string(IFLA_IFNAME), kind, info.string(IFLA_INFO_SLAVE_KIND), flags,
-                a.u32(IFLA_MTU, 0), mac != null && mac.length == 6 ? MacAddress.of(mac) : null,
-                a.u32(IFLA_MASTER, 0), a.u32(IFLA_LINK, 0), a.u32(IFLA_LINK_NETNSID, -1),
-                a.u8(IFLA_OPERSTATE, 0), a.u32(IFLA_TXQLEN, 0), a.u32(IFLA_PROMISCUITY, 0), vx, emptyToNull(a.string(IFLA_IFALIAS)));
+        return new Link(
+                index,
+                a.string(IFLA_IFNAME),
+                kind,
+                info.string(IFLA_INFO_SLAVE_KIND),
+                flags,
+                a.u32(IFLA_MTU, 0),
+                mac != null && mac.length == 6 ? MacAddress.of(mac) : null,
+                a.u32(IFLA_MASTER, 0),
+                a.u32(IFLA_LINK, 0),
+                a.u32(IFLA_LINK_NETNSID, -1),
+                a.u8(IFLA_OPERSTATE, 0),
+                a.u32(IFLA_TXQLEN, 0),
+                a.u32(IFLA_PROMISCUITY, 0),
+                vx,
+                emptyToNull(a.string(IFLA_IFALIAS)));
     }
 
     private static String emptyToNull(String s) {

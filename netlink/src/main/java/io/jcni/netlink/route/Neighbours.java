@@ -1,22 +1,21 @@
 package io.jcni.netlink.route;
 
+import static io.jcni.netlink.NlRequest.NLM_F_APPEND;
+import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
+import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
+import static io.jcni.netlink.NlRequest.NLM_F_REPLACE;
+import static io.jcni.netlink.route.Rtnl.*;
+
 import io.jcni.netlink.NlAttrs;
 import io.jcni.netlink.NlMessage;
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static io.jcni.netlink.NlRequest.NLM_F_APPEND;
-import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
-import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
-import static io.jcni.netlink.NlRequest.NLM_F_REPLACE;
-import static io.jcni.netlink.route.Rtnl.*;
 
 /**
  * Neighbour (ARP/NDP) entries and bridge FDB entries of one namespace: {@code ip neigh} and
@@ -76,8 +75,8 @@ public final class Neighbours {
         }
     }
 
-    static NlRequest neighbourRequest(int type, int nlFlags, String op, String link, int index, IpAddress ip, MacAddress mac,
-                                      int state) {
+    static NlRequest neighbourRequest(
+            int type, int nlFlags, String op, String link, int index, IpAddress ip, MacAddress mac, int state) {
         NlRequest r = ndmsg(type, nlFlags, op, ip + " dev " + link, ip.isV4() ? AF_INET : AF_INET6, index, state, 0)
                 .attr(NDA_DST, ip.bytes());
         if (mac != null) {
@@ -86,11 +85,14 @@ public final class Neighbours {
         return r;
     }
 
-    private void modify(int type, int nlFlags, String op, String verb, String link, IpAddress ip, MacAddress mac,
-                        int state) {
-        nl.socket().execute(neighbourRequest(type, nlFlags, op, link, nl.links().get(link).index(), ip, mac, state));
+    private void modify(
+            int type, int nlFlags, String op, String verb, String link, IpAddress ip, MacAddress mac, int state) {
+        nl.socket()
+                .execute(neighbourRequest(
+                        type, nlFlags, op, link, nl.links().get(link).index(), ip, mac, state));
         if (nl.trace().enabled()) {
-            StringBuilder cmd = new StringBuilder("neigh ").append(verb).append(' ').append(ip);
+            StringBuilder cmd =
+                    new StringBuilder("neigh ").append(verb).append(' ').append(ip);
             if (mac != null) {
                 cmd.append(" lladdr ").append(mac);
             }
@@ -126,8 +128,8 @@ public final class Neighbours {
             if (dst == null || (dst.length != 4 && dst.length != 16)) {
                 continue;
             }
-            out.add(new Neighbour(ifindex, names.get(ifindex), IpAddress.of(dst), mac(a.bytes(NDA_LLADDR)),
-                    m.u16(8), flags));
+            out.add(new Neighbour(
+                    ifindex, names.get(ifindex), IpAddress.of(dst), mac(a.bytes(NDA_LLADDR)), m.u16(8), flags));
         }
         return out;
     }
@@ -178,24 +180,54 @@ public final class Neighbours {
         }
     }
 
-    static NlRequest fdbRequest(int type, int nlFlags, String op, String dev, int index, MacAddress mac, IpAddress dst,
-                                int ntfFlags, int state) {
-        NlRequest r = ndmsg(type, nlFlags, op, mac + " dev " + dev + (dst == null ? "" : " dst " + dst), AF_BRIDGE,
-                index, state, ntfFlags).attr(NDA_LLADDR, mac.bytes());
+    static NlRequest fdbRequest(
+            int type,
+            int nlFlags,
+            String op,
+            String dev,
+            int index,
+            MacAddress mac,
+            IpAddress dst,
+            int ntfFlags,
+            int state) {
+        NlRequest r = ndmsg(
+                        type,
+                        nlFlags,
+                        op,
+                        mac + " dev " + dev + (dst == null ? "" : " dst " + dst),
+                        AF_BRIDGE,
+                        index,
+                        state,
+                        ntfFlags)
+                .attr(NDA_LLADDR, mac.bytes());
         if (dst != null) {
             r.attr(NDA_DST, dst.bytes());
         }
         return r;
     }
 
-    private void fdb(int type, int nlFlags, String op, String verb, String dev, MacAddress mac, IpAddress dst,
-                     int ntfFlags, int state) {
+    private void fdb(
+            int type,
+            int nlFlags,
+            String op,
+            String verb,
+            String dev,
+            MacAddress mac,
+            IpAddress dst,
+            int ntfFlags,
+            int state) {
         if ((ntfFlags & (SELF | MASTER)) == 0) {
             throw new IllegalArgumentException("an FDB entry needs SELF and/or MASTER");
         }
-        nl.socket().execute(fdbRequest(type, nlFlags, op, dev, nl.links().get(dev).index(), mac, dst, ntfFlags, state));
+        nl.socket()
+                .execute(fdbRequest(type, nlFlags, op, dev, nl.links().get(dev).index(), mac, dst, ntfFlags, state));
         if (nl.trace().enabled()) {
-            StringBuilder cmd = new StringBuilder("fdb ").append(verb).append(' ').append(mac).append(" dev ").append(dev);
+            StringBuilder cmd = new StringBuilder("fdb ")
+                    .append(verb)
+                    .append(' ')
+                    .append(mac)
+                    .append(" dev ")
+                    .append(dev);
             if (dst != null) {
                 cmd.append(" dst ").append(dst);
             }
@@ -206,7 +238,10 @@ public final class Neighbours {
                 cmd.append(" master");
             }
             if (type == RTM_NEWNEIGH) {
-                cmd.append((state & NUD_PERMANENT) != 0 ? " permanent" : (state & NUD_NOARP) != 0 ? " static" : " dynamic");
+                cmd.append(
+                        (state & NUD_PERMANENT) != 0
+                                ? " permanent"
+                                : (state & NUD_NOARP) != 0 ? " static" : " dynamic");
             }
             nl.traceBridge(cmd.toString());
         }
@@ -244,19 +279,31 @@ public final class Neighbours {
                 continue;
             }
             byte[] dst = a.bytes(NDA_DST);
-            out.add(new FdbEntry(ifindex, names.get(ifindex), mac,
+            out.add(new FdbEntry(
+                    ifindex,
+                    names.get(ifindex),
+                    mac,
                     dst != null && (dst.length == 4 || dst.length == 16) ? IpAddress.of(dst) : null,
-                    m.u16(8), m.u8(NDMSG_FLAGS_OFFSET), master, a.u16(NDA_VLAN, 0)));
+                    m.u16(8),
+                    m.u8(NDMSG_FLAGS_OFFSET),
+                    master,
+                    a.u16(NDA_VLAN, 0)));
         }
         return out;
     }
 
     // ---------------------------------------------------------------- helpers
 
-    private static NlRequest ndmsg(int type, int nlFlags, String op, String object, int family, int index, int state,
-                                   int ntfFlags) {
+    private static NlRequest ndmsg(
+            int type, int nlFlags, String op, String object, int family, int index, int state, int ntfFlags) {
         return new NlRequest(type, nlFlags, op, object)
-                .u8(family).u8(0).u16(0).u32(index).u16(state).u8(ntfFlags).u8(0);
+                .u8(family)
+                .u8(0)
+                .u16(0)
+                .u32(index)
+                .u16(state)
+                .u8(ntfFlags)
+                .u8(0);
     }
 
     private Map<Integer, String> linkNames() {

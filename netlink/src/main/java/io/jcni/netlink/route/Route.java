@@ -18,12 +18,30 @@ import io.jcni.netlink.ip.IpPrefix;
  * @param protocol    who installed it (RTPROT_BOOT for routes added by hand, RTPROT_KERNEL, …)
  * @param type        RTN_UNICAST, RTN_LOCAL, …
  */
-public record Route(IpPrefix destination, IpAddress gateway, String device, int table, int scope, boolean onlink,
-                    int metric, IpAddress source, int protocol, int type) {
+public record Route(
+        IpPrefix destination,
+        IpAddress gateway,
+        String device,
+        int table,
+        int scope,
+        boolean onlink,
+        int metric,
+        IpAddress source,
+        int protocol,
+        int type) {
 
     /** A unicast route to {@code destination} in the main table. */
     public static Route to(IpPrefix destination) {
-        return new Route(destination.network(), null, null, Rtnl.RT_TABLE_MAIN, -1, false, 0, null, Rtnl.RTPROT_BOOT,
+        return new Route(
+                destination.network(),
+                null,
+                null,
+                Rtnl.RT_TABLE_MAIN,
+                -1,
+                false,
+                0,
+                null,
+                Rtnl.RTPROT_BOOT,
                 Rtnl.RTN_UNICAST);
     }
 
@@ -117,8 +135,11 @@ public record Route(IpPrefix destination, IpAddress gateway, String device, int 
             sb.append(" src ").append(source);
         }
         if (protocol != Rtnl.RTPROT_BOOT && protocol != Rtnl.RTPROT_UNSPEC) {
-            sb.append(" proto ").append(protocol == Rtnl.RTPROT_KERNEL ? "kernel"
-                    : protocol == Rtnl.RTPROT_STATIC ? "static" : Integer.toString(protocol));
+            sb.append(" proto ")
+                    .append(
+                            protocol == Rtnl.RTPROT_KERNEL
+                                    ? "kernel"
+                                    : protocol == Rtnl.RTPROT_STATIC ? "static" : Integer.toString(protocol));
         }
         if (metric != 0) {
             sb.append(" metric ").append(metric);
@@ -131,16 +152,27 @@ public record Route(IpPrefix destination, IpAddress gateway, String device, int 
 
     static String typeName(int type) {
         return switch (type) {
-            case Rtnl.RTN_LOCAL -> "local"; case Rtnl.RTN_BROADCAST -> "broadcast"; case 4 -> "anycast";
-            case 5 -> "multicast"; case Rtnl.RTN_BLACKHOLE -> "blackhole"; case Rtnl.RTN_UNREACHABLE -> "unreachable";
-            case Rtnl.RTN_PROHIBIT -> "prohibit"; case 9 -> "throw"; case 10 -> "nat"; default -> Integer.toString(type);
+            case Rtnl.RTN_LOCAL -> "local";
+            case Rtnl.RTN_BROADCAST -> "broadcast";
+            case 4 -> "anycast";
+            case 5 -> "multicast";
+            case Rtnl.RTN_BLACKHOLE -> "blackhole";
+            case Rtnl.RTN_UNREACHABLE -> "unreachable";
+            case Rtnl.RTN_PROHIBIT -> "prohibit";
+            case 9 -> "throw";
+            case 10 -> "nat";
+            default -> Integer.toString(type);
         };
     }
 
     static String scopeName(int scope) {
         return switch (scope) {
-            case Rtnl.RT_SCOPE_UNIVERSE -> "global"; case Rtnl.RT_SCOPE_SITE -> "site"; case Rtnl.RT_SCOPE_LINK -> "link";
-            case Rtnl.RT_SCOPE_HOST -> "host"; case Rtnl.RT_SCOPE_NOWHERE -> "nowhere"; default -> Integer.toString(scope);
+            case Rtnl.RT_SCOPE_UNIVERSE -> "global";
+            case Rtnl.RT_SCOPE_SITE -> "site";
+            case Rtnl.RT_SCOPE_LINK -> "link";
+            case Rtnl.RT_SCOPE_HOST -> "host";
+            case Rtnl.RT_SCOPE_NOWHERE -> "nowhere";
+            default -> Integer.toString(scope);
         };
     }
 

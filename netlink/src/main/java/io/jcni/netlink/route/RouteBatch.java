@@ -1,19 +1,18 @@
 package io.jcni.netlink.route;
 
+import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
+import static io.jcni.netlink.NlRequest.NLM_F_REPLACE;
+import static io.jcni.netlink.route.Rtnl.RTM_NEWNEIGH;
+import static io.jcni.netlink.route.Rtnl.RTM_NEWROUTE;
+
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ToIntFunction;
-
-import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
-import static io.jcni.netlink.NlRequest.NLM_F_REPLACE;
-import static io.jcni.netlink.route.Rtnl.RTM_NEWNEIGH;
-import static io.jcni.netlink.route.Rtnl.RTM_NEWROUTE;
 
 /**
  * Route, neighbour and FDB replacements sent to the kernel together ({@link RouteNetlink#batch}):
@@ -44,23 +43,39 @@ public final class RouteBatch {
 
     /** {@code ip neigh replace IP lladdr MAC dev LINK nud STATE}. */
     public RouteBatch replaceNeighbour(String link, IpAddress ip, MacAddress mac, int state) {
-        ops.add(index -> Neighbours.neighbourRequest(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, "replace neighbour", link,
-                index.applyAsInt(link), ip, mac, state));
+        ops.add(index -> Neighbours.neighbourRequest(
+                RTM_NEWNEIGH,
+                NLM_F_CREATE | NLM_F_REPLACE,
+                "replace neighbour",
+                link,
+                index.applyAsInt(link),
+                ip,
+                mac,
+                state));
         traces.add(() -> nl.traceIp("neigh replace " + ip + " lladdr " + mac + " dev " + link));
         return this;
     }
 
     /** {@code bridge fdb replace MAC dev DEV dst DST …}. */
     public RouteBatch replaceFdb(String dev, MacAddress mac, IpAddress dst, int ntfFlags, int state) {
-        ops.add(index -> Neighbours.fdbRequest(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, "replace fdb entry", dev,
-                index.applyAsInt(dev), mac, dst, ntfFlags, state));
+        ops.add(index -> Neighbours.fdbRequest(
+                RTM_NEWNEIGH,
+                NLM_F_CREATE | NLM_F_REPLACE,
+                "replace fdb entry",
+                dev,
+                index.applyAsInt(dev),
+                mac,
+                dst,
+                ntfFlags,
+                state));
         traces.add(() -> nl.traceBridge("fdb replace " + mac + " dev " + dev + (dst == null ? "" : " dst " + dst)));
         return this;
     }
 
     /** {@code ip route replace …}. */
     public RouteBatch replaceRoute(Route route) {
-        ops.add(index -> nl.routes().message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, "replace route", route, false, index));
+        ops.add(index ->
+                nl.routes().message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, "replace route", route, false, index));
         traces.add(() -> nl.traceIp((route.isV4() ? "" : "-6 ") + "route replace " + route.toIpArgs()));
         return this;
     }
@@ -78,7 +93,8 @@ public final class RouteBatch {
             return;
         }
         Map<String, Integer> indexes = new HashMap<>();
-        ToIntFunction<String> index = name -> indexes.computeIfAbsent(name, n -> nl.links().get(n).index());
+        ToIntFunction<String> index =
+                name -> indexes.computeIfAbsent(name, n -> nl.links().get(n).index());
         List<NlRequest> requests = new ArrayList<>(ops.size());
         for (Op op : ops) {
             requests.add(op.request(index));

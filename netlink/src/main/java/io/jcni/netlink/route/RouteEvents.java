@@ -1,13 +1,12 @@
 package io.jcni.netlink.route;
 
+import static io.jcni.netlink.route.Rtnl.*;
+
 import io.jcni.netlink.NetlinkSocket;
 import io.jcni.netlink.NlMessage;
 import io.jcni.netlink.ns.NetNs;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static io.jcni.netlink.route.Rtnl.*;
 
 /**
  * The kernel's notifications of link, IPv4 route and neighbour/FDB changes in one namespace,
@@ -30,8 +29,8 @@ public final class RouteEvents implements AutoCloseable {
      * {@code timeoutMillis}, so a reader thread can notice that it should stop.
      */
     public static RouteEvents open(NetNs netns, int timeoutMillis) {
-        return new RouteEvents(NetlinkSocket.subscribe(netns, NetlinkSocket.NETLINK_ROUTE,
-                RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_ROUTE, timeoutMillis));
+        return new RouteEvents(NetlinkSocket.subscribe(
+                netns, NetlinkSocket.NETLINK_ROUTE, RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_ROUTE, timeoutMillis));
     }
 
     /**
@@ -62,12 +61,15 @@ public final class RouteEvents implements AutoCloseable {
         List<Change> out = new ArrayList<>(messages.size());
         for (NlMessage m : messages) {
             switch (m.type()) {
-                case RTM_NEWLINK, RTM_DELLINK -> out.add(new Change(m.type(), m.s32(4), m.attrs(IFINFOMSG_LEN).string(IFLA_IFNAME), -1, -1));
-                case RTM_NEWROUTE, RTM_DELROUTE -> out.add(new Change(m.type(), m.attrs(RTMSG_LEN).u32(RTA_OIF, 0), null,
-                        m.u8(RTMSG_PROTOCOL_OFFSET), -1));
-                case RTM_NEWNEIGH, RTM_DELNEIGH -> out.add(new Change(m.type(), m.s32(4), null, -1,
-                        m.u16(NDMSG_STATE_OFFSET)));
-                default -> { } // not subscribed
+                case RTM_NEWLINK, RTM_DELLINK ->
+                    out.add(new Change(
+                            m.type(), m.s32(4), m.attrs(IFINFOMSG_LEN).string(IFLA_IFNAME), -1, -1));
+                case RTM_NEWROUTE, RTM_DELROUTE ->
+                    out.add(new Change(
+                            m.type(), m.attrs(RTMSG_LEN).u32(RTA_OIF, 0), null, m.u8(RTMSG_PROTOCOL_OFFSET), -1));
+                case RTM_NEWNEIGH, RTM_DELNEIGH ->
+                    out.add(new Change(m.type(), m.s32(4), null, -1, m.u16(NDMSG_STATE_OFFSET)));
+                default -> {} // not subscribed
             }
         }
         return out;

@@ -1,21 +1,20 @@
 package io.jcni.netlink.route;
 
+import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
+import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
+import static io.jcni.netlink.NlRequest.NLM_F_REPLACE;
+import static io.jcni.netlink.route.Rtnl.*;
+
 import io.jcni.netlink.NlAttrs;
 import io.jcni.netlink.NlMessage;
 import io.jcni.netlink.NlRequest;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static io.jcni.netlink.NlRequest.NLM_F_CREATE;
-import static io.jcni.netlink.NlRequest.NLM_F_EXCL;
-import static io.jcni.netlink.NlRequest.NLM_F_REPLACE;
-import static io.jcni.netlink.route.Rtnl.*;
 
 /** Routes (IPv4 and IPv6, any table) of one namespace. */
 public final class Routes {
@@ -74,16 +73,30 @@ public final class Routes {
     }
 
     private NlRequest message(int type, int flags, String op, Route route, boolean sameProtocol) {
-        return message(type, flags, op, route, sameProtocol, name -> nl.links().get(name).index());
+        return message(
+                type,
+                flags,
+                op,
+                route,
+                sameProtocol,
+                name -> nl.links().get(name).index());
     }
 
     /** The request for {@code route}, its device's index from {@code index} (a {@link RouteBatch} resolves each name once). */
-    NlRequest message(int type, int flags, String op, Route route, boolean sameProtocol,
-                      java.util.function.ToIntFunction<String> index) {
+    NlRequest message(
+            int type,
+            int flags,
+            String op,
+            Route route,
+            boolean sameProtocol,
+            java.util.function.ToIntFunction<String> index) {
         IpPrefix dst = route.destination();
         boolean del = type == RTM_DELROUTE;
         NlRequest r = new NlRequest(type, flags, op, route.toIpArgs())
-                .u8(dst.isV4() ? AF_INET : AF_INET6).u8(dst.length()).u8(0).u8(0)
+                .u8(dst.isV4() ? AF_INET : AF_INET6)
+                .u8(dst.length())
+                .u8(0)
+                .u8(0)
                 .u8(route.table() < 256 ? route.table() : RT_TABLE_UNSPEC)
                 .u8(del && !sameProtocol ? RTPROT_UNSPEC : route.protocol())
                 .u8(del && route.scope() < 0 ? RT_SCOPE_NOWHERE : route.effectiveScope())
@@ -117,8 +130,15 @@ public final class Routes {
      */
     public String outputDevice(IpAddress destination) {
         NlRequest r = new NlRequest(RTM_GETROUTE, 0, "get route", destination.toString())
-                .u8(destination.isV4() ? AF_INET : AF_INET6).u8(destination.bits()).u8(0).u8(0)
-                .u8(0).u8(0).u8(0).u8(0).u32(0)
+                .u8(destination.isV4() ? AF_INET : AF_INET6)
+                .u8(destination.bits())
+                .u8(0)
+                .u8(0)
+                .u8(0)
+                .u8(0)
+                .u8(0)
+                .u8(0)
+                .u32(0)
                 .attr(RTA_DST, destination.bytes());
         List<NlMessage> replies;
         try {
@@ -154,7 +174,15 @@ public final class Routes {
             names.put(l.index(), l.name());
         }
         NlRequest r = new NlRequest(RTM_GETROUTE, 0, "list routes", null)
-                .u8(family).u8(0).u8(0).u8(0).u8(table < 256 ? table : 0).u8(0).u8(0).u8(0).u32(0);
+                .u8(family)
+                .u8(0)
+                .u8(0)
+                .u8(0)
+                .u8(table < 256 ? table : 0)
+                .u8(0)
+                .u8(0)
+                .u8(0)
+                .u32(0);
         if (table >= 256) {
             r.attrU32(RTA_TABLE, table);
         }
@@ -174,10 +202,17 @@ public final class Routes {
             byte[] gw = a.bytes(RTA_GATEWAY);
             byte[] src = a.bytes(RTA_PREFSRC);
             int oif = a.u32(RTA_OIF, 0);
-            out.add(new Route(new IpPrefix(d, m.u8(1)), gw == null ? null : IpAddress.of(gw),
-                    oif == 0 ? null : names.getOrDefault(oif, "if" + oif), tbl, m.u8(6),
-                    (m.s32(8) & RTNH_F_ONLINK) != 0, a.u32(RTA_PRIORITY, 0), src == null ? null : IpAddress.of(src),
-                    m.u8(5), m.u8(7)));
+            out.add(new Route(
+                    new IpPrefix(d, m.u8(1)),
+                    gw == null ? null : IpAddress.of(gw),
+                    oif == 0 ? null : names.getOrDefault(oif, "if" + oif),
+                    tbl,
+                    m.u8(6),
+                    (m.s32(8) & RTNH_F_ONLINK) != 0,
+                    a.u32(RTA_PRIORITY, 0),
+                    src == null ? null : IpAddress.of(src),
+                    m.u8(5),
+                    m.u8(7)));
         }
         return out;
     }

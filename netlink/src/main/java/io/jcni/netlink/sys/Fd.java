@@ -10,8 +10,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * of these, so a leak is a missing try-with-resources, visible in review.
  */
 public final class Fd implements AutoCloseable {
-    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200,
-            O_TRUNC = 01000, O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_CLOEXEC = 02000000;
+    public static final int O_RDONLY = 0,
+            O_WRONLY = 1,
+            O_RDWR = 2,
+            O_CREAT = 0100,
+            O_EXCL = 0200,
+            O_TRUNC = 01000,
+            O_NONBLOCK = 04000,
+            O_DIRECTORY = 0200000,
+            O_CLOEXEC = 02000000;
     /** openat's "relative to the current directory". */
     static final long AT_FDCWD = -100;
 
@@ -28,8 +35,8 @@ public final class Fd implements AutoCloseable {
     public static Fd open(String path, int flags, int mode) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment p = arena.allocateFrom(path);
-            long r = Syscall.callRestarting("open", path, SyscallNumbers.OPENAT, AT_FDCWD, p.address(),
-                    flags | O_CLOEXEC, mode, 0, 0);
+            long r = Syscall.callRestarting(
+                    "open", path, SyscallNumbers.OPENAT, AT_FDCWD, p.address(), flags | O_CLOEXEC, mode, 0, 0);
             return new Fd((int) r, path);
         }
     }
@@ -71,8 +78,8 @@ public final class Fd implements AutoCloseable {
             MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
             long off = 0;
             while (off < data.length) {
-                off += Syscall.callRestarting("write", label, SyscallNumbers.WRITE, get(), buf.address() + off,
-                        data.length - off, 0, 0, 0);
+                off += Syscall.callRestarting(
+                        "write", label, SyscallNumbers.WRITE, get(), buf.address() + off, data.length - off, 0, 0, 0);
             }
         }
     }

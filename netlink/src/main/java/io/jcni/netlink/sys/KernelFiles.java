@@ -2,7 +2,6 @@ package io.jcni.netlink.sys;
 
 import io.jcni.netlink.KernelException;
 import io.jcni.netlink.NoSuchObjectException;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -100,8 +99,16 @@ public final class KernelFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment a = arena.allocateFrom(from);
             MemorySegment b = arena.allocateFrom(to);
-            Syscall.call("rename", from + " to " + to, SyscallNumbers.RENAMEAT, Fd.AT_FDCWD, a.address(), Fd.AT_FDCWD,
-                    b.address(), 0, 0);
+            Syscall.call(
+                    "rename",
+                    from + " to " + to,
+                    SyscallNumbers.RENAMEAT,
+                    Fd.AT_FDCWD,
+                    a.address(),
+                    Fd.AT_FDCWD,
+                    b.address(),
+                    0,
+                    0);
         }
     }
 

@@ -1,7 +1,8 @@
 package io.jcni.netlink.sys;
 
-import io.jcni.netlink.KernelException;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.jcni.netlink.KernelException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -10,8 +11,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Every system call jcni makes goes through one downcall handle: libc's variadic
@@ -28,6 +27,7 @@ public final class Syscall {
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle SYSCALL;
+
     static {
         Linker linker = Linker.nativeLinker();
         var found = linker.defaultLookup().find("syscall"); // no lambda: each costs start-up on the exec'd path
@@ -35,14 +35,18 @@ public final class Syscall {
             throw new ExceptionInInitializerError("libc has no syscall()");
         }
         MemorySegment symbol = found.get();
-        SYSCALL = linker.downcallHandle(symbol,
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-                Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+        SYSCALL = linker.downcallHandle(
+                symbol,
+                FunctionDescriptor.of(
+                        JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1),
+                Linker.Option.captureCallState("errno"));
     }
 
     /** errno capture buffer per thread: the JVM may clobber errno between two calls, so it is captured with the call. */
     private static final ThreadLocal<MemorySegment> CAPTURE = new ThreadLocal<>() {
-        @Override protected MemorySegment initialValue() {
+        @Override
+        protected MemorySegment initialValue() {
             return Arena.ofAuto().allocate(CAPTURE_LAYOUT);
         }
     };
@@ -68,7 +72,8 @@ public final class Syscall {
      * @param operation what jcni was doing, for the message ("open", "setns", …)
      * @param object    what it was doing it to (a path, a name), may be null
      */
-    public static long call(String operation, String object, long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+    public static long call(
+            String operation, String object, long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         long r = raw(nr, a1, a2, a3, a4, a5, a6);
         if (r < 0) {
             throw KernelException.of(operation, object, (int) -r, null);
@@ -81,7 +86,8 @@ public final class Syscall {
     }
 
     /** Retries on EINTR, as every blocking call should. */
-    public static long callRestarting(String operation, String object, long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+    public static long callRestarting(
+            String operation, String object, long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         while (true) {
             long r = raw(nr, a1, a2, a3, a4, a5, a6);
             if (r >= 0) {

@@ -1,5 +1,7 @@
 package io.jcni.netlink.diag;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ns.NetNs;
@@ -7,8 +9,6 @@ import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.testing.Scratch;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.DatagramSocket;
@@ -18,8 +18,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * Sockets made by this JVM inside a fresh namespace are what {@code inet_diag} lists there, with
@@ -95,7 +94,9 @@ class SockDiagTest {
             for (InetSocket x : listed) {
                 inodes.add(x.inode());
             }
-            assertTrue(mine.containsAll(inodes), "the inodes are among those /proc/self/fd links to: " + inodes + " " + mine);
+            assertTrue(
+                    mine.containsAll(inodes),
+                    "the inodes are among those /proc/self/fd links to: " + inodes + " " + mine);
             SocketOwners owners = SocketOwners.scan(inodes);
             for (InetSocket x : listed) {
                 List<SocketOwners.Owner> o = owners.of(x.inode());
@@ -125,10 +126,17 @@ class SockDiagTest {
                 try (SockDiag diag = SockDiag.open(ns)) {
                     listed = diag.unixListening();
                 }
-                UnixListener u = listed.stream().filter(x -> x.vfsInode() == fileInode).findFirst()
+                UnixListener u = listed.stream()
+                        .filter(x -> x.vfsInode() == fileInode)
+                        .findFirst()
                         .orElseThrow(() -> new AssertionError(fileInode + " not in " + listed));
                 assertEquals(bound.toString(), u.path(), "the name it was bound to");
-                assertEquals(ProcessHandle.current().pid(), SocketOwners.scan(List.of(u.inode())).of(u.inode()).get(0).pid());
+                assertEquals(
+                        ProcessHandle.current().pid(),
+                        SocketOwners.scan(List.of(u.inode()))
+                                .of(u.inode())
+                                .get(0)
+                                .pid());
             } finally {
                 Files.deleteIfExists(renamed);
                 Files.deleteIfExists(dir);
@@ -138,7 +146,8 @@ class SockDiagTest {
 
     @Test
     void anEmptyNamespaceHasNoSockets() {
-        try (Scratch s = new Scratch("in-"); SockDiag diag = SockDiag.open(s.netns("se"))) {
+        try (Scratch s = new Scratch("in-");
+                SockDiag diag = SockDiag.open(s.netns("se"))) {
             assertEquals(List.of(), diag.listening());
         }
     }
@@ -163,7 +172,9 @@ class SockDiagTest {
     }
 
     private static InetSocket find(List<InetSocket> l, String proto, int port) {
-        return l.stream().filter(x -> x.protocol().equals(proto) && x.localPort() == port).findFirst()
+        return l.stream()
+                .filter(x -> x.protocol().equals(proto) && x.localPort() == port)
+                .findFirst()
                 .orElseThrow(() -> new AssertionError(proto + " " + port + " not in " + l));
     }
 }

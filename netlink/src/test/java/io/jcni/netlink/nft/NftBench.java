@@ -2,7 +2,6 @@ package io.jcni.netlink.nft;
 
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
-
 import java.util.Arrays;
 import java.util.List;
 
@@ -32,7 +31,10 @@ public final class NftBench {
             long opened;
             try (Nftables nft = Nftables.open(Trace.OFF)) {
                 opened = System.nanoTime();
-                nft.batch().addElements(Nftables.IP, table, "pods", one).deleteElements(Nftables.IP, table, "pods", one).commit();
+                nft.batch()
+                        .addElements(Nftables.IP, table, "pods", one)
+                        .deleteElements(Nftables.IP, table, "pods", one)
+                        .commit();
             }
             long end = System.nanoTime();
             System.out.println((end - start) / 1000 + " " + (opened - start) / 1000 + " " + (end - opened) / 1000);
@@ -40,17 +42,26 @@ public final class NftBench {
         }
         try (Nftables nft = Nftables.open(Trace.OFF)) {
             if (mode.equals("once")) {
-                nft.batch().addElements(Nftables.IP, table, "pods", one).deleteElements(Nftables.IP, table, "pods", one).commit();
+                nft.batch()
+                        .addElements(Nftables.IP, table, "pods", one)
+                        .deleteElements(Nftables.IP, table, "pods", one)
+                        .commit();
                 return;
             }
             int runs = Integer.parseInt(args[2]);
             for (int i = 0; i < 2000; i++) { // warm-up
-                nft.batch().addElements(Nftables.IP, table, "pods", one).deleteElements(Nftables.IP, table, "pods", one).commit();
+                nft.batch()
+                        .addElements(Nftables.IP, table, "pods", one)
+                        .deleteElements(Nftables.IP, table, "pods", one)
+                        .commit();
             }
             long[] both = new long[runs], add = new long[runs], del = new long[runs];
             for (int i = 0; i < runs; i++) {
                 long t0 = System.nanoTime();
-                nft.batch().addElements(Nftables.IP, table, "pods", one).deleteElements(Nftables.IP, table, "pods", one).commit();
+                nft.batch()
+                        .addElements(Nftables.IP, table, "pods", one)
+                        .deleteElements(Nftables.IP, table, "pods", one)
+                        .commit();
                 long t1 = System.nanoTime();
                 nft.batch().addElements(Nftables.IP, table, "pods", one).commit();
                 long t2 = System.nanoTime();

@@ -1,24 +1,23 @@
 package io.jcni.netlink.nft;
 
-import io.jcni.netlink.KernelException;
-import io.jcni.netlink.NoSuchObjectException;
-import io.jcni.netlink.ip.IpAddress;
-import io.jcni.netlink.ip.IpPrefix;
-import io.jcni.netlink.ns.NetNs;
-import io.jcni.testkit.Commands;
-import io.jcni.netlink.testing.Scratch;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static io.jcni.netlink.nft.Nftables.INET;
 import static io.jcni.netlink.nft.Nftables.IP;
 import static io.jcni.netlink.nft.Nftables.IP6;
 import static io.jcni.netlink.nft.Rule.Field.*;
 import static org.junit.jupiter.api.Assertions.*;
+
+import io.jcni.netlink.KernelException;
+import io.jcni.netlink.NoSuchObjectException;
+import io.jcni.netlink.ip.IpAddress;
+import io.jcni.netlink.ip.IpPrefix;
+import io.jcni.netlink.ns.NetNs;
+import io.jcni.netlink.testing.Scratch;
+import io.jcni.testkit.Commands;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** nf_tables through netlink, in a fresh namespace per test, with nft itself as the witness. */
 class NftablesTest {
@@ -39,6 +38,7 @@ class NftablesTest {
         String body = line.substring(q + 6, line.length() - 1).replace("'\\''", "'");
         return line.substring(0, q + 5) + body;
     }
+
     private final List<String[]> tables = new ArrayList<>(); // {family, name} to delete after the test
 
     @BeforeEach
@@ -111,7 +111,11 @@ class NftablesTest {
                 .addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
                 .commit();
         // "add" is idempotent, like nft's
-        nft.batch().addTable(IP, t).addChain(IP, t, "pods", null).addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false).commit();
+        nft.batch()
+                .addTable(IP, t)
+                .addChain(IP, t, "pods", null)
+                .addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
+                .commit();
 
         boolean found = false;
         for (NftTable tb : nft.tables()) {
@@ -140,17 +144,22 @@ class NftablesTest {
         assertTrue(json.contains("\"name\": \"pods\", \"table\": \"" + t + "\", \"type\": \"ipv4_addr\""), json);
 
         String p = "ip netns exec " + ns.name() + " nft ";
-        assertEquals(List.of(
-                p + "add table ip " + t,
-                p + "add chain ip " + t + " postrouting { type nat hook postrouting priority 100 ; policy accept ; }",
-                p + "add chain ip " + t + " pods",
-                p + "add set ip " + t + " pods { type ipv4_addr ; }"), traced.subList(0, 4));
+        assertEquals(
+                List.of(
+                        p + "add table ip " + t,
+                        p + "add chain ip " + t
+                                + " postrouting { type nat hook postrouting priority 100 ; policy accept ; }",
+                        p + "add chain ip " + t + " pods",
+                        p + "add set ip " + t + " pods { type ipv4_addr ; }"),
+                traced.subList(0, 4));
     }
 
     @Test
     void addsAndRemovesSeveralElementsInOneBatch() {
         String t = table(IP);
-        nft.batch().addTable(IP, t).addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
+        nft.batch()
+                .addTable(IP, t)
+                .addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
                 .addElements(IP, t, "pods", ips("10.1.0.2", "10.1.0.3", "10.1.0.4"))
                 .commit();
         assertEquals(List.of("10.1.0.2", "10.1.0.3", "10.1.0.4"), elementTexts(IP, t, "pods"));
@@ -169,13 +178,20 @@ class NftablesTest {
             assertNotNull(e.address());
         }
         String json = nftCli("-j", "list", "set", "ip", t, "pods");
-        assertTrue(json.contains("\"elem\": [\"10.1.0.3\", \"10.1.0.5\", \"10.1.0.6\"]")
-                || json.contains("\"10.1.0.3\"") && json.contains("\"10.1.0.5\"") && json.contains("\"10.1.0.6\""), json);
+        assertTrue(
+                json.contains("\"elem\": [\"10.1.0.3\", \"10.1.0.5\", \"10.1.0.6\"]")
+                        || json.contains("\"10.1.0.3\"")
+                                && json.contains("\"10.1.0.5\"")
+                                && json.contains("\"10.1.0.6\""),
+                json);
         assertFalse(json.contains("\"10.1.0.2\"") || json.contains("\"10.1.0.4\""), json);
 
         String p = "ip netns exec " + ns.name() + " nft ";
-        assertEquals(List.of(p + "delete element ip " + t + " pods { 10.1.0.2, 10.1.0.4 }",
-                p + "add element ip " + t + " pods { 10.1.0.5, 10.1.0.6 }"), traced);
+        assertEquals(
+                List.of(
+                        p + "delete element ip " + t + " pods { 10.1.0.2, 10.1.0.4 }",
+                        p + "add element ip " + t + " pods { 10.1.0.5, 10.1.0.6 }"),
+                traced);
     }
 
     @Test
@@ -186,7 +202,12 @@ class NftablesTest {
                 .addChain(IP, t, "postrouting", ChainHook.nat("postrouting", 100))
                 .addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
                 .addElements(IP, t, "pods", ips("10.1.0.2"))
-                .addRule(IP, t, "postrouting", Rule.create().inSet(IP_SADDR, "pods").masquerade(), "jcni")
+                .addRule(
+                        IP,
+                        t,
+                        "postrouting",
+                        Rule.create().inSet(IP_SADDR, "pods").masquerade(),
+                        "jcni")
                 .deleteElements(IP, t, "pods", ips("10.9.9.9"));
         NoSuchObjectException e = assertThrows(NoSuchObjectException.class, b::commit);
         assertEquals("delete element", e.operation());
@@ -202,15 +223,25 @@ class NftablesTest {
     @Test
     void deletingWhatIsMissingIsNoSuchObject() {
         String t = table(IP);
-        nft.batch().addTable(IP, t).addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
-                .addElements(IP, t, "pods", ips("10.1.0.2")).commit();
+        nft.batch()
+                .addTable(IP, t)
+                .addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
+                .addElements(IP, t, "pods", ips("10.1.0.2"))
+                .commit();
 
-        NoSuchObjectException e = assertThrows(NoSuchObjectException.class,
+        NoSuchObjectException e = assertThrows(
+                NoSuchObjectException.class,
                 () -> nft.batch().deleteElements(IP, t, "pods", ips("10.1.0.3")).commit());
         assertTrue(e.getMessage().startsWith("delete element ip " + t + " pods { 10.1.0.3 }: "), e.getMessage());
-        assertThrows(NoSuchObjectException.class, () -> nft.batch().deleteSet(IP, t, "nope").commit());
-        assertThrows(NoSuchObjectException.class, () -> nft.batch().deleteChain(IP, t, "nope").commit());
-        assertThrows(NoSuchObjectException.class, () -> nft.batch().deleteTable(IP, t + "x").commit());
+        assertThrows(
+                NoSuchObjectException.class,
+                () -> nft.batch().deleteSet(IP, t, "nope").commit());
+        assertThrows(
+                NoSuchObjectException.class,
+                () -> nft.batch().deleteChain(IP, t, "nope").commit());
+        assertThrows(
+                NoSuchObjectException.class,
+                () -> nft.batch().deleteTable(IP, t + "x").commit());
         assertThrows(NoSuchObjectException.class, () -> nft.elements(IP, t, "nope"));
         // the existing element is still there
         assertEquals(List.of("10.1.0.2"), elementTexts(IP, t, "pods"));
@@ -233,7 +264,10 @@ class NftablesTest {
                 .commit();
         String cmd = traced.get(traced.size() - 1);
         String prefix = "ip netns exec " + ns.name() + " nft add rule ip " + t + " postrouting ";
-        assertEquals(prefix + "ip saddr @pods ip daddr != 10.1.0.0/16 counter masquerade comment \"jcni masquerade for cni0\"", cmd);
+        assertEquals(
+                prefix
+                        + "ip saddr @pods ip daddr != 10.1.0.0/16 counter masquerade comment \"jcni masquerade for cni0\"",
+                cmd);
 
         String listed = nftCli("-s", "list", "chain", "ip", t, "postrouting");
         assertTrue(listed.contains("\t\t" + cmd.substring(prefix.length()) + "\n"), listed);
@@ -247,7 +281,9 @@ class NftablesTest {
 
         nft.batch().deleteRule(IP, t, "postrouting", r.handle()).commit();
         assertTrue(nft.rules(IP, t, "postrouting").isEmpty());
-        assertThrows(NoSuchObjectException.class, () -> nft.batch().deleteRule(IP, t, "postrouting", r.handle()).commit());
+        assertThrows(
+                NoSuchObjectException.class,
+                () -> nft.batch().deleteRule(IP, t, "postrouting", r.handle()).commit());
     }
 
     /** Each rule's text as nft lists it, in the rule's chain. */
@@ -267,7 +303,10 @@ class NftablesTest {
     void ruleTextsMatchWhatNftLists() {
         String t = table(IP);
         Rule dnat = Rule.create().l4proto("tcp").tcpDport(8080).fibDaddrLocal().dnat(IpAddress.parse("10.1.0.5"), 80);
-        Rule udp = Rule.create().is(IP_DADDR, IpPrefix.parse("192.0.2.1/32")).udpDport(53).dnat(IpAddress.parse("10.1.0.6"), 0);
+        Rule udp = Rule.create()
+                .is(IP_DADDR, IpPrefix.parse("192.0.2.1/32"))
+                .udpDport(53)
+                .dnat(IpAddress.parse("10.1.0.6"), 0);
         Rule jump = Rule.create().notInSet(IP_DADDR, "local").jump("hostports");
         Rule ret = Rule.create().is(IP_SADDR, IpPrefix.parse("10.1.0.0/24")).ret();
         Rule acc = Rule.create().tcpDport(22).counter().accept();
@@ -315,10 +354,17 @@ class NftablesTest {
     void ipv6AndInetRules() {
         String t6 = table(IP6);
         String ti = table(INET);
-        Rule masq6 = Rule.create().inSet(IP6_SADDR, "pods6").isNot(IP6_DADDR, IpPrefix.parse("fd00:1::/64")).masquerade();
+        Rule masq6 = Rule.create()
+                .inSet(IP6_SADDR, "pods6")
+                .isNot(IP6_DADDR, IpPrefix.parse("fd00:1::/64"))
+                .masquerade();
         Rule dnat6 = Rule.create().tcpDport(80).dnat(IpAddress.parse("fd00:1::5"), 8080);
-        Rule inet4 = Rule.create().inSet(IP_SADDR, "pods").isNot(IP_DADDR, IpPrefix.parse("10.1.0.0/16")).masquerade();
-        Rule inet6 = Rule.create().isNot(IP6_DADDR, IpPrefix.parse("fd00:1::/64")).masquerade();
+        Rule inet4 = Rule.create()
+                .inSet(IP_SADDR, "pods")
+                .isNot(IP_DADDR, IpPrefix.parse("10.1.0.0/16"))
+                .masquerade();
+        Rule inet6 =
+                Rule.create().isNot(IP6_DADDR, IpPrefix.parse("fd00:1::/64")).masquerade();
         Rule inetDnat = Rule.create().tcpDport(80).dnat(IpAddress.parse("10.1.0.5"), 8080);
         nft.batch()
                 .addTable(IP6, t6)
@@ -363,7 +409,8 @@ class NftablesTest {
         assertTrue(listed.contains("elements = { 80, 443 }") || listed.contains("elements = { 443, 80 }"), listed);
         assertTrue(nft.sets(IP, t).size() >= 3);
 
-        nft.batch().deletePrefixes(IP, t, "nets", List.of(IpPrefix.parse("192.0.2.7/32")))
+        nft.batch()
+                .deletePrefixes(IP, t, "nets", List.of(IpPrefix.parse("192.0.2.7/32")))
                 .deleteElementKeys(IP, t, "ports", List.of(SetKeyType.port(80)))
                 .commit();
         listed = nftCli("list", "table", "ip", t);
@@ -402,8 +449,15 @@ class NftablesTest {
                 .addChain(IP, t, "postrouting", ChainHook.nat("postrouting", 100))
                 .addSet(IP, t, "pods", SetKeyType.IPV4_ADDR, false)
                 .addElements(IP, t, "pods", ips("10.1.0.2", "10.1.0.3"))
-                .addRule(IP, t, "postrouting", Rule.create().inSet(IP_SADDR, "pods")
-                        .isNot(IP_DADDR, IpPrefix.parse("10.1.0.0/16")).masquerade(), "jcni pods")
+                .addRule(
+                        IP,
+                        t,
+                        "postrouting",
+                        Rule.create()
+                                .inSet(IP_SADDR, "pods")
+                                .isNot(IP_DADDR, IpPrefix.parse("10.1.0.0/16"))
+                                .masquerade(),
+                        "jcni pods")
                 .addSet(IP, t, "nets", SetKeyType.IPV4_ADDR, true)
                 .addPrefixes(IP, t, "nets", List.of(IpPrefix.parse("10.2.0.0/16"), IpPrefix.parse("192.0.2.9/32")))
                 .addSet(IP, t, "hp", SetKeyType.IPV4_ADDR_INET_SERVICE, false)
@@ -411,9 +465,21 @@ class NftablesTest {
                 .addChain(IP, t, "hostports", null)
                 .addChain(IP, t, "prerouting", ChainHook.nat("prerouting", -100))
                 .addRule(IP, t, "prerouting", Rule.create().fibDaddrLocal().jump("hostports"), null)
-                .addRule(IP, t, "hostports", Rule.create().addressPortInSet(IP_DADDR, "tcp", "hp")
-                        .counter().dnat(IpAddress.parse("10.1.0.7"), 80), "hp")
-                .addRule(IP, t, "hostports", Rule.create().notInSet(IP_SADDR, "nets").ret(), null)
+                .addRule(
+                        IP,
+                        t,
+                        "hostports",
+                        Rule.create()
+                                .addressPortInSet(IP_DADDR, "tcp", "hp")
+                                .counter()
+                                .dnat(IpAddress.parse("10.1.0.7"), 80),
+                        "hp")
+                .addRule(
+                        IP,
+                        t,
+                        "hostports",
+                        Rule.create().notInSet(IP_SADDR, "nets").ret(),
+                        null)
                 .commit();
         String t6 = table(IP6);
         String ti = table(INET);
@@ -422,16 +488,46 @@ class NftablesTest {
                 .addSet(IP6, t6, "pods", SetKeyType.IPV6_ADDR, false)
                 .addElements(IP6, t6, "pods", ips("fd00:1::2"))
                 .addChain(IP6, t6, "postrouting", ChainHook.nat("postrouting", 100))
-                .addRule(IP6, t6, "postrouting", Rule.create().inSet(IP6_SADDR, "pods")
-                        .isNot(IP6_DADDR, IpPrefix.parse("fd00:1::/64")).masquerade(), "jcni pods6")
+                .addRule(
+                        IP6,
+                        t6,
+                        "postrouting",
+                        Rule.create()
+                                .inSet(IP6_SADDR, "pods")
+                                .isNot(IP6_DADDR, IpPrefix.parse("fd00:1::/64"))
+                                .masquerade(),
+                        "jcni pods6")
                 .addTable(INET, ti)
                 .addChain(INET, ti, "forward", ChainHook.filter("forward", 0).withPolicy("drop"))
-                .addRule(INET, ti, "forward", Rule.create().is(IP_SADDR, IpPrefix.parse("10.1.0.0/16")).accept(), null)
-                .addRule(INET, ti, "forward", Rule.create().is(IP6_SADDR, IpPrefix.parse("fd00:1::/64")).tcpDport(443).accept(), null)
-                .addRule(INET, ti, "forward", Rule.create().udpDport(53).counter().accept(), "dns")
+                .addRule(
+                        INET,
+                        ti,
+                        "forward",
+                        Rule.create()
+                                .is(IP_SADDR, IpPrefix.parse("10.1.0.0/16"))
+                                .accept(),
+                        null)
+                .addRule(
+                        INET,
+                        ti,
+                        "forward",
+                        Rule.create()
+                                .is(IP6_SADDR, IpPrefix.parse("fd00:1::/64"))
+                                .tcpDport(443)
+                                .accept(),
+                        null)
+                .addRule(
+                        INET,
+                        ti,
+                        "forward",
+                        Rule.create().udpDport(53).counter().accept(),
+                        "dns")
                 .commit();
         // a rule deleted by handle and a flushed chain replay too
-        nft.batch().addChain(IP, t, "tmp", null).addRule(IP, t, "tmp", Rule.create().accept(), null).commit();
+        nft.batch()
+                .addChain(IP, t, "tmp", null)
+                .addRule(IP, t, "tmp", Rule.create().accept(), null)
+                .commit();
         nft.batch().flushChain(IP, t, "tmp").deleteChain(IP, t, "tmp").commit();
         String ours = nftCli("-s", "list", "ruleset");
 
@@ -442,15 +538,24 @@ class NftablesTest {
             assertTrue(c.startsWith(prefix), c);
             script.append(c.substring(prefix.length())).append('\n');
         }
-        String theirs = Commands.run("ip", "netns", "exec", other.name(), "sh", "-c",
-                "printf '%s' \"$1\" | nft -f - && nft -s list ruleset", "sh", script.toString());
+        String theirs = Commands.run(
+                "ip",
+                "netns",
+                "exec",
+                other.name(),
+                "sh",
+                "-c",
+                "printf '%s' \"$1\" | nft -f - && nft -s list ruleset",
+                "sh",
+                script.toString());
         assertEquals(ours, theirs);
 
         // The lines as traced (shell-quoted) run as they are in a shell, one command each.
         NetNs third = scratch.netns("s");
         StringBuilder shell = new StringBuilder("set -e\n");
         for (String line : shellLines) {
-            shell.append(line.replace("ip netns exec " + ns.name() + " ", "ip netns exec " + third.name() + " ")).append('\n');
+            shell.append(line.replace("ip netns exec " + ns.name() + " ", "ip netns exec " + third.name() + " "))
+                    .append('\n');
         }
         Commands.run("sh", "-c", shell.toString());
         assertEquals(ours, Commands.run("ip", "netns", "exec", third.name(), "nft", "-s", "list", "ruleset"));
@@ -459,15 +564,26 @@ class NftablesTest {
     @Test
     void refusesBadInput() {
         assertThrows(IllegalArgumentException.class, () -> nft.batch().addTable(3, "jnfx"));
-        assertThrows(io.jcni.netlink.InvalidNameException.class, () -> nft.batch().addTable(IP, "bad name"));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                io.jcni.netlink.InvalidNameException.class, () -> nft.batch().addTable(IP, "bad name"));
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> nft.batch().addRule(IP, "jnfx", "c", Rule.create().accept(), "x".repeat(129)));
         assertThrows(IllegalArgumentException.class, () -> Rule.create().is(IP_SADDR, IpPrefix.parse("fd00::/64")));
-        assertThrows(IllegalArgumentException.class, () -> nft.batch().addRule(IP6, "jnfx", "c",
-                Rule.create().inSet(IP_SADDR, "pods").accept(), null));
-        assertThrows(IllegalArgumentException.class, () -> nft.batch().addRule(IP, "jnfx", "c",
-                Rule.create().dnat(IpAddress.parse("fd00::1"), 0), null));
-        KernelException e = assertThrows(KernelException.class,
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> nft.batch()
+                        .addRule(
+                                IP6,
+                                "jnfx",
+                                "c",
+                                Rule.create().inSet(IP_SADDR, "pods").accept(),
+                                null));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> nft.batch().addRule(IP, "jnfx", "c", Rule.create().dnat(IpAddress.parse("fd00::1"), 0), null));
+        KernelException e = assertThrows(
+                KernelException.class,
                 () -> nft.batch().addChain(IP, "jnfmissing", "c", null).commit());
         assertEquals("add chain", e.operation());
     }

@@ -1,17 +1,17 @@
 package io.jcni.netlink.ns;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.NotANamespaceException;
 import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
-import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Witness;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,8 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** Named namespaces (interchangeable with ip netns), NetNs.open's checks, run's thread discipline, sysctls. */
 class NamespaceTest {
@@ -62,11 +61,13 @@ class NamespaceTest {
                 assertTrue(ipNetnsList().contains(name), "ip netns list sees it");
                 // usable by iproute2: create a link through ip, see it through us
                 Commands.run("ip", "-n", name, "link", "add", "jnsbr0", "type", "bridge");
-                try (NetNs ns = NetNs.openNamed(name); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+                try (NetNs ns = NetNs.openNamed(name);
+                        RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
                     assertEquals(name, ns.name());
                     assertEquals("bridge", nl.links().get("jnsbr0").kind());
                 }
-                ObjectExistsException e = assertThrows(ObjectExistsException.class, () -> NamedNetns.create(name, Trace.OFF));
+                ObjectExistsException e =
+                        assertThrows(ObjectExistsException.class, () -> NamedNetns.create(name, Trace.OFF));
                 assertEquals("create netns", e.operation());
             } finally {
                 NamedNetns.delete(name, trace::add);
@@ -86,7 +87,8 @@ class NamespaceTest {
             Commands.run("ip", "netns", "add", name);
             assertTrue(NamedNetns.exists(name));
             assertTrue(NamedNetns.list().contains(name));
-            try (NetNs ns = NetNs.openNamed(name); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+            try (NetNs ns = NetNs.openNamed(name);
+                    RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
                 String br = s.name("br");
                 nl.links().add(LinkSpec.bridge(br));
                 assertTrue(Witness.linkNames(name).contains(br), "ip -n sees what we made in its namespace");
@@ -104,7 +106,9 @@ class NamespaceTest {
             assertNotEquals(inodeLink(a.path()), inodeLink(b.path()));
             assertNotEquals(threadNetns(), inodeLink(a.path()));
             try (RouteNetlink nl = RouteNetlink.open(a, Trace.OFF)) {
-                assertEquals(List.of("lo"), nl.links().list().stream().map(l -> l.name()).toList());
+                assertEquals(
+                        List.of("lo"),
+                        nl.links().list().stream().map(l -> l.name()).toList());
             }
         }
     }
@@ -118,10 +122,13 @@ class NamespaceTest {
             assertEquals("open netns", f.operation());
             assertEquals(file.toString(), f.object());
             assertThrows(NotANamespaceException.class, () -> NetNs.open(dir.toString()));
-            NotANamespaceException m = assertThrows(NotANamespaceException.class, () -> NetNs.open("/proc/self/ns/mnt"));
+            NotANamespaceException m =
+                    assertThrows(NotANamespaceException.class, () -> NetNs.open("/proc/self/ns/mnt"));
             assertTrue(m.getMessage().contains("not a network namespace"), m.getMessage());
             assertThrows(NotANamespaceException.class, () -> NetNs.open("/proc/self/ns/uts"));
-            assertThrows(NoSuchObjectException.class, () -> NetNs.open(dir.resolve("missing").toString()));
+            assertThrows(
+                    NoSuchObjectException.class,
+                    () -> NetNs.open(dir.resolve("missing").toString()));
             assertThrows(NoSuchObjectException.class, () -> NetNs.open("/run/netns/jcni-no-such-namespace"));
             try (NetNs own = NetNs.open("/proc/self/ns/net")) {
                 assertTrue(own.fd() >= 0);
@@ -141,17 +148,22 @@ class NamespaceTest {
             String expected = inodeLink(ns.path());
             String before = threadNetns();
             Thread caller = Thread.currentThread();
-            String[] inside = ns.run(() -> new String[] {threadNetns(), Boolean.toString(Thread.currentThread().isVirtual()),
-                    Boolean.toString(Thread.currentThread() == caller)});
+            String[] inside = ns.run(() -> new String[] {
+                threadNetns(),
+                Boolean.toString(Thread.currentThread().isVirtual()),
+                Boolean.toString(Thread.currentThread() == caller)
+            });
             assertEquals(expected, inside[0], "the work ran inside the namespace");
             assertEquals("false", inside[1], "on a platform thread");
             assertEquals("false", inside[2], "not on the caller's thread");
             assertEquals(before, threadNetns(), "the caller's namespace is unchanged");
 
             // an exception from the work reaches the caller unchanged, and still nothing moved
-            IllegalStateException boom = assertThrows(IllegalStateException.class, () -> ns.run(() -> {
-                throw new IllegalStateException("boom");
-            }));
+            IllegalStateException boom = assertThrows(
+                    IllegalStateException.class,
+                    () -> ns.run(() -> {
+                        throw new IllegalStateException("boom");
+                    }));
             assertEquals("boom", boom.getMessage());
             assertEquals(before, threadNetns());
 
@@ -180,17 +192,22 @@ class NamespaceTest {
             Sysctl.write(ns, key, other, trace::add);
             assertEquals(List.of("ip netns exec " + ns.name() + " sysctl -w " + key + "=" + other), trace);
             assertEquals(other, Sysctl.read(ns, key));
-            assertEquals(other, Commands.run("ip", "netns", "exec", ns.name(), "cat", "/proc/sys/net/ipv4/ip_forward").trim(),
+            assertEquals(
+                    other,
+                    Commands.run("ip", "netns", "exec", ns.name(), "cat", "/proc/sys/net/ipv4/ip_forward")
+                            .trim(),
                     "witness: the namespace's own /proc/sys");
             assertEquals(host, Sysctl.read(null, key), "the host is untouched");
-            assertEquals(host, Commands.run("cat", "/proc/sys/net/ipv4/ip_forward").trim());
+            assertEquals(
+                    host, Commands.run("cat", "/proc/sys/net/ipv4/ip_forward").trim());
 
             trace.clear();
             assertEquals(other, Sysctl.ensure(ns, key, other, trace::add));
             assertTrue(trace.isEmpty(), "ensure writes nothing when the value is already there");
             assertEquals(other, Sysctl.ensure(ns, key, host, trace::add));
             assertEquals(host, Sysctl.read(ns, key));
-            assertEquals("/proc/sys/net/ipv4/conf/eth0.100/forwarding", Sysctl.pathOf("net/ipv4/conf/eth0.100/forwarding"));
+            assertEquals(
+                    "/proc/sys/net/ipv4/conf/eth0.100/forwarding", Sysctl.pathOf("net/ipv4/conf/eth0.100/forwarding"));
         }
     }
 }

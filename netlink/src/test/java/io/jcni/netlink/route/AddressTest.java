@@ -1,5 +1,7 @@
 package io.jcni.netlink.route;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.Trace;
@@ -7,14 +9,11 @@ import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Witness;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** Interface addresses, IPv4 and IPv6, in a fresh namespace; ip -j addr as witness. */
 class AddressTest {
@@ -126,7 +125,8 @@ class AddressTest {
         assertNotNull(find(all, "10.9.4.1/24"));
         assertNotNull(find(all, "127.0.0.1/8"), "lo's address is in the full listing");
         // same set as iproute2 (global and link-local alike)
-        List<String> ours = onBr.stream().map(a -> a.prefix().toString()).sorted().toList();
+        List<String> ours =
+                onBr.stream().map(a -> a.prefix().toString()).sorted().toList();
         assertEquals(Witness.addresses(nsName, br).stream().sorted().toList(), ours);
 
         nl.addresses().delete(br, IpPrefix.parse("10.9.3.1/24"));
@@ -134,8 +134,8 @@ class AddressTest {
         assertNull(find(nl.addresses().list(br), "10.9.3.1/24"));
         assertNull(witness(br, "10.9.3.1"));
         assertNull(witness(br, "fd03::1"));
-        NoSuchObjectException e = assertThrows(NoSuchObjectException.class,
-                () -> nl.addresses().delete(br, IpPrefix.parse("10.9.3.1/24")));
+        NoSuchObjectException e = assertThrows(
+                NoSuchObjectException.class, () -> nl.addresses().delete(br, IpPrefix.parse("10.9.3.1/24")));
         assertEquals("delete address", e.operation());
         assertNotNull(find(nl.addresses().list(other), "10.9.4.1/24"), "the other link keeps its address");
     }

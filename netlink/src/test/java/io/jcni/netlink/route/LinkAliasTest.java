@@ -1,5 +1,7 @@
 package io.jcni.netlink.route;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.testing.Scratch;
@@ -7,8 +9,6 @@ import io.jcni.testkit.Witness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** IFLA_IFALIAS: set, read back (our API and ip -j), replaced, cleared; too long refused before the kernel. */
 class LinkAliasTest {

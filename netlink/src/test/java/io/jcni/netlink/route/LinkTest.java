@@ -1,5 +1,7 @@
 package io.jcni.netlink.route;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.KernelException;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.Trace;
@@ -9,15 +11,12 @@ import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.sys.Errno;
 import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Witness;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** Links in fresh namespaces: every kind jcni creates and every setter, read back through our API and ip -j. */
 class LinkTest {
@@ -63,12 +62,13 @@ class LinkTest {
         try {
             nl.links().add(LinkSpec.bridge(br).vlanFiltering(true));
         } catch (KernelException e) {
-            Assumptions.assumeFalse(e.errno() == Errno.EOPNOTSUPP,
-                    "kernel lacks bridge VLAN filtering: " + e.getMessage());
+            Assumptions.assumeFalse(
+                    e.errno() == Errno.EOPNOTSUPP, "kernel lacks bridge VLAN filtering: " + e.getMessage());
             throw e;
         }
         Map<String, Object> w = Witness.link(nsName, br);
-        assertEquals(1L, Witness.map(Witness.map(w.get("linkinfo")).get("info_data")).get("vlan_filtering"));
+        assertEquals(
+                1L, Witness.map(Witness.map(w.get("linkinfo")).get("info_data")).get("vlan_filtering"));
     }
 
     @Test
@@ -77,7 +77,12 @@ class LinkTest {
         String host = s.name("h");
         String peer = s.name("c");
         MacAddress peerMac = MacAddress.parse("02:11:22:33:44:55");
-        nl.links().add(LinkSpec.veth(host, peer).peerNetns(pod).peerMac(peerMac).mtu(1450).up());
+        nl.links()
+                .add(LinkSpec.veth(host, peer)
+                        .peerNetns(pod)
+                        .peerMac(peerMac)
+                        .mtu(1450)
+                        .up());
         assertTrue(nl.links().find(peer).isEmpty(), "the peer never appears in the creating namespace");
         try (RouteNetlink in = RouteNetlink.open(pod, Trace.OFF)) {
             Link p = in.links().get(peer);
@@ -109,8 +114,13 @@ class LinkTest {
         String under = s.name("u");
         String vx = s.name("vx");
         nl.links().add(LinkSpec.bridge(under).up());
-        nl.links().add(LinkSpec.vxlan(vx, 4242).vxlanLocal(IpAddress.parse("192.0.2.1")).vxlanPort(8472)
-                .vxlanLearning(false).vxlanDevice(under).mtu(1400));
+        nl.links()
+                .add(LinkSpec.vxlan(vx, 4242)
+                        .vxlanLocal(IpAddress.parse("192.0.2.1"))
+                        .vxlanPort(8472)
+                        .vxlanLearning(false)
+                        .vxlanDevice(under)
+                        .mtu(1400));
         Link l = nl.links().get(vx);
         assertEquals("vxlan", l.kind());
         Link.VxlanInfo v = l.vxlan();
@@ -122,7 +132,8 @@ class LinkTest {
         assertEquals(nl.links().get(under).index(), v.underlayIndex());
         assertEquals(1400, l.mtu());
 
-        Map<String, Object> d = Witness.map(Witness.map(Witness.link(nsName, vx).get("linkinfo")).get("info_data"));
+        Map<String, Object> d = Witness.map(
+                Witness.map(Witness.link(nsName, vx).get("linkinfo")).get("info_data"));
         assertEquals(4242L, d.get("id"));
         assertEquals("192.0.2.1", d.get("local"));
         assertEquals(8472L, d.get("port"));
@@ -135,8 +146,11 @@ class LinkTest {
         assertTrue(v2.learning());
         assertEquals(4789, v2.port(), "IANA port by default");
         assertEquals("192.0.2.200", v2.group());
-        assertEquals("192.0.2.200", Witness.map(Witness.map(Witness.link(nsName, vx2).get("linkinfo"))
-                .get("info_data")).get("remote"));
+        assertEquals(
+                "192.0.2.200",
+                Witness.map(Witness.map(Witness.link(nsName, vx2).get("linkinfo"))
+                                .get("info_data"))
+                        .get("remote"));
     }
 
     /**
@@ -149,13 +163,13 @@ class LinkTest {
         try {
             nl.links().add(LinkSpec.dummy(d));
         } catch (KernelException e) {
-            Assumptions.assumeFalse(e.errno() == Errno.EOPNOTSUPP,
-                    "kernel lacks the dummy driver: " + e.getMessage());
+            Assumptions.assumeFalse(e.errno() == Errno.EOPNOTSUPP, "kernel lacks the dummy driver: " + e.getMessage());
             throw e;
         }
         Link l = nl.links().get(d);
         assertEquals("dummy", l.kind());
-        assertEquals("dummy", Witness.map(Witness.link(nsName, d).get("linkinfo")).get("info_kind"));
+        assertEquals(
+                "dummy", Witness.map(Witness.link(nsName, d).get("linkinfo")).get("info_kind"));
         nl.links().delete(d);
         assertTrue(nl.links().find(d).isEmpty());
     }
@@ -218,7 +232,8 @@ class LinkTest {
         assertTrue(bp.hairpin());
         assertTrue(bp.isolated());
         assertEquals(nl.links().get(br).index(), bp.masterIndex());
-        Map<String, Object> w = Witness.bridge(nsName, "-d", "link", "show", "dev", a).get(0);
+        Map<String, Object> w =
+                Witness.bridge(nsName, "-d", "link", "show", "dev", a).get(0);
         assertEquals(true, w.get("hairpin"));
         assertEquals(true, w.get("isolated"));
         assertEquals(br, w.get("master"));
@@ -288,7 +303,9 @@ class LinkTest {
         List<String> names = all.stream().map(Link::name).toList();
         assertTrue(names.containsAll(List.of("lo", br, a, b)), names.toString());
         assertEquals(4, all.size(), "a fresh namespace has only lo besides ours: " + names);
-        assertEquals(names.stream().sorted().toList(), Witness.linkNames(nsName).stream().sorted().toList());
+        assertEquals(
+                names.stream().sorted().toList(),
+                Witness.linkNames(nsName).stream().sorted().toList());
         for (Link l : all) {
             assertEquals(l.name(), nl.links().get(l.index()).name());
             assertEquals(l.index(), nl.links().get(l.name()).index());
@@ -312,7 +329,8 @@ class LinkTest {
         assertTrue(nl.links().find(a).isEmpty());
         assertFalse(Witness.linkNames(nsName).contains(a));
         assertFalse(Witness.linkNames(other.name()).contains(b), "the peer goes with it, even in another namespace");
-        NoSuchObjectException e = assertThrows(NoSuchObjectException.class, () -> nl.links().delete(a));
+        NoSuchObjectException e =
+                assertThrows(NoSuchObjectException.class, () -> nl.links().delete(a));
         assertEquals(Errno.ENODEV, e.errno());
         assertFalse(nl.links().deleteIfExists(a));
         String br = s.name("br");

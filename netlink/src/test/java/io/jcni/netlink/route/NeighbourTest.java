@@ -1,26 +1,24 @@
 package io.jcni.netlink.route;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
-import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
 import io.jcni.netlink.ns.NetNs;
+import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
-import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Witness;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** Neighbour (ARP/NDP) and bridge FDB entries, in a fresh namespace, checked with ip -j / bridge -j. */
 class NeighbourTest {
@@ -63,7 +61,8 @@ class NeighbourTest {
         IpAddress v6 = IpAddress.parse("fd00::5");
         nl.neighbours().add(br, v4, M1);
         nl.neighbours().add(br, v6, M2, Rtnl.NUD_PERMANENT);
-        assertEquals("ip -n " + nsName + " neigh add 10.1.0.5 lladdr 02:00:00:aa:00:01 dev " + br + " nud permanent",
+        assertEquals(
+                "ip -n " + nsName + " neigh add 10.1.0.5 lladdr 02:00:00:aa:00:01 dev " + br + " nud permanent",
                 trace.get(trace.size() - 2));
 
         List<Neighbour> ours = nl.neighbours().list(br);
@@ -89,8 +88,10 @@ class NeighbourTest {
         assertThrows(ObjectExistsException.class, () -> nl.neighbours().add(br, v4, M2));
         nl.neighbours().replace(br, v4, M2, Rtnl.NUD_PERMANENT);
         assertEquals(M2, find(nl.neighbours().list(br), v4).mac());
-        assertEquals("02:00:00:aa:00:02",
-                byKey(Json.objects(Commands.ip(nsName, "neigh", "show", "dev", br)), "dst", "10.1.0.5").get("lladdr"));
+        assertEquals(
+                "02:00:00:aa:00:02",
+                byKey(Json.objects(Commands.ip(nsName, "neigh", "show", "dev", br)), "dst", "10.1.0.5")
+                        .get("lladdr"));
 
         nl.neighbours().replace(br, v4, M1, Rtnl.NUD_STALE);
         Neighbour stale = find(nl.neighbours().list(br), v4);
@@ -100,7 +101,8 @@ class NeighbourTest {
         assertNull(find(nl.neighbours().list(br), v4));
         assertNull(byKeyOrNull(Json.objects(Commands.ip(nsName, "neigh", "show", "dev", br)), "dst", "10.1.0.5"));
         assertEquals("ip -n " + nsName + " neigh del 10.1.0.5 dev " + br, trace.get(trace.size() - 1));
-        NoSuchObjectException e = assertThrows(NoSuchObjectException.class, () -> nl.neighbours().delete(br, v4));
+        NoSuchObjectException e =
+                assertThrows(NoSuchObjectException.class, () -> nl.neighbours().delete(br, v4));
         assertEquals("delete neighbour", e.operation());
         assertFalse(nl.neighbours().deleteIfExists(br, v4));
         assertTrue(nl.neighbours().deleteIfExists(br, v6));
@@ -128,7 +130,8 @@ class NeighbourTest {
         String br = nl.links().get(nl.links().get(port).masterIndex()).name();
         trace.clear();
         nl.neighbours().addFdb(port, M1, null, Neighbours.MASTER, Neighbours.FDB_STATIC);
-        assertEquals("ip netns exec " + nsName + " bridge fdb add 02:00:00:aa:00:01 dev " + port + " master static",
+        assertEquals(
+                "ip netns exec " + nsName + " bridge fdb add 02:00:00:aa:00:01 dev " + port + " master static",
                 trace.get(0));
         FdbEntry e = findFdb(nl.neighbours().listFdb(port), M1, null);
         assertNotNull(e, nl.neighbours().listFdb(port).toString());
@@ -142,7 +145,8 @@ class NeighbourTest {
         assertEquals(br, w.get("master"));
         assertEquals("static", w.get("state"));
 
-        assertThrows(ObjectExistsException.class,
+        assertThrows(
+                ObjectExistsException.class,
                 () -> nl.neighbours().addFdb(port, M1, null, Neighbours.MASTER, Neighbours.FDB_STATIC));
         nl.neighbours().deleteFdb(port, M1, null, Neighbours.MASTER);
         assertNull(findFdb(nl.neighbours().listFdb(port), M1, null));
@@ -154,17 +158,24 @@ class NeighbourTest {
     @Test
     void fdbVxlanRemotesAddAppendDelete() {
         String vx = s.name("vx");
-        nl.links().add(LinkSpec.vxlan(vx, 42).vxlanLocal(IpAddress.parse("192.0.2.1")).vxlanLearning(false));
+        nl.links()
+                .add(LinkSpec.vxlan(vx, 42)
+                        .vxlanLocal(IpAddress.parse("192.0.2.1"))
+                        .vxlanLearning(false));
         IpAddress r1 = IpAddress.parse("192.0.2.9");
         IpAddress r2 = IpAddress.parse("192.0.2.10");
         trace.clear();
         nl.neighbours().addFdb(vx, M1, r1, Neighbours.SELF, Neighbours.FDB_PERMANENT);
-        assertEquals("ip netns exec " + nsName + " bridge fdb add 02:00:00:aa:00:01 dev " + vx
-                + " dst 192.0.2.9 self permanent", trace.get(0));
+        assertEquals(
+                "ip netns exec " + nsName + " bridge fdb add 02:00:00:aa:00:01 dev " + vx
+                        + " dst 192.0.2.9 self permanent",
+                trace.get(0));
         nl.neighbours().addFdb(vx, ZERO, r1, Neighbours.SELF, Neighbours.FDB_PERMANENT);
         nl.neighbours().appendFdb(vx, ZERO, r2, Neighbours.SELF, Neighbours.FDB_PERMANENT);
-        assertEquals("ip netns exec " + nsName + " bridge fdb append 00:00:00:00:00:00 dev " + vx
-                + " dst 192.0.2.10 self permanent", trace.get(2));
+        assertEquals(
+                "ip netns exec " + nsName + " bridge fdb append 00:00:00:00:00:00 dev " + vx
+                        + " dst 192.0.2.10 self permanent",
+                trace.get(2));
 
         List<FdbEntry> ours = nl.neighbours().listFdb(vx);
         FdbEntry e1 = findFdb(ours, M1, r1);
@@ -189,7 +200,8 @@ class NeighbourTest {
         assertTrue(Witness.strings(w1.get("flags")).contains("self"), w1.toString());
 
         // a second add of the same MAC (without append) is refused; delete of one remote keeps the other
-        assertThrows(ObjectExistsException.class,
+        assertThrows(
+                ObjectExistsException.class,
                 () -> nl.neighbours().addFdb(vx, M1, r2, Neighbours.SELF, Neighbours.FDB_PERMANENT));
         nl.neighbours().deleteFdb(vx, ZERO, r1, Neighbours.SELF);
         ours = nl.neighbours().listFdb(vx);
@@ -203,7 +215,8 @@ class NeighbourTest {
     void fdbNeedsSelfOrMaster() {
         String br = s.name("br");
         nl.links().add(LinkSpec.bridge(br));
-        assertThrows(IllegalArgumentException.class, () -> nl.neighbours().addFdb(br, M1, null, 0, Neighbours.FDB_STATIC));
+        assertThrows(
+                IllegalArgumentException.class, () -> nl.neighbours().addFdb(br, M1, null, 0, Neighbours.FDB_STATIC));
     }
 
     /** The neighbour and FDB trace lines replay with iproute2 in a second namespace to the same entries. */
@@ -215,7 +228,11 @@ class NeighbourTest {
         trace.clear();
         nl.links().add(LinkSpec.bridge(br).up());
         nl.links().add(LinkSpec.veth(port, s.name("pb")).master(br).up());
-        nl.links().add(LinkSpec.vxlan(vx, 77).vxlanLocal(IpAddress.parse("192.0.2.1")).vxlanLearning(false).master(br));
+        nl.links()
+                .add(LinkSpec.vxlan(vx, 77)
+                        .vxlanLocal(IpAddress.parse("192.0.2.1"))
+                        .vxlanLearning(false)
+                        .master(br));
         nl.neighbours().add(br, IpAddress.parse("10.3.0.7"), M1);
         nl.neighbours().add(br, IpAddress.parse("fd03::7"), M2, Rtnl.NUD_PERMANENT); // NOARP ones go on carrier changes
         nl.neighbours().addFdb(port, M1, null, Neighbours.MASTER, Neighbours.FDB_STATIC);
@@ -226,11 +243,16 @@ class NeighbourTest {
 
         NetNs second = s.netns("m");
         for (String line : trace) {
-            Commands.run((" " + line + " ").replace(" " + nsName + " ", " " + second.name() + " ").trim().split(" "));
+            Commands.run((" " + line + " ")
+                    .replace(" " + nsName + " ", " " + second.name() + " ")
+                    .trim()
+                    .split(" "));
         }
         try (RouteNetlink nl2 = RouteNetlink.open(second, Trace.OFF)) {
             assertEquals(entries(nl, br, port, vx), entries(nl2, br, port, vx));
-            assertTrue(entries(nl2, br, port, vx).contains("fdb " + vx + " 00:00:00:00:00:00 192.0.2.21 state=192 flags=2 master=false"),
+            assertTrue(
+                    entries(nl2, br, port, vx)
+                            .contains("fdb " + vx + " 00:00:00:00:00:00 192.0.2.21 state=192 flags=2 master=false"),
                     entries(nl2, br, port, vx).toString());
         }
     }
@@ -249,7 +271,9 @@ class NeighbourTest {
                 if (e.mac().toString().startsWith("33:33") || e.mac().toString().startsWith("01:00:5e")) {
                     continue; // multicast addresses the device joined itself
                 }
-                String mac = e.mac().equals(n.links().get(dev).mac()) ? "own-mac" : e.mac().toString();
+                String mac = e.mac().equals(n.links().get(dev).mac())
+                        ? "own-mac"
+                        : e.mac().toString();
                 out.add("fdb " + dev + " " + mac + " " + e.dst() + " state=" + e.state() + " flags=" + e.flags()
                         + " master=" + (e.masterIndex() != 0));
             }

@@ -1,5 +1,7 @@
 package io.jcni.netlink.route;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.KernelException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
@@ -7,14 +9,11 @@ import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ip.MacAddress;
 import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.testing.Scratch;
+import java.util.HashSet;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.util.HashSet;
-import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** A batch of neighbour, FDB and route replacements on a VXLAN device: all applied, or the first error after all were tried. */
 class RouteBatchTest {
@@ -30,7 +29,8 @@ class RouteBatchTest {
         NetNs ns = s.netns("n");
         nl = s.closeLater(RouteNetlink.open(ns, Trace.OFF));
         vx = s.name("vx");
-        nl.links().add(LinkSpec.vxlan(vx, 1).vxlanPort(8472).vxlanLearning(false).up());
+        nl.links()
+                .add(LinkSpec.vxlan(vx, 1).vxlanPort(8472).vxlanLearning(false).up());
         nl.addresses().add(vx, IpPrefix.parse("10.245.0.0/32")); // as the agent's device has its own VTEP address
     }
 
@@ -63,8 +63,16 @@ class RouteBatchTest {
         assertEquals(3 * PEERS, b.size());
         b.execute();
         assertEquals(PEERS, ours());
-        assertEquals(PEERS, nl.neighbours().list(vx).stream().filter(n -> n.address().isV4() && n.isPermanent()).count());
-        assertEquals(PEERS, nl.neighbours().listFdb(vx).stream().filter(e -> e.dst() != null && !e.isMaster()).count());
+        assertEquals(
+                PEERS,
+                nl.neighbours().list(vx).stream()
+                        .filter(n -> n.address().isV4() && n.isPermanent())
+                        .count());
+        assertEquals(
+                PEERS,
+                nl.neighbours().listFdb(vx).stream()
+                        .filter(e -> e.dst() != null && !e.isMaster())
+                        .count());
         nl.batch().execute(); // an empty batch sends nothing
         RouteBatch again = nl.batch();
         add(again, 7);
@@ -99,6 +107,8 @@ class RouteBatchTest {
     }
 
     private long ours() {
-        return nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN).stream().filter(r -> r.protocol() == 215).count();
+        return nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN).stream()
+                .filter(r -> r.protocol() == 215)
+                .count();
     }
 }

@@ -1,19 +1,17 @@
 package io.jcni.netlink.route;
 
+import static io.jcni.netlink.route.Rtnl.*;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.ns.NetNs;
+import io.jcni.netlink.route.RouteEvents.Change;
 import io.jcni.netlink.testing.Scratch;
 import io.jcni.testkit.Commands;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-
-import io.jcni.netlink.route.RouteEvents.Change;
-
-import static io.jcni.netlink.route.Rtnl.*;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /** Change notifications of links, routes and neighbours, each caused by iproute2 as a bystander would. */
 class RouteEventsTest {
@@ -44,13 +42,26 @@ class RouteEventsTest {
             Change deleted = await(events, c -> c.type() == RTM_DELROUTE && c.routeProtocol() == 215);
             assertTrue(deleted.isDelete());
 
-            Commands.run("ip", "-n", ns.name(), "neigh", "add", "10.99.0.7", "lladdr", "02:00:00:00:00:07", "dev", br, "nud", "permanent");
+            Commands.run(
+                    "ip",
+                    "-n",
+                    ns.name(),
+                    "neigh",
+                    "add",
+                    "10.99.0.7",
+                    "lladdr",
+                    "02:00:00:00:00:07",
+                    "dev",
+                    br,
+                    "nud",
+                    "permanent");
             Commands.run("ip", "-n", ns.name(), "neigh", "del", "10.99.0.7", "dev", br);
             Change gone = await(events, c -> c.type() == RTM_DELNEIGH && c.linkIndex() == link.linkIndex());
             assertTrue(gone.isDelete());
 
             Commands.run("ip", "-n", ns.name(), "link", "del", br);
-            assertTrue(await(events, c -> c.type() == RTM_DELLINK && br.equals(c.linkName())).isDelete());
+            assertTrue(await(events, c -> c.type() == RTM_DELLINK && br.equals(c.linkName()))
+                    .isDelete());
         }
     }
 
@@ -80,5 +91,4 @@ class RouteEventsTest {
         }
         return fail("no such change within 5 s; seen: " + seen);
     }
-
 }

@@ -1,24 +1,23 @@
 package io.jcni.netlink.route;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.ns.NetNs;
-import io.jcni.testkit.Commands;
 import io.jcni.netlink.testing.Scratch;
+import io.jcni.testkit.Commands;
 import io.jcni.testkit.Witness;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.TreeSet;
-import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /** Routes, IPv4 and IPv6, main and other tables, in a fresh namespace; ip -j route as witness. */
 class RouteTest {
@@ -104,7 +103,11 @@ class RouteTest {
     @Test
     void onlinkAndExplicitScope() {
         // 192.168.99.1 is not covered by any address: only onlink makes it acceptable
-        nl.routes().add(Route.to(pfx("10.50.0.0/24")).via(ip("192.168.99.1")).dev(dev).withOnlink());
+        nl.routes()
+                .add(Route.to(pfx("10.50.0.0/24"))
+                        .via(ip("192.168.99.1"))
+                        .dev(dev)
+                        .withOnlink());
         nl.routes().add(Route.to(pfx("10.51.0.0/24")).dev(dev).scope(Rtnl.RT_SCOPE_LINK));
         nl.routes().add(Route.to(pfx("10.52.0.0/24")).dev(dev).scope(Rtnl.RT_SCOPE_UNIVERSE));
         List<Route> main = nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN);
@@ -140,8 +143,11 @@ class RouteTest {
         assertNotNull(find(every, "10.60.0.0/24"));
         assertTrue(every.stream().anyMatch(r -> r.table() == Rtnl.RT_TABLE_LOCAL), "table 0 = every table");
 
-        assertEquals(dev, w(Witness.routes(nsName, false, "100"), "10.60.0.0/24").get("dev"));
-        assertEquals("10.10.0.254", w(Witness.routes(nsName, false, "1000"), "default").get("gateway"));
+        assertEquals(
+                dev, w(Witness.routes(nsName, false, "100"), "10.60.0.0/24").get("dev"));
+        assertEquals(
+                "10.10.0.254",
+                w(Witness.routes(nsName, false, "1000"), "default").get("gateway"));
         assertEquals(dev, w(Witness.routes(nsName, true, "1000"), "fd60::/64").get("dev"));
 
         nl.routes().delete(Route.defaultVia(ip("10.10.0.254")).table(1000));
@@ -154,23 +160,37 @@ class RouteTest {
         nl.routes().add(Route.to(p).via(ip("10.10.0.253")).metric(100));
         nl.routes().add(Route.to(p).via(ip("10.10.0.254")).metric(200));
         List<Route> both = nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN).stream()
-                .filter(r -> r.destination().equals(p)).toList();
+                .filter(r -> r.destination().equals(p))
+                .toList();
         assertEquals(2, both.size(), both.toString());
         List<Long> wMetrics = Witness.routes(nsName, false, "main").stream()
-                .filter(m -> "10.70.0.0/24".equals(m.get("dst"))).map(m -> (Long) m.get("metric")).sorted().toList();
+                .filter(m -> "10.70.0.0/24".equals(m.get("dst")))
+                .map(m -> (Long) m.get("metric"))
+                .sorted()
+                .toList();
         assertEquals(List.of(100L, 200L), wMetrics);
 
         nl.routes().replace(Route.to(p).via(ip("10.10.0.250")).metric(100));
         Route r100 = nl.routes().list(Rtnl.AF_INET, Rtnl.RT_TABLE_MAIN).stream()
-                .filter(r -> r.destination().equals(p) && r.metric() == 100).findFirst().orElseThrow();
+                .filter(r -> r.destination().equals(p) && r.metric() == 100)
+                .findFirst()
+                .orElseThrow();
         assertEquals(ip("10.10.0.250"), r100.gateway(), "replace swapped the gateway of the metric-100 route");
-        assertEquals(2, Witness.routes(nsName, false, "main").stream().filter(m -> "10.70.0.0/24".equals(m.get("dst"))).count());
+        assertEquals(
+                2,
+                Witness.routes(nsName, false, "main").stream()
+                        .filter(m -> "10.70.0.0/24".equals(m.get("dst")))
+                        .count());
 
-        assertThrows(ObjectExistsException.class, () -> nl.routes().add(Route.to(p).via(ip("10.10.0.250")).metric(100)));
+        assertThrows(
+                ObjectExistsException.class,
+                () -> nl.routes().add(Route.to(p).via(ip("10.10.0.250")).metric(100)));
         nl.routes().delete(Route.to(p).metric(100));
         nl.routes().delete(Route.to(p).via(ip("10.10.0.254")).metric(200));
         assertNull(w(Witness.routes(nsName, false, "main"), "10.70.0.0/24"));
-        NoSuchObjectException e = assertThrows(NoSuchObjectException.class, () -> nl.routes().delete(Route.to(p).metric(100)));
+        NoSuchObjectException e = assertThrows(
+                NoSuchObjectException.class,
+                () -> nl.routes().delete(Route.to(p).metric(100)));
         assertEquals("delete route", e.operation());
         assertFalse(nl.routes().deleteIfExists(Route.to(p).metric(100)));
         nl.routes().replace(Route.to(p).dev(dev));
@@ -182,16 +202,21 @@ class RouteTest {
         // Two routes the kernel tells apart only by protocol: same destination, next hop and metric.
         Commands.run("ip", "-n", nsName, "route", "add", "10.71.0.0/24", "via", "10.10.0.254", "proto", "static");
         Commands.run("ip", "-n", nsName, "route", "append", "10.71.0.0/24", "via", "10.10.0.254", "proto", "215");
-        Route ours = Route.to(pfx("10.71.0.0/24")).via(ip("10.10.0.254")).dev(dev).protocol(215);
+        Route ours =
+                Route.to(pfx("10.71.0.0/24")).via(ip("10.10.0.254")).dev(dev).protocol(215);
 
         assertTrue(nl.routes().deleteOfProtocolIfExists(ours));
         List<Map<String, Object>> left = Witness.routes(nsName, false, "main").stream()
-                .filter(m -> "10.71.0.0/24".equals(m.get("dst"))).toList();
+                .filter(m -> "10.71.0.0/24".equals(m.get("dst")))
+                .toList();
         assertEquals(1, left.size(), left.toString());
         assertEquals("static", left.get(0).get("protocol"), "the other protocol's route stays");
         assertFalse(nl.routes().deleteOfProtocolIfExists(ours), "none of protocol 215 is left");
-        assertEquals(1, Witness.routes(nsName, false, "main").stream()
-                .filter(m -> "10.71.0.0/24".equals(m.get("dst"))).count());
+        assertEquals(
+                1,
+                Witness.routes(nsName, false, "main").stream()
+                        .filter(m -> "10.71.0.0/24".equals(m.get("dst")))
+                        .count());
     }
 
     @Test
@@ -217,7 +242,8 @@ class RouteTest {
         assertEquals("fd10::fe", w(wm, "default").get("gateway"));
 
         nl.routes().replace(Route.to(pfx("fd30::/48")).via(ip("fd10::fd")).metric(50));
-        assertEquals("fd10::fd", w(Witness.routes(nsName, true, "main"), "fd30::/48").get("gateway"));
+        assertEquals(
+                "fd10::fd", w(Witness.routes(nsName, true, "main"), "fd30::/48").get("gateway"));
         nl.routes().delete(Route.to(pfx("fd30::/48")).metric(50));
         assertNull(w(Witness.routes(nsName, true, "main"), "fd30::/48"));
         assertNull(find(nl.routes().list(Rtnl.AF_INET6, Rtnl.RT_TABLE_MAIN), "fd30::/48"));
@@ -229,20 +255,32 @@ class RouteTest {
         List<String> trace = new ArrayList<>();
         NetNs second = s.netns("m");
         try (RouteNetlink t = RouteNetlink.open(s.closeLater(NetNs.openNamed(nsName)), trace::add);
-             RouteNetlink nl2 = RouteNetlink.open(second, Trace.OFF)) {
+                RouteNetlink nl2 = RouteNetlink.open(second, Trace.OFF)) {
             nl2.links().add(LinkSpec.bridge(dev).up());
             nl2.addresses().add(dev, IpPrefix.parse("10.10.0.1/24"));
             nl2.addresses().add(dev, IpPrefix.parse("fd10::1/64"), Addresses.NO_DAD);
 
             t.routes().add(Route.to(pfx("10.80.0.0/16")).type(Rtnl.RTN_BLACKHOLE));
-            t.routes().add(Route.to(pfx("10.81.0.0/16")).type(Rtnl.RTN_UNREACHABLE).table(100));
+            t.routes()
+                    .add(Route.to(pfx("10.81.0.0/16"))
+                            .type(Rtnl.RTN_UNREACHABLE)
+                            .table(100));
             t.routes().add(Route.to(pfx("fd80::/48")).type(Rtnl.RTN_PROHIBIT));
             t.routes().add(Route.to(pfx("10.82.0.0/24")).via(ip("10.10.0.254")).protocol(Rtnl.RTPROT_STATIC));
-            t.routes().add(Route.to(pfx("10.83.0.1/32")).dev(dev).type(Rtnl.RTN_LOCAL).table(1000));
+            t.routes()
+                    .add(Route.to(pfx("10.83.0.1/32"))
+                            .dev(dev)
+                            .type(Rtnl.RTN_LOCAL)
+                            .table(1000));
             String p = "ip -n " + nsName + " ";
-            assertEquals(List.of(p + "route add blackhole 10.80.0.0/16", p + "route add unreachable 10.81.0.0/16 table 100",
-                    p + "-6 route add prohibit fd80::/48", p + "route add 10.82.0.0/24 via 10.10.0.254 proto static",
-                    p + "route add local 10.83.0.1/32 dev " + dev + " table 1000"), trace);
+            assertEquals(
+                    List.of(
+                            p + "route add blackhole 10.80.0.0/16",
+                            p + "route add unreachable 10.81.0.0/16 table 100",
+                            p + "-6 route add prohibit fd80::/48",
+                            p + "route add 10.82.0.0/24 via 10.10.0.254 proto static",
+                            p + "route add local 10.83.0.1/32 dev " + dev + " table 1000"),
+                    trace);
 
             List<Route> all = nl.routes().list(Rtnl.AF_UNSPEC, 0);
             assertEquals(Rtnl.RTN_BLACKHOLE, find(all, "10.80.0.0/16").type());
@@ -252,12 +290,19 @@ class RouteTest {
             Route local = find(nl.routes().list(Rtnl.AF_INET, 1000), "10.83.0.1/32");
             assertEquals(Rtnl.RTN_LOCAL, local.type());
             assertEquals(Rtnl.RT_SCOPE_HOST, local.scope(), "host scope, as ip route picks for local routes");
-            assertEquals("blackhole", w(Witness.routes(nsName, false, "main"), "10.80.0.0/16").get("type"));
-            assertEquals("static", w(Witness.routes(nsName, false, "main"), "10.82.0.0/24").get("protocol"));
-            assertEquals("local", w(Witness.routes(nsName, false, "1000"), "10.83.0.1").get("type"));
+            assertEquals(
+                    "blackhole",
+                    w(Witness.routes(nsName, false, "main"), "10.80.0.0/16").get("type"));
+            assertEquals(
+                    "static",
+                    w(Witness.routes(nsName, false, "main"), "10.82.0.0/24").get("protocol"));
+            assertEquals(
+                    "local",
+                    w(Witness.routes(nsName, false, "1000"), "10.83.0.1").get("type"));
 
             for (String line : trace) {
-                Commands.run(line.replace("-n " + nsName + " ", "-n " + second.name() + " ").split(" "));
+                Commands.run(line.replace("-n " + nsName + " ", "-n " + second.name() + " ")
+                        .split(" "));
             }
             assertEquals(routeSet(nl), routeSet(nl2));
             // the routes read back print as commands that recreate them
@@ -284,7 +329,8 @@ class RouteTest {
         for (int t = 0; t < 2; t++) {
             String name = "churn" + t;
             churn.add(Thread.ofPlatform().start(() -> {
-                try (NetNs same = NetNs.openNamed(nsName); RouteNetlink other = RouteNetlink.open(same, Trace.OFF)) {
+                try (NetNs same = NetNs.openNamed(nsName);
+                        RouteNetlink other = RouteNetlink.open(same, Trace.OFF)) {
                     while (!stop.get()) {
                         other.links().add(LinkSpec.bridge(name));
                         other.links().delete(name);
@@ -309,8 +355,10 @@ class RouteTest {
     private static TreeSet<String> routeSet(RouteNetlink n) {
         TreeSet<String> out = new TreeSet<>();
         for (Route r : n.routes().list(Rtnl.AF_UNSPEC, 0)) {
-            if (!r.destination().toString().startsWith("fe80") && !r.destination().toString().startsWith("ff00")) {
-                out.add(r + " table=" + r.table() + " scope=" + r.scope() + " type=" + r.type() + " proto=" + r.protocol());
+            if (!r.destination().toString().startsWith("fe80")
+                    && !r.destination().toString().startsWith("ff00")) {
+                out.add(r + " table=" + r.table() + " scope=" + r.scope() + " type=" + r.type() + " proto="
+                        + r.protocol());
             }
         }
         return out;

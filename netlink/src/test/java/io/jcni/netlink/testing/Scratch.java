@@ -5,7 +5,6 @@ import io.jcni.netlink.ns.NetNs;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

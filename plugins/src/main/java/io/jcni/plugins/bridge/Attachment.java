@@ -44,7 +44,9 @@ public final class Attachment {
 
     /** The network part of {@link #comment}: the name, or a hash of it when it is long or odd. */
     public static String networkTag(String network) {
-        return network.length() <= 48 && plain(network) && network.indexOf('/') < 0 ? network : "#" + sha256(network).substring(0, 16);
+        return network.length() <= 48 && plain(network) && network.indexOf('/') < 0
+                ? network
+                : "#" + sha256(network).substring(0, 16);
     }
 
     private static boolean plain(String s) {

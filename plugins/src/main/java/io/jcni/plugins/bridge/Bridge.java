@@ -11,7 +11,6 @@ import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -63,20 +62,27 @@ public final class Bridge implements Plugin {
         PodSide podSide = new PodSide(trace);
         String ifname = inv.ifname();
         UndoLog undo = new UndoLog();
-        try (RouteNetlink host = RouteNetlink.open(trace); RouteNetlink pod = RouteNetlink.open(inv.netns(), trace)) {
+        try (RouteNetlink host = RouteNetlink.open(trace);
+                RouteNetlink pod = RouteNetlink.open(inv.netns(), trace)) {
             try {
                 Link bridge = hostSide.ensureBridge(host, c);
                 if (pod.links().find(ifname).isPresent()) {
-                    throw new CniError(CniError.INTERFACE_EXISTS, "container veth name (\"" + ifname + "\") already exists",
+                    throw new CniError(
+                            CniError.INTERFACE_EXISTS,
+                            "container veth name (\"" + ifname + "\") already exists",
                             "in " + inv.netnsPath());
                 }
                 // The pod had no such interface, so whatever has that name there later is this ADD's.
                 // Deleting it removes the pair, and with the container end go its addresses and routes.
-                undo.record("delete " + ifname + " in " + inv.netnsPath(), () -> pod.links().deleteIfExists(ifname));
+                undo.record(
+                        "delete " + ifname + " in " + inv.netnsPath(),
+                        () -> pod.links().deleteIfExists(ifname));
                 String hostVeth = hostSide.createVeth(host, inv, c);
                 hostSide.configurePort(host, hostVeth, inv, c);
                 if (c.macspoofchk) {
-                    undo.record("remove the spoof check of " + hostVeth, () -> new SpoofCheck(trace).remove(List.of(hostVeth)));
+                    undo.record(
+                            "remove the spoof check of " + hostVeth,
+                            () -> new SpoofCheck(trace).remove(List.of(hostVeth)));
                     new SpoofCheck(trace).add(hostVeth, pod.links().get(ifname).mac());
                 }
 
@@ -140,7 +146,8 @@ public final class Bridge implements Plugin {
             Result prev = inv.prevResult();
             if (prev != null) {
                 for (Result.Interface i : prev.interfaces()) {
-                    if ((i.sandbox() == null || i.sandbox().isEmpty()) && !i.name().equals(c.bridge)) {
+                    if ((i.sandbox() == null || i.sandbox().isEmpty())
+                            && !i.name().equals(c.bridge)) {
                         addOnce(hostVeths, i.name());
                     }
                 }
@@ -156,7 +163,8 @@ public final class Bridge implements Plugin {
         // without using a CPU; the NAT elements do not depend on it and are removed meanwhile. The
         // address is released only once the pair is gone: until then it is still on the old pod's interface.
         List<String> ours = new ArrayList<>();
-        Teardown.Alongside pair = teardown.alongside("delete the veth pair", () -> ours.addAll(deletePair(inv, hostVeths, teardown)));
+        Teardown.Alongside pair =
+                teardown.alongside("delete the veth pair", () -> ours.addAll(deletePair(inv, hostVeths, teardown)));
         // NAT before IPAM: if DEL dies in between, the retry still finds the elements by their owner.
         if (c.ipMasq) {
             teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
@@ -196,7 +204,10 @@ public final class Bridge implements Plugin {
             String[] peer = {null};
             teardown.run("delete " + inv.ifname(), () -> peer[0] = new PodSide(trace).deleteInterface(inv));
             if (peer[0] != null && !ours.contains(peer[0])) {
-                teardown.run("delete host veth", () -> ours.addAll(hostSide.deleteTaggedVeths(List.of(peer[0]), inv, inv::log).ours()));
+                teardown.run(
+                        "delete host veth",
+                        () -> ours.addAll(hostSide.deleteTaggedVeths(List.of(peer[0]), inv, inv::log)
+                                .ours()));
             }
         }
         return ours;

@@ -11,7 +11,6 @@ import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,7 +29,8 @@ final class BridgeCheck {
         if (ipam != null) {
             ipam.check(inv);
         }
-        try (RouteNetlink host = RouteNetlink.open(Trace.OFF); RouteNetlink pod = RouteNetlink.open(inv.netns(), Trace.OFF)) {
+        try (RouteNetlink host = RouteNetlink.open(Trace.OFF);
+                RouteNetlink pod = RouteNetlink.open(inv.netns(), Trace.OFF)) {
             Link br = checkBridge(host, c, prev);
             Link cl = checkContainerInterface(pod, inv, prev);
             checkHostPort(host, inv, c, br, cl);
@@ -75,7 +75,9 @@ final class BridgeCheck {
         if (container == null) {
             throw failed("prevResult has no interface " + inv.ifname() + " in sandbox " + inv.netnsPath());
         }
-        Link cl = pod.links().find(inv.ifname()).orElseThrow(() -> failed("interface " + inv.ifname() + " is missing in " + inv.netnsPath()));
+        Link cl = pod.links()
+                .find(inv.ifname())
+                .orElseThrow(() -> failed("interface " + inv.ifname() + " is missing in " + inv.netnsPath()));
         if (!"veth".equals(cl.kind())) {
             throw failed(inv.ifname() + " is not a veth");
         }
@@ -85,7 +87,8 @@ final class BridgeCheck {
         return cl;
     }
 
-    private static void checkHostPort(RouteNetlink host, Invocation inv, BridgeConfig c, Link br, Link cl) throws CniError {
+    private static void checkHostPort(RouteNetlink host, Invocation inv, BridgeConfig c, Link br, Link cl)
+            throws CniError {
         Link peer;
         try {
             peer = host.links().get(cl.peerIndex());
@@ -108,7 +111,8 @@ final class BridgeCheck {
     private static void checkAddresses(RouteNetlink pod, Invocation inv, Result prev) throws CniError {
         List<Address> have = pod.addresses().list(inv.ifname());
         for (Result.IpConfig ip : prev.ips()) {
-            if (ip.interfaceIndex() != null && ip.interfaceIndex() < prev.interfaces().size()
+            if (ip.interfaceIndex() != null
+                    && ip.interfaceIndex() < prev.interfaces().size()
                     && !prev.interfaces().get(ip.interfaceIndex()).name().equals(inv.ifname())) {
                 continue;
             }

@@ -5,7 +5,6 @@ import io.jcni.cni.ConfigObject;
 import io.jcni.cni.Invocation;
 import io.jcni.cni.Result;
 import io.jcni.netlink.ip.MacAddress;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,6 +27,7 @@ final class BridgeConfig {
     boolean portIsolation;
     /** The IPAM plugin's type, or null for an L2-only network. */
     String ipamType;
+
     Result.Dns dns = Result.Dns.EMPTY;
     MacAddress mac;
 
@@ -95,11 +95,14 @@ final class BridgeConfig {
         }
         ConfigObject d = o.object("dns");
         if (d != null) {
-            c.dns = new Result.Dns(d.strings("nameservers"), d.string("domain", ""), d.strings("search"), d.strings("options"));
+            c.dns = new Result.Dns(
+                    d.strings("nameservers"), d.string("domain", ""), d.strings("search"), d.strings("options"));
         }
         c.mac = requestedMac(inv);
         if (c.vlan != 0 && c.isGateway && !c.vlanTrunk.isEmpty()) {
-            throw new CniError(CniError.UNSUPPORTED_FIELD, "unsupported field",
+            throw new CniError(
+                    CniError.UNSUPPORTED_FIELD,
+                    "unsupported field",
                     "isGateway with both vlan and vlanTrunk is not supported");
         }
         return c;
@@ -108,7 +111,8 @@ final class BridgeConfig {
     private static int vlanId(ConfigObject t, String key) throws CniError {
         long v = t.integer(key, 0, Long.MIN_VALUE, Long.MAX_VALUE);
         if (v < 1 || v > 4094) {
-            throw CniError.invalidConfig("incorrect trunk " + key + " parameter " + v + " (must be between 1 and 4094)");
+            throw CniError.invalidConfig(
+                    "incorrect trunk " + key + " parameter " + v + " (must be between 1 and 4094)");
         }
         return (int) v;
     }

@@ -14,7 +14,6 @@ import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.sys.KernelFiles;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -60,7 +59,9 @@ final class HostSide {
             }
         }
         if (!"bridge".equals(br.kind())) {
-            throw new CniError(CniError.INVALID_NETWORK_CONFIG, "\"" + c.bridge + "\" already exists but is not a bridge",
+            throw new CniError(
+                    CniError.INVALID_NETWORK_CONFIG,
+                    "\"" + c.bridge + "\" already exists but is not a bridge",
                     "it is of kind " + br.kind());
         }
         if (c.promiscMode && !br.isPromiscuous()) {
@@ -87,7 +88,10 @@ final class HostSide {
     String createVeth(RouteNetlink host, Invocation inv, BridgeConfig c) throws CniError {
         String name = hostVethName(inv);
         for (int attempt = 0; ; attempt++) {
-            LinkSpec spec = LinkSpec.veth(name, inv.ifname()).peerNetns(inv.netns()).master(c.bridge).up();
+            LinkSpec spec = LinkSpec.veth(name, inv.ifname())
+                    .peerNetns(inv.netns())
+                    .master(c.bridge)
+                    .up();
             if (c.mtu > 0) {
                 spec.mtu(c.mtu);
             }
@@ -99,7 +103,8 @@ final class HostSide {
                 return name;
             } catch (ObjectExistsException e) {
                 if (attempt == 10) {
-                    throw new CniError(CniError.INTERFACE_EXISTS, "could not find a free host veth name", e.getMessage());
+                    throw new CniError(
+                            CniError.INTERFACE_EXISTS, "could not find a free host veth name", e.getMessage());
                 }
                 // The stable name is taken (hash collision, or a link someone else made): use a random one.
                 name = "veth" + Fnv.hex8(ThreadLocalRandom.current().nextLong());
@@ -153,9 +158,10 @@ final class HostSide {
                     present = true;
                 } else if (want.isV4() || have.overlaps(want)) {
                     if (!c.forceAddress) {
-                        throw new CniError(CniError.INVALID_NETWORK_CONFIG,
-                                "\"" + c.bridge + "\" already has an IP address different from " + want, "it has " + have
-                                + " (set forceAddress to replace it)");
+                        throw new CniError(
+                                CniError.INVALID_NETWORK_CONFIG,
+                                "\"" + c.bridge + "\" already has an IP address different from " + want,
+                                "it has " + have + " (set forceAddress to replace it)");
                     }
                     host.addresses().delete(c.bridge, have);
                 }

@@ -69,7 +69,9 @@ abstract class Ipam {
             try {
                 return Result.parse(Json.parseObject(out), "IPAM result");
             } catch (JsonException e) {
-                throw new CniError(CniError.DELEGATE_FAILED, "IPAM plugin " + type + " returned an unreadable result",
+                throw new CniError(
+                        CniError.DELEGATE_FAILED,
+                        "IPAM plugin " + type + " returned an unreadable result",
                         e.getMessage());
             }
         }

@@ -12,7 +12,6 @@ import io.jcni.netlink.nft.NftSet;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.Rule;
 import io.jcni.netlink.nft.SetKeyType;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -49,6 +48,7 @@ final class Masquerade {
     static final List<String> SETS = List.of(PODS4, LOCAL4, PODS6, LOCAL6);
     /** The rules {@link #ensure} puts in the chain. */
     static final int RULES = 4;
+
     private static final int FAMILY = Nftables.INET;
     private static final IpPrefix MULTICAST4 = IpPrefix.parse("224.0.0.0/4");
     private static final IpPrefix MULTICAST6 = IpPrefix.parse("ff00::/8");
@@ -140,14 +140,40 @@ final class Masquerade {
         b.addSet(FAMILY, TABLE, LOCAL6, SetKeyType.IPV6_ADDR_IPV6_ADDR, true);
         b.addChain(FAMILY, TABLE, CHAIN, ChainHook.nat("postrouting", 100));
         b.flushChain(FAMILY, TABLE, CHAIN);
-        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP_SADDR, Rule.Field.IP_DADDR, LOCAL4).ret(),
+        b.addRule(
+                FAMILY,
+                TABLE,
+                CHAIN,
+                Rule.create()
+                        .pairInSet(Rule.Field.IP_SADDR, Rule.Field.IP_DADDR, LOCAL4)
+                        .ret(),
                 "jcni ipMasq: a pod to its own subnet");
-        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP_SADDR, PODS4).isNot(Rule.Field.IP_DADDR, MULTICAST4)
-                .masquerade(), "jcni ipMasq");
-        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().pairInSet(Rule.Field.IP6_SADDR, Rule.Field.IP6_DADDR, LOCAL6).ret(),
+        b.addRule(
+                FAMILY,
+                TABLE,
+                CHAIN,
+                Rule.create()
+                        .inSet(Rule.Field.IP_SADDR, PODS4)
+                        .isNot(Rule.Field.IP_DADDR, MULTICAST4)
+                        .masquerade(),
+                "jcni ipMasq");
+        b.addRule(
+                FAMILY,
+                TABLE,
+                CHAIN,
+                Rule.create()
+                        .pairInSet(Rule.Field.IP6_SADDR, Rule.Field.IP6_DADDR, LOCAL6)
+                        .ret(),
                 "jcni ipMasq: a pod to its own subnet");
-        b.addRule(FAMILY, TABLE, CHAIN, Rule.create().inSet(Rule.Field.IP6_SADDR, PODS6).isNot(Rule.Field.IP6_DADDR, MULTICAST6)
-                .masquerade(), "jcni ipMasq");
+        b.addRule(
+                FAMILY,
+                TABLE,
+                CHAIN,
+                Rule.create()
+                        .inSet(Rule.Field.IP6_SADDR, PODS6)
+                        .isNot(Rule.Field.IP6_DADDR, MULTICAST6)
+                        .masquerade(),
+                "jcni ipMasq");
     }
 
     /**
@@ -211,7 +237,8 @@ final class Masquerade {
      */
     List<IpAddress> retainOnly(String network, Map<IpAddress, String> keep) {
         String mine = Attachment.networkTag(network) + "/";
-        return removeWhere(el -> el.comment() != null && el.comment().startsWith(mine)
+        return removeWhere(el -> el.comment() != null
+                && el.comment().startsWith(mine)
                 && !el.comment().equals(keep.get(podAddress(el))));
     }
 
@@ -325,11 +352,13 @@ final class Masquerade {
                 byte[][] range = range(e.address());
                 boolean local = false;
                 for (NftElement el : nft.elements(FAMILY, TABLE, localSet(a.isV4()))) {
-                    local |= Arrays.equals(el.key(), range[0]) && Arrays.equals(el.keyEnd(), range[1])
+                    local |= Arrays.equals(el.key(), range[0])
+                            && Arrays.equals(el.keyEnd(), range[1])
                             && e.owner().equals(el.comment());
                 }
                 if (!local) {
-                    out.add("nft set " + localSet(a.isV4()) + " lacks " + a + " . " + e.address().network() + " for " + e.owner());
+                    out.add("nft set " + localSet(a.isV4()) + " lacks " + a + " . "
+                            + e.address().network() + " for " + e.owner());
                 }
             }
         }

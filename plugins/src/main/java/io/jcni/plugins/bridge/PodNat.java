@@ -8,7 +8,6 @@ import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.plugins.hostlocal.Reservations;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -94,7 +93,10 @@ final class PodNat {
             if (lock != null) {
                 List<IpPrefix> subnets = subnets();
                 for (IpAddress a : store.addressesOf(inv.containerId(), inv.ifname())) {
-                    IpPrefix net = subnets.stream().filter(n -> n.contains(a)).findFirst().orElse(null);
+                    IpPrefix net = subnets.stream()
+                            .filter(n -> n.contains(a))
+                            .findFirst()
+                            .orElse(null);
                     if (net == null) {
                         // reserved outside today's configured subnets (the configuration changed):
                         // its range element's key is unknown, so look at every element instead

@@ -16,7 +16,6 @@ import io.jcni.netlink.route.Route;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.netlink.route.Rtnl;
 import io.jcni.netlink.sys.KernelFiles;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -153,7 +152,10 @@ final class PodSide {
             boolean tentative = false;
             for (Address a : pod.addresses().list(ifname)) {
                 if ((a.flags() & Rtnl.IFA_F_DADFAILED) != 0) {
-                    throw new CniError(CniError.KERNEL_REFUSED, "duplicate address detection failed", a.prefix().toString());
+                    throw new CniError(
+                            CniError.KERNEL_REFUSED,
+                            "duplicate address detection failed",
+                            a.prefix().toString());
                 }
                 tentative |= !a.prefix().isV4() && a.isTentative();
             }

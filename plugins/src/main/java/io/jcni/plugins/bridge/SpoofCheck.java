@@ -9,7 +9,6 @@ import io.jcni.netlink.nft.NftElement;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.Rule;
 import io.jcni.netlink.nft.SetKeyType;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -43,7 +42,14 @@ final class SpoofCheck {
                         .addSet(FAMILY, TABLE, PORTS, SetKeyType.IFNAME, false)
                         .addSet(FAMILY, TABLE, ALLOWED, SetKeyType.IFNAME_ETHER_ADDR, false)
                         .flushChain(FAMILY, TABLE, CHAIN)
-                        .addRule(FAMILY, TABLE, CHAIN, Rule.create().iifnameInSet(PORTS).iifnameEtherSaddrNotInSet(ALLOWED).drop(),
+                        .addRule(
+                                FAMILY,
+                                TABLE,
+                                CHAIN,
+                                Rule.create()
+                                        .iifnameInSet(PORTS)
+                                        .iifnameEtherSaddrNotInSet(ALLOWED)
+                                        .drop(),
                                 "jcni macspoofchk");
                 elements(b, hostVeth, mac).commit();
             }
@@ -52,7 +58,11 @@ final class SpoofCheck {
 
     private static NftBatch elements(NftBatch b, String hostVeth, MacAddress mac) {
         return b.addElementKeys(FAMILY, TABLE, PORTS, List.of(SetKeyType.ifname(hostVeth)), "\"" + hostVeth + "\"")
-                .addElementKeys(FAMILY, TABLE, ALLOWED, List.of(SetKeyType.ifnameEther(hostVeth, mac)),
+                .addElementKeys(
+                        FAMILY,
+                        TABLE,
+                        ALLOWED,
+                        List.of(SetKeyType.ifnameEther(hostVeth, mac)),
                         "\"" + hostVeth + "\" . " + mac);
     }
 
@@ -69,8 +79,11 @@ final class SpoofCheck {
                 byte[] name = SetKeyType.ifname(port);
                 for (NftElement e : allowed) {
                     if (e.key().length == 24 && Arrays.equals(Arrays.copyOf(e.key(), 16), name)) {
-                        deleteQuietly(nft, ALLOWED, e.key(), "\"" + port + "\" . "
-                                + MacAddress.of(Arrays.copyOfRange(e.key(), 16, 22)));
+                        deleteQuietly(
+                                nft,
+                                ALLOWED,
+                                e.key(),
+                                "\"" + port + "\" . " + MacAddress.of(Arrays.copyOfRange(e.key(), 16, 22)));
                     }
                 }
                 deleteQuietly(nft, PORTS, name, "\"" + port + "\"");
@@ -80,7 +93,9 @@ final class SpoofCheck {
 
     private static void deleteQuietly(Nftables nft, String set, byte[] key, String text) {
         try {
-            nft.batch().deleteElementKeys(FAMILY, TABLE, set, List.of(key), text).commit();
+            nft.batch()
+                    .deleteElementKeys(FAMILY, TABLE, set, List.of(key), text)
+                    .commit();
         } catch (NoSuchObjectException gone) {
             // already removed
         }

@@ -5,7 +5,6 @@ import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.Syscall;
 import io.jcni.netlink.sys.SyscallNumbers;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -28,6 +27,7 @@ final class DataDir {
     private static final int O_NOFOLLOW = ARM64 ? 0100000 : 0400000;
     /** struct stat offsets of st_mode and st_uid (the generic layout on aarch64, its own on x86_64). */
     private static final long ST_MODE = ARM64 ? 16 : 24;
+
     private static final long ST_UID = ARM64 ? 24 : 28;
     private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_ISVTX = 01000;
 
@@ -72,7 +72,8 @@ final class DataDir {
             }
             boolean own = next >= trustedFrom;
             if ((mode & 0022) != 0 && (own || (mode & S_ISVTX) == 0)) {
-                return prefix + " is writable by " + ((mode & 0022) == 0022 ? "its group and others" : (mode & 0020) != 0 ? "its group" : "others")
+                return prefix + " is writable by "
+                        + ((mode & 0022) == 0022 ? "its group and others" : (mode & 0020) != 0 ? "its group" : "others")
                         + " (mode " + Integer.toOctalString(mode & 07777) + ")";
             }
             end = next;
@@ -93,7 +94,8 @@ final class DataDir {
 
     /** {mode, uid} of {@code path} itself (a symlink is not followed). */
     private static int[] stat(String path) {
-        try (Fd fd = Fd.open(path, O_PATH | O_NOFOLLOW); Arena arena = Arena.ofConfined()) {
+        try (Fd fd = Fd.open(path, O_PATH | O_NOFOLLOW);
+                Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(256, 8);
             Syscall.call("stat", path, SyscallNumbers.FSTAT, fd.get(), st.address(), 0);
             return new int[] {st.get(ValueLayout.JAVA_INT, ST_MODE), st.get(ValueLayout.JAVA_INT, ST_UID)};

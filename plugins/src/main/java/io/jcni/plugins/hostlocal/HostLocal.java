@@ -9,7 +9,6 @@ import io.jcni.netlink.KernelException;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.sys.Fd;
-
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -100,8 +99,15 @@ public final class HostLocal implements Plugin {
     }
 
     /** One range set's allocation, under the network lock (as the reference holds it). */
-    private static Result.IpConfig allocate(Store store, RangeSet set, int index, IpAddress want, String id,
-                                            String ifname, List<IpAddress> reserved, boolean cleanTemps)
+    private static Result.IpConfig allocate(
+            Store store,
+            RangeSet set,
+            int index,
+            IpAddress want,
+            String id,
+            String ifname,
+            List<IpAddress> reserved,
+            boolean cleanTemps)
             throws CniError {
         try (Fd lock = store.lock()) {
             if (cleanTemps) {
@@ -114,8 +120,10 @@ public final class HostLocal implements Plugin {
                             + " is subnet's gateway");
                 }
                 if (!store.reserve(want, id, ifname, index)) {
-                    throw new CniError(CniError.NO_ADDRESSES, "requested IP address " + want
-                            + " is not available in range set " + set, "failed to allocate for range " + index);
+                    throw new CniError(
+                            CniError.NO_ADDRESSES,
+                            "requested IP address " + want + " is not available in range set " + set,
+                            "failed to allocate for range " + index);
                 }
                 reserved.add(want);
                 return new Result.IpConfig(null, new IpPrefix(want, r.subnet().length()), r.gateway());
@@ -123,8 +131,10 @@ public final class HostLocal implements Plugin {
             List<IpAddress> mine = store.findByOwner(id, ifname);
             for (int k = 0; k < mine.size(); k++) {
                 if (set.contains(mine.get(k))) {
-                    throw new CniError(DUPLICATE_ALLOCATION, mine.get(k) + " has been allocated to " + id
-                            + ", duplicate allocation is not allowed", "failed to allocate for range " + index);
+                    throw new CniError(
+                            DUPLICATE_ALLOCATION,
+                            mine.get(k) + " has been allocated to " + id + ", duplicate allocation is not allowed",
+                            "failed to allocate for range " + index);
                 }
             }
             List<Range> ranges = set.ranges();
@@ -160,7 +170,9 @@ public final class HostLocal implements Plugin {
                     if (startIp == null) {
                         startIp = cur;
                     } else if (cur.equals(startIp)) {
-                        throw new CniError(CniError.NO_ADDRESSES, "no IP addresses available in range set: " + set,
+                        throw new CniError(
+                                CniError.NO_ADDRESSES,
+                                "no IP addresses available in range set: " + set,
                                 "failed to allocate for range " + index + " (" + set.path() + ")");
                     }
                 }
@@ -169,7 +181,8 @@ public final class HostLocal implements Plugin {
                 }
                 if (store.reserve(cur, id, ifname, index)) {
                     reserved.add(cur);
-                    return new Result.IpConfig(null, new IpPrefix(cur, r.subnet().length()), r.gateway());
+                    return new Result.IpConfig(
+                            null, new IpPrefix(cur, r.subnet().length()), r.gateway());
                 }
             }
         }
@@ -238,7 +251,8 @@ public final class HostLocal implements Plugin {
             }
         }
         if (!errors.isEmpty()) {
-            throw new CniError(CniError.IO_FAILURE, "host-local: failed to release addresses", String.join("; ", errors));
+            throw new CniError(
+                    CniError.IO_FAILURE, "host-local: failed to release addresses", String.join("; ", errors));
         }
     }
 
@@ -252,12 +266,16 @@ public final class HostLocal implements Plugin {
         String id = inv.containerId();
         String ifname = inv.ifname();
         if (!store.exists()) {
-            throw new CniError(NOT_ALLOCATED, "host-local: Failed to find address added by container " + id,
+            throw new CniError(
+                    NOT_ALLOCATED,
+                    "host-local: Failed to find address added by container " + id,
                     "no data directory " + store.dir());
         }
         try (Fd lock = store.lock()) {
             if (store.findByOwner(id, ifname).isEmpty()) {
-                throw new CniError(NOT_ALLOCATED, "host-local: Failed to find address added by container " + id,
+                throw new CniError(
+                        NOT_ALLOCATED,
+                        "host-local: Failed to find address added by container " + id,
                         "interface " + ifname + ", data directory " + store.dir());
             }
             if (prev != null) {
@@ -268,8 +286,10 @@ public final class HostLocal implements Plugin {
                         ours |= set.contains(a);
                     }
                     if (ours && !Store.owns(store.read(a.toString()), id, ifname)) {
-                        throw new CniError(NOT_ALLOCATED, "host-local: address " + a + " of prevResult is not reserved by container "
-                                + id, "interface " + ifname + ", data directory " + store.dir());
+                        throw new CniError(
+                                NOT_ALLOCATED,
+                                "host-local: address " + a + " of prevResult is not reserved by container " + id,
+                                "interface " + ifname + ", data directory " + store.dir());
                     }
                 }
             }
@@ -327,7 +347,8 @@ public final class HostLocal implements Plugin {
             errors.add(e.getMessage());
         }
         if (!errors.isEmpty()) {
-            throw new CniError(CniError.IO_FAILURE, "host-local: garbage collection incomplete", String.join("; ", errors));
+            throw new CniError(
+                    CniError.IO_FAILURE, "host-local: garbage collection incomplete", String.join("; ", errors));
         }
     }
 
@@ -348,7 +369,9 @@ public final class HostLocal implements Plugin {
         Store store = trustedStore(cfg);
         String writable = store.exists() ? store.dir() : nearestExisting(store.dir());
         if (writable == null || !new File(writable).canWrite()) {
-            throw new CniError(CniError.PLUGIN_NOT_AVAILABLE, "host-local: data directory is not writable",
+            throw new CniError(
+                    CniError.PLUGIN_NOT_AVAILABLE,
+                    "host-local: data directory is not writable",
                     writable == null ? store.dir() : writable);
         }
         Set<String> taken = new HashSet<>();
@@ -358,7 +381,9 @@ public final class HostLocal implements Plugin {
         for (int i = 0; i < cfg.rangeSets.size(); i++) {
             RangeSet set = cfg.rangeSets.get(i);
             if (!hasFree(set, taken)) {
-                throw new CniError(CniError.PLUGIN_NOT_AVAILABLE, "no IP addresses available in range set: " + set,
+                throw new CniError(
+                        CniError.PLUGIN_NOT_AVAILABLE,
+                        "no IP addresses available in range set: " + set,
                         "range set " + i + " (" + set.path() + ") is exhausted");
             }
         }
@@ -447,7 +472,7 @@ public final class HostLocal implements Plugin {
                         options.add(f[i]);
                     }
                 }
-                default -> { }
+                default -> {}
             }
         }
         return new Result.Dns(ns, domain, search, options);

@@ -7,7 +7,6 @@ import io.jcni.cni.Result;
 import io.jcni.cni.json.Json;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,8 +29,13 @@ final class IpamConfig {
     /** Requested addresses, in the order given (duplicates removed). */
     final List<IpAddress> requested;
 
-    private IpamConfig(String network, List<RangeSet> rangeSets, List<Result.RouteEntry> routes, String dataDir,
-                       String resolvConf, List<IpAddress> requested) {
+    private IpamConfig(
+            String network,
+            List<RangeSet> rangeSets,
+            List<Result.RouteEntry> routes,
+            String dataDir,
+            String resolvConf,
+            List<IpAddress> requested) {
         this.network = network;
         this.rangeSets = rangeSets;
         this.routes = routes;
@@ -82,8 +86,8 @@ final class IpamConfig {
         for (int i = 0; i < sets.size() - 1; i++) {
             for (int j = i + 1; j < sets.size(); j++) {
                 if (sets.get(i).overlaps(sets.get(j))) {
-                    throw CniError.invalidConfig(sets.get(j).path() + ": range set " + i + " overlaps with " + j
-                            + " (" + sets.get(i).path() + " and " + sets.get(j).path() + ")");
+                    throw CniError.invalidConfig(sets.get(j).path() + ": range set " + i + " overlaps with " + j + " ("
+                            + sets.get(i).path() + " and " + sets.get(j).path() + ")");
                 }
             }
         }
@@ -173,7 +177,8 @@ final class IpamConfig {
                     throw CniError.invalidConfig(rPath + ": expected object, got " + Json.typeName(items.get(j)));
                 }
                 Range r = parseRange(new ConfigObject((Map<String, Object>) items.get(j), rPath), rPath);
-                if (!ranges.isEmpty() && r.start().isV4() != ranges.get(0).start().isV4()) {
+                if (!ranges.isEmpty()
+                        && r.start().isV4() != ranges.get(0).start().isV4()) {
                     throw CniError.invalidConfig(rPath + ": mixed address families in range set " + setPath);
                 }
                 for (Range prev : ranges) {
@@ -230,7 +235,8 @@ final class IpamConfig {
     }
 
     /** An optional address field that must lie in {@code subnet}; {@code name} is how the reference's errors spell it. */
-    private static IpAddress optionalIpIn(ConfigObject o, String key, String name, IpPrefix subnet, String path) throws CniError {
+    private static IpAddress optionalIpIn(ConfigObject o, String key, String name, IpPrefix subnet, String path)
+            throws CniError {
         IpAddress a = optionalIp(o, key, path);
         if (a != null && !subnet.contains(a)) {
             throw CniError.invalidConfig(path + ": " + name + " " + a + " not in network " + subnet);

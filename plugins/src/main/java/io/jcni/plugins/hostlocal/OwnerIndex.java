@@ -1,7 +1,6 @@
 package io.jcni.plugins.hostlocal;
 
 import io.jcni.netlink.ip.IpAddress;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,6 @@
 package io.jcni.plugins.hostlocal;
 
 import io.jcni.netlink.ip.IpAddress;
-
 import java.util.List;
 
 /** A pool of disjoint ranges of one family; one address is allocated from each set per ADD. */

@@ -4,7 +4,6 @@ import io.jcni.cni.CniError;
 import io.jcni.cni.ConfigObject;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.sys.Fd;
-
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +54,11 @@ public final class Reservations {
             String content = a == null ? null : store.read(name);
             int sep = content == null ? -1 : content.indexOf("\r\n");
             if (sep > 0) {
-                out.put(a, new Owner(content.substring(0, sep), content.substring(sep + 2).trim()));
+                out.put(
+                        a,
+                        new Owner(
+                                content.substring(0, sep),
+                                content.substring(sep + 2).trim()));
             }
         }
         return out;

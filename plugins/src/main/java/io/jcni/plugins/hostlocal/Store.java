@@ -7,7 +7,6 @@ import io.jcni.netlink.sys.Fd;
 import io.jcni.netlink.sys.KernelFiles;
 import io.jcni.netlink.sys.Syscall;
 import io.jcni.netlink.sys.SyscallNumbers;
-
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -145,7 +144,8 @@ final class Store {
     private String writeTemp(String text, boolean sync) {
         byte[] data = text.getBytes(StandardCharsets.UTF_8);
         for (int attempt = 0; ; attempt++) {
-            String path = dir + "/" + TEMP_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong());
+            String path = dir + "/" + TEMP_PREFIX
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong());
             Fd fd;
             try {
                 fd = Fd.open(path, Fd.O_WRONLY | Fd.O_CREAT | Fd.O_EXCL, 0600);

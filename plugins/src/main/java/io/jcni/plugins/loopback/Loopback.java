@@ -9,7 +9,6 @@ import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.route.Address;
 import io.jcni.netlink.route.Link;
 import io.jcni.netlink.route.RouteNetlink;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,10 +31,14 @@ public final class Loopback implements Plugin {
             nl.links().setUp("lo");
             for (Address a : nl.addresses().list("lo")) {
                 byte[] b = a.prefix().address().bytes();
-                boolean loop = a.prefix().isV4() ? (b[0] == 127) : a.prefix().address().toString().equals("::1");
+                boolean loop = a.prefix().isV4()
+                        ? (b[0] == 127)
+                        : a.prefix().address().toString().equals("::1");
                 if (!loop) {
-                    throw new CniError(CniError.INVALID_NETWORK_CONFIG,
-                            "loopback interface found with non-loopback address \"" + a.prefix().address() + "\"");
+                    throw new CniError(
+                            CniError.INVALID_NETWORK_CONFIG,
+                            "loopback interface found with non-loopback address \""
+                                    + a.prefix().address() + "\"");
                 }
             }
         }

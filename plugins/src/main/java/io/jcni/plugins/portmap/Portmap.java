@@ -18,7 +18,6 @@ import io.jcni.netlink.ns.Sysctl;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.plugins.portmap.PortmapConfig.Mapping;
 import io.jcni.plugins.portmap.PortmapTable.Element;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -76,7 +75,9 @@ public final class Portmap implements Plugin {
 
     /** The network part of {@link #owner}: the name, or a hash when it is long. */
     public static String networkTag(String network) {
-        return network.length() <= 48 && network.indexOf('"') < 0 && network.indexOf('/') < 0 ? network : "#" + hash(network);
+        return network.length() <= 48 && network.indexOf('"') < 0 && network.indexOf('/') < 0
+                ? network
+                : "#" + hash(network);
     }
 
     private static String hash(String text) {
@@ -100,7 +101,9 @@ public final class Portmap implements Plugin {
             Integer index = ip.interfaceIndex();
             if (index != null && index >= 0 && index < prev.interfaces().size()) {
                 Result.Interface on = prev.interfaces().get(index);
-                if (!on.name().equals(ifname) || on.sandbox() == null || on.sandbox().isEmpty()) {
+                if (!on.name().equals(ifname)
+                        || on.sandbox() == null
+                        || on.sandbox().isEmpty()) {
                     continue;
                 }
             }
@@ -161,7 +164,8 @@ public final class Portmap implements Plugin {
         PortmapConfig config = PortmapConfig.parse(inv);
         Result prev = prevResult(inv, "must be called as chained plugin");
         if (config.markMasqBit != null) {
-            inv.log("portmap: markMasqBit " + config.markMasqBit + " is for the iptables backend; ignored with nftables");
+            inv.log("portmap: markMasqBit " + config.markMasqBit
+                    + " is for the iptables backend; ignored with nftables");
         }
         if (config.mappings.isEmpty()) {
             return prev;
@@ -184,7 +188,9 @@ public final class Portmap implements Plugin {
                 table.add(config.conditionsV4, config.conditionsV6, elements, ownerOf(inv));
             } catch (ObjectExistsException taken) {
                 List<String> clashes = table.clashes(elements);
-                throw new CniError(HOST_PORT_TAKEN, "host port already mapped",
+                throw new CniError(
+                        HOST_PORT_TAKEN,
+                        "host port already mapped",
                         clashes.isEmpty() ? taken.getMessage() : String.join("; ", clashes));
             }
         }
@@ -216,7 +222,8 @@ public final class Portmap implements Plugin {
         Set<UdpPort> out = new LinkedHashSet<>();
         for (Element element : elements) {
             if (element.isMapping() && element.protocol() == Conntrack.UDP) {
-                out.add(new UdpPort(element.container().isV4() ? Conntrack.AF_INET : Conntrack.AF_INET6, element.hostPort()));
+                out.add(new UdpPort(
+                        element.container().isV4() ? Conntrack.AF_INET : Conntrack.AF_INET6, element.hostPort()));
             }
         }
         return out;
@@ -270,9 +277,10 @@ public final class Portmap implements Plugin {
     private void removeOwned(PortmapConfig config, String owner, List<IpAddress> addresses, List<Element> doomed) {
         try (PortmapTable table = PortmapTable.open(trace)) {
             try {
-                doomed.addAll(config.mappingsGiven && !addresses.isEmpty()
-                        ? table.heldBy(owner, candidates(config, addresses))
-                        : table.elementsOf(owner::equals));
+                doomed.addAll(
+                        config.mappingsGiven && !addresses.isEmpty()
+                                ? table.heldBy(owner, candidates(config, addresses))
+                                : table.elementsOf(owner::equals));
             } catch (NoSuchObjectException noTable) {
                 return; // nothing was ever mapped here
             }

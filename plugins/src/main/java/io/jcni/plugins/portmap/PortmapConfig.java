@@ -6,7 +6,6 @@ import io.jcni.cni.Invocation;
 import io.jcni.netlink.ip.IpAddress;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.nft.Rule;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,8 +31,8 @@ final class PortmapConfig {
 
         @Override
         public String toString() {
-            return (hostIP == null ? "" : hostIP.isV4() ? hostIP + ":" : "[" + hostIP + "]:") + hostPort + "/" + protocolName()
-                    + " -> " + containerPort;
+            return (hostIP == null ? "" : hostIP.isV4() ? hostIP + ":" : "[" + hostIP + "]:") + hostPort + "/"
+                    + protocolName() + " -> " + containerPort;
         }
     }
 
@@ -53,14 +52,18 @@ final class PortmapConfig {
         config.masqAll = options.bool("masqAll", false);
         String backend = options.string("backend", "");
         if (backend.equals("iptables")) {
-            throw new CniError(CniError.UNSUPPORTED_FIELD, "unsupported field",
+            throw new CniError(
+                    CniError.UNSUPPORTED_FIELD,
+                    "unsupported field",
                     "backend \"iptables\": jcni-portmap works with nftables only");
         }
         if (!backend.isEmpty() && !backend.equals("nftables")) {
             throw CniError.invalidConfig("unrecognized backend \"" + backend + "\"");
         }
         if (options.has("externalSetMarkChain")) {
-            throw new CniError(CniError.UNSUPPORTED_FIELD, "unsupported field",
+            throw new CniError(
+                    CniError.UNSUPPORTED_FIELD,
+                    "unsupported field",
                     "externalSetMarkChain is iptables-only; jcni-portmap works with nftables");
         }
         if (options.has("markMasqBit")) {
@@ -70,8 +73,10 @@ final class PortmapConfig {
             }
             config.markMasqBit = (int) bit;
         }
-        config.conditionsV4 = conditions(String.join(" ", options.strings("conditionsV4")).trim(), true);
-        config.conditionsV6 = conditions(String.join(" ", options.strings("conditionsV6")).trim(), false);
+        config.conditionsV4 =
+                conditions(String.join(" ", options.strings("conditionsV4")).trim(), true);
+        config.conditionsV6 =
+                conditions(String.join(" ", options.strings("conditionsV6")).trim(), false);
 
         ConfigObject runtimeConfig = options.object("runtimeConfig");
         if (runtimeConfig != null && runtimeConfig.has("portMappings")) {
@@ -97,7 +102,9 @@ final class PortmapConfig {
             case "", "tcp" -> 6;
             case "udp" -> 17;
             case "sctp" -> 132;
-            default -> throw CniError.invalidConfig(entry.path() + ".protocol: unknown protocol \"" + proto + "\" (tcp, udp or sctp)");
+            default ->
+                throw CniError.invalidConfig(
+                        entry.path() + ".protocol: unknown protocol \"" + proto + "\" (tcp, udp or sctp)");
         };
         IpAddress hostIP = entry.ip("hostIP");
         if (hostIP != null && hostIP.equals(IpAddress.parse(hostIP.isV4() ? "0.0.0.0" : "::"))) {
@@ -141,7 +148,8 @@ final class PortmapConfig {
                 if (prefix.isV4() != v4) {
                     throw unsupported(where, value, "an address of the other family");
                 }
-                Rule.Field matched = v4 ? (field.equals("saddr") ? Rule.Field.IP_SADDR : Rule.Field.IP_DADDR)
+                Rule.Field matched = v4
+                        ? (field.equals("saddr") ? Rule.Field.IP_SADDR : Rule.Field.IP_DADDR)
                         : (field.equals("saddr") ? Rule.Field.IP6_SADDR : Rule.Field.IP6_DADDR);
                 parts.add(neg ? rule -> rule.isNot(matched, prefix) : rule -> rule.is(matched, prefix));
             } else if (tok.equals("iifname") || tok.equals("oifname")) {
@@ -154,8 +162,11 @@ final class PortmapConfig {
                 if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
                     value = value.substring(1, value.length() - 1);
                 }
-                if (value.isEmpty() || value.getBytes(StandardCharsets.UTF_8).length > 15
-                        || value.contains("*") || value.contains("\"") || value.contains("{")) {
+                if (value.isEmpty()
+                        || value.getBytes(StandardCharsets.UTF_8).length > 15
+                        || value.contains("*")
+                        || value.contains("\"")
+                        || value.contains("{")) {
                     throw unsupported(where, value.isEmpty() ? tok : value, "expected an exact interface name");
                 }
                 String name = value;
@@ -174,7 +185,9 @@ final class PortmapConfig {
     }
 
     private static CniError unsupported(String where, String token, String why) {
-        return new CniError(CniError.UNSUPPORTED_FIELD, "unsupported field",
+        return new CniError(
+                CniError.UNSUPPORTED_FIELD,
+                "unsupported field",
                 where + ": unsupported token \"" + token + "\"" + (why == null ? "" : " (" + why + ")")
                         + "; jcni-portmap understands: ip|ip6 saddr|daddr [!=] ADDRESS[/LEN], iifname|oifname [!=] NAME");
     }

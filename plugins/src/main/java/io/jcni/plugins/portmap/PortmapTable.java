@@ -1,5 +1,7 @@
 package io.jcni.plugins.portmap;
 
+import static io.jcni.netlink.nft.Rule.Field.*;
+
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.ObjectExistsException;
 import io.jcni.netlink.Trace;
@@ -11,15 +13,12 @@ import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.Rule;
 import io.jcni.netlink.nft.SetKeyType;
 import io.jcni.plugins.portmap.PortmapConfig.Mapping;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
-
-import static io.jcni.netlink.nft.Rule.Field.*;
 
 /**
  * portmap's nftables table, {@code inet jcni_hostport}, shared by every network and pod, and an
@@ -47,9 +46,13 @@ import static io.jcni.netlink.nft.Rule.Field.*;
 final class PortmapTable implements AutoCloseable {
     static final String TABLE = "jcni_hostport";
     private static final int FAMILY = Nftables.INET;
-    private static final String HOSTPORTS = "hostports", PREROUTING = "prerouting", OUTPUT = "output", POSTROUTING = "postrouting";
+    private static final String HOSTPORTS = "hostports",
+            PREROUTING = "prerouting",
+            OUTPUT = "output",
+            POSTROUTING = "postrouting";
     /** The rules {@link #add} writes in each chain. */
     private static final Map<String, Integer> RULES = Map.of(PREROUTING, 2, OUTPUT, 2, HOSTPORTS, 4, POSTROUTING, 4);
+
     private static final IpAddress LOCALHOST = IpAddress.parse("127.0.0.1");
 
     /** One of the table's sets as the table declares it; a map is a set whose elements carry data. */
@@ -115,10 +118,13 @@ final class PortmapTable implements AutoCloseable {
     static Element mappingElement(Mapping mapping, IpAddress container) {
         boolean v4 = container.isV4();
         if (mapping.hostIP() == null) {
-            return new Element(v4 ? TableSet.PORTS4 : TableSet.PORTS6, SetKeyType.protoPort(mapping.protocol(), mapping.hostPort()),
+            return new Element(
+                    v4 ? TableSet.PORTS4 : TableSet.PORTS6,
+                    SetKeyType.protoPort(mapping.protocol(), mapping.hostPort()),
                     SetKeyType.addressPort(container, mapping.containerPort()));
         }
-        return new Element(v4 ? TableSet.HOSTIP4 : TableSet.HOSTIP6,
+        return new Element(
+                v4 ? TableSet.HOSTIP4 : TableSet.HOSTIP6,
                 SetKeyType.addressProtoPort(mapping.hostIP(), mapping.protocol(), mapping.hostPort()),
                 SetKeyType.addressPort(container, mapping.containerPort()));
     }
@@ -134,7 +140,9 @@ final class PortmapTable implements AutoCloseable {
         }
         TableSet pairs = v4 ? TableSet.MASQ4 : TableSet.MASQ6;
         Element hairpin = new Element(pairs, SetKeyType.addressPair(container, container), null);
-        return v4 ? List.of(hairpin, new Element(pairs, SetKeyType.addressPair(LOCALHOST, container), null)) : List.of(hairpin);
+        return v4
+                ? List.of(hairpin, new Element(pairs, SetKeyType.addressPair(LOCALHOST, container), null))
+                : List.of(hairpin);
     }
 
     private final Nftables nft;
@@ -161,9 +169,23 @@ final class PortmapTable implements AutoCloseable {
         declare(batch);
         for (String chain : List.of(PREROUTING, OUTPUT)) {
             batch.flushChain(FAMILY, TABLE, chain);
-            batch.addRule(FAMILY, TABLE, chain, conditionsV4.apply(Rule.create().nfproto(Nftables.IP)).fibDaddrLocal().jump(HOSTPORTS),
+            batch.addRule(
+                    FAMILY,
+                    TABLE,
+                    chain,
+                    conditionsV4
+                            .apply(Rule.create().nfproto(Nftables.IP))
+                            .fibDaddrLocal()
+                            .jump(HOSTPORTS),
                     "jcni-portmap ipv4");
-            batch.addRule(FAMILY, TABLE, chain, conditionsV6.apply(Rule.create().nfproto(Nftables.IP6)).fibDaddrLocal().jump(HOSTPORTS),
+            batch.addRule(
+                    FAMILY,
+                    TABLE,
+                    chain,
+                    conditionsV6
+                            .apply(Rule.create().nfproto(Nftables.IP6))
+                            .fibDaddrLocal()
+                            .jump(HOSTPORTS),
                     "jcni-portmap ipv6");
         }
         for (Element element : elements) {
@@ -191,18 +213,55 @@ final class PortmapTable implements AutoCloseable {
         batch.addChain(FAMILY, TABLE, POSTROUTING, ChainHook.nat("postrouting", 100));
         batch.flushChain(FAMILY, TABLE, HOSTPORTS);
         String hostIpFirst = "hostIP-bound mappings first";
-        batch.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().dnatMap(Nftables.IP, true, TableSet.HOSTIP4.nftName), hostIpFirst);
-        batch.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().nfproto(Nftables.IP).dnatMap(Nftables.IP, false, TableSet.PORTS4.nftName),
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                HOSTPORTS,
+                Rule.create().dnatMap(Nftables.IP, true, TableSet.HOSTIP4.nftName),
+                hostIpFirst);
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                HOSTPORTS,
+                Rule.create().nfproto(Nftables.IP).dnatMap(Nftables.IP, false, TableSet.PORTS4.nftName),
                 null);
-        batch.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().dnatMap(Nftables.IP6, true, TableSet.HOSTIP6.nftName), hostIpFirst);
-        batch.addRule(FAMILY, TABLE, HOSTPORTS, Rule.create().nfproto(Nftables.IP6).dnatMap(Nftables.IP6, false, TableSet.PORTS6.nftName),
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                HOSTPORTS,
+                Rule.create().dnatMap(Nftables.IP6, true, TableSet.HOSTIP6.nftName),
+                hostIpFirst);
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                HOSTPORTS,
+                Rule.create().nfproto(Nftables.IP6).dnatMap(Nftables.IP6, false, TableSet.PORTS6.nftName),
                 null);
         batch.flushChain(FAMILY, TABLE, POSTROUTING);
-        batch.addRule(FAMILY, TABLE, POSTROUTING, dnated().pairInSet(IP_SADDR, IP_DADDR, TableSet.MASQ4.nftName).masquerade(),
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                POSTROUTING,
+                dnated().pairInSet(IP_SADDR, IP_DADDR, TableSet.MASQ4.nftName).masquerade(),
                 "hairpin and localhost");
-        batch.addRule(FAMILY, TABLE, POSTROUTING, dnated().inSet(IP_DADDR, TableSet.MASQALL4.nftName).masquerade(), "masqAll");
-        batch.addRule(FAMILY, TABLE, POSTROUTING, dnated().pairInSet(IP6_SADDR, IP6_DADDR, TableSet.MASQ6.nftName).masquerade(), "hairpin");
-        batch.addRule(FAMILY, TABLE, POSTROUTING, dnated().inSet(IP6_DADDR, TableSet.MASQALL6.nftName).masquerade(), "masqAll");
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                POSTROUTING,
+                dnated().inSet(IP_DADDR, TableSet.MASQALL4.nftName).masquerade(),
+                "masqAll");
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                POSTROUTING,
+                dnated().pairInSet(IP6_SADDR, IP6_DADDR, TableSet.MASQ6.nftName).masquerade(),
+                "hairpin");
+        batch.addRule(
+                FAMILY,
+                TABLE,
+                POSTROUTING,
+                dnated().inSet(IP6_DADDR, TableSet.MASQALL6.nftName).masquerade(),
+                "masqAll");
     }
 
     /** A rule for connections the table DNATed ({@code ct status dnat}): only those are masqueraded. */
@@ -222,7 +281,8 @@ final class PortmapTable implements AutoCloseable {
             }
             NftElement held = find(element);
             if (held != null && !Arrays.equals(held.data(), element.data())) {
-                out.add(element.keyText() + " is mapped to " + element.set().dataType.format(held.data())
+                out.add(element.keyText() + " is mapped to "
+                        + element.set().dataType.format(held.data())
                         + (held.comment() == null ? "" : " by " + held.comment()));
             }
         }
@@ -286,7 +346,9 @@ final class PortmapTable implements AutoCloseable {
         } catch (NoSuchObjectException someGone) {
             for (Element element : elements) {
                 try {
-                    nft.batch().deleteElement(FAMILY, TABLE, element.set().nftName, element.key(), element.keyText()).commit();
+                    nft.batch()
+                            .deleteElement(FAMILY, TABLE, element.set().nftName, element.key(), element.keyText())
+                            .commit();
                 } catch (NoSuchObjectException gone) {
                     // already removed
                 }
@@ -325,8 +387,8 @@ final class PortmapTable implements AutoCloseable {
                 return set + " has no element " + element.keyText() + " (expected " + element.text() + ")";
             }
             if (element.data() != null && !Arrays.equals(held.data(), element.data())) {
-                return set + " maps " + element.keyText() + " to " + element.set().dataType.format(held.data())
-                        + ", expected " + element.text();
+                return set + " maps " + element.keyText() + " to "
+                        + element.set().dataType.format(held.data()) + ", expected " + element.text();
             }
             if (!owner.equals(held.comment())) {
                 return set + " element " + element.text() + " belongs to " + held.comment() + ", not " + owner;

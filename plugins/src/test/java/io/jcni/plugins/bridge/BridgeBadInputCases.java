@@ -1,5 +1,13 @@
 package io.jcni.plugins.bridge;
 
+import static io.jcni.plugins.bridge.BridgeTests.REMOVE;
+import static io.jcni.plugins.bridge.BridgeTests.config;
+import static io.jcni.plugins.bridge.BridgeTests.ipam;
+import static io.jcni.plugins.bridge.BridgeTests.ok;
+import static io.jcni.plugins.bridge.BridgeTests.ranges;
+import static io.jcni.plugins.bridge.BridgeTests.subnet;
+import static io.jcni.plugins.testing.PluginFixture.env;
+
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
@@ -8,7 +16,6 @@ import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.route.LinkSpec;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.plugins.testing.PluginFixture;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,14 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-
-import static io.jcni.plugins.bridge.BridgeTests.REMOVE;
-import static io.jcni.plugins.bridge.BridgeTests.config;
-import static io.jcni.plugins.bridge.BridgeTests.ipam;
-import static io.jcni.plugins.bridge.BridgeTests.ok;
-import static io.jcni.plugins.bridge.BridgeTests.ranges;
-import static io.jcni.plugins.bridge.BridgeTests.subnet;
-import static io.jcni.plugins.testing.PluginFixture.env;
 
 /**
  * The bridge plugin's bad-input matrix, shared by {@code BridgeBadInputTest} (in-process, with
@@ -95,7 +94,7 @@ public final class BridgeBadInputCases {
     }
 
     static Case row(String name, int code, Map<String, String> env, String stdin) {
-        return new Case(name, env, stdin.getBytes(StandardCharsets.UTF_8), code, ns -> { });
+        return new Case(name, env, stdin.getBytes(StandardCharsets.UTF_8), code, ns -> {});
     }
 
     static Case row(String name, int code, Map<String, String> env, String stdin, Consumer<String> setup) {
@@ -173,7 +172,11 @@ public final class BridgeBadInputCases {
                 row("CNI_ARGS unknown key", 4, envOf("CNI_ARGS", "FOO=bar"), cfg()),
                 row("CNI_ARGS pair without =", 4, envOf("CNI_ARGS", "garbage"), cfg()),
                 row("CNI_ARGS bad IgnoreUnknown", 4, envOf("CNI_ARGS", "IgnoreUnknown=maybe;FOO=1"), cfg()),
-                row("CNI_ARGS unknown key + IgnoreUnknown=1 (success)", 0, envOf("CNI_ARGS", "IgnoreUnknown=1;FOO=bar"), cfg()),
+                row(
+                        "CNI_ARGS unknown key + IgnoreUnknown=1 (success)",
+                        0,
+                        envOf("CNI_ARGS", "IgnoreUnknown=1;FOO=bar"),
+                        cfg()),
                 // ---- name and version
                 row("empty object", 7, NONE, "{}"),
                 row("name missing", 7, NONE, cfg("name", REMOVE)),
@@ -209,7 +212,11 @@ public final class BridgeBadInputCases {
                 row("disableContainerInterface with IPAM", 7, NONE, cfg("disableContainerInterface", true)),
                 row("runtimeConfig.mac invalid", 7, NONE, cfg("runtimeConfig", Map.of("mac", "zz:zz"))),
                 row("CNI_ARGS MAC invalid", 7, envOf("CNI_ARGS", "MAC=01:02"), cfg()),
-                row("bridge name is an existing veth", 7, NONE, cfg("bridge", dummy),
+                row(
+                        "bridge name is an existing veth",
+                        7,
+                        NONE,
+                        cfg("bridge", dummy),
                         ns -> hostLink(LinkSpec.veth(dummy, dummy + "p"))), // no dummy module on this kernel
                 // ---- IPAM
                 row("IPAM type unknown (not in CNI_PATH)", 7, NONE, cfg("ipam", Map.of("type", "no-such-ipam"))),
@@ -223,32 +230,63 @@ public final class BridgeBadInputCases {
                 row("subnet with host bits", 7, NONE, cfg("ipam", ipamWith(ranges("10.251." + o + ".5/24")))),
                 row("subnet /32 too small", 7, NONE, cfg("ipam", ipamWith(ranges("10.251." + o + ".9/32")))),
                 row("range sets overlap", 7, NONE, cfg("ipam", ipamWith(ranges(v4, "10.251." + o + ".128/25")))),
-                row("ranges in a set overlap", 7, NONE, cfg("ipam", ipamWith(List.of(List.of(
-                        range("subnet", v4), range("subnet", "10.251." + o + ".0/25")))))),
-                row("mixed families in a set", 7, NONE, cfg("ipam", ipamWith(List.of(List.of(
-                        range("subnet", v4), range("subnet", "fd00:251::/64")))))),
-                row("rangeStart outside subnet", 7, NONE, cfg("ipam", ipamWith(List.of(List.of(
-                        range("subnet", v4, "rangeStart", "10.9.9.9")))))),
-                row("rangeStart after rangeEnd", 7, NONE, cfg("ipam", ipamWith(List.of(List.of(
-                        range("subnet", v4, "rangeStart", "10.251." + o + ".50", "rangeEnd", "10.251." + o + ".40")))))),
+                row(
+                        "ranges in a set overlap",
+                        7,
+                        NONE,
+                        cfg(
+                                "ipam",
+                                ipamWith(List.of(
+                                        List.of(range("subnet", v4), range("subnet", "10.251." + o + ".0/25")))))),
+                row(
+                        "mixed families in a set",
+                        7,
+                        NONE,
+                        cfg("ipam", ipamWith(List.of(List.of(range("subnet", v4), range("subnet", "fd00:251::/64")))))),
+                row(
+                        "rangeStart outside subnet",
+                        7,
+                        NONE,
+                        cfg("ipam", ipamWith(List.of(List.of(range("subnet", v4, "rangeStart", "10.9.9.9")))))),
+                row(
+                        "rangeStart after rangeEnd",
+                        7,
+                        NONE,
+                        cfg(
+                                "ipam",
+                                ipamWith(List.of(List.of(range(
+                                        "subnet",
+                                        v4,
+                                        "rangeStart",
+                                        "10.251." + o + ".50",
+                                        "rangeEnd",
+                                        "10.251." + o + ".40")))))),
                 // ---- failures after the veth exists: the rollback must leave nothing
                 row("requested IP outside the ranges", 7, envOf("CNI_ARGS", "IP=10.9.9.9"), cfg()),
                 row("requested IP taken by the base pod", 101, envOf("CNI_ARGS", "IP=" + "$BASEIP"), cfg()),
-                row("/30 exhausted", 101, NONE,
+                row(
+                        "/30 exhausted",
+                        101,
+                        NONE,
                         cfg("bridge", b3, "ipam", ipamWith(ranges(slash30))),
-                        ns -> ok(run(env("ADD", "fill", ns, "net1"), cfg("bridge", b3, "ipam", ipamWith(ranges(slash30)))))),
-                row("bridge has a different address, no forceAddress", 7, NONE, cfg("bridge", b2),
-                        ns -> {
-                            hostLink(LinkSpec.bridge(b2).up());
-                            try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
-                                host.addresses().add(b2, IpPrefix.parse("192.0.2.1/24"));
-                            }
-                        }),
-                row("duplicate ADD of the same ifname", 103, NONE, cfg(),
+                        ns -> ok(run(
+                                env("ADD", "fill", ns, "net1"), cfg("bridge", b3, "ipam", ipamWith(ranges(slash30)))))),
+                row("bridge has a different address, no forceAddress", 7, NONE, cfg("bridge", b2), ns -> {
+                    hostLink(LinkSpec.bridge(b2).up());
+                    try (RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+                        host.addresses().add(b2, IpPrefix.parse("192.0.2.1/24"));
+                    }
+                }),
+                row(
+                        "duplicate ADD of the same ifname",
+                        103,
+                        NONE,
+                        cfg(),
                         ns -> ok(run(env("ADD", "dup", ns, "eth0"), cfg())))));
         // the duplicate must use the same container id as the first ADD
         t.replaceAll(c -> c.name.equals("duplicate ADD of the same ifname")
-                ? new Case(c.name, envOf("CNI_CONTAINERID", "dup"), c.stdin, c.code, c.setup) : c);
+                ? new Case(c.name, envOf("CNI_CONTAINERID", "dup"), c.stdin, c.code, c.setup)
+                : c);
         return t;
     }
 

@@ -1,39 +1,25 @@
 package io.jcni.plugins.bridge;
 
+import static io.jcni.plugins.bridge.BridgeTests.error;
+import static io.jcni.plugins.bridge.BridgeTests.ok;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ip.IpPrefix;
-import io.jcni.netlink.route.LinkSpec;
-import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.plugins.bridge.BridgeBadInputCases.Case;
 import io.jcni.plugins.testing.PluginFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Consumer;
-import java.util.stream.Stream;
-
-import static io.jcni.plugins.bridge.BridgeTests.REMOVE;
-import static io.jcni.plugins.bridge.BridgeTests.config;
-import static io.jcni.plugins.bridge.BridgeTests.error;
-import static io.jcni.plugins.bridge.BridgeTests.ip;
-import static io.jcni.plugins.bridge.BridgeTests.ipam;
-import static io.jcni.plugins.bridge.BridgeTests.ok;
-import static io.jcni.plugins.bridge.BridgeTests.ranges;
-import static io.jcni.plugins.bridge.BridgeTests.subnet;
-import static io.jcni.plugins.testing.PluginFixture.env;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The bridge plugin's answer to bad input, as a table: each row is one request (environment
@@ -76,7 +62,8 @@ class BridgeBadInputTest {
             throw new AssertionError("the matrix has only " + table.size() + " rows");
         }
         int[] n = {0};
-        return table.stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> runCase(c, "c" + Integer.toString(n[0]++, 36))));
+        return table.stream()
+                .map(c -> DynamicTest.dynamicTest(c.toString(), () -> runCase(c, "c" + Integer.toString(n[0]++, 36))));
     }
 
     private static void runCase(Case c, String nsTag) throws Exception {
@@ -85,7 +72,8 @@ class BridgeBadInputTest {
         Map<String, String> env = BridgeBadInputCases.requestEnv(c, "bad" + nsTag, ns, baseIp);
         BridgeTests.Snapshot before = BridgeTests.Snapshot.of(f, ns, baseNs);
         // the host end's name, looked up in the whole host (wherever it might be, attached or not)
-        String veth = BridgeTests.stableVethName(f.network, env.getOrDefault("CNI_CONTAINERID", ""), env.getOrDefault("CNI_IFNAME", ""));
+        String veth = BridgeTests.stableVethName(
+                f.network, env.getOrDefault("CNI_CONTAINERID", ""), env.getOrDefault("CNI_IFNAME", ""));
         boolean vethBefore = BridgeTests.hostHasLink(veth);
         PluginResponse r = Skeleton.handle(new Bridge(), new PluginRequest(env, c.stdin()));
         if (c.code() == 0) {
@@ -98,8 +86,11 @@ class BridgeBadInputTest {
         }
         BridgeTests.Snapshot after = BridgeTests.Snapshot.of(f, ns, baseNs);
         assertEquals(vethBefore, BridgeTests.hostHasLink(veth), () -> c.name() + ": host veth " + veth);
-        assertEquals(before, after, () -> c.name() + ": the failed request changed something; response " + r.stdoutText());
-        assertEquals(List.of(baseIp), f.reservations().stream().filter(a -> a.equals(baseIp)).toList(),
+        assertEquals(
+                before, after, () -> c.name() + ": the failed request changed something; response " + r.stdoutText());
+        assertEquals(
+                List.of(baseIp),
+                f.reservations().stream().filter(a -> a.equals(baseIp)).toList(),
                 "the base pod's reservation survives");
         assertEquals(true, f.natElements().contains(baseIp), "the base pod's NAT element survives");
         assertEquals(true, PluginFixture.nsLinks(baseNs).contains("eth0"), "the base pod's eth0 survives");

@@ -1,11 +1,15 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.testkit.Jars;
-import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static io.jcni.plugins.bridge.BridgeTests.assertClean;
+import static io.jcni.plugins.bridge.BridgeTests.config;
+import static io.jcni.plugins.bridge.BridgeTests.ok;
+import static io.jcni.plugins.testing.PluginFixture.call;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jcni.plugins.testing.PluginFixture;
+import io.jcni.testkit.Jars;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,17 +18,12 @@ import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-
-import static io.jcni.plugins.bridge.BridgeTests.assertClean;
-import static io.jcni.plugins.bridge.BridgeTests.config;
-import static io.jcni.plugins.bridge.BridgeTests.ok;
-import static io.jcni.plugins.testing.PluginFixture.call;
-import static io.jcni.plugins.testing.PluginFixture.env;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * kill -9 of the real plugin process (java … BridgeMain) at instants spread over its whole run,
@@ -54,7 +53,8 @@ class BridgeCrashTest {
     }
 
     static Process start(Map<String, String> cniEnv, String stdin) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(Jars.javaCommand(List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1"), BridgeMain.class.getName()));
+        ProcessBuilder pb = new ProcessBuilder(
+                Jars.javaCommand(List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1"), BridgeMain.class.getName()));
         pb.environment().putAll(cniEnv);
         pb.redirectErrorStream(true);
         Process p = pb.start();
@@ -101,8 +101,8 @@ class BridgeCrashTest {
     static int ageTempFiles() throws IOException {
         int n = 0;
         for (String t : f.tempFiles()) {
-            Files.setLastModifiedTime(f.dataDir.resolve(f.network).resolve(t),
-                    FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+            Files.setLastModifiedTime(
+                    f.dataDir.resolve(f.network).resolve(t), FileTime.fromMillis(System.currentTimeMillis() - 60_000));
             n++;
         }
         return n;
@@ -167,7 +167,8 @@ class BridgeCrashTest {
             }
             full = full * 3 / 2;
         }
-        assertTrue(all.stream().anyMatch(x -> !x.killed || !x.left.equals(untouched)),
+        assertTrue(
+                all.stream().anyMatch(x -> !x.killed || !x.left.equals(untouched)),
                 "the kills never reached the plugin's work");
         long lo = 0, hi = full;
         for (Trial t : all) {
@@ -189,7 +190,8 @@ class BridgeCrashTest {
             states.merge(t.killed ? t.left : "finished", 1, Integer::sum);
             killed += t.killed ? 1 : 0;
         }
-        System.out.printf("BridgeCrashTest %s: run %d ms, focus %d..%d ms, %d/%d killed mid-run, %d temp files aged, left %s%n",
+        System.out.printf(
+                "BridgeCrashTest %s: run %d ms, focus %d..%d ms, %d/%d killed mid-run, %d temp files aged, left %s%n",
                 verb, full / 1_000_000, lo / 1_000_000, hi / 1_000_000, killed, all.size(), temps, states);
         assertTrue(killed >= TRIALS / 4, "too few trials killed a running plugin: " + killed);
     }

@@ -1,16 +1,5 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.cni.PluginResponse;
-import io.jcni.plugins.testing.PluginFixture;
-import io.jcni.testkit.Commands;
-import io.jcni.testkit.Witness;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
-import java.util.Map;
-
 import static io.jcni.plugins.bridge.BridgeTests.config;
 import static io.jcni.plugins.bridge.BridgeTests.hostVeth;
 import static io.jcni.plugins.bridge.BridgeTests.ip;
@@ -18,9 +7,19 @@ import static io.jcni.plugins.bridge.BridgeTests.ok;
 import static io.jcni.plugins.bridge.BridgeTests.withPrev;
 import static io.jcni.plugins.testing.PluginFixture.call;
 import static io.jcni.plugins.testing.PluginFixture.env;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.plugins.testing.PluginFixture;
+import io.jcni.testkit.Commands;
+import io.jcni.testkit.Witness;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /**
  * DEL removes everything its ADD created — host veth, reservation, NAT element — whatever state
@@ -38,7 +37,8 @@ class BridgeDelTest {
         PluginResponse add = call(bridge, env("ADD", "c1", ns, "eth0"), cfg);
         Map<String, Object> r = ok(add);
         assertTrue(Witness.linkNames(null).contains(hostVeth(r)), "host veth exists");
-        assertEquals(BridgeTests.stableVethName(f.network, "c1", "eth0"), hostVeth(r), "the test knows the plugin's naming");
+        assertEquals(
+                BridgeTests.stableVethName(f.network, "c1", "eth0"), hostVeth(r), "the test knows the plugin's naming");
         assertEquals(List.of(ip(r, 0)), f.reservations());
         assertEquals(List.of(ip(r, 0)), f.natElements());
         return new Added(ns, add, r, cfg);
@@ -158,7 +158,8 @@ class BridgeDelTest {
             delOk(a.ns, a.cfg);
             assertEquals(List.of(ip(r2, 0)), f.reservations());
             assertEquals(List.of(ip(r2, 0)), f.natElements());
-            assertTrue(Witness.linkNames(null).contains(hostVeth(r2)), "the other attachment's host veth is still there");
+            assertTrue(
+                    Witness.linkNames(null).contains(hostVeth(r2)), "the other attachment's host veth is still there");
             assertEquals(List.of("eth0", "lo"), PluginFixture.nsLinks(ns2));
             ok(call(bridge, env("DEL", "c2", ns2, "eth0"), a.cfg));
             clean(f, a.ns, ns2);
@@ -176,7 +177,9 @@ class BridgeDelTest {
             List<String> commands = Collections.synchronizedList(new ArrayList<>());
             ok(call(new Bridge(commands::add), env("DEL", "c1", a.ns, "eth0"), a.cfg));
             assertTrue(commands.contains("ip link del " + hostVeth(a.result)), commands.toString());
-            assertTrue(commands.stream().noneMatch(c -> c.startsWith("ip -n ") || c.startsWith("ip netns")), commands.toString());
+            assertTrue(
+                    commands.stream().noneMatch(c -> c.startsWith("ip -n ") || c.startsWith("ip netns")),
+                    commands.toString());
             assertEquals(List.of("lo"), PluginFixture.nsLinks(a.ns), "the container end went with the host end");
             clean(f, a.ns);
         }

@@ -1,18 +1,5 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.cni.PluginResponse;
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ip.IpPrefix;
-import io.jcni.netlink.route.LinkSpec;
-import io.jcni.netlink.route.RouteNetlink;
-import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.Test;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
-
 import static io.jcni.plugins.bridge.BridgeTests.assertClean;
 import static io.jcni.plugins.bridge.BridgeTests.config;
 import static io.jcni.plugins.bridge.BridgeTests.error;
@@ -24,6 +11,18 @@ import static io.jcni.plugins.bridge.BridgeTests.withPrev;
 import static io.jcni.plugins.testing.PluginFixture.call;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.ip.IpPrefix;
+import io.jcni.netlink.route.LinkSpec;
+import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.plugins.testing.PluginFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /**
  * The bridge with a foreign IPAM executed from CNI_PATH (the reference host-local under another
@@ -66,7 +65,8 @@ class BridgeDelegatedIpamTest {
             assertTrue(a.startsWith("10.251." + f.octet + "."), a);
             // the reservation is in the reference's store: <dataDir>/<network>/<ip>, "<id>\r\n<ifname>"
             assertEquals(List.of(a), f.reservations());
-            assertEquals("c1\r\neth0", Files.readString(f.dataDir.resolve(f.network).resolve(a)));
+            assertEquals(
+                    "c1\r\neth0", Files.readString(f.dataDir.resolve(f.network).resolve(a)));
             assertEquals(List.of(a), f.natElements());
             assertEquals(List.of("eth0", "lo"), PluginFixture.nsLinks(ns));
 
@@ -105,7 +105,9 @@ class BridgeDelegatedIpamTest {
             assertClean(f, ns);
             assertEquals(List.of(), f.reservations(), "the delegate's reservation was released");
             // the reference store was really used (its cursor file exists), so the check above means something
-            assertTrue(f.dataFiles().stream().anyMatch(n -> n.startsWith("last_reserved_ip")), f.dataFiles().toString());
+            assertTrue(
+                    f.dataFiles().stream().anyMatch(n -> n.startsWith("last_reserved_ip")),
+                    f.dataFiles().toString());
             ok(call(new Bridge(), w.env("DEL", "c1", ns), w.cfg));
         }
     }
@@ -114,7 +116,8 @@ class BridgeDelegatedIpamTest {
     void statusIsForwardedToTheDelegate() throws Exception {
         try (World w = World.create()) {
             // the reference host-local here predates STATUS: its skel fails it as an attachment verb without
-            // CNI_CONTAINERID (code 3). The bridge must pass the delegate's error on unchanged (the spec: a delegate's error is the plugin's).
+            // CNI_CONTAINERID (code 3). The bridge must pass the delegate's error on unchanged (the spec: a delegate's
+            // error is the plugin's).
             Map<String, Object> ipam = BridgeTests.ipam(w.f, ranges(subnet(w.f)));
             ipam.put("type", "ref-host-local");
             PluginResponse r = call(new Bridge(), w.env("STATUS", "", ""), config(w.f, "1.1.0", "ipam", ipam));

@@ -1,13 +1,5 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.cni.json.Json;
-import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
 import static io.jcni.plugins.bridge.BridgeTests.assertClean;
 import static io.jcni.plugins.bridge.BridgeTests.config;
 import static io.jcni.plugins.bridge.BridgeTests.configMap;
@@ -18,6 +10,13 @@ import static io.jcni.plugins.bridge.BridgeTests.ranges;
 import static io.jcni.plugins.testing.PluginFixture.call;
 import static io.jcni.plugins.testing.PluginFixture.env;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.jcni.cni.json.Json;
+import io.jcni.plugins.testing.PluginFixture;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /** GC keeps valid attachments and drops the stale ones' reservations and NAT elements; STATUS reports exhaustion as 50. */
 class BridgeGcStatusTest {
@@ -47,7 +46,8 @@ class BridgeGcStatusTest {
             String c = ip(ok(call(new Bridge(), env("ADD", "c3", ns3, "eth0"), cfg)), 0);
             assertEquals(3, f.natElements().size());
 
-            // c2 is stale: the runtime lists c1 and c3 (and an attachment of c1 on another ifname, which is not c1/eth0)
+            // c2 is stale: the runtime lists c1 and c3 (and an attachment of c1 on another ifname, which is not
+            // c1/eth0)
             f.ageReservations(); // past host-local's grace period for ADDs in flight
             ok(call(new Bridge(), gcEnv(), gcConfig(f, "cni.dev/valid-attachments", "c1", "c3")));
             assertEquals(sorted(a, c), f.reservations());

@@ -1,23 +1,22 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.cni.PluginResponse;
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.nft.NftElement;
-import io.jcni.netlink.nft.Nftables;
-import io.jcni.plugins.hostlocal.HostLocal;
-import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.Test;
-
-import java.util.HashSet;
-import java.util.HexFormat;
-import java.util.Set;
-
 import static io.jcni.plugins.bridge.BridgeTests.config;
 import static io.jcni.plugins.bridge.BridgeTests.ok;
 import static io.jcni.plugins.testing.PluginFixture.call;
 import static io.jcni.plugins.testing.PluginFixture.env;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.nft.NftElement;
+import io.jcni.netlink.nft.Nftables;
+import io.jcni.plugins.hostlocal.HostLocal;
+import io.jcni.plugins.testing.PluginFixture;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
 
 /**
  * DEL removes exactly the NAT elements of its attachment, by each path it can take: addresses
@@ -32,8 +31,8 @@ class BridgeNatRemovalTest {
         try (Nftables nft = Nftables.open(Trace.OFF)) {
             for (String set : new String[] {"pods4", "pods6", "local4", "local6"}) {
                 for (NftElement e : nft.elements(Nftables.INET, "jcni", set)) {
-                    out.add(set + " " + hex.formatHex(e.key()) + (e.keyEnd() == null ? "" : "-" + hex.formatHex(e.keyEnd()))
-                            + " " + e.comment());
+                    out.add(set + " " + hex.formatHex(e.key())
+                            + (e.keyEnd() == null ? "" : "-" + hex.formatHex(e.keyEnd())) + " " + e.comment());
                 }
             }
         }
@@ -80,7 +79,8 @@ class BridgeNatRemovalTest {
                 assertEquals(expected, elements(), "DEL by " + how[i] + " removed exactly " + owner + "'s elements");
             }
             for (int i : new int[] {0, 4}) {
-                assertFalse(ownedBy(elements(), Attachment.comment(f.network, "p" + i, "eth0")).isEmpty());
+                assertFalse(ownedBy(elements(), Attachment.comment(f.network, "p" + i, "eth0"))
+                        .isEmpty());
                 ok(call(new Bridge(), env("DEL", "p" + i, ns[i], "eth0"), cfg));
             }
         }

@@ -1,25 +1,5 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.cni.PluginResponse;
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ip.IpPrefix;
-import io.jcni.netlink.ns.NetNs;
-import io.jcni.netlink.route.Address;
-import io.jcni.netlink.route.Link;
-import io.jcni.netlink.route.LinkSpec;
-import io.jcni.netlink.route.Links;
-import io.jcni.netlink.route.Route;
-import io.jcni.netlink.route.RouteNetlink;
-import io.jcni.netlink.route.Rtnl;
-import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.Test;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
 import static io.jcni.plugins.bridge.BridgeTests.REMOVE;
 import static io.jcni.plugins.bridge.BridgeTests.assertClean;
 import static io.jcni.plugins.bridge.BridgeTests.config;
@@ -36,6 +16,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.ip.IpPrefix;
+import io.jcni.netlink.ns.NetNs;
+import io.jcni.netlink.route.Address;
+import io.jcni.netlink.route.Link;
+import io.jcni.netlink.route.LinkSpec;
+import io.jcni.netlink.route.Links;
+import io.jcni.netlink.route.Route;
+import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.netlink.route.Rtnl;
+import io.jcni.plugins.testing.PluginFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /** The bridge's options, each read back from the kernel (and the result), each with a contrast case. */
 class BridgeOptionsTest {
@@ -54,19 +53,22 @@ class BridgeOptionsTest {
     }
 
     static Link podLink(String ns, String name) {
-        try (NetNs n = NetNs.open(ns); RouteNetlink in = RouteNetlink.open(n, Trace.OFF)) {
+        try (NetNs n = NetNs.open(ns);
+                RouteNetlink in = RouteNetlink.open(n, Trace.OFF)) {
             return in.links().get(name);
         }
     }
 
     static List<Address> podAddresses(String ns) {
-        try (NetNs n = NetNs.open(ns); RouteNetlink in = RouteNetlink.open(n, Trace.OFF)) {
+        try (NetNs n = NetNs.open(ns);
+                RouteNetlink in = RouteNetlink.open(n, Trace.OFF)) {
             return in.addresses().list("eth0");
         }
     }
 
     static List<Route> podRoutes(String ns) {
-        try (NetNs n = NetNs.open(ns); RouteNetlink in = RouteNetlink.open(n, Trace.OFF)) {
+        try (NetNs n = NetNs.open(ns);
+                RouteNetlink in = RouteNetlink.open(n, Trace.OFF)) {
             return in.routes().list(Rtnl.AF_UNSPEC, 0);
         }
     }
@@ -132,8 +134,12 @@ class BridgeOptionsTest {
             String gw = "10.251." + f.octet + ".1";
             assertEquals(gw, list(r, "ips").get(0).get("gateway"));
             assertEquals(List.of(Map.of("dst", "0.0.0.0/0", "gw", gw)), list(r, "routes"));
-            assertTrue(podRoutes(ns1).stream().anyMatch(x -> x.isDefault() && x.gateway() != null
-                    && x.gateway().toString().equals(gw)), podRoutes(ns1).toString());
+            assertTrue(
+                    podRoutes(ns1).stream()
+                            .anyMatch(x -> x.isDefault()
+                                    && x.gateway() != null
+                                    && x.gateway().toString().equals(gw)),
+                    podRoutes(ns1).toString());
             assertEquals(List.of(gw + "/24"), bridgeAddresses(f.bridge), "isDefaultGateway implies isGateway");
             ok(call(new Bridge(), env("CHECK", "c1", ns1, "eth0"), withPrev(gwCfg, add)));
             // contrast: isGateway alone gives no default route
@@ -206,7 +212,8 @@ class BridgeOptionsTest {
     void disableContainerInterfaceLeavesEth0Down() {
         try (PluginFixture f = new PluginFixture("bo")) {
             String ns = f.netns("a");
-            String cfg = config(f, V, "ipam", REMOVE, "isGateway", REMOVE, "ipMasq", REMOVE, "disableContainerInterface", true);
+            String cfg = config(
+                    f, V, "ipam", REMOVE, "isGateway", REMOVE, "ipMasq", REMOVE, "disableContainerInterface", true);
             Map<String, Object> r = ok(call(new Bridge(), env("ADD", "c1", ns, "eth0"), cfg));
             assertEquals(List.of(), list(r, "ips"));
             assertFalse(podLink(ns, "eth0").isUp(), "eth0 stays down");
@@ -220,13 +227,16 @@ class BridgeOptionsTest {
     void l2OnlyWithoutIpam() throws Exception {
         try (PluginFixture f = new PluginFixture("bo")) {
             String ns = f.netns("a");
-            for (Object ipam : new Object[] {REMOVE, Map.of()}) { // absent, and {} (the reference treats both as no IPAM)
+            for (Object ipam :
+                    new Object[] {REMOVE, Map.of()}) { // absent, and {} (the reference treats both as no IPAM)
                 String cfg = config(f, V, "ipam", ipam, "isGateway", REMOVE);
                 PluginResponse add = call(new Bridge(), env("ADD", "c1", ns, "eth0"), cfg);
                 Map<String, Object> r = ok(add);
                 assertEquals(List.of(), list(r, "ips"));
                 assertTrue(podLink(ns, "eth0").isUp());
-                assertTrue(podAddresses(ns).stream().noneMatch(a -> a.prefix().isV4()), podAddresses(ns).toString());
+                assertTrue(
+                        podAddresses(ns).stream().noneMatch(a -> a.prefix().isV4()),
+                        podAddresses(ns).toString());
                 assertEquals(List.of(), bridgeAddresses(f.bridge));
                 assertEquals(List.of(), f.reservations());
                 assertEquals(List.of(), f.natElements());
@@ -273,13 +283,17 @@ class BridgeOptionsTest {
             assertTrue(a6.startsWith("fd00:251:"), a6);
             List<Address> have = podAddresses(ns);
             for (String a : List.of(a4, a6)) {
-                Address x = have.stream().filter(h -> h.prefix().address().toString().equals(a)).findFirst()
+                Address x = have.stream()
+                        .filter(h -> h.prefix().address().toString().equals(a))
+                        .findFirst()
                         .orElseThrow(() -> new AssertionError(a + " not on eth0: " + have));
                 assertFalse(x.isTentative(), a + " is tentative: DAD should be off");
             }
             String gw6 = v6.replace("::/64", "::1/64");
             assertEquals(List.of("10.251." + f.octet + ".1/24", gw6), bridgeAddresses(f.bridge));
-            assertEquals(List.of(a4, a6).stream().sorted().toList(), f.natElements().stream().sorted().toList());
+            assertEquals(
+                    List.of(a4, a6).stream().sorted().toList(),
+                    f.natElements().stream().sorted().toList());
             assertEquals(List.of(a4, a6).stream().sorted().toList(), f.reservations());
             ok(call(new Bridge(), env("CHECK", "c1", ns, "eth0"), withPrev(cfg, add)));
             del(f, "c1", ns, cfg);
@@ -295,7 +309,8 @@ class BridgeOptionsTest {
     void vlanAndVlanTrunkFailCleanlyOnThisKernel() {
         try (PluginFixture f = new PluginFixture("bo")) {
             String ns = f.netns("a");
-            List<String> cfgs = List.of(config(f, V, "vlan", 10),
+            List<String> cfgs = List.of(
+                    config(f, V, "vlan", 10),
                     config(f, V, "vlanTrunk", List.of(Map.of("id", 20), Map.of("minID", 30, "maxID", 32))));
             for (int round = 0; round < 2; round++) {
                 if (round == 1) { // now with an existing (non-VLAN-filtering) bridge
@@ -314,9 +329,12 @@ class BridgeOptionsTest {
                     }
                     // 100: the kernel refused (creating a vlan_filtering bridge, or adding a VLAN to the port)
                     Map<String, Object> e = BridgeTests.error(r, io.jcni.cni.CniError.KERNEL_REFUSED);
-                    System.out.println("BridgeOptionsTest VLAN round " + round + ": code " + e.get("code") + ", " + e.get("msg")
-                            + "; " + e.get("details"));
-                    assertEquals(before, BridgeTests.Snapshot.of(f, ns), "a failed VLAN ADD leaves nothing: " + r.stdoutText());
+                    System.out.println("BridgeOptionsTest VLAN round " + round + ": code " + e.get("code") + ", "
+                            + e.get("msg") + "; " + e.get("details"));
+                    assertEquals(
+                            before,
+                            BridgeTests.Snapshot.of(f, ns),
+                            "a failed VLAN ADD leaves nothing: " + r.stdoutText());
                     ok(call(new Bridge(), env("DEL", "v", ns, "eth0"), cfg));
                 }
             }

@@ -1,9 +1,17 @@
 package io.jcni.plugins.bridge;
 
+import static io.jcni.plugins.bridge.BridgeTests.assertClean;
+import static io.jcni.plugins.bridge.BridgeTests.config;
+import static io.jcni.plugins.bridge.BridgeTests.hostVeth;
+import static io.jcni.plugins.bridge.BridgeTests.ip;
+import static io.jcni.plugins.bridge.BridgeTests.ok;
+import static io.jcni.plugins.testing.PluginFixture.call;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.jcni.cni.PluginResponse;
 import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -15,16 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static io.jcni.plugins.bridge.BridgeTests.assertClean;
-import static io.jcni.plugins.bridge.BridgeTests.config;
-import static io.jcni.plugins.bridge.BridgeTests.hostVeth;
-import static io.jcni.plugins.bridge.BridgeTests.ip;
-import static io.jcni.plugins.bridge.BridgeTests.ok;
-import static io.jcni.plugins.testing.PluginFixture.call;
-import static io.jcni.plugins.testing.PluginFixture.env;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** 50 ADDs at once into 50 pods of one (new) network, then 50 DELs at once: all succeed, nothing shared is lost. */
 class BridgeParallelTest {
@@ -73,7 +72,8 @@ class BridgeParallelTest {
             assertEquals(ips, new HashSet<>(f.reservations()));
             assertEquals(ips, new HashSet<>(f.natElements()));
             assertEquals(N, f.natElements().size());
-            long ports = f.hostLinks().stream().filter(l -> l.endsWith("(veth)")).count();
+            long ports =
+                    f.hostLinks().stream().filter(l -> l.endsWith("(veth)")).count();
             assertEquals(N, ports, "every host end is on the bridge");
 
             List<Callable<PluginResponse>> dels = new ArrayList<>();

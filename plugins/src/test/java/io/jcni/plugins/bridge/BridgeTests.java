@@ -1,19 +1,18 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.cni.PluginResponse;
-import io.jcni.cni.json.Json;
-import io.jcni.plugins.testing.PluginFixture;
-
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.cni.json.Json;
+import io.jcni.plugins.testing.PluginFixture;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /** Shared helpers of the bridge plugin tests: configurations as maps, results, leak snapshots. */
 final class BridgeTests {
@@ -123,13 +122,15 @@ final class BridgeTests {
     }
 
     static boolean hostHasLink(String name) {
-        try (io.jcni.netlink.route.RouteNetlink host = io.jcni.netlink.route.RouteNetlink.open(io.jcni.netlink.Trace.OFF)) {
+        try (io.jcni.netlink.route.RouteNetlink host =
+                io.jcni.netlink.route.RouteNetlink.open(io.jcni.netlink.Trace.OFF)) {
             return host.links().find(name).isPresent();
         }
     }
 
     /** What a leak would change: this fixture's host links, the namespaces' links, reservations, NAT set elements. */
-    record Snapshot(List<String> host, Map<String, List<String>> namespaces, List<String> reservations, List<String> nat) {
+    record Snapshot(
+            List<String> host, Map<String, List<String>> namespaces, List<String> reservations, List<String> nat) {
         static Snapshot of(PluginFixture f, String... netns) {
             Map<String, List<String>> ns = new LinkedHashMap<>();
             for (String n : netns) {
@@ -137,8 +138,13 @@ final class BridgeTests {
             }
             List<String> nat = new ArrayList<>(f.natElements());
             nat.sort(null);
-            return new Snapshot(f.hostLinks(), ns, f.dataFiles().stream()
-                    .filter(n -> !n.startsWith("last_reserved_ip") && !n.equals("lock")).toList(), nat);
+            return new Snapshot(
+                    f.hostLinks(),
+                    ns,
+                    f.dataFiles().stream()
+                            .filter(n -> !n.startsWith("last_reserved_ip") && !n.equals("lock"))
+                            .toList(),
+                    nat);
         }
     }
 
@@ -151,7 +157,11 @@ final class BridgeTests {
             List<String> links = PluginFixture.nsLinks(n);
             assertTrue(links.isEmpty() || links.equals(List.of("lo")), () -> n + " still has " + links);
         }
-        assertEquals(List.of(), f.dataFiles().stream().filter(n -> !n.startsWith("last_reserved_ip") && !n.equals("lock")).toList(),
+        assertEquals(
+                List.of(),
+                f.dataFiles().stream()
+                        .filter(n -> !n.startsWith("last_reserved_ip") && !n.equals("lock"))
+                        .toList(),
                 "reservations / temp files left");
         assertEquals(List.of(), f.natElements(), "NAT elements left");
     }

@@ -1,5 +1,13 @@
 package io.jcni.plugins.bridge;
 
+import static io.jcni.plugins.bridge.BridgeTests.config;
+import static io.jcni.plugins.bridge.BridgeTests.error;
+import static io.jcni.plugins.bridge.BridgeTests.ok;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.PluginResponse;
 import io.jcni.netlink.NoSuchObjectException;
@@ -8,21 +16,12 @@ import io.jcni.netlink.nft.NftElement;
 import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.nft.SetKeyType;
 import io.jcni.plugins.testing.PluginFixture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static io.jcni.plugins.bridge.BridgeTests.config;
-import static io.jcni.plugins.bridge.BridgeTests.error;
-import static io.jcni.plugins.bridge.BridgeTests.ok;
-import static io.jcni.plugins.testing.PluginFixture.env;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * ADD unwinds exactly what it made, wherever it fails. The fault is injected through the trace,
@@ -79,8 +78,10 @@ class BridgeUndoTest {
         ok(PluginFixture.call(new Bridge(counting), env("ADD", "probe", probeNs, "eth0"), cfg()));
         ok(PluginFixture.call(new Bridge(), env("DEL", "probe", probeNs, "eth0"), cfg()));
         int changes = counting.commands.size();
-        assertTrue(changes >= 6, () -> "an ADD makes at least the veth, its port options, the spoof check, "
-                + "addresses, routes and NAT changes: " + counting.commands);
+        assertTrue(
+                changes >= 6,
+                () -> "an ADD makes at least the veth, its port options, the spoof check, "
+                        + "addresses, routes and NAT changes: " + counting.commands);
 
         for (int n = 1; n <= changes; n++) {
             String id = "f" + n;
@@ -90,17 +91,27 @@ class BridgeUndoTest {
             PluginResponse r = PluginFixture.call(new Bridge(failing), env("ADD", id, ns, "eth0"), cfg());
             String after = counting.commands.get(n - 1);
             error(r, CniError.INTERNAL);
-            assertEquals(before, BridgeTests.Snapshot.of(f, ns, baseNs),
-                    "the ADD that failed after \"" + after + "\" left something behind: " + r.stdoutText() + r.stderr());
+            assertEquals(
+                    before,
+                    BridgeTests.Snapshot.of(f, ns, baseNs),
+                    "the ADD that failed after \"" + after + "\" left something behind: " + r.stdoutText()
+                            + r.stderr());
             String veth = BridgeTests.stableVethName(f.network, id, "eth0");
-            assertFalse(BridgeTests.hostHasLink(veth), () -> "host veth " + veth + " left after a failure after \"" + after + "\"");
-            assertFalse(spoofCheckHolds(veth), () -> "spoof-check elements of " + veth + " left after \"" + after + "\"");
-            assertTrue(r.stderr().contains("injected failure"), () -> "the INTERNAL error logs its cause: " + r.stderr());
+            assertFalse(
+                    BridgeTests.hostHasLink(veth),
+                    () -> "host veth " + veth + " left after a failure after \"" + after + "\"");
+            assertFalse(
+                    spoofCheckHolds(veth), () -> "spoof-check elements of " + veth + " left after \"" + after + "\"");
+            assertTrue(
+                    r.stderr().contains("injected failure"), () -> "the INTERNAL error logs its cause: " + r.stderr());
 
             ok(PluginFixture.call(new Bridge(), env("DEL", id, ns, "eth0"), cfg()));
             f.deleteNetns(ns);
         }
-        assertEquals(List.of(baseIp), f.reservations().stream().filter(baseIp::equals).toList(), "the base pod's reservation");
+        assertEquals(
+                List.of(baseIp),
+                f.reservations().stream().filter(baseIp::equals).toList(),
+                "the base pod's reservation");
         assertTrue(f.natElements().contains(baseIp), "the base pod's NAT element");
         assertTrue(PluginFixture.nsLinks(baseNs).contains("eth0"), "the base pod's eth0");
     }

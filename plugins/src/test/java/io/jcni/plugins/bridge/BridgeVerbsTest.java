@@ -1,27 +1,26 @@
 package io.jcni.plugins.bridge;
 
-import io.jcni.cni.CniVersion;
-import io.jcni.cni.PluginResponse;
-import io.jcni.netlink.Trace;
-import io.jcni.netlink.ns.NetNs;
-import io.jcni.netlink.route.Link;
-import io.jcni.netlink.route.RouteNetlink;
-import io.jcni.plugins.testing.PluginFixture;
-import io.jcni.testkit.Commands;
-import io.jcni.netlink.ip.IpAddress;
-import io.jcni.netlink.ip.MacAddress;
-import io.jcni.netlink.probe.Ping;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import java.util.List;
-import java.util.Map;
-
 import static io.jcni.plugins.testing.PluginFixture.call;
 import static io.jcni.plugins.testing.PluginFixture.env;
 import static io.jcni.plugins.testing.PluginFixture.json;
 import static org.junit.jupiter.api.Assertions.*;
+
+import io.jcni.cni.CniVersion;
+import io.jcni.cni.PluginResponse;
+import io.jcni.netlink.Trace;
+import io.jcni.netlink.ip.IpAddress;
+import io.jcni.netlink.ip.MacAddress;
+import io.jcni.netlink.ns.NetNs;
+import io.jcni.netlink.probe.Ping;
+import io.jcni.netlink.route.Link;
+import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.plugins.testing.PluginFixture;
+import io.jcni.testkit.Commands;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every verb of the bridge plugin, for every spec version, checked against the kernel and field by field. */
 class BridgeVerbsTest {
@@ -67,15 +66,18 @@ class BridgeVerbsTest {
             assertTrue(gw.endsWith(".1"), gw);
 
             // the kernel agrees
-            try (NetNs pod = NetNs.open(ns); RouteNetlink in = RouteNetlink.open(pod, Trace.OFF);
-                 RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
+            try (NetNs pod = NetNs.open(ns);
+                    RouteNetlink in = RouteNetlink.open(pod, Trace.OFF);
+                    RouteNetlink host = RouteNetlink.open(Trace.OFF)) {
                 Link eth0 = in.links().get("eth0");
                 assertTrue(eth0.isUp());
                 assertEquals(1400, eth0.mtu());
                 assertEquals(addr, in.addresses().list("eth0").get(0).prefix().toString());
                 Link br = host.links().get(f.bridge);
                 assertEquals(br.index(), host.links().get(hostVeth).masterIndex());
-                assertEquals(gw + "/24", host.addresses().list(f.bridge).get(0).prefix().toString());
+                assertEquals(
+                        gw + "/24",
+                        host.addresses().list(f.bridge).get(0).prefix().toString());
             }
             assertTrue(Commands.run("ip", "netns", "exec", PluginFixture.nsName(ns), "ip", "route")
                     .contains("default via " + gw + " dev eth0"));
@@ -84,7 +86,8 @@ class BridgeVerbsTest {
 
             // CHECK with the ADD result
             if (!version.equals("0.3.0") && !version.equals("0.3.1")) {
-                String withPrev = cfg.trim().substring(0, cfg.trim().length() - 1) + ", \"prevResult\": " + add.stdoutText() + "}";
+                String withPrev = cfg.trim().substring(0, cfg.trim().length() - 1) + ", \"prevResult\": "
+                        + add.stdoutText() + "}";
                 PluginResponse check = call(bridge, env("CHECK", "c1", ns, "eth0"), withPrev);
                 assertEquals(0, check.exitCode(), check.stdoutText());
             }
@@ -116,7 +119,8 @@ class BridgeVerbsTest {
             List<Map<String, Object>> ifs = (List<Map<String, Object>>) r.get("interfaces");
             String hostVeth = (String) ifs.get(1).get("name");
             String mac = (String) ifs.get(2).get("mac");
-            String gw = (String) ((List<Map<String, Object>>) r.get("ips")).get(0).get("gateway");
+            String gw =
+                    (String) ((List<Map<String, Object>>) r.get("ips")).get(0).get("gateway");
             String table = Commands.run("nft", "list", "table", "bridge", "jcni_spoofchk");
             assertTrue(table.contains("iifname @ports iifname . ether saddr != @allowed drop"), table);
             assertTrue(table.contains("\"" + hostVeth + "\" . " + mac), table);
@@ -129,8 +133,10 @@ class BridgeVerbsTest {
                 Commands.run("ip", "-n", nsName, "link", "set", "eth0", "address", mac);
                 assertTrue(Ping.once(pod, IpAddress.parse(gw), 2000) >= 0, "the real MAC passes again");
             }
-            String withPrev = cfg.trim().substring(0, cfg.trim().length() - 1) + ", \"prevResult\": " + add.stdoutText() + "}";
-            assertEquals(0, call(bridge, env("CHECK", "c1", ns, "eth0"), withPrev).exitCode());
+            String withPrev =
+                    cfg.trim().substring(0, cfg.trim().length() - 1) + ", \"prevResult\": " + add.stdoutText() + "}";
+            assertEquals(
+                    0, call(bridge, env("CHECK", "c1", ns, "eth0"), withPrev).exitCode());
 
             assertEquals(0, call(bridge, env("DEL", "c1", ns, "eth0"), withPrev).exitCode());
             String after = Commands.run("nft", "list", "table", "bridge", "jcni_spoofchk");

@@ -2,7 +2,6 @@ package io.jcni.plugins.hostlocal;
 
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.Skeleton;
-
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;

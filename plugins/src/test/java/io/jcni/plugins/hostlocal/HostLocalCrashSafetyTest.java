@@ -1,10 +1,10 @@
 package io.jcni.plugins.hostlocal;
 
-import io.jcni.testkit.Jars;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.PluginResponse;
-import org.junit.jupiter.api.Test;
-
+import io.jcni.testkit.Jars;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +22,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** Leftover temp files, a writer killed mid-ADD, and many ADDs at once. */
 class HostLocalCrashSafetyTest extends HostLocalTestBase {
@@ -46,7 +45,10 @@ class HostLocalCrashSafetyTest extends HostLocalTestBase {
             Path torn = temp(".jcni-tmp-00000000000000aa", "gho", 60_000);
             Path fresh = temp(".jcni-tmp-fedcba9876543210", "ghost\r\neth0", 0);
             if (!v.startsWith("0.3")) {
-                error(run("CHECK", "ghost", "eth0", c), HostLocal.NOT_ALLOCATED, "Failed to find address added by container ghost");
+                error(
+                        run("CHECK", "ghost", "eth0", c),
+                        HostLocal.NOT_ALLOCATED,
+                        "Failed to find address added by container ghost");
             }
             // the /30 has one address; the temp files don't count as taking it, nor as ghost's
             if (v.equals(CniVersion.V110)) {
@@ -66,14 +68,18 @@ class HostLocalCrashSafetyTest extends HostLocalTestBase {
             if (v.equals(CniVersion.V110)) {
                 Path g = temp(".jcni-tmp-1111111111111111", "valid\r\neth0", 60_000);
                 Path g2 = temp(".jcni-tmp-2222222222222222", "other\r\neth0", 0);
-                String gc = c.substring(0, c.length() - 1) + ",\"cni.dev/valid-attachments\":[{\"containerID\":\"valid\",\"ifname\":\"eth0\"}]}";
+                String gc = c.substring(0, c.length() - 1)
+                        + ",\"cni.dev/valid-attachments\":[{\"containerID\":\"valid\",\"ifname\":\"eth0\"}]}";
                 okEmpty(run("GC", "", "", gc));
                 assertFalse(Files.exists(g));
                 assertFalse(Files.exists(g2));
             }
             // no temp file of ours is ever left behind by a normal run
             try (Stream<Path> s = Files.list(netDir())) {
-                assertEquals(List.of(), s.filter(p -> p.getFileName().toString().startsWith(".")).toList());
+                assertEquals(
+                        List.of(),
+                        s.filter(p -> p.getFileName().toString().startsWith("."))
+                                .toList());
             }
         }
     }
@@ -81,8 +87,10 @@ class HostLocalCrashSafetyTest extends HostLocalTestBase {
     @Test
     void killMinus9DuringAddsLeavesOnlyWholeReservations() throws Exception {
         String c = conf(CniVersion.V110, ranges("10.22.0.0/16"));
-        Process child = new ProcessBuilder(Jars.javaCommand(List.of(), HostLocalCrashChild.class.getName(), netnsPath, c))
-                .redirectErrorStream(true).start();
+        Process child = new ProcessBuilder(
+                        Jars.javaCommand(List.of(), HostLocalCrashChild.class.getName(), netnsPath, c))
+                .redirectErrorStream(true)
+                .start();
         try {
             byte[] line = new byte[8];
             int n = child.getInputStream().read(line);
@@ -113,7 +121,9 @@ class HostLocalCrashSafetyTest extends HostLocalTestBase {
         Map<String, Object> r = ok(run("ADD", "after", "eth0", c));
         assertFalse(names.contains(address(r, 0)));
         try (Stream<Path> s = Files.list(netDir())) {
-            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().startsWith(".")).toList());
+            assertEquals(
+                    List.of(),
+                    s.filter(p -> p.getFileName().toString().startsWith(".")).toList());
         }
     }
 

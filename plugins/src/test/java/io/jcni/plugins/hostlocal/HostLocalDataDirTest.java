@@ -1,18 +1,17 @@
 package io.jcni.plugins.hostlocal;
 
-import io.jcni.testkit.Commands;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
 import io.jcni.netlink.ip.IpAddress;
-import org.junit.jupiter.api.Test;
-
+import io.jcni.testkit.Commands;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * host-local runs as root and creates, links and removes files in its data directory: it
@@ -22,15 +21,24 @@ import static org.junit.jupiter.api.Assertions.*;
 class HostLocalDataDirTest extends HostLocalTestBase {
 
     private String confWithDataDir(String dir) {
-        return conf(CniVersion.V110, ranges("10.20.0.0/24")).replace("\"dataDir\":\"" + dataDir + "\"",
-                "\"dataDir\":\"" + dir + "\"");
+        return conf(CniVersion.V110, ranges("10.20.0.0/24"))
+                .replace("\"dataDir\":\"" + dataDir + "\"", "\"dataDir\":\"" + dir + "\"");
     }
 
     private void refused(String dir, String... fragments) {
         String c = confWithDataDir(dir);
         for (String verb : List.of("ADD", "DEL", "CHECK", "GC", "STATUS")) {
-            error(run(verb, "c1", "eth0", verb.equals("CHECK") ? c.substring(0, c.length() - 1)
-                    + ",\"prevResult\":{\"cniVersion\":\"1.1.0\",\"ips\":[]}}" : c), CniError.INVALID_NETWORK_CONFIG, fragments);
+            error(
+                    run(
+                            verb,
+                            "c1",
+                            "eth0",
+                            verb.equals("CHECK")
+                                    ? c.substring(0, c.length() - 1)
+                                            + ",\"prevResult\":{\"cniVersion\":\"1.1.0\",\"ips\":[]}}"
+                                    : c),
+                    CniError.INVALID_NETWORK_CONFIG,
+                    fragments);
         }
     }
 
@@ -45,7 +53,10 @@ class HostLocalDataDirTest extends HostLocalTestBase {
     void aSymlinkedDataDirOrNetworkDirIsRefused() throws Exception {
         Path real = Files.createDirectory(dataDir.resolve("real"));
         Path link = Files.createSymbolicLink(dataDir.resolve("link"), real);
-        refused(link.toString(), "refusing an untrusted data directory", link + " is not a directory (a symbolic link)");
+        refused(
+                link.toString(),
+                "refusing an untrusted data directory",
+                link + " is not a directory (a symbolic link)");
         refused(link + "/below", "a symbolic link");
         Files.createSymbolicLink(real.resolve(NET), Files.createDirectory(dataDir.resolve("elsewhere")));
         refused(real.toString(), real.resolve(NET) + " is not a directory (a symbolic link)");
@@ -86,7 +97,9 @@ class HostLocalDataDirTest extends HostLocalTestBase {
     void aTrustedDataDirIsCreatedAndUsed() throws Exception {
         String dir = dataDir + "/new/networks/";
         assertEquals("10.20.0.2", address(ok(run("ADD", "c1", "eth0", confWithDataDir(dir))), 0));
-        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir.resolve("new/networks/" + NET))));
+        assertEquals(
+                "rwxr-xr-x",
+                PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir.resolve("new/networks/" + NET))));
     }
 
     /** Probing an address that is taken writes nothing (and so syncs nothing); only the reservation kept is written. */

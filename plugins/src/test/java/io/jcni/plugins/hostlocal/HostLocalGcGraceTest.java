@@ -1,9 +1,9 @@
 package io.jcni.plugins.hostlocal;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.PluginResponse;
-import org.junit.jupiter.api.Test;
-
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,8 +16,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * GC against ADDs in flight: an ADD has reserved its address before the runtime has cached the
@@ -29,7 +28,10 @@ class HostLocalGcGraceTest extends HostLocalTestBase {
     private String gcConf(String conf, Iterable<String> validIds) {
         StringBuilder sb = new StringBuilder("[");
         for (String id : validIds) {
-            sb.append(sb.length() > 1 ? "," : "").append("{\"containerID\":\"").append(id).append("\",\"ifname\":\"eth0\"}");
+            sb.append(sb.length() > 1 ? "," : "")
+                    .append("{\"containerID\":\"")
+                    .append(id)
+                    .append("\",\"ifname\":\"eth0\"}");
         }
         return conf.substring(0, conf.length() - 1) + ",\"cni.dev/valid-attachments\":" + sb.append(']') + "}";
     }
@@ -108,7 +110,9 @@ class HostLocalGcGraceTest extends HostLocalTestBase {
         Map<String, String> lost = new HashMap<>();
         for (Map.Entry<String, String> e : addressOf.entrySet()) {
             String file = netDir().resolve(e.getValue()).toString();
-            String content = Files.exists(netDir().resolve(e.getValue())) ? Files.readString(netDir().resolve(e.getValue())) : null;
+            String content = Files.exists(netDir().resolve(e.getValue()))
+                    ? Files.readString(netDir().resolve(e.getValue()))
+                    : null;
             if (!(e.getKey() + "\r\neth0").equals(content)) {
                 lost.put(e.getKey(), file + " holds " + content);
             }

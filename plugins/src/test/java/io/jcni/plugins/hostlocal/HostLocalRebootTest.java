@@ -1,13 +1,12 @@
 package io.jcni.plugins.hostlocal;
 
-import io.jcni.cni.CniVersion;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
+import io.jcni.cni.CniVersion;
 import java.nio.file.Files;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * The reference host-local's best-known leak: its store lives under /var/lib, so after a reboot

@@ -1,10 +1,10 @@
 package io.jcni.plugins.hostlocal;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.PluginResponse;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,8 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * One data directory shared by jcni's host-local and the reference Go plugin
@@ -29,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class HostLocalSharedStoreTest extends HostLocalTestBase {
     /** The versions both plugins speak. */
-    private static final List<String> COMMON = List.of(CniVersion.V030, CniVersion.V031, CniVersion.V040, CniVersion.V100);
+    private static final List<String> COMMON =
+            List.of(CniVersion.V030, CniVersion.V031, CniVersion.V040, CniVersion.V100);
 
     @Test
     void interleavedAllocationsShareTheCursorAndEachOthersReservations() throws IOException {
@@ -38,9 +38,21 @@ class HostLocalSharedStoreTest extends HostLocalTestBase {
             String c = conf(v, ranges("10.31.0.0/29", "fd00:31::/125"));
             assertIps(ok(run("ADD", "j1", "eth0", c)), v, "10.31.0.2/29", "10.31.0.1", "fd00:31::2/125", "fd00:31::1");
             // the reference continues after our cursor, and gives the same result shape
-            assertIps(ok(runReference("ADD", "g1", "eth0", c)), v, "10.31.0.3/29", "10.31.0.1", "fd00:31::3/125", "fd00:31::1");
+            assertIps(
+                    ok(runReference("ADD", "g1", "eth0", c)),
+                    v,
+                    "10.31.0.3/29",
+                    "10.31.0.1",
+                    "fd00:31::3/125",
+                    "fd00:31::1");
             assertIps(ok(run("ADD", "j2", "eth0", c)), v, "10.31.0.4/29", "10.31.0.1", "fd00:31::4/125", "fd00:31::1");
-            assertIps(ok(runReference("ADD", "g2", "eth0", c)), v, "10.31.0.5/29", "10.31.0.1", "fd00:31::5/125", "fd00:31::1");
+            assertIps(
+                    ok(runReference("ADD", "g2", "eth0", c)),
+                    v,
+                    "10.31.0.5/29",
+                    "10.31.0.1",
+                    "fd00:31::5/125",
+                    "fd00:31::1");
             assertEquals("g1\r\neth0", fileText("10.31.0.3"));
             assertEquals("j2\r\neth0", fileText("fd00:31::4"));
             assertEquals("fd00:31::5", fileText("last_reserved_ip.1"));
@@ -60,7 +72,9 @@ class HostLocalSharedStoreTest extends HostLocalTestBase {
 
             // each side's DEL of its own attachment touches nothing else
             okEmpty(run("DEL", "j1", "eth0", c));
-            assertEquals(new TreeSet<>(List.of("10.31.0.3", "10.31.0.4", "10.31.0.5", "fd00:31::3", "fd00:31::4", "fd00:31::5")),
+            assertEquals(
+                    new TreeSet<>(
+                            List.of("10.31.0.3", "10.31.0.4", "10.31.0.5", "fd00:31::3", "fd00:31::4", "fd00:31::5")),
                     reservations());
             okEmpty(runReference("DEL", "g1", "eth0", c));
             assertEquals(new TreeSet<>(List.of("10.31.0.4", "10.31.0.5", "fd00:31::4", "fd00:31::5")), reservations());
@@ -73,16 +87,23 @@ class HostLocalSharedStoreTest extends HostLocalTestBase {
             // fill the set alternately: .6, wrap to .2, .3, .4, .5, then both report exhaustion
             List<String> got = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
-                PluginResponse r = i % 2 == 0 ? run("ADD", "f" + i, "eth0", c) : runReference("ADD", "f" + i, "eth0", c);
+                PluginResponse r =
+                        i % 2 == 0 ? run("ADD", "f" + i, "eth0", c) : runReference("ADD", "f" + i, "eth0", c);
                 got.add(address(ok(r), 0));
             }
             assertEquals(List.of("10.31.0.6", "10.31.0.2", "10.31.0.3", "10.31.0.4", "10.31.0.5"), got);
-            error(run("ADD", "x", "eth0", c), CniError.NO_ADDRESSES, "no IP addresses available in range set: 10.31.0.1-10.31.0.6");
+            error(
+                    run("ADD", "x", "eth0", c),
+                    CniError.NO_ADDRESSES,
+                    "no IP addresses available in range set: 10.31.0.1-10.31.0.6");
             PluginResponse full = runReference("ADD", "y", "eth0", c);
             assertEquals(1, full.exitCode());
-            assertTrue(full.stdoutText().contains("no IP addresses available in range set: 10.31.0.1-10.31.0.6"), full.stdoutText());
+            assertTrue(
+                    full.stdoutText().contains("no IP addresses available in range set: 10.31.0.1-10.31.0.6"),
+                    full.stdoutText());
             // the reference's failed ADD and ours left nothing for x/y
-            assertEquals(5, reservations().stream().filter(n -> n.startsWith("10.")).count());
+            assertEquals(
+                    5, reservations().stream().filter(n -> n.startsWith("10.")).count());
             if (!v.startsWith("0.3")) {
                 error(run("CHECK", "x", "eth0", c), HostLocal.NOT_ALLOCATED);
             }
@@ -137,8 +158,15 @@ class HostLocalSharedStoreTest extends HostLocalTestBase {
      * {@code <phase><worker>-<i>}; with {@code release}, each also DELs its phase-"a" attachments
      * with an even index, alternating with its ADDs.
      */
-    private void runPhase(ExecutorService pool, String c, int n, String phase, Map<String, List<String>> live,
-                          List<String> everHanded, boolean release) throws Exception {
+    private void runPhase(
+            ExecutorService pool,
+            String c,
+            int n,
+            String phase,
+            Map<String, List<String>> live,
+            List<String> everHanded,
+            boolean release)
+            throws Exception {
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Void>> fs = new ArrayList<>();
         for (int w = 0; w < 4; w++) {
@@ -169,7 +197,8 @@ class HostLocalSharedStoreTest extends HostLocalTestBase {
     }
 
     /** No address is held by two live attachments, and the directory holds exactly the live ones. */
-    private void assertUniqueAndMatchesDisk(Map<String, List<String>> live, List<String> everHanded) throws IOException {
+    private void assertUniqueAndMatchesDisk(Map<String, List<String>> live, List<String> everHanded)
+            throws IOException {
         Map<String, String> owner = new HashMap<>();
         for (Map.Entry<String, List<String>> e : live.entrySet()) {
             for (String a : e.getValue()) {

@@ -1,19 +1,18 @@
 package io.jcni.plugins.hostlocal;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.json.Json;
 import io.jcni.testkit.Fuzz;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes host-local's on-disk store parser and its configuration (ranges, runtimeConfig ips and
@@ -23,10 +22,33 @@ import static org.junit.jupiter.api.Assertions.*;
  * or a spec error — never INTERNAL — and an ADD that succeeds owns the address it returned.
  */
 class HostLocalStoreFuzzTest extends HostLocalTestBase {
-    static final String[] FILES = {"10.99.7.2", "10.99.7.3", "10.99.7.4", "10.99.7.5", "last_reserved_ip.0",
-        "last_reserved_ip.1", "lock", "010.99.7.2", "10.99.7.255", ".jcni-tmp-1", "fd00:99::2", "10.99.7.0"};
-    static final String[] CONTENTS = {"", "jhf-c1\r\neth0", "jhf-c1", "jhf-c2\r\neth0\r\nmore", "10.99.7.3", "10.99.7.300",
-        "::1", "\r\n", "\u0000\u0000", "0123456789abcdef0123456789abcdef0123\n", "10.99.7.5\n10.99.7.4"};
+    static final String[] FILES = {
+        "10.99.7.2",
+        "10.99.7.3",
+        "10.99.7.4",
+        "10.99.7.5",
+        "last_reserved_ip.0",
+        "last_reserved_ip.1",
+        "lock",
+        "010.99.7.2",
+        "10.99.7.255",
+        ".jcni-tmp-1",
+        "fd00:99::2",
+        "10.99.7.0"
+    };
+    static final String[] CONTENTS = {
+        "",
+        "jhf-c1\r\neth0",
+        "jhf-c1",
+        "jhf-c2\r\neth0\r\nmore",
+        "10.99.7.3",
+        "10.99.7.300",
+        "::1",
+        "\r\n",
+        "\u0000\u0000",
+        "0123456789abcdef0123456789abcdef0123\n",
+        "10.99.7.5\n10.99.7.4"
+    };
 
     void writeStore(Random r) throws Exception {
         resetStore();
@@ -56,7 +78,9 @@ class HostLocalStoreFuzzTest extends HostLocalTestBase {
     }
 
     String config(Random r, String version) throws Exception {
-        String base = conf(version, "\"ranges\":[[{\"subnet\":\"10.99.7.0/29\"}],[{\"subnet\":\"fd00:99::/125\"}]]",
+        String base = conf(
+                version,
+                "\"ranges\":[[{\"subnet\":\"10.99.7.0/29\"}],[{\"subnet\":\"fd00:99::/125\"}]]",
                 "\"runtimeConfig\":{\"ips\":[\"10.99.7.4\"]},\"args\":{\"cni\":{\"ips\":[\"10.99.7.3\"]}},"
                         + "\"cni.dev/valid-attachments\":[{\"containerID\":\"jhf-c1\",\"ifname\":\"eth0\"}]");
         if (r.nextBoolean()) {
@@ -82,7 +106,10 @@ class HostLocalStoreFuzzTest extends HostLocalTestBase {
         }
         Map<String, Object> err = json(r.stdout());
         assertInstanceOf(Long.class, err.get("code"), r.stdoutText());
-        assertNotEquals((long) CniError.INTERNAL, err.get("code"), () -> "an uncaught exception: " + r.stdoutText() + " for " + input);
+        assertNotEquals(
+                (long) CniError.INTERNAL,
+                err.get("code"),
+                () -> "an uncaught exception: " + r.stdoutText() + " for " + input);
     }
 
     @Test
@@ -92,20 +119,25 @@ class HostLocalStoreFuzzTest extends HostLocalTestBase {
             String version = Fuzz.pick(r, new String[] {"0.4.0", "1.0.0", "1.1.0"});
             String command = Fuzz.pick(r, new String[] {"ADD", "ADD", "DEL", "CHECK", "GC"});
             String id = Fuzz.pick(r, new String[] {"jhf-c1", "jhf-c2"});
-            String cniArgs = Fuzz.pick(r, new String[] {"", "IP=10.99.7.5", "IP=10.99.7.9", "IP=fd00:99::3,10.99.7.2",
-                "IgnoreUnknown=1;IP=" + Fuzz.text(r, 2)});
+            String cniArgs = Fuzz.pick(r, new String[] {
+                "", "IP=10.99.7.5", "IP=10.99.7.9", "IP=fd00:99::3,10.99.7.2", "IgnoreUnknown=1;IP=" + Fuzz.text(r, 2)
+            });
             String config = config(r, version);
             String input = command + " " + id + " CNI_ARGS=" + cniArgs + " " + config;
             PluginResponse resp = run(command, id, "eth0", config, cniArgs);
             assertSpecOutcome(resp, input);
             if (command.equals("ADD") && resp.exitCode() == 0) {
                 @SuppressWarnings("unchecked")
-                List<Map<String, Object>> ips = (List<Map<String, Object>>) json(resp.stdout()).get("ips");
+                List<Map<String, Object>> ips =
+                        (List<Map<String, Object>>) json(resp.stdout()).get("ips");
                 for (Map<String, Object> ip : ips) {
                     String a = ((String) ip.get("address")).split("/")[0];
                     Path f = netDir().resolve(a);
                     assertTrue(Files.isRegularFile(f), () -> a + " not reserved after " + input);
-                    assertEquals(id + "\r\neth0", Files.readString(f).trim(), () -> a + " owned by someone else after " + input);
+                    assertEquals(
+                            id + "\r\neth0",
+                            Files.readString(f).trim(),
+                            () -> a + " owned by someone else after " + input);
                 }
             }
         });

@@ -1,5 +1,7 @@
 package io.jcni.plugins.hostlocal;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.PluginResponse;
 import io.jcni.cni.Skeleton;
@@ -7,11 +9,6 @@ import io.jcni.cni.json.Json;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,8 +22,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 
 /**
  * Shared plumbing of the host-local tests: one named namespace per test class (skel wants a
@@ -40,6 +39,7 @@ abstract class HostLocalTestBase {
     /** Closed after each test class: its namespace goes, also when a test failed. */
     @AutoClose
     static final TestNetns NAMESPACES = new TestNetns();
+
     static String netnsName;
     static String netnsPath;
 
@@ -96,7 +96,10 @@ abstract class HostLocalTestBase {
     static String ranges(String... subnets) {
         StringBuilder sb = new StringBuilder("\"ranges\":[");
         for (int i = 0; i < subnets.length; i++) {
-            sb.append(i > 0 ? "," : "").append("[{\"subnet\":\"").append(subnets[i]).append("\"}]");
+            sb.append(i > 0 ? "," : "")
+                    .append("[{\"subnet\":\"")
+                    .append(subnets[i])
+                    .append("\"}]");
         }
         return sb.append(']').toString();
     }
@@ -124,8 +127,21 @@ abstract class HostLocalTestBase {
 
     /** The reference Go plugin, exec'd with the same contract. */
     static PluginResponse runReference(String command, String id, String ifname, String config) {
-        Commands.Result r = Commands.of(REFERENCE).separateErr().stdin(config).timeout(Duration.ofSeconds(60))
-                .env(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", id, "CNI_NETNS", netnsPath, "CNI_IFNAME", ifname, "CNI_PATH", "/usr/lib/cni"))
+        Commands.Result r = Commands.of(REFERENCE)
+                .separateErr()
+                .stdin(config)
+                .timeout(Duration.ofSeconds(60))
+                .env(Map.of(
+                        "CNI_COMMAND",
+                        command,
+                        "CNI_CONTAINERID",
+                        id,
+                        "CNI_NETNS",
+                        netnsPath,
+                        "CNI_IFNAME",
+                        ifname,
+                        "CNI_PATH",
+                        "/usr/lib/cni"))
                 .result();
         if (r.code() == Commands.NOT_STARTED || r.code() == Commands.TIMED_OUT) {
             throw new AssertionError("running " + REFERENCE + ": " + r);
@@ -233,7 +249,8 @@ abstract class HostLocalTestBase {
      */
     void ageReservations() throws IOException {
         for (String name : reservations()) {
-            Files.setLastModifiedTime(netDir().resolve(name),
+            Files.setLastModifiedTime(
+                    netDir().resolve(name),
                     java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
         }
     }

@@ -1,12 +1,12 @@
 package io.jcni.plugins.hostlocal;
 
-import io.jcni.testkit.Commands;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.PluginRequest;
 import io.jcni.cni.Skeleton;
-import org.junit.jupiter.api.Test;
-
+import io.jcni.testkit.Commands;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,8 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** DEL, CHECK, GC and STATUS. */
 class HostLocalVerbsTest extends HostLocalTestBase {
@@ -72,29 +71,45 @@ class HostLocalVerbsTest extends HostLocalTestBase {
             String addOut = run("ADD", "c1", "eth0", c).stdoutText();
             ok(run("ADD", "c2", "eth0", c));
             if (v.startsWith("0.3")) {
-                error(run("CHECK", "c1", "eth0", c), CniError.INCOMPATIBLE_VERSION, "config version does not allow CHECK");
+                error(
+                        run("CHECK", "c1", "eth0", c),
+                        CniError.INCOMPATIBLE_VERSION,
+                        "config version does not allow CHECK");
                 continue;
             }
             okEmpty(run("CHECK", "c1", "eth0", c));
             String withPrev = c.substring(0, c.length() - 1) + ",\"prevResult\":" + addOut + "}";
             okEmpty(run("CHECK", "c1", "eth0", withPrev));
             // c2 owns other addresses: the prevResult of c1 is not c2's
-            error(run("CHECK", "c2", "eth0", withPrev), HostLocal.NOT_ALLOCATED,
+            error(
+                    run("CHECK", "c2", "eth0", withPrev),
+                    HostLocal.NOT_ALLOCATED,
                     "host-local: address 10.13.0.2 of prevResult is not reserved by container c2");
             // addresses outside this network's ranges are not ours to check
             String foreign = c.substring(0, c.length() - 1) + ",\"prevResult\":{\"cniVersion\":\"" + v + "\",\"ips\":["
                     + "{\"address\":\"192.0.2.5/24\"" + (v.startsWith("0.") ? ",\"version\":\"4\"" : "") + "}]}}";
             okEmpty(run("CHECK", "c1", "eth0", foreign));
-            error(run("CHECK", "c3", "eth0", c), HostLocal.NOT_ALLOCATED, "host-local: Failed to find address added by container c3");
-            error(run("CHECK", "c1", "eth9", c), HostLocal.NOT_ALLOCATED, "Failed to find address added by container c1");
+            error(
+                    run("CHECK", "c3", "eth0", c),
+                    HostLocal.NOT_ALLOCATED,
+                    "host-local: Failed to find address added by container c3");
+            error(
+                    run("CHECK", "c1", "eth9", c),
+                    HostLocal.NOT_ALLOCATED,
+                    "Failed to find address added by container c1");
             okEmpty(run("DEL", "c1", "eth0", c));
-            error(run("CHECK", "c1", "eth0", withPrev), HostLocal.NOT_ALLOCATED, "Failed to find address added by container c1");
+            error(
+                    run("CHECK", "c1", "eth0", withPrev),
+                    HostLocal.NOT_ALLOCATED,
+                    "Failed to find address added by container c1");
             // a legacy reservation counts
             writeReservation("10.13.0.77", "c7");
             okEmpty(run("CHECK", "c7", "eth0", c));
         }
         resetStore();
-        error(run("CHECK", "c1", "eth0", conf(CniVersion.V110, ranges("10.13.0.0/24"))), HostLocal.NOT_ALLOCATED,
+        error(
+                run("CHECK", "c1", "eth0", conf(CniVersion.V110, ranges("10.13.0.0/24"))),
+                HostLocal.NOT_ALLOCATED,
                 "Failed to find address added by container c1");
     }
 
@@ -109,14 +124,15 @@ class HostLocalVerbsTest extends HostLocalTestBase {
     @Test
     void gcKeepsValidAttachmentsAndRemovesTheRest() throws IOException {
         String c = conf(CniVersion.V110, ranges("10.14.0.0/24", "fd00:14::/64"));
-        ok(run("ADD", "keep", "eth0", c));   // .2
-        ok(run("ADD", "stale", "eth0", c));  // .3
-        ok(run("ADD", "keep", "eth1", c));   // .4, not in the valid list: stale
+        ok(run("ADD", "keep", "eth0", c)); // .2
+        ok(run("ADD", "stale", "eth0", c)); // .3
+        ok(run("ADD", "keep", "eth1", c)); // .4, not in the valid list: stale
         writeReservation("10.14.0.60", "legacykeep");
         writeReservation("10.14.0.61", "legacystale");
         writeReservation("10.14.0.62", "");
         Files.writeString(netDir().resolve("not-an-address"), "stale\r\neth0");
-        String valid = "[{\"containerID\":\"keep\",\"ifname\":\"eth0\"},{\"containerID\":\"legacykeep\",\"ifname\":\"eth0\"}]";
+        String valid =
+                "[{\"containerID\":\"keep\",\"ifname\":\"eth0\"},{\"containerID\":\"legacykeep\",\"ifname\":\"eth0\"}]";
         ageReservations(); // older than GC's grace period: no ADD of theirs is in flight
         okEmpty(run("GC", "", "", gcConf(valid, "cni.dev/valid-attachments")));
         assertEquals(new TreeSet<>(List.of("10.14.0.2", "10.14.0.60", "fd00:14::2")), reservations());
@@ -160,15 +176,20 @@ class HostLocalVerbsTest extends HostLocalTestBase {
         okEmpty(run("STATUS", "", "", c)); // nothing on disk yet
         assertFalse(Files.exists(netDir()), "STATUS changes nothing");
         ok(run("ADD", "c1", "eth0", c));
-        error(run("STATUS", "", "", c), CniError.PLUGIN_NOT_AVAILABLE,
-                "no IP addresses available in range set: 10.16.0.1-10.16.0.2", "range set 1 (ipam.ranges[1]) is exhausted");
+        error(
+                run("STATUS", "", "", c),
+                CniError.PLUGIN_NOT_AVAILABLE,
+                "no IP addresses available in range set: 10.16.0.1-10.16.0.2",
+                "range set 1 (ipam.ranges[1]) is exhausted");
         okEmpty(run("DEL", "c1", "eth0", c));
         okEmpty(run("STATUS", "", "", c));
         // STATUS is informational: ADD still answers normally afterwards
         ok(run("ADD", "c2", "eth0", c));
         error(run("ADD", "c3", "eth0", c), CniError.NO_ADDRESSES, "10.16.0.1-10.16.0.2");
-        error(run("STATUS", "", "", conf(CniVersion.V110, "\"ranges\":[[{\"subnet\":\"10.0.0.1/24\"}]]")),
-                CniError.INVALID_NETWORK_CONFIG, "Network has host bits set");
+        error(
+                run("STATUS", "", "", conf(CniVersion.V110, "\"ranges\":[[{\"subnet\":\"10.0.0.1/24\"}]]")),
+                CniError.INVALID_NETWORK_CONFIG,
+                "Network has host bits set");
     }
 
     @Test
@@ -176,9 +197,14 @@ class HostLocalVerbsTest extends HostLocalTestBase {
         // a read-only bind mount of the data directory (root ignores permission bits)
         String c = conf(CniVersion.V110, ranges("10.17.0.0/24"));
         ok(run("ADD", "c1", "eth0", c));
-        Commands.Result mount = Commands.of("sh", "-c", "mount --bind " + dataDir + " " + dataDir + " && mount -o remount,bind,ro "
-                + dataDir + " " + dataDir).result();
-        org.junit.jupiter.api.Assumptions.assumeTrue(mount.code() == 0, "cannot make a read-only mount here: " + mount.out());
+        Commands.Result mount = Commands.of(
+                        "sh",
+                        "-c",
+                        "mount --bind " + dataDir + " " + dataDir + " && mount -o remount,bind,ro " + dataDir + " "
+                                + dataDir)
+                .result();
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                mount.code() == 0, "cannot make a read-only mount here: " + mount.out());
         try {
             error(run("STATUS", "", "", c), CniError.PLUGIN_NOT_AVAILABLE, "data directory is not writable");
         } finally {

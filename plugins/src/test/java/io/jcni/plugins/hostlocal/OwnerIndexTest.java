@@ -1,9 +1,9 @@
 package io.jcni.plugins.hostlocal;
 
-import io.jcni.testkit.Jars;
-import io.jcni.cni.CniVersion;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.*;
 
+import io.jcni.cni.CniVersion;
+import io.jcni.testkit.Jars;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.HashMap;
@@ -11,8 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * The owner index of a long-lived process (this JVM plays the daemon: {@code run} is the
@@ -66,8 +65,10 @@ class OwnerIndexTest extends HostLocalTestBase {
         String c = conf(CniVersion.V110, ranges("10.42.0.0/16"));
         ok(run("ADD", "before", "eth0", c)); // the index exists before the crash
         for (int round = 0; round < 3; round++) {
-            Process child = new ProcessBuilder(Jars.javaCommand(List.of(), HostLocalCrashChild.class.getName(), netnsPath, c))
-                    .redirectErrorStream(true).start();
+            Process child = new ProcessBuilder(
+                            Jars.javaCommand(List.of(), HostLocalCrashChild.class.getName(), netnsPath, c))
+                    .redirectErrorStream(true)
+                    .start();
             try {
                 byte[] line = new byte[8];
                 assertTrue(child.getInputStream().read(line) > 0, "child started");
@@ -91,12 +92,16 @@ class OwnerIndexTest extends HostLocalTestBase {
             }
             assertIndexMatchesFiles();
         }
-        assertEquals(List.of("before\r\neth0"), reservations().stream().map(n -> {
-            try {
-                return fileText(n).trim();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }).toList());
+        assertEquals(
+                List.of("before\r\neth0"),
+                reservations().stream()
+                        .map(n -> {
+                            try {
+                                return fileText(n).trim();
+                            } catch (IOException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        })
+                        .toList());
     }
 }

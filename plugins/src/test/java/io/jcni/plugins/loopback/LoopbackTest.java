@@ -1,5 +1,10 @@
 package io.jcni.plugins.loopback;
 
+import static io.jcni.plugins.testing.PluginFixture.call;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static io.jcni.plugins.testing.PluginFixture.json;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniVersion;
 import io.jcni.cni.PluginResponse;
 import io.jcni.netlink.Trace;
@@ -8,16 +13,10 @@ import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.plugins.testing.PluginFixture;
 import io.jcni.testkit.Commands;
 import io.jcni.testkit.Json;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.util.List;
 import java.util.Map;
-
-import static io.jcni.plugins.testing.PluginFixture.call;
-import static io.jcni.plugins.testing.PluginFixture.env;
-import static io.jcni.plugins.testing.PluginFixture.json;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The loopback plugin: every verb, every spec version, each in a fresh namespace, against the kernel. */
 class LoopbackTest {
@@ -33,7 +32,8 @@ class LoopbackTest {
 
     /** lo's state in namespace {@code path} as the kernel reports it through our netlink layer. */
     static boolean loUp(String path) {
-        try (NetNs ns = NetNs.open(path); RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
+        try (NetNs ns = NetNs.open(path);
+                RouteNetlink nl = RouteNetlink.open(ns, Trace.OFF)) {
             return nl.links().get("lo").isUp();
         }
     }
@@ -106,8 +106,8 @@ class LoopbackTest {
 
             PluginResponse add = call(lo, env("ADD", "c1", ns, "lo"), config(version, ""));
             assertEquals(0, add.exitCode(), add.stdoutText());
-            PluginResponse up = call(lo, env("CHECK", "c1", ns, "lo"),
-                    config(version, ", \"prevResult\": " + add.stdoutText()));
+            PluginResponse up =
+                    call(lo, env("CHECK", "c1", ns, "lo"), config(version, ", \"prevResult\": " + add.stdoutText()));
             assertEquals(0, up.exitCode(), up.stdoutText());
             assertEquals("", up.stdoutText());
 
@@ -123,7 +123,8 @@ class LoopbackTest {
         try (PluginFixture f = new PluginFixture("lo")) {
             String ns = f.netns("d");
             Loopback lo = new Loopback();
-            assertEquals(0, call(lo, env("ADD", "c1", ns, "lo"), config(version, "")).exitCode());
+            assertEquals(
+                    0, call(lo, env("ADD", "c1", ns, "lo"), config(version, "")).exitCode());
             assertTrue(loUp(ns));
 
             PluginResponse del = call(lo, env("DEL", "c1", ns, "lo"), config(version, ""));
@@ -131,14 +132,18 @@ class LoopbackTest {
             assertEquals("", del.stdoutText());
             assertFalse(loUp(ns));
             assertFalse(loUpByIp(ns));
-            assertEquals(0, call(lo, env("DEL", "c1", ns, "lo"), config(version, "")).exitCode(), "DEL is idempotent");
+            assertEquals(
+                    0, call(lo, env("DEL", "c1", ns, "lo"), config(version, "")).exitCode(), "DEL is idempotent");
 
             PluginResponse empty = call(lo, env("DEL", "c1", "", "lo"), config(version, ""));
             assertEquals(0, empty.exitCode(), "empty CNI_NETNS: " + empty.stdoutText());
-            PluginResponse gone = call(lo, env("DEL", "c1", "/run/netns/" + f.prefix + "never", "lo"), config(version, ""));
+            PluginResponse gone =
+                    call(lo, env("DEL", "c1", "/run/netns/" + f.prefix + "never", "lo"), config(version, ""));
             assertEquals(0, gone.exitCode(), "vanished CNI_NETNS: " + gone.stdoutText());
             // ADD, by contrast, must not accept a missing namespace
-            assertError(call(lo, env("ADD", "c1", "/run/netns/" + f.prefix + "never", "lo"), config(version, "")), 3,
+            assertError(
+                    call(lo, env("ADD", "c1", "/run/netns/" + f.prefix + "never", "lo"), config(version, "")),
+                    3,
                     "does not exist");
         }
     }
@@ -158,7 +163,8 @@ class LoopbackTest {
                      "routes": [{"dst": "0.0.0.0/0", "gw": "10.244.0.1"}],
                      "dns": {"nameservers": ["10.96.0.10"], "search": ["svc.cluster.local"]}}
                     """.formatted(version, ns, ipVersion);
-            PluginResponse add = call(new Loopback(), env("ADD", "c1", ns, "lo"), config(version, ", \"prevResult\": " + prev));
+            PluginResponse add =
+                    call(new Loopback(), env("ADD", "c1", ns, "lo"), config(version, ", \"prevResult\": " + prev));
             assertEquals(0, add.exitCode(), add.stdoutText());
             assertTrue(loUp(ns), "chained ADD still brings lo up");
             Map<String, Object> want = (Map<String, Object>) Json.parse(prev);
@@ -182,7 +188,8 @@ class LoopbackTest {
             }
             // GC leaves an attached namespace alone
             String ns = f.netns("g");
-            assertEquals(0, call(lo, env("ADD", "c1", ns, "lo"), config(version, "")).exitCode());
+            assertEquals(
+                    0, call(lo, env("ADD", "c1", ns, "lo"), config(version, "")).exitCode());
             if (CniVersion.atLeast(version, CniVersion.V110)) {
                 String withAttachments = config(version, ", \"cni.dev/valid-attachments\": []");
                 assertEquals(0, call(lo, env("GC", "", "", ""), withAttachments).exitCode());

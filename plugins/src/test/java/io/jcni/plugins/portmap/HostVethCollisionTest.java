@@ -1,18 +1,17 @@
 package io.jcni.plugins.portmap;
 
+import static io.jcni.plugins.testing.PluginFixture.call;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.PluginResponse;
 import io.jcni.plugins.bridge.Bridge;
 import io.jcni.testkit.Json;
 import io.jcni.testkit.Witness;
-import org.junit.jupiter.api.Test;
-
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static io.jcni.plugins.testing.PluginFixture.call;
-import static io.jcni.plugins.testing.PluginFixture.env;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * Two attachments whose stable host veth names collide (the name keeps 32 bits of a hash): the
@@ -66,7 +65,10 @@ class HostVethCollisionTest {
             assertEquals(0, del.exitCode(), del.stdoutText() + del.stderr());
 
             assertTrue(Witness.linkNames(node).contains(name), "the first pod's host veth is still there");
-            assertEquals("veth", Witness.map(Witness.link(node, name).get("linkinfo")).get("info_kind"), "and it is a veth");
+            assertEquals(
+                    "veth",
+                    Witness.map(Witness.link(node, name).get("linkinfo")).get("info_kind"),
+                    "and it is a veth");
             String c = cfg.trim();
             String check = c.substring(0, c.length() - 1) + ", \"prevResult\": " + first[1] + "}";
             PluginResponse ok = w.inNode(() -> call(new Bridge(), env("CHECK", ids[0], first[0], "eth0"), check));

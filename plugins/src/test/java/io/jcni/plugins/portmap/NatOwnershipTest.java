@@ -1,19 +1,18 @@
 package io.jcni.plugins.portmap;
 
-import io.jcni.cni.PluginResponse;
-import io.jcni.netlink.ns.NetNs;
-import io.jcni.plugins.bridge.Bridge;
-import io.jcni.plugins.hostlocal.HostLocal;
-import io.jcni.testkit.Commands;
-import org.junit.jupiter.api.Test;
-
-import java.nio.channels.ServerSocketChannel;
-
 import static io.jcni.plugins.portmap.PortmapTrafficTest.connect;
 import static io.jcni.plugins.portmap.PortmapTrafficTest.serve;
 import static io.jcni.plugins.testing.PluginFixture.call;
 import static io.jcni.plugins.testing.PluginFixture.env;
 import static org.junit.jupiter.api.Assertions.*;
+
+import io.jcni.cni.PluginResponse;
+import io.jcni.netlink.ns.NetNs;
+import io.jcni.plugins.bridge.Bridge;
+import io.jcni.plugins.hostlocal.HostLocal;
+import io.jcni.testkit.Commands;
+import java.nio.channels.ServerSocketChannel;
+import org.junit.jupiter.api.Test;
 
 /**
  * The bridge's masquerade and portmap's host ports belong to an attachment, not to an address:
@@ -30,7 +29,18 @@ class NatOwnershipTest {
     private static NetNs outside(PortmapWorld w) {
         String out = w.f.netns("o");
         String node = w.nodePath.substring("/run/netns/".length());
-        Commands.ip(node, "link", "add", "out0", "type", "veth", "peer", "name", "eth0", "netns", out.substring("/run/netns/".length()));
+        Commands.ip(
+                node,
+                "link",
+                "add",
+                "out0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                out.substring("/run/netns/".length()));
         Commands.ip(node, "addr", "add", NODE_OUT + "/24", "dev", "out0");
         Commands.ip(node, "link", "set", "out0", "up");
         String o = out.substring("/run/netns/".length());
@@ -62,8 +72,14 @@ class NatOwnershipTest {
             String cfg = w.bridgeConfig("1.0.0");
             // A is added, then "crashes": its IPAM reservation is released and its pod is gone, but no DEL came.
             String[] a = w.pod("a", "ca", "1.0.0", "IP=10.77.0.50");
-            assertEquals(0, w.portmap("ADD", "ca", a[0], w.portmapConfig("1.0.0", MAPPING, "", a[1])).exitCode());
-            assertEquals(0, w.inNode(() -> call(new HostLocal(), env("DEL", "ca", a[0], "eth0"), cfg)).exitCode());
+            assertEquals(
+                    0,
+                    w.portmap("ADD", "ca", a[0], w.portmapConfig("1.0.0", MAPPING, "", a[1]))
+                            .exitCode());
+            assertEquals(
+                    0,
+                    w.inNode(() -> call(new HostLocal(), env("DEL", "ca", a[0], "eth0"), cfg))
+                            .exitCode());
             w.f.deleteNetns(a[0]);
 
             // B gets the same address and maps the same host port to it.
@@ -84,10 +100,18 @@ class NatOwnershipTest {
             PluginResponse checkPmB = w.portmap("CHECK", "cb", b[0], pmB);
             assertEquals(0, checkPmB.exitCode(), "B's portmap CHECK: " + checkPmB.stdoutText());
 
-            try (NetNs out = outside(w); NetNs podB = NetNs.open(b[0]);
-                 ServerSocketChannel web = serve(podB, 80); ServerSocketChannel far = serve(out, 7000)) {
-                assertEquals("seen " + NODE_OUT, connect(podB, OUTSIDE, 7000), "B's traffic leaving its subnet is masqueraded");
-                assertEquals("seen " + PortmapWorld.GATEWAY, connect(w.node, PortmapWorld.GATEWAY, 8080), "B's host port answers");
+            try (NetNs out = outside(w);
+                    NetNs podB = NetNs.open(b[0]);
+                    ServerSocketChannel web = serve(podB, 80);
+                    ServerSocketChannel far = serve(out, 7000)) {
+                assertEquals(
+                        "seen " + NODE_OUT,
+                        connect(podB, OUTSIDE, 7000),
+                        "B's traffic leaving its subnet is masqueraded");
+                assertEquals(
+                        "seen " + PortmapWorld.GATEWAY,
+                        connect(w.node, PortmapWorld.GATEWAY, 8080),
+                        "B's host port answers");
             }
         }
     }
@@ -115,12 +139,23 @@ class NatOwnershipTest {
 
             // The next ADD (another pod) puts the chains back.
             String[] b = w.pod("b", "cb", "1.0.0");
-            assertEquals(0, w.portmap("ADD", "cb", b[0], w.portmapConfig("1.0.0",
-                    "[{\"hostPort\": 8081, \"containerPort\": 80, \"protocol\": \"tcp\"}]", "", b[1])).exitCode());
+            assertEquals(
+                    0,
+                    w.portmap(
+                                    "ADD",
+                                    "cb",
+                                    b[0],
+                                    w.portmapConfig(
+                                            "1.0.0",
+                                            "[{\"hostPort\": 8081, \"containerPort\": 80, \"protocol\": \"tcp\"}]",
+                                            "",
+                                            b[1]))
+                            .exitCode());
             assertEquals(0, bridge(w, "CHECK", "ca", a[0], withPrev(cfg, a[1])).exitCode());
             assertEquals(0, w.portmap("CHECK", "ca", a[0], pmA).exitCode());
 
-            // The whole ruleset flushed: CHECK says so; the next ADD restores the masquerade of every pod of the network.
+            // The whole ruleset flushed: CHECK says so; the next ADD restores the masquerade of every pod of the
+            // network.
             w.nft("flush", "ruleset");
             check = bridge(w, "CHECK", "ca", a[0], withPrev(cfg, a[1]));
             assertEquals(104, code(check), check.stdoutText());
@@ -130,7 +165,9 @@ class NatOwnershipTest {
             PluginResponse again = bridge(w, "CHECK", "ca", a[0], withPrev(cfg, a[1]));
             assertEquals(0, again.exitCode(), "A's masquerade is restored from the IPAM store: " + again.stdoutText());
             assertEquals(0, bridge(w, "CHECK", "cb", b[0], withPrev(cfg, b[1])).exitCode());
-            try (NetNs out = outside(w); NetNs podA = NetNs.open(a[0]); ServerSocketChannel far = serve(out, 7000)) {
+            try (NetNs out = outside(w);
+                    NetNs podA = NetNs.open(a[0]);
+                    ServerSocketChannel far = serve(out, 7000)) {
                 assertEquals("seen " + NODE_OUT, connect(podA, OUTSIDE, 7000), "A's traffic is masqueraded again");
             }
         }

@@ -1,12 +1,12 @@
 package io.jcni.plugins.portmap;
 
-import io.jcni.testkit.Commands;
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.PluginResponse;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ct.Conntrack;
 import io.jcni.netlink.ns.NetNs;
-import org.junit.jupiter.api.Test;
-
+import io.jcni.testkit.Commands;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -17,8 +17,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /**
  * Real connections through jcni-portmap: a pod on a jcni bridge serves TCP and UDP; the node
@@ -42,7 +41,8 @@ class PortmapTrafficTest {
             while (server.isOpen()) {
                 try (SocketChannel c = server.accept()) {
                     InetSocketAddress peer = (InetSocketAddress) c.getRemoteAddress();
-                    c.write(ByteBuffer.wrap(("seen " + peer.getAddress().getHostAddress() + "\n").getBytes(StandardCharsets.UTF_8)));
+                    c.write(ByteBuffer.wrap(
+                            ("seen " + peer.getAddress().getHostAddress() + "\n").getBytes(StandardCharsets.UTF_8)));
                 } catch (IOException closed) {
                     return;
                 }
@@ -78,8 +78,9 @@ class PortmapTrafficTest {
                      {"hostPort": 9090, "containerPort": 80, "protocol": "tcp", "hostIP": "%s"},
                      {"hostPort": 5300, "containerPort": 53, "protocol": "udp"}]""".formatted(gw);
             String cfg = w.portmapConfig("1.1.0", mappings, "", a[1]);
-            try (NetNs podA = NetNs.open(a[0]); NetNs podB = NetNs.open(b[0]);
-                 ServerSocketChannel server = serve(podA, 80)) {
+            try (NetNs podA = NetNs.open(a[0]);
+                    NetNs podB = NetNs.open(b[0]);
+                    ServerSocketChannel server = serve(podA, 80)) {
                 assertEquals("ConnectException", connect(w.node, gw, 8080), "nothing mapped yet");
                 int rulesBefore = w.rules();
 
@@ -87,11 +88,16 @@ class PortmapTrafficTest {
                 assertEquals(0, add.exitCode(), add.stdoutText() + add.stderr());
 
                 assertEquals("seen " + gw, connect(w.node, gw, 8080), "node → gateway:hostPort");
-                assertEquals("seen " + gw, connect(w.node, "127.0.0.1", 8080), "node → 127.0.0.1:hostPort, masqueraded");
+                assertEquals(
+                        "seen " + gw, connect(w.node, "127.0.0.1", 8080), "node → 127.0.0.1:hostPort, masqueraded");
                 assertEquals("seen " + ipB, connect(podB, gw, 8080), "another pod → gateway:hostPort");
-                assertEquals("seen " + gw, connect(podA, gw, 8080), "the pod → its own hostPort through the node (hairpin)");
+                assertEquals(
+                        "seen " + gw, connect(podA, gw, 8080), "the pod → its own hostPort through the node (hairpin)");
                 assertEquals("seen " + gw, connect(w.node, gw, 9090), "hostIP mapping on its address");
-                assertEquals("ConnectException", connect(w.node, "127.0.0.1", 9090), "hostIP mapping: not on other addresses");
+                assertEquals(
+                        "ConnectException",
+                        connect(w.node, "127.0.0.1", 9090),
+                        "hostIP mapping: not on other addresses");
 
                 // UDP: a datagram to the host port reaches the pod and leaves a conntrack entry
                 try (DatagramChannel udp = podA.run(() -> {
@@ -111,7 +117,8 @@ class PortmapTrafficTest {
                 }
                 assertEquals(1, udpEntries(w, 5300).size(), "conntrack has the UDP flow");
                 if (hasConntrackTool()) {
-                    assertTrue(w.inNode(() -> run("conntrack", "-L", "-p", "udp", "--orig-port-dst", "5300")).contains("dport=5300"));
+                    assertTrue(w.inNode(() -> run("conntrack", "-L", "-p", "udp", "--orig-port-dst", "5300"))
+                            .contains("dport=5300"));
                 }
 
                 PluginResponse del = w.portmap("DEL", "ca", a[0], cfg);
@@ -130,7 +137,10 @@ class PortmapTrafficTest {
                 assertEquals(List.of(), udpEntries(w, 5300), "ADD flushed the stale UDP conntrack entry");
                 assertEquals("seen " + gw, connect(w.node, gw, 8080));
                 assertEquals(rulesBefore + 12, w.rules());
-                assertEquals(0, w.portmap("DEL", "ca", "", w.portmapConfig("1.1.0", null, "", a[1])).exitCode());
+                assertEquals(
+                        0,
+                        w.portmap("DEL", "ca", "", w.portmapConfig("1.1.0", null, "", a[1]))
+                                .exitCode());
                 assertEquals(List.of(), w.elements());
             }
         }
@@ -150,12 +160,15 @@ class PortmapTrafficTest {
     private static List<Conntrack.Entry> udpEntries(PortmapWorld w, int port) {
         try (Conntrack ct = Conntrack.open(w.node, Trace.OFF)) {
             return ct.list(Conntrack.AF_INET).stream()
-                    .filter(e -> e.original().protocol() == Conntrack.UDP && e.original().dstPort() == port).toList();
+                    .filter(e -> e.original().protocol() == Conntrack.UDP
+                            && e.original().dstPort() == port)
+                    .toList();
         }
     }
 
     private static boolean hasConntrackTool() {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin").split(":")) {
+        for (String dir :
+                System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin").split(":")) {
             if (new java.io.File(dir, "conntrack").canExecute()) {
                 return true;
             }

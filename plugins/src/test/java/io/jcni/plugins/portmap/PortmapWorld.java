@@ -1,5 +1,9 @@
 package io.jcni.plugins.portmap;
 
+import static io.jcni.plugins.testing.PluginFixture.call;
+import static io.jcni.plugins.testing.PluginFixture.env;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.jcni.cni.PluginResponse;
 import io.jcni.netlink.NoSuchObjectException;
 import io.jcni.netlink.Trace;
@@ -10,14 +14,9 @@ import io.jcni.netlink.ns.NetNs;
 import io.jcni.plugins.bridge.Bridge;
 import io.jcni.plugins.testing.PluginFixture;
 import io.jcni.testkit.Commands;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static io.jcni.plugins.testing.PluginFixture.call;
-import static io.jcni.plugins.testing.PluginFixture.env;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * A node of its own for portmap tests: a fresh "node" namespace (its nftables, conntrack and

@@ -1,5 +1,7 @@
 package io.jcni.plugins.testing;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import io.jcni.cni.CniError;
 import io.jcni.cni.Invocation;
 import io.jcni.cni.Plugin;
@@ -9,12 +11,9 @@ import io.jcni.cni.Result;
 import io.jcni.cni.Skeleton;
 import io.jcni.cni.json.Json;
 import io.jcni.testkit.Fuzz;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Fuzzes a plugin's option parser through {@link Skeleton#handle}, with structurally and
@@ -25,7 +24,9 @@ public final class OptionsFuzz {
     private OptionsFuzz() {}
 
     /** CNI_ARGS to draw from (besides random MAC values). */
-    static final String[] CNI_ARGS = {"", "IgnoreUnknown=1", "MAC=0a:58:0a:99:00:07", "MAC=zz", "IgnoreUnknown=1;MAC=", "IP=10.99.0.9"};
+    static final String[] CNI_ARGS = {
+        "", "IgnoreUnknown=1", "MAC=0a:58:0a:99:00:07", "MAC=zz", "IgnoreUnknown=1;MAC=", "IP=10.99.0.9"
+    };
 
     /** The parser under test, e.g. {@code BridgeConfig::parse}. */
     @FunctionalInterface
@@ -35,25 +36,56 @@ public final class OptionsFuzz {
 
     /** Parses the options on every verb and does nothing else. */
     private record ParseOnly(Parser parser) implements Plugin {
-        @Override public String name() { return "jhf-fuzz"; }
+        @Override
+        public String name() {
+            return "jhf-fuzz";
+        }
 
-        @Override public Set<String> knownArgs() { return Set.of("MAC", "IP"); }
+        @Override
+        public Set<String> knownArgs() {
+            return Set.of("MAC", "IP");
+        }
 
-        @Override public Result add(Invocation inv) throws CniError { parser.parse(inv); return Result.empty(); }
+        @Override
+        public Result add(Invocation inv) throws CniError {
+            parser.parse(inv);
+            return Result.empty();
+        }
 
-        @Override public void del(Invocation inv) throws CniError { parser.parse(inv); }
+        @Override
+        public void del(Invocation inv) throws CniError {
+            parser.parse(inv);
+        }
 
-        @Override public void check(Invocation inv) throws CniError { parser.parse(inv); }
+        @Override
+        public void check(Invocation inv) throws CniError {
+            parser.parse(inv);
+        }
 
-        @Override public void gc(Invocation inv) throws CniError { parser.parse(inv); }
+        @Override
+        public void gc(Invocation inv) throws CniError {
+            parser.parse(inv);
+        }
 
-        @Override public void status(Invocation inv) throws CniError { parser.parse(inv); }
+        @Override
+        public void status(Invocation inv) throws CniError {
+            parser.parse(inv);
+        }
     }
 
     /** One DEL of {@code config} with {@code cniArgs} through the skeleton. */
     public static PluginResponse del(Parser parser, String cniArgs, byte[] config) {
-        Map<String, String> env = Map.of("CNI_COMMAND", "DEL", "CNI_CONTAINERID", "jhf-c1", "CNI_IFNAME", "eth0",
-                "CNI_NETNS", "/nonexistent/jhf-fuzz", "CNI_ARGS", cniArgs);
+        Map<String, String> env = Map.of(
+                "CNI_COMMAND",
+                "DEL",
+                "CNI_CONTAINERID",
+                "jhf-c1",
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_NETNS",
+                "/nonexistent/jhf-fuzz",
+                "CNI_ARGS",
+                cniArgs);
         return Skeleton.handle(new ParseOnly(parser), new PluginRequest(env, config));
     }
 
@@ -75,8 +107,11 @@ public final class OptionsFuzz {
             if (resp.exitCode() != 0) {
                 Map<String, Object> err = Json.parseObject(resp.stdout());
                 assertInstanceOf(Long.class, err.get("code"), resp.stdoutText());
-                assertNotEquals((long) CniError.INTERNAL, err.get("code"), () -> "an uncaught exception: " + resp.stdoutText()
-                        + " for CNI_ARGS=" + args + " " + new String(config, StandardCharsets.UTF_8));
+                assertNotEquals(
+                        (long) CniError.INTERNAL,
+                        err.get("code"),
+                        () -> "an uncaught exception: " + resp.stdoutText() + " for CNI_ARGS=" + args + " "
+                                + new String(config, StandardCharsets.UTF_8));
             }
         });
     }

@@ -11,7 +11,6 @@ import io.jcni.netlink.nft.Nftables;
 import io.jcni.netlink.route.RouteNetlink;
 import io.jcni.testkit.TestNames;
 import io.jcni.testkit.TestNetns;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,6 +37,7 @@ public final class PluginFixture implements AutoCloseable {
     public final Path dataDir;
     /** A number unique among this JVM's fixtures (1..250), for non-overlapping test subnets. */
     public final int octet;
+
     private final TestNetns namespaces = new TestNetns();
     private final List<String> hostLinks = new ArrayList<>();
 
@@ -103,7 +103,8 @@ public final class PluginFixture implements AutoCloseable {
         if (!Files.exists(Path.of(path))) {
             return List.of();
         }
-        try (var ns = io.jcni.netlink.ns.NetNs.open(path); RouteNetlink in = RouteNetlink.open(ns, Trace.OFF)) {
+        try (var ns = io.jcni.netlink.ns.NetNs.open(path);
+                RouteNetlink in = RouteNetlink.open(ns, Trace.OFF)) {
             List<String> out = new ArrayList<>();
             for (var l : in.links().list()) {
                 out.add(l.name());
@@ -165,7 +166,9 @@ public final class PluginFixture implements AutoCloseable {
         }
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString())
-                    .filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip")).sorted().toList();
+                    .filter(n -> !n.equals("lock") && !n.startsWith("last_reserved_ip"))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -179,7 +182,8 @@ public final class PluginFixture implements AutoCloseable {
         long hourAgo = System.currentTimeMillis() - 3_600_000;
         for (String name : reservations()) {
             try {
-                Files.setLastModifiedTime(dataDir.resolve(network).resolve(name), java.nio.file.attribute.FileTime.fromMillis(hourAgo));
+                Files.setLastModifiedTime(
+                        dataDir.resolve(network).resolve(name), java.nio.file.attribute.FileTime.fromMillis(hourAgo));
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
