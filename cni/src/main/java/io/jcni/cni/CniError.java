@@ -83,4 +83,16 @@ public final class CniError extends Exception {
     public static CniError invalidEnv(String msg, String details) {
         return new CniError(INVALID_ENVIRONMENT, msg, details);
     }
+
+    /**
+     * The error object a plugin printed ({@code code}, {@code msg}, {@code details}), as it is.
+     *
+     * @throws io.jcni.cni.json.JsonException when the output is not JSON
+     * @throws CniError when it is JSON but not an error object (a code that is not a number, …)
+     */
+    public static CniError parse(byte[] pluginOutput) throws io.jcni.cni.json.JsonException, CniError {
+        ConfigObject o = new ConfigObject(io.jcni.cni.json.Json.parseObject(pluginOutput), "");
+        long code = o.integer("code", 0, 0, Integer.MAX_VALUE);
+        return new CniError((int) code, o.string("msg", ""), o.string("details", ""));
+    }
 }

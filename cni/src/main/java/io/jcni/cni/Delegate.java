@@ -1,6 +1,5 @@
 package io.jcni.cni;
 
-import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 import io.jcni.netlink.sys.Syscall;
 import java.io.File;
@@ -211,9 +210,7 @@ public final class Delegate {
     static CniError errorOf(String type, byte[] stdout, String stderr, int status) {
         if (stdout.length > 0) {
             try {
-                ConfigObject o = new ConfigObject(Json.parseObject(stdout), "");
-                long code = o.integer("code", 0, 0, Integer.MAX_VALUE);
-                return new CniError((int) code, o.string("msg", ""), o.string("details", ""));
+                return CniError.parse(stdout);
             } catch (JsonException | CniError e) {
                 return new CniError(
                         CniError.DELEGATE_FAILED,

@@ -1,9 +1,7 @@
 package io.jcni.runtime;
 
 import io.jcni.cni.CniError;
-import io.jcni.cni.ConfigObject;
 import io.jcni.cni.io.Processes;
-import io.jcni.cni.json.Json;
 import io.jcni.cni.json.JsonException;
 import java.io.File;
 import java.io.IOException;
@@ -158,9 +156,7 @@ final class PluginExecutor {
             return new CniError(0, "netplugin failed: \"" + stderr + "\": " + exit);
         }
         try {
-            ConfigObject o = new ConfigObject(Json.parseObject(stdout), "");
-            long code = o.integer("code", 0, 0, Integer.MAX_VALUE);
-            return new CniError((int) code, o.string("msg", ""), o.string("details", ""));
+            return CniError.parse(stdout);
         } catch (JsonException | CniError e) {
             return new CniError(
                     0,

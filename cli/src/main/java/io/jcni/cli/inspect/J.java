@@ -20,6 +20,30 @@ final class J {
         return m;
     }
 
+    /**
+     * A link as {@code ip -j link} names its fields (ifindex, ifname, kind, address, mtu,
+     * operstate, up), followed by {@code more} key/value pairs as {@link #obj} takes them.
+     */
+    static Map<String, Object> link(io.jcni.netlink.route.Link l, Object... more) {
+        Map<String, Object> m = obj(
+                "ifindex",
+                l.index(),
+                "ifname",
+                l.name(),
+                "kind",
+                l.kind(),
+                "address",
+                str(l.mac()),
+                "mtu",
+                l.mtu(),
+                "operstate",
+                l.operStateName(),
+                "up",
+                l.isUp());
+        m.putAll(obj(more));
+        return m;
+    }
+
     static <T> List<Object> list(List<T> items, java.util.function.Function<T, Object> f) {
         List<Object> out = new ArrayList<>(items.size());
         for (T t : items) {

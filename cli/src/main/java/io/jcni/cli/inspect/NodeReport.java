@@ -83,21 +83,8 @@ public final class NodeReport {
     static Map<String, Object> linkJson(NodeView.LinkInfo li) {
         Link l = li.link();
         NodeView.Peer p = li.peer();
-        return J.obj(
-                "ifindex",
-                l.index(),
-                "ifname",
-                l.name(),
-                "kind",
-                l.kind(),
-                "address",
-                J.str(l.mac()),
-                "mtu",
-                l.mtu(),
-                "operstate",
-                l.operStateName(),
-                "up",
-                l.isUp(),
+        return J.link(
+                l,
                 "master",
                 li.master(),
                 "alias",

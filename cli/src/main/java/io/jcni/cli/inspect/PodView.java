@@ -750,21 +750,8 @@ public final class PodView {
                 "interfaces",
                 J.list(
                         links,
-                        l -> J.obj(
-                                "ifindex",
-                                l.index(),
-                                "ifname",
-                                l.name(),
-                                "kind",
-                                l.kind(),
-                                "address",
-                                J.str(l.mac()),
-                                "mtu",
-                                l.mtu(),
-                                "operstate",
-                                l.operStateName(),
-                                "up",
-                                l.isUp(),
+                        l -> J.link(
+                                l,
                                 "peerIfindex",
                                 l.peerIndex() == 0 ? null : l.peerIndex(),
                                 "linkNetnsId",

@@ -3,7 +3,6 @@ package io.jcni.cli.inspect;
 import io.jcni.netlink.route.Address;
 import io.jcni.netlink.route.Neighbour;
 import io.jcni.netlink.route.Route;
-import io.jcni.netlink.route.Rtnl;
 import java.util.Map;
 
 /** How the views spell kernel objects, in the words of {@code ip}: scopes, protocols, states. */
@@ -11,14 +10,7 @@ final class Text {
     private Text() {}
 
     static String scope(int scope) {
-        return switch (scope) {
-            case Rtnl.RT_SCOPE_UNIVERSE -> "global";
-            case Rtnl.RT_SCOPE_SITE -> "site";
-            case Rtnl.RT_SCOPE_LINK -> "link";
-            case Rtnl.RT_SCOPE_HOST -> "host";
-            case Rtnl.RT_SCOPE_NOWHERE -> "nowhere";
-            default -> Integer.toString(scope);
-        };
+        return Route.scopeName(scope);
     }
 
     /** As {@code ip -j route} spells a protocol (names from iproute2's rt_protos, else the number). */
@@ -52,15 +44,7 @@ final class Text {
     }
 
     static String routeType(int t) {
-        return switch (t) {
-            case Rtnl.RTN_UNICAST -> "unicast";
-            case Rtnl.RTN_LOCAL -> "local";
-            case Rtnl.RTN_BROADCAST -> "broadcast";
-            case Rtnl.RTN_BLACKHOLE -> "blackhole";
-            case Rtnl.RTN_UNREACHABLE -> "unreachable";
-            case Rtnl.RTN_PROHIBIT -> "prohibit";
-            default -> Integer.toString(t);
-        };
+        return Route.typeName(t);
     }
 
     /** A route's destination as {@code ip route} prints it ({@code default} for /0). */

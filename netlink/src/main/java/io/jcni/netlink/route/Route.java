@@ -150,7 +150,8 @@ public record Route(
         return sb.toString();
     }
 
-    static String typeName(int type) {
+    /** A route type as {@code ip route} spells it (unicast, local, blackhole, …), else the number. */
+    public static String typeName(int type) {
         return switch (type) {
             case Rtnl.RTN_LOCAL -> "local";
             case Rtnl.RTN_BROADCAST -> "broadcast";
@@ -165,7 +166,8 @@ public record Route(
         };
     }
 
-    static String scopeName(int scope) {
+    /** A scope as {@code ip} spells it (global, link, host, …), else the number. */
+    public static String scopeName(int scope) {
         return switch (scope) {
             case Rtnl.RT_SCOPE_UNIVERSE -> "global";
             case Rtnl.RT_SCOPE_SITE -> "site";

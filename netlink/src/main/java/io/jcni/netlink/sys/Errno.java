@@ -32,6 +32,7 @@ public final class Errno {
             ENAMETOOLONG = 36,
             ENOTEMPTY = 39,
             ELOOP = 40,
+            EXFULL = 54,
             ENODATA = 61,
             EPROTO = 71,
             EMSGSIZE = 90,
@@ -93,6 +94,7 @@ public final class Errno {
             case ETIMEDOUT -> "ETIMEDOUT";
             case ECONNREFUSED -> "ECONNREFUSED";
             case EHOSTUNREACH -> "EHOSTUNREACH";
+            case EXFULL -> "EXFULL";
             case EALREADY -> "EALREADY";
             default -> "errno " + errno;
         };
@@ -121,6 +123,7 @@ public final class Errno {
             case ERANGE -> "Numerical result out of range";
             case ENAMETOOLONG -> "File name too long";
             case ENOTEMPTY -> "Directory not empty";
+            case EXFULL -> "Exchange full";
             case EMSGSIZE -> "Message too long";
             case EPROTONOSUPPORT -> "Protocol not supported";
             case EOPNOTSUPP -> "Operation not supported";

@@ -108,6 +108,15 @@ final class HostSide {
                 }
                 // The stable name is taken (hash collision, or a link someone else made): use a random one.
                 name = "veth" + Fnv.hex8(ThreadLocalRandom.current().nextLong());
+            } catch (io.jcni.netlink.KernelException e) {
+                if (e.errno() == io.jcni.netlink.sys.Errno.EXFULL) {
+                    // the kernel numbers a bridge's ports in 10 bits: 1023 ports at most
+                    throw new CniError(
+                            CniError.KERNEL_REFUSED,
+                            "bridge " + c.bridge + " is full: a Linux bridge takes at most 1023 ports",
+                            e.getMessage());
+                }
+                throw e;
             }
         }
     }

@@ -140,40 +140,26 @@ final class Masquerade {
         b.addSet(FAMILY, TABLE, LOCAL6, SetKeyType.IPV6_ADDR_IPV6_ADDR, true);
         b.addChain(FAMILY, TABLE, CHAIN, ChainHook.nat("postrouting", 100));
         b.flushChain(FAMILY, TABLE, CHAIN);
-        b.addRule(
-                FAMILY,
-                TABLE,
-                CHAIN,
-                Rule.create()
-                        .pairInSet(Rule.Field.IP_SADDR, Rule.Field.IP_DADDR, LOCAL4)
-                        .ret(),
-                "jcni ipMasq: a pod to its own subnet");
-        b.addRule(
-                FAMILY,
-                TABLE,
-                CHAIN,
-                Rule.create()
-                        .inSet(Rule.Field.IP_SADDR, PODS4)
-                        .isNot(Rule.Field.IP_DADDR, MULTICAST4)
-                        .masquerade(),
-                "jcni ipMasq");
-        b.addRule(
-                FAMILY,
-                TABLE,
-                CHAIN,
-                Rule.create()
-                        .pairInSet(Rule.Field.IP6_SADDR, Rule.Field.IP6_DADDR, LOCAL6)
-                        .ret(),
-                "jcni ipMasq: a pod to its own subnet");
-        b.addRule(
-                FAMILY,
-                TABLE,
-                CHAIN,
-                Rule.create()
-                        .inSet(Rule.Field.IP6_SADDR, PODS6)
-                        .isNot(Rule.Field.IP6_DADDR, MULTICAST6)
-                        .masquerade(),
-                "jcni ipMasq");
+        // per family: a pod to its own subnet returns unchanged; a pod to anything else but multicast is masqueraded
+        for (boolean v4 : new boolean[] {true, false}) {
+            Rule.Field saddr = v4 ? Rule.Field.IP_SADDR : Rule.Field.IP6_SADDR;
+            Rule.Field daddr = v4 ? Rule.Field.IP_DADDR : Rule.Field.IP6_DADDR;
+            b.addRule(
+                    FAMILY,
+                    TABLE,
+                    CHAIN,
+                    Rule.create().pairInSet(saddr, daddr, localSet(v4)).ret(),
+                    "jcni ipMasq: a pod to its own subnet");
+            b.addRule(
+                    FAMILY,
+                    TABLE,
+                    CHAIN,
+                    Rule.create()
+                            .inSet(saddr, podSet(v4))
+                            .isNot(daddr, v4 ? MULTICAST4 : MULTICAST6)
+                            .masquerade(),
+                    "jcni ipMasq");
+        }
     }
 
     /**
