@@ -46,6 +46,9 @@ public final class Teardown {
     public interface Alongside {
         /** Waits for the step; its failure has then been recorded, as {@link #run} records one. */
         void join();
+
+        /** Whether the step has ended ({@link #join} then returns at once). */
+        boolean isDone();
     }
 
     /**
@@ -63,24 +66,32 @@ public final class Teardown {
         } catch (OutOfMemoryError | RuntimeException noThread) {
             task.run();
         }
-        return () -> {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    task.get();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true; // the step is under way: a teardown does not leave it half-reported
-                } catch (ExecutionException e) {
-                    // run() records every Exception: what arrives here is an Error
-                    if (e.getCause() instanceof Error err) {
-                        throw err;
+        return new Alongside() {
+            @Override
+            public void join() {
+                boolean interrupted = false;
+                while (true) {
+                    try {
+                        task.get();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true; // the step is under way: a teardown does not leave it half-reported
+                    } catch (ExecutionException e) {
+                        // run() records every Exception: what arrives here is an Error
+                        if (e.getCause() instanceof Error err) {
+                            throw err;
+                        }
+                        throw new IllegalStateException(e.getCause());
                     }
-                    throw new IllegalStateException(e.getCause());
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
                 }
             }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
+
+            @Override
+            public boolean isDone() {
+                return task.isDone();
             }
         };
     }

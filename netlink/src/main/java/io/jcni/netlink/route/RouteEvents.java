@@ -34,6 +34,14 @@ public final class RouteEvents implements AutoCloseable {
     }
 
     /**
+     * Like {@link #open}, for link changes alone: a caller waiting for one link's RTM_DELLINK is not
+     * woken by every route and neighbour change of a busy node.
+     */
+    public static RouteEvents openLinks(NetNs netns, int timeoutMillis) {
+        return new RouteEvents(NetlinkSocket.subscribe(netns, NetlinkSocket.NETLINK_ROUTE, RTMGRP_LINK, timeoutMillis));
+    }
+
+    /**
      * One change the kernel reported.
      *
      * @param type          RTM_NEWLINK, RTM_DELLINK, RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWNEIGH or RTM_DELNEIGH

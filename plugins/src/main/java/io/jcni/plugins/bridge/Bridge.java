@@ -10,7 +10,9 @@ import io.jcni.netlink.KernelException;
 import io.jcni.netlink.Trace;
 import io.jcni.netlink.ip.IpPrefix;
 import io.jcni.netlink.route.Link;
+import io.jcni.netlink.route.RouteEvents;
 import io.jcni.netlink.route.RouteNetlink;
+import io.jcni.netlink.route.Rtnl;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -159,17 +161,50 @@ public final class Bridge implements Plugin {
             inv.log("DEL: ignoring unreadable prevResult: " + e.getMessage());
         }
         addOnce(hostVeths, HostSide.hostVethName(inv));
-        // The pair's unregister waits in the kernel for RCU grace periods (about 20 ms, most of a DEL)
-        // without using a CPU; the NAT elements do not depend on it and are removed meanwhile. The
-        // address is released only once the pair is gone: until then it is still on the old pod's interface.
-        List<String> ours = new ArrayList<>();
-        Teardown.Alongside pair =
-                teardown.alongside("delete the veth pair", () -> ours.addAll(deletePair(inv, hostVeths, teardown)));
-        // NAT before IPAM: if DEL dies in between, the retry still finds the elements by their owner.
-        if (c.ipMasq) {
-            teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
+        HostSide hostSide = new HostSide(trace);
+        HostSide.VethSweep[] sweep = {null};
+        teardown.run("find the host veth", () -> sweep[0] = hostSide.findTagged(hostVeths, inv, inv::log));
+        List<String> ours = new ArrayList<>(sweep[0] == null ? List.of() : sweep[0].ours());
+        List<Link> tagged = sweep[0] == null ? List.of() : sweep[0].tagged();
+        if (tagged.isEmpty()) {
+            // No tagged host end under its candidate names: through the pod's namespace (below).
+            if (c.ipMasq) {
+                teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
+            }
+            deleteThroughPod(inv, hostSide, ours, teardown);
+        } else {
+            // Deleting the tagged host end removes the pair (the container end with it), and the
+            // pod's namespace is never entered. The kernel's answer to that request comes only after
+            // it has waited for RCU grace periods and for the last references to the two devices
+            // (tens of ms, most of a DEL, on no CPU); but the pair is gone for everyone, its
+            // addresses, routes and bridge port with it, as soon as the kernel announces the
+            // RTM_DELLINK, which comes before those waits. So the request runs on a thread of its
+            // own, the NAT elements are removed meanwhile, and DEL goes on at the announcement.
+            // (With a trace, which reports the deletion once the kernel has answered, DEL waits for that answer.)
+            RouteEvents links = null;
+            if (!trace.enabled()) {
+                try {
+                    links = RouteEvents.openLinks(null, 5); // before the request: its announcement must not be missed
+                } catch (RuntimeException e) {
+                    inv.log("DEL: no link notifications (" + e.getMessage() + "): waiting for the kernel's answer");
+                }
+            }
+            Teardown.Alongside delete = teardown.alongside("delete host veth", () -> hostSide.delete(tagged));
+            if (c.ipMasq) {
+                teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
+            }
+            if (links == null) {
+                delete.join();
+            } else {
+                try {
+                    awaitUnregistered(links, tagged, delete);
+                } finally {
+                    links.close();
+                }
+            }
         }
-        pair.join();
+        // The address is released once the pair is gone: until then the old pod's interface holds it.
+        // NAT before IPAM: if DEL dies in between, the retry still finds the elements by their owner.
         if (ipam != null) {
             teardown.run("IPAM", () -> ipam.del(inv));
         }
@@ -180,37 +215,58 @@ public final class Bridge implements Plugin {
     }
 
     /**
-     * Deletes the attachment's veth pair; returns the host end's names that were this attachment's
-     * (for the spoof check). The host end is looked for first, in the host's own namespace, under
-     * its candidate names: deleting a tagged one removes the container end with it, and the pod's
-     * namespace is never entered (no thread to enter it, no socket in it). Only when none is left
-     * (its name is not among the candidates, or the pair is already gone) is the container
-     * interface deleted in the pod's namespace, and then its peer if that is tagged as ours.
-     * Without a namespace (CNI_NETNS empty, or gone while the kernel still tears it down) the
-     * host end is all there is to delete.
+     * Returns when the kernel has announced the unregistering of every veth in {@code veths}
+     * (RTM_DELLINK by index), or when {@code delete} has ended (then its outcome is recorded). A
+     * request the kernel announced cannot fail any more (a refusal comes before the unregister): a
+     * deletion still running then ends on its own, in the kernel, with nothing left to report.
      */
-    private List<String> deletePair(Invocation inv, List<String> hostVeths, Teardown teardown) {
-        HostSide hostSide = new HostSide(trace);
-        List<String> ours = new ArrayList<>();
-        HostSide.VethSweep[] sweep = {null};
-        teardown.run("delete host veth", () -> sweep[0] = hostSide.deleteTaggedVeths(hostVeths, inv, inv::log));
-        if (sweep[0] != null) {
-            ours.addAll(sweep[0].ours());
-            if (sweep[0].deletedOne()) {
-                return ours;
+    private static void awaitUnregistered(RouteEvents links, List<Link> veths, Teardown.Alongside delete) {
+        java.util.Set<Integer> pending = new java.util.HashSet<>();
+        veths.forEach(l -> pending.add(l.index()));
+        while (!pending.isEmpty() && !delete.isDone()) {
+            List<RouteEvents.Change> changes;
+            try {
+                changes = links.next();
+            } catch (RuntimeException e) {
+                break; // the notifications failed: wait for the request's own answer
+            }
+            if (changes == null) {
+                continue; // none within 5 ms: look at the request again
+            }
+            if (changes.isEmpty()) {
+                break; // notifications were dropped: wait for the request's own answer
+            }
+            for (RouteEvents.Change ch : changes) {
+                if (ch.type() == Rtnl.RTM_DELLINK) {
+                    pending.remove(ch.linkIndex());
+                }
             }
         }
-        if (inv.netns() != null) {
-            String[] peer = {null};
-            teardown.run("delete " + inv.ifname(), () -> peer[0] = new PodSide(trace).deleteInterface(inv));
-            if (peer[0] != null && !ours.contains(peer[0])) {
-                teardown.run(
-                        "delete host veth",
-                        () -> ours.addAll(hostSide.deleteTaggedVeths(List.of(peer[0]), inv, inv::log)
-                                .ours()));
-            }
+        if (!pending.isEmpty()) {
+            delete.join();
         }
-        return ours;
+    }
+
+    /**
+     * The pair through the pod's namespace, for when no tagged host end was found under its
+     * candidate names (it was renamed, or the pair is already gone): deletes the container
+     * interface, which takes its peer along, then that peer if it is still there and tagged as
+     * ours. Adds the host end's name to {@code ours} (for the spoof check). Without a namespace
+     * (CNI_NETNS empty, or gone while the kernel still tears it down) there is nothing left to do.
+     */
+    private void deleteThroughPod(Invocation inv, HostSide hostSide, List<String> ours, Teardown teardown) {
+        if (inv.netns() == null) {
+            return;
+        }
+        String[] peer = {null};
+        teardown.run("delete " + inv.ifname(), () -> peer[0] = new PodSide(trace).deleteInterface(inv));
+        if (peer[0] != null && !ours.contains(peer[0])) {
+            teardown.run("delete host veth", () -> {
+                HostSide.VethSweep found = hostSide.findTagged(List.of(peer[0]), inv, inv::log);
+                hostSide.delete(found.tagged());
+                ours.addAll(found.ours());
+            });
+        }
     }
 
     private static void addOnce(List<String> names, String name) {

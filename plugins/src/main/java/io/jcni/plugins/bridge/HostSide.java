@@ -233,20 +233,21 @@ final class HostSide {
     }
 
     /**
-     * Deletes the candidates that are veths tagged as this attachment's; leaves any other link of
-     * that name alone (a name can be another pod's: hashes collide).
+     * Which candidates are this attachment's: veths tagged as its own (still there, to delete) and
+     * names that exist no more; any other link of such a name is left alone (a name can be another
+     * pod's: hashes collide) and logged.
      */
-    VethSweep deleteTaggedVeths(List<String> candidates, Invocation inv, Consumer<String> log) {
+    VethSweep findTagged(List<String> candidates, Invocation inv, Consumer<String> log) {
         String tag = Attachment.alias(inv.network(), inv.containerId(), inv.ifname());
         List<String> ours = new ArrayList<>();
-        boolean deleted = false;
+        List<Link> tagged = new ArrayList<>();
         try (RouteNetlink host = RouteNetlink.open(trace)) {
             for (String name : candidates) {
                 Link l = host.links().find(name).orElse(null);
                 if (l == null) {
                     ours.add(name); // gone: what the spoof check still holds under this name was ours
                 } else if ("veth".equals(l.kind()) && tag.equals(l.alias())) {
-                    deleted |= host.links().deleteIfExists(name);
+                    tagged.add(l);
                     ours.add(name);
                 } else {
                     log.accept("DEL: leaving " + name + " alone: it is not this attachment's (alias "
@@ -254,12 +255,21 @@ final class HostSide {
                 }
             }
         }
-        return new VethSweep(ours, deleted);
+        return new VethSweep(ours, tagged);
     }
 
     /**
-     * What {@link #deleteTaggedVeths} found: the names that were this attachment's (deleted now, or
-     * already gone), and whether it deleted one (the pair is then gone, container end included).
+     * What {@link #findTagged} found: the names that are this attachment's (tagged, or already
+     * gone), and the tagged veths still there.
      */
-    record VethSweep(List<String> ours, boolean deletedOne) {}
+    record VethSweep(List<String> ours, List<Link> tagged) {}
+
+    /** Deletes the host veths (each takes its container end with it); one already gone is fine. */
+    void delete(List<Link> veths) {
+        try (RouteNetlink host = RouteNetlink.open(trace)) {
+            for (Link l : veths) {
+                host.links().deleteIfExists(l.name());
+            }
+        }
+    }
 }
