@@ -44,6 +44,26 @@ final class J {
         return m;
     }
 
+    /**
+     * An address as {@code ip -j addr} names its fields (ifname, family, local, prefixlen, scope),
+     * followed by {@code more} key/value pairs as {@link #obj} takes them.
+     */
+    static Map<String, Object> address(io.jcni.netlink.route.Address a, String ifname, Object... more) {
+        Map<String, Object> m = obj(
+                "ifname",
+                ifname,
+                "family",
+                Text.family(a.prefix().isV4()),
+                "local",
+                a.prefix().address().toString(),
+                "prefixlen",
+                a.prefix().length(),
+                "scope",
+                Text.scope(a.scope()));
+        m.putAll(obj(more));
+        return m;
+    }
+
     static <T> List<Object> list(List<T> items, java.util.function.Function<T, Object> f) {
         List<Object> out = new ArrayList<>(items.size());
         for (T t : items) {

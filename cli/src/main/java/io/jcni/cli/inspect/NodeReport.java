@@ -50,22 +50,7 @@ public final class NodeReport {
         return J.obj(
                 "netns", v.node().label(),
                 "interfaces", J.list(v.links(), NodeReport::linkJson),
-                "addresses",
-                        J.list(
-                                v.addresses(),
-                                a -> J.obj(
-                                        "ifname",
-                                        v.linkName(a.linkIndex()),
-                                        "family",
-                                        Text.family(a.prefix().isV4()),
-                                        "local",
-                                        a.prefix().address().toString(),
-                                        "prefixlen",
-                                        a.prefix().length(),
-                                        "scope",
-                                        Text.scope(a.scope()),
-                                        "label",
-                                        a.label())),
+                "addresses", J.list(v.addresses(), a -> J.address(a, v.linkName(a.linkIndex()), "label", a.label())),
                 "routes", J.list(v.routes(), NodeReport::routeJson),
                 "neighbours", J.list(v.neighbours(), n -> neighJson(v, n)),
                 "forwarding",

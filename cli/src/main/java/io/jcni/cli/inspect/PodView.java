@@ -756,21 +756,7 @@ public final class PodView {
                                 l.peerIndex() == 0 ? null : l.peerIndex(),
                                 "linkNetnsId",
                                 l.linkNetnsId() < 0 ? null : l.linkNetnsId())));
-        m.put(
-                "addresses",
-                J.list(
-                        addresses,
-                        a -> J.obj(
-                                "ifname",
-                                nameOf(a.linkIndex()),
-                                "family",
-                                Text.family(a.prefix().isV4()),
-                                "local",
-                                a.prefix().address().toString(),
-                                "prefixlen",
-                                a.prefix().length(),
-                                "scope",
-                                Text.scope(a.scope()))));
+        m.put("addresses", J.list(addresses, a -> J.address(a, nameOf(a.linkIndex()))));
         m.put("routes", J.list(routes, NodeReport::routeJson));
         m.put(
                 "hostVeth",
