@@ -18,19 +18,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$root/bench/lib/container-start.sh"
 . "$root/bench/lib/jcni-daemon.sh"
-runs=20 json=
-while [ $# -gt 0 ]; do
-    case $1 in
-        --json) json=$2; shift ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) runs=$1 ;;
-    esac
-    shift
-done
-[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-for t in podman runc strace /bin/busybox /usr/lib/cni/bridge; do
-    command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
-done
+start_args "$0" 16 podman runc strace /bin/busybox /usr/lib/cni/bridge -- "$@"
 . "$root/bin/lib/find-java.sh"
 jcni_find_java
 JAVA=$JCNI_JAVA_HOME/bin/java

@@ -1,5 +1,9 @@
 # Sourced by bench/podman-start.sh and bench/containerd-start.sh: the parts both share.
 #
+#   start_args SCRIPT HELP_END TOOL... -- ARG...
+#                                 parses the scripts' arguments, [RUNS (default 20)] [--json FILE], into runs
+#                                 and json (--help prints lines 2..HELP_END of SCRIPT); checks for root and
+#                                 that every TOOL is there
 #   busybox_rootfs WORK           a tar of a root filesystem holding Debian's busybox-static (sh, true, sleep)
 #   bench_conflist NAME PREFIX BRIDGE SUBNET DATADIR
 #                                 bridge + host-local + isGateway + ipMasq, then loopback; PREFIX is "" for
@@ -11,6 +15,27 @@
 #   count_execs OUT KEY DIRS      runs OUT/start-KEY once more under strace and writes OUT/KEY.execs: the
 #                                 executables in DIRS (colon-separated) the runtime exec'd, with their CNI_COMMAND
 #   write_json OUT FILE RUNTIME VERSION RUNS KEY...   the medians, spreads and exec counts as JSON
+
+start_args() {
+    local script=$1 help_end=$2 t
+    shift 2
+    local tools=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do tools+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    runs=20 json=
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --json) json=$2; shift ;;
+            -h|--help) sed -n "2,${help_end}p" "$script" | sed 's/^# \{0,1\}//'; exit 0 ;;
+            *) runs=$1 ;;
+        esac
+        shift
+    done
+    [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+    for t in "${tools[@]}"; do
+        command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
+    done
+}
 
 busybox_rootfs() {
     local work=$1
