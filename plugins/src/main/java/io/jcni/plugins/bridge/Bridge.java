@@ -166,41 +166,32 @@ public final class Bridge implements Plugin {
         teardown.run("find the host veth", () -> sweep[0] = hostSide.findTagged(hostVeths, inv, inv::log));
         List<String> ours = new ArrayList<>(sweep[0] == null ? List.of() : sweep[0].ours());
         List<Link> tagged = sweep[0] == null ? List.of() : sweep[0].tagged();
-        if (tagged.isEmpty()) {
-            // No tagged host end under its candidate names: through the pod's namespace (below).
+        // Deleting a tagged host end removes the pair (the container end with it), and the pod's
+        // namespace is never entered. The kernel's answer to that request comes only after it has
+        // waited for RCU grace periods and for the last references to the two devices (tens of ms,
+        // most of a DEL, on no CPU); but the pair is gone for everyone, its addresses, routes and
+        // bridge port with it, as soon as the kernel announces the RTM_DELLINK, which comes before
+        // those waits. So the request runs on a thread of its own, the NAT elements are removed
+        // meanwhile, and DEL goes on at the announcement. (With a trace, which reports the deletion
+        // once the kernel has answered, DEL waits for that answer.)
+        RouteEvents links = tagged.isEmpty() || trace.enabled() ? null : linkEvents(inv);
+        try {
+            Teardown.Alongside delete =
+                    tagged.isEmpty() ? null : teardown.alongside("delete host veth", () -> hostSide.delete(tagged));
             if (c.ipMasq) {
                 teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
             }
-            deleteThroughPod(inv, hostSide, ours, teardown);
-        } else {
-            // Deleting the tagged host end removes the pair (the container end with it), and the
-            // pod's namespace is never entered. The kernel's answer to that request comes only after
-            // it has waited for RCU grace periods and for the last references to the two devices
-            // (tens of ms, most of a DEL, on no CPU); but the pair is gone for everyone, its
-            // addresses, routes and bridge port with it, as soon as the kernel announces the
-            // RTM_DELLINK, which comes before those waits. So the request runs on a thread of its
-            // own, the NAT elements are removed meanwhile, and DEL goes on at the announcement.
-            // (With a trace, which reports the deletion once the kernel has answered, DEL waits for that answer.)
-            RouteEvents links = null;
-            if (!trace.enabled()) {
-                try {
-                    links = RouteEvents.openLinks(null, 5); // before the request: its announcement must not be missed
-                } catch (RuntimeException e) {
-                    inv.log("DEL: no link notifications (" + e.getMessage() + "): waiting for the kernel's answer");
-                }
-            }
-            Teardown.Alongside delete = teardown.alongside("delete host veth", () -> hostSide.delete(tagged));
-            if (c.ipMasq) {
-                teardown.run("NAT", () -> new PodNat(trace, inv, ipam).remove(addresses));
-            }
-            if (links == null) {
+            if (delete == null) {
+                // no tagged host end under its candidate names: through the pod's namespace
+                deleteThroughPod(inv, hostSide, ours, teardown);
+            } else if (links == null) {
                 delete.join();
             } else {
-                try {
-                    awaitUnregistered(links, tagged, delete);
-                } finally {
-                    links.close();
-                }
+                awaitUnregistered(links, tagged, delete);
+            }
+        } finally {
+            if (links != null) {
+                links.close();
             }
         }
         // The address is released once the pair is gone: until then the old pod's interface holds it.
@@ -212,6 +203,20 @@ public final class Bridge implements Plugin {
             teardown.run("macspoofchk", () -> new SpoofCheck(trace).remove(ours));
         }
         teardown.finish(CniError.KERNEL_REFUSED);
+    }
+
+    /**
+     * Link notifications of the host's namespace, opened before the deletion so that its
+     * announcement cannot be missed; null (DEL then waits for the kernel's answer) when the
+     * kernel refuses the subscription.
+     */
+    private static RouteEvents linkEvents(Invocation inv) {
+        try {
+            return RouteEvents.openLinks(null, 5);
+        } catch (RuntimeException e) {
+            inv.log("DEL: no link notifications (" + e.getMessage() + "): waiting for the kernel's answer");
+            return null;
+        }
     }
 
     /**
