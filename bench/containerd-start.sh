@@ -64,8 +64,8 @@ trap 'exit 130' INT TERM
 jcni_bench_install "$root" "$work"
 # ctr's fixed directories must exist as mount points; those made here are removed at the end
 for d in /etc/cni/net.d /opt/cni/bin; do
-    missing=()
-    for p in "$d" "$(dirname "$d")"; do [ -e "$p" ] || missing+=("$p"); done
+    missing=() p=$d
+    while [ ! -e "$p" ]; do missing+=("$p"); p=$(dirname "$p"); done # deepest first, as they are removed
     mkdir -p "$d"
     made_dirs+=("${missing[@]}")
 done
